@@ -1,0 +1,56 @@
+"""Rendezvous: clinic appointments on CQRS with event sourcing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from .bootstrap import build_services, prepare_sqlite
+from .celery_app import celery_init_app
+from .config import Settings, engine_options
+from .extensions import db, htmx, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web app: settings, extensions, services, blueprints, CLI and Celery."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(Settings.from_env().flask_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    htmx.init_app(app)
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        prepare_sqlite(engine)
+    app.extensions["rendezvous"] = build_services(
+        engine, clinic_timezone=app.config["CLINIC_TIMEZONE"]
+    )
+
+    from . import cli, web
+
+    web.init_app(app)
+    cli.init_app(app)
+    celery_init_app(app)
+    app.register_error_handler(sa.exc.OperationalError, web.errors.unavailable)
+    app.register_error_handler(sa.exc.InterfaceError, web.errors.unavailable)
+    return app

@@ -1,0 +1,60 @@
+"""Composition root: wires the event store, the clock and the after-commit hook into the bus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.commands import CommandBus, CommandResult
+from app.commands.bus import utc_now
+from app.eventstore import EventStore
+
+
+@dataclass
+class Services:
+    """What views and CLI commands reach for: the bus, the store (for queries), the zone."""
+
+    store: EventStore
+    bus: CommandBus
+    tz: ZoneInfo
+
+
+def build_services(
+    engine: Engine,
+    *,
+    clinic_timezone: str,
+    clock: Callable[[], datetime] = utc_now,
+    after_commit: Callable[[CommandResult], None] | None = None,
+) -> Services:
+    """Assemble the write side on `engine`."""
+    tz = ZoneInfo(clinic_timezone)
+    store = EventStore(engine)
+    bus = CommandBus(store, tz=tz, clock=clock, after_commit=after_commit)
+    return Services(store=store, bus=bus, tz=tz)
+
+
+def prepare_sqlite(engine: Engine) -> None:
+    """Make the embedded SQLite database safe for a threaded web server.
+
+    pysqlite's own transaction handling is turned off so that write transactions can start
+    with BEGIN IMMEDIATE: a writer takes the lock before it reads, so two writers queue
+    instead of failing when the second finds its snapshot stale.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        immediate = conn.get_execution_options().get("write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,49 @@
+"""Flask CLI commands: `flask seed-demo` and `flask events tail`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+events_cli = AppGroup("events", help="Read the event store.")
+
+
+def _services():  # type: ignore[no-untyped-def]
+    return current_app.extensions["rendezvous"]
+
+
+@click.command("seed-demo")
+@click.option("--scale", type=click.IntRange(min=1), default=None,
+              help="Also add about N events of generated history (for benchmarks).")
+def seed_demo(scale: int | None) -> None:
+    """Load a demo clinic (idempotent): doctors, patients and two weeks of appointments."""
+    from app import seed
+
+    services = _services()
+    created = seed.seed_demo(services, echo=click.echo)
+    click.echo("Demo clinic loaded." if created else "Demo clinic already present; unchanged.")
+    if scale:
+        written = seed.seed_scale(services, scale, progress=click.progressbar)
+        click.echo(f"Scale history: {written} events written.")
+
+
+@events_cli.command("tail")
+@click.option("-n", "count", type=click.IntRange(min=1, max=10_000), default=20, show_default=True,
+              help="How many of the latest events to show.")
+def events_tail(count: int) -> None:
+    """Print the latest events: position, time, stream, type, actor and payload."""
+    import json
+
+    for record in _services().store.tail(count):
+        click.echo(
+            f"{record.position:>8}  {record.recorded_at:%Y-%m-%d %H:%M:%S}  "
+            f"{record.stream_type}:{record.stream_id}  v{record.version}  "
+            f"{record.event_type}  by {record.metadata.get('actor', '?')}  "
+            f"{json.dumps(current_app.extensions['rendezvous'].store.codec.encode(record.event)[2])}"
+        )
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(events_cli)

@@ -1,0 +1,109 @@
+"""The command bus: runs each command once, in one transaction, retried once on a clash."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from uuid import UUID
+
+from app.domain.errors import ConflictError, DomainError
+from app.eventstore import (
+    CommandRecord,
+    ConcurrencyError,
+    DuplicateCommandError,
+    EventMetadata,
+    EventStore,
+)
+
+from . import commands as c
+from .handlers import HANDLERS, Context, Outcome, stale_version_error
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did: the stream it touched, its new version, its last event's position.
+
+    `position` is None when the command changed nothing; `replayed` is true when this
+    command id had already been processed and the first outcome is returned again.
+    """
+
+    command_id: UUID
+    stream_id: UUID
+    version: int
+    position: int | None
+    replayed: bool = False
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CommandBus:
+    """Runs each command once: in one transaction, retried once on a concurrent write."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        tz: tzinfo,
+        clock: Callable[[], datetime] = utc_now,
+        after_commit: Callable[[CommandResult], None] | None = None,
+    ) -> None:
+        self.store, self.tz, self.clock = store, tz, clock
+        self.after_commit = after_commit
+
+    def handle(self, command: c.Command) -> CommandResult:
+        """Run `command`; a repeated command id returns the first outcome unchanged."""
+        previous = self.store.find_command(command.command_id)
+        if previous is not None:
+            return self._replay(previous)
+        handler = HANDLERS[type(command)]
+        user_version = getattr(command, "expected_version", None)
+        for attempt in (1, 2):
+            try:
+                result = self._run_once(handler, command)
+            except ConcurrencyError as exc:
+                # Without a user-given version the command was never stale for anyone:
+                # decide again on fresh state. With one, the user's view is out of date.
+                if user_version is None and attempt == 1:
+                    continue
+                raise self._conflict(command, exc) from exc
+            except (DomainError, DuplicateCommandError):
+                # A twin of this command (same id) may have committed while this one ran.
+                previous = self.store.find_command(command.command_id)
+                if previous is not None:
+                    return self._replay(previous)
+                raise
+            if self.after_commit is not None:
+                self.after_commit(result)
+            return result
+        raise AssertionError("unreachable")
+
+    def _run_once(
+        self, handler: Callable[[Context, Any], Outcome], command: c.Command
+    ) -> CommandResult:
+        now = self.clock()
+        metadata = EventMetadata(
+            actor=command.actor,
+            correlation_id=command.correlation_id or str(command.command_id),
+            causation_id=str(command.command_id),
+        )
+        with self.store.transaction() as tx:
+            stream_id, version, position = handler(Context(tx, now, self.tz, metadata), command)
+            tx.record_command(
+                CommandRecord(command.command_id, command.name, stream_id, version, position), now
+            )
+        return CommandResult(command.command_id, stream_id, version, position)
+
+    def _conflict(self, command: c.Command, exc: ConcurrencyError) -> ConflictError:
+        history = self.store.load(exc.stream_id)
+        noun = history[0].stream_type if history else "record"
+        return stale_version_error(noun, exc.expected_version, history)
+
+    @staticmethod
+    def _replay(record: CommandRecord) -> CommandResult:
+        return CommandResult(
+            record.command_id, record.stream_id, record.version, record.position, replayed=True
+        )

@@ -1,0 +1,164 @@
+"""Commands: what staff ask for, as imperative dataclasses. Fields are coerced on creation,
+so a malformed id, time or number is refused before anything is read or written."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from app.domain.errors import ValidationError
+
+from .parsing import to_date, to_datetime, to_int, to_text, to_uuid
+
+Parser = Callable[[Any, str], Any]
+
+
+def _field(parse: Parser, **kwargs: Any) -> Any:
+    return field(metadata={"parse": parse}, **kwargs)
+
+
+def ident(label: str, *, new: bool = False) -> Any:
+    """A UUID field; `new` ones default to a fresh id made by the client."""
+    extra: dict[str, Any] = {"default_factory": uuid4} if new else {}
+    return _field(lambda v, f: to_uuid(v, f, label), **extra)
+
+
+def moment() -> Any:
+    return _field(to_datetime)
+
+
+def day(label: str) -> Any:
+    return _field(lambda v, f: to_date(v, f, label), default=None)
+
+
+def number(label: str, **kwargs: Any) -> Any:
+    return _field(lambda v, f: to_int(v, f, label), **kwargs)
+
+
+def text(label: str, **kwargs: Any) -> Any:
+    return _field(lambda v, f: to_text(v, f, label), **kwargs)
+
+
+def _version(value: Any, field_name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    version = to_int(value, field_name, "The version")
+    if version < 0:
+        raise ValidationError({field_name: "The version cannot be negative."})
+    return version
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """Base of all commands: a client-made id (for idempotency) and who asks."""
+
+    command_id: UUID = ident("command", new=True)
+    actor: str = "system"
+    correlation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        errors: dict[str, str] = {}
+        for spec in dataclasses.fields(self):
+            parse = spec.metadata.get("parse")
+            if parse is None:
+                continue
+            try:
+                object.__setattr__(self, spec.name, parse(getattr(self, spec.name), spec.name))
+            except ValidationError as exc:
+                errors.update(exc.errors)
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterPatient(Command):
+    patient_id: UUID = ident("patient", new=True)
+    full_name: str = text("The patient's name")
+    date_of_birth: date | None = day("The date of birth")
+    phone: str = text("The phone number", default="")
+    email: str = text("The email address", default="")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangePatientDetails(Command):
+    patient_id: UUID = ident("patient")
+    full_name: str = text("The patient's name")
+    date_of_birth: date | None = day("The date of birth")
+    phone: str = text("The phone number", default="")
+    email: str = text("The email address", default="")
+    expected_version: int | None = _field(_version, default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterDoctor(Command):
+    doctor_id: UUID = ident("doctor", new=True)
+    full_name: str = text("The doctor's name")
+    specialty: str = text("The specialty")
+    slot_minutes: int = number("The slot length", default=15)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetWorkingHours(Command):
+    doctor_id: UUID = ident("doctor")
+    # {"mon": [["09:00", "12:30"], ...], ...} in the clinic's local time
+    hours: dict[str, list[list[str]]] = field(default_factory=dict)
+    slot_minutes: int = number("The slot length", default=15)
+    expected_version: int | None = _field(_version, default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateAppointment(Command):
+    appointment_id: UUID = ident("appointment", new=True)
+    patient_id: UUID = ident("patient")
+    doctor_id: UUID = ident("doctor")
+    starts_at: datetime = moment()
+    duration_minutes: int = number("The duration")
+    title: str = text("The reason for the visit")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentCommand(Command):
+    """A command on an existing appointment, optionally with the version the user saw."""
+
+    appointment_id: UUID = ident("appointment")
+    expected_version: int | None = _field(_version, default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmAppointment(AppointmentCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelAppointment(AppointmentCommand):
+    reason: str = text("The reason for cancelling")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RescheduleAppointment(AppointmentCommand):
+    starts_at: datetime = moment()
+    duration_minutes: int = number("The duration")
+    reason: str = text("The reason for rescheduling", default="")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckInAppointment(AppointmentCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteAppointment(AppointmentCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkNoShow(AppointmentCommand):
+    pass

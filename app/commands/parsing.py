@@ -1,0 +1,70 @@
+"""Coercion of raw command fields (form strings or typed values) with clear messages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from app.domain.errors import ValidationError
+
+
+def to_uuid(value: Any, field: str, label: str) -> UUID:
+    """A UUID from a UUID or its text form."""
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value).strip())
+    except (ValueError, AttributeError, TypeError):
+        raise ValidationError({field: f"That is not a valid {label} id."}) from None
+
+
+def to_datetime(value: Any, field: str) -> datetime:
+    """A zone-aware datetime from a datetime or ISO 8601 text; naive times are refused."""
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationError(
+                {
+                    field: f"{str(value)[:40]!r} is not a date and time "
+                    "(e.g. 2027-01-14T09:30+01:00)."
+                }
+            ) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError({field: "The time must include a time zone."})
+    return value
+
+
+def to_date(value: Any, field: str, label: str) -> date | None:
+    """A date from a date or YYYY-MM-DD text; empty means none."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError({field: f"{label} must be a date (YYYY-MM-DD)."}) from None
+
+
+def to_int(value: Any, field: str, label: str) -> int:
+    """A whole number from an int or its text form."""
+    if isinstance(value, bool):
+        raise ValidationError({field: f"{label} must be a whole number."})
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValidationError({field: f"{label} must be a whole number."}) from None
+
+
+def to_text(value: Any, field: str, label: str) -> str:
+    """Text as given (the domain trims and checks lengths)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError({field: f"{label} must be text."})
+    return value

@@ -1,0 +1,89 @@
+"""Settings from environment variables, read in this one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every environment variable the app reads; see the README's configuration table."""
+
+    database_url_write: str | None
+    redis_url: str
+    celery_broker_url: str | None
+    celery_queue: str
+    clinic_timezone: str
+    secret_key: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        settings = cls(
+            database_url_write=env.get("DATABASE_URL_WRITE") or None,
+            redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+            celery_broker_url=env.get("CELERY_BROKER_URL") or None,
+            celery_queue=env.get("CELERY_QUEUE") or "rendezvous",
+            clinic_timezone=env.get("CLINIC_TIMEZONE") or "Europe/Paris",
+            secret_key=env.get("SECRET_KEY") or None,
+        )
+        try:
+            ZoneInfo(settings.clinic_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(
+                f"CLINIC_TIMEZONE={settings.clinic_timezone!r} is not a known time zone "
+                "(use an IANA name such as Europe/Paris)."
+            ) from None
+        return settings
+
+    def flask_config(self, instance_path: str) -> dict[str, Any]:
+        """The Flask config these settings imply; the embedded default lives in `instance/`."""
+        database_url = self.database_url_write or (
+            f"sqlite:///{Path(instance_path, 'rendezvous.db')}"
+        )
+        return {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": self.secret_key or _instance_secret(instance_path),
+            "CLINIC_TIMEZONE": self.clinic_timezone,
+            "REDIS_URL": self.redis_url,
+            "CELERY": {
+                "broker_url": self.celery_broker_url or self.redis_url,
+                "task_default_queue": self.celery_queue,
+                "task_ignore_result": True,
+            },
+        }
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """Pool and connection settings per database kind."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {
+        "pool_size": 10,
+        "max_overflow": 20,
+        "pool_pre_ping": True,
+        # A transaction left open anywhere holds back every reader of the event log
+        # (see docs/event-store.md), so the server ends an idle one after 30 s.
+        "connect_args": {"options": "-c idle_in_transaction_session_timeout=30000"},
+    }
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A random key kept in the instance folder, so sessions survive restarts in development."""
+    path = Path(instance_path, "secret_key")
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

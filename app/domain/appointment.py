@@ -1,0 +1,237 @@
+"""The Appointment aggregate and its status machine.
+
+created(pending) -confirm-> confirmed -check_in-> checked_in -complete-> completed
+pending|confirmed -cancel(reason)-> cancelled;  pending|confirmed -reschedule-> pending
+confirmed -mark_no_show (after the start time)-> no_show
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
+from uuid import UUID
+
+from .doctor import Doctor
+from .errors import AlreadyExistsError, InvalidTransitionError, ValidationError
+from .events import (
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentCompleted,
+    AppointmentConfirmed,
+    AppointmentCreated,
+    AppointmentMarkedNoShow,
+    AppointmentRescheduled,
+    Event,
+)
+from .patient import Patient
+from .rules import clean_text, local_label, require_aware
+
+MIN_DURATION = timedelta(minutes=5)
+MAX_DURATION = timedelta(hours=8)
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").replace("no show", "no-show")
+
+
+# Statuses in which the appointment holds the doctor's time.
+HOLDS_TIME = frozenset({Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED})
+
+# action -> (statuses it is allowed from, phrase for the refusal)
+TRANSITIONS: dict[str, tuple[frozenset[Status], str]] = {
+    "confirm": (frozenset({Status.PENDING}), "Only a pending appointment can be confirmed"),
+    "cancel": (
+        frozenset({Status.PENDING, Status.CONFIRMED}),
+        "Only a pending or confirmed appointment can be cancelled",
+    ),
+    "reschedule": (
+        frozenset({Status.PENDING, Status.CONFIRMED}),
+        "Only a pending or confirmed appointment can be rescheduled",
+    ),
+    "check_in": (
+        frozenset({Status.CONFIRMED}),
+        "Only a confirmed appointment can be checked in",
+    ),
+    "complete": (
+        frozenset({Status.CHECKED_IN}),
+        "Only an appointment whose patient has checked in can be completed",
+    ),
+    "mark_no_show": (
+        frozenset({Status.CONFIRMED}),
+        "Only a confirmed appointment can be marked as a no-show",
+    ),
+}
+
+
+def check_times(
+    starts_at: datetime, ends_at: datetime, *, now: datetime, doctor: Doctor, tz: tzinfo
+) -> None:
+    """A bookable time: zone-aware, in the future, a sensible length, in the doctor's hours."""
+    require_aware(starts_at, field="starts_at")
+    require_aware(ends_at, field="duration_minutes")
+    if ends_at <= starts_at:
+        raise ValidationError({"duration_minutes": "The appointment must end after it starts."})
+    if ends_at - starts_at < MIN_DURATION:
+        raise ValidationError({"duration_minutes": "An appointment lasts at least 5 minutes."})
+    if ends_at - starts_at > MAX_DURATION:
+        raise ValidationError({"duration_minutes": "An appointment lasts at most 8 hours."})
+    if starts_at <= now:
+        raise ValidationError(
+            {"starts_at": f"{local_label(starts_at, tz)} has already passed; choose a later time."}
+        )
+    doctor.check_works(starts_at, ends_at, tz)
+
+
+@dataclass
+class Appointment:
+    """One patient's appointment with one doctor, folded from its stream."""
+
+    id: UUID
+    version: int = 0
+    patient_id: UUID | None = None
+    doctor_id: UUID | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    title: str = ""
+    status: Status | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    @classmethod
+    def from_history(cls, appointment_id: UUID, events: Iterable[Event]) -> Appointment:
+        appointment = cls(id=appointment_id)
+        for event in events:
+            appointment.apply(event)
+        return appointment
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state."""
+        match event:
+            case AppointmentCreated():
+                self.patient_id, self.doctor_id = event.patient_id, event.doctor_id
+                self.starts_at, self.ends_at = event.starts_at, event.ends_at
+                self.title, self.status = event.title, Status.PENDING
+            case AppointmentConfirmed():
+                self.status = Status.CONFIRMED
+            case AppointmentCancelled():
+                self.status = Status.CANCELLED
+            case AppointmentRescheduled():
+                self.starts_at, self.ends_at = event.starts_at, event.ends_at
+                self.status = Status.PENDING
+            case AppointmentCheckedIn():
+                self.status = Status.CHECKED_IN
+            case AppointmentCompleted():
+                self.status = Status.COMPLETED
+            case AppointmentMarkedNoShow():
+                self.status = Status.NO_SHOW
+        self.version += 1
+
+    @property
+    def holds_time(self) -> bool:
+        """Whether the doctor's time stays reserved for this appointment."""
+        return self.status in HOLDS_TIME
+
+    def _check_can(self, action: str) -> None:
+        allowed, phrase = TRANSITIONS[action]
+        if self.status not in allowed:
+            raise InvalidTransitionError(f"{phrase}; this one is {self.status_label}.")
+
+    @property
+    def status_label(self) -> str:
+        return self.status.label if self.status else "not booked"
+
+    def book(
+        self,
+        *,
+        patient: Patient,
+        doctor: Doctor,
+        starts_at: datetime,
+        ends_at: datetime,
+        title: str,
+        now: datetime,
+        tz: tzinfo,
+    ) -> list[Event]:
+        """Decide a new booking for `patient` with `doctor`."""
+        if self.exists:
+            raise AlreadyExistsError("This appointment has already been booked.")
+        title = clean_text(title, field="title", label="The reason for the visit", max_length=200)
+        check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)
+        return [AppointmentCreated(patient.id, doctor.id, starts_at, ends_at, title)]
+
+    def confirm(self) -> list[Event]:
+        """Decide the confirmation of a pending appointment."""
+        self._check_can("confirm")
+        return [AppointmentConfirmed()]
+
+    def cancel(self, reason: str) -> list[Event]:
+        """Decide a cancellation; staff must say why."""
+        self._check_can("cancel")
+        reason = clean_text(
+            reason, field="reason", label="The reason for cancelling", max_length=500
+        )
+        return [AppointmentCancelled(reason)]
+
+    def reschedule(
+        self,
+        *,
+        doctor: Doctor,
+        starts_at: datetime,
+        ends_at: datetime,
+        reason: str,
+        now: datetime,
+        tz: tzinfo,
+    ) -> list[Event]:
+        """Decide a move to a new time; the appointment then waits for confirmation again."""
+        self._check_can("reschedule")
+        reason = clean_text(
+            reason,
+            field="reason",
+            label="The reason for rescheduling",
+            max_length=500,
+            required=False,
+        )
+        check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)
+        assert self.starts_at is not None and self.ends_at is not None
+        if (starts_at, ends_at) == (self.starts_at, self.ends_at):
+            raise ValidationError({"starts_at": "The appointment is already at that time."})
+        return [AppointmentRescheduled(starts_at, ends_at, self.starts_at, self.ends_at, reason)]
+
+    def check_in(self, *, now: datetime, tz: tzinfo) -> list[Event]:
+        """Decide the arrival of the patient, on the day of the appointment."""
+        self._check_can("check_in")
+        assert self.starts_at is not None
+        if now.astimezone(tz).date() != self.starts_at.astimezone(tz).date():
+            raise InvalidTransitionError(
+                "A patient can be checked in only on the day of the appointment "
+                f"({local_label(self.starts_at, tz)})."
+            )
+        return [AppointmentCheckedIn()]
+
+    def complete(self) -> list[Event]:
+        """Decide the end of the visit."""
+        self._check_can("complete")
+        return [AppointmentCompleted()]
+
+    def mark_no_show(self, *, now: datetime, tz: tzinfo) -> list[Event]:
+        """Decide that the patient did not come; only once the start time has passed."""
+        self._check_can("mark_no_show")
+        assert self.starts_at is not None
+        if now < self.starts_at:
+            raise InvalidTransitionError(
+                "A patient can be marked as a no-show only after the start time "
+                f"({local_label(self.starts_at, tz)})."
+            )
+        return [AppointmentMarkedNoShow()]

@@ -1,0 +1,105 @@
+"""Domain events: what happened, in the past tense. Payloads hold only JSON-friendly types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every domain event; SCHEMA_VERSION moves when the payload's shape changes."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class PatientRegistered(Event):
+    full_name: str
+    date_of_birth: date
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PatientDetailsChanged(Event):
+    full_name: str
+    date_of_birth: date
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True)
+class DoctorRegistered(Event):
+    full_name: str
+    specialty: str
+    slot_minutes: int
+
+
+@dataclass(frozen=True)
+class WorkingHoursSet(Event):
+    # {"mon": [["09:00", "12:30"], ["14:00", "18:00"]], ...}, in the clinic's local time.
+    hours: dict[str, Any]
+    slot_minutes: int
+
+
+@dataclass(frozen=True)
+class AppointmentCreated(Event):
+    # Version 1 stored a duration instead of ends_at; see the upcaster in the event store.
+    SCHEMA_VERSION: ClassVar[int] = 2
+    patient_id: UUID
+    doctor_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+
+
+@dataclass(frozen=True)
+class AppointmentConfirmed(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class AppointmentCancelled(Event):
+    reason: str
+
+
+@dataclass(frozen=True)
+class AppointmentRescheduled(Event):
+    starts_at: datetime
+    ends_at: datetime
+    previous_starts_at: datetime
+    previous_ends_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class AppointmentCheckedIn(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class AppointmentCompleted(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class AppointmentMarkedNoShow(Event):
+    pass
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    PatientRegistered,
+    PatientDetailsChanged,
+    DoctorRegistered,
+    WorkingHoursSet,
+    AppointmentCreated,
+    AppointmentConfirmed,
+    AppointmentCancelled,
+    AppointmentRescheduled,
+    AppointmentCheckedIn,
+    AppointmentCompleted,
+    AppointmentMarkedNoShow,
+)

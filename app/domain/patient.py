@@ -1,0 +1,118 @@
+"""The Patient aggregate: who the clinic sees, and how to reach them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from .errors import AlreadyExistsError, ValidationError
+from .events import Event, PatientDetailsChanged, PatientRegistered
+from .rules import clean_text
+
+_PHONE = re.compile(r"^\+?[0-9 ().-]{6,25}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class PatientDetails:
+    """The details a patient is registered with, checked and tidied."""
+
+    full_name: str
+    date_of_birth: date
+    phone: str
+    email: str
+
+    @classmethod
+    def checked(
+        cls, *, full_name: str, date_of_birth: date | None, phone: str, email: str, today: date
+    ) -> PatientDetails:
+        """Check every field at once, so the form can show all its messages together."""
+        errors: dict[str, str] = {}
+        name = phone_ = email_ = ""
+        try:
+            name = clean_text(
+                full_name, field="full_name", label="The patient's name", max_length=120
+            )
+        except ValidationError as exc:
+            errors.update(exc.errors)
+        if date_of_birth is None:
+            errors["date_of_birth"] = "The date of birth is required."
+        elif date_of_birth > today:
+            errors["date_of_birth"] = "The date of birth cannot be in the future."
+        elif date_of_birth.year < today.year - 130:
+            errors["date_of_birth"] = "That date of birth is more than 130 years ago."
+        try:
+            phone_ = clean_text(
+                phone, field="phone", label="The phone number", max_length=25, required=False
+            )
+            if phone_ and not _PHONE.match(phone_):
+                errors["phone"] = "The phone number may hold only digits, spaces, +, -, ( and )."
+        except ValidationError as exc:
+            errors.update(exc.errors)
+        try:
+            email_ = clean_text(
+                email, field="email", label="The email address", max_length=254, required=False
+            )
+            if email_ and not _EMAIL.match(email_):
+                errors["email"] = "That email address does not look right (name@example.org)."
+        except ValidationError as exc:
+            errors.update(exc.errors)
+        if errors:
+            raise ValidationError(errors)
+        assert date_of_birth is not None
+        return cls(full_name=name, date_of_birth=date_of_birth, phone=phone_, email=email_)
+
+
+@dataclass
+class Patient:
+    """A registered patient, folded from its stream."""
+
+    id: UUID
+    version: int = 0
+    details: PatientDetails | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    @classmethod
+    def from_history(cls, patient_id: UUID, events: Iterable[Event]) -> Patient:
+        patient = cls(id=patient_id)
+        for event in events:
+            patient.apply(event)
+        return patient
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state."""
+        if isinstance(event, PatientRegistered | PatientDetailsChanged):
+            self.details = PatientDetails(
+                event.full_name, event.date_of_birth, event.phone, event.email
+            )
+        self.version += 1
+
+    @property
+    def name(self) -> str:
+        return self.details.full_name if self.details else ""
+
+    def register(self, details: PatientDetails) -> list[Event]:
+        """Decide the registration of a new patient."""
+        if self.exists:
+            raise AlreadyExistsError("This patient is already registered.")
+        return [
+            PatientRegistered(
+                details.full_name, details.date_of_birth, details.phone, details.email
+            )
+        ]
+
+    def change_details(self, details: PatientDetails) -> list[Event]:
+        """Decide a change of details; nothing happens when nothing changed."""
+        if details == self.details:
+            return []
+        return [
+            PatientDetailsChanged(
+                details.full_name, details.date_of_birth, details.phone, details.email
+            )
+        ]

@@ -1,0 +1,39 @@
+"""Small checks shared by the aggregates, phrased for people at the front desk."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from .errors import ValidationError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def clean_text(
+    value: str, *, field: str, label: str, max_length: int, required: bool = True
+) -> str:
+    """Strip `value` and check its length; the error names the field as the form shows it."""
+    if not isinstance(value, str):
+        raise ValidationError({field: f"{label} must be text."})
+    cleaned = " ".join(value.split())
+    if required and not cleaned:
+        raise ValidationError({field: f"{label} is required."})
+    if len(cleaned) > max_length:
+        raise ValidationError(
+            {field: f"{label} is too long ({len(cleaned)} characters; at most {max_length})."}
+        )
+    return cleaned
+
+
+def require_aware(value: datetime, *, field: str) -> datetime:
+    """Refuse a datetime without a time zone: it would be read differently by each reader."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError({field: "The time must include a time zone."})
+    return value
+
+
+def local_label(moment: datetime, tz: tzinfo) -> str:
+    """Render a moment as the clinic reads it, e.g. 'Tuesday 14 January 2027 at 09:30'."""
+    local = moment.astimezone(tz)
+    return f"{WEEKDAY_NAMES[local.weekday()]} {local.day} {local:%B %Y} at {local:%H:%M}"

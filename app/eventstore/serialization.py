@@ -1,0 +1,73 @@
+"""Turns domain events into JSON payloads and back, through the upcasters."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+from uuid import UUID
+
+from app.domain.events import ALL_EVENTS, Event
+
+from .errors import UnknownEventError
+from .upcasting import UpcasterRegistry, upcasters
+
+
+def to_utc(moment: datetime) -> datetime:
+    """A zone-aware moment in UTC; naive values from SQLite are UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return to_utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _decoder(hint: Any) -> Callable[[Any], Any]:
+    if hint is UUID:
+        return UUID
+    if hint is datetime:
+        return lambda raw: to_utc(datetime.fromisoformat(raw))
+    if hint is date:
+        return date.fromisoformat
+    return lambda raw: raw
+
+
+@cache
+def _field_decoders(cls: type[Event]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((name, _decoder(hint)) for name, hint in hints.items() if name != "SCHEMA_VERSION")
+
+
+class EventCodec:
+    """Maps event classes to their stored names, payloads and schema versions."""
+
+    def __init__(
+        self, classes: Iterable[type[Event]] = ALL_EVENTS, registry: UpcasterRegistry = upcasters
+    ) -> None:
+        self._classes = {cls.__name__: cls for cls in classes}
+        self._upcasters = registry
+
+    def encode(self, event: Event) -> tuple[str, int, dict[str, Any]]:
+        """(event type, schema version, JSON payload) for one event."""
+        cls = type(event)
+        data = {name: _encode_value(getattr(event, name)) for name, _ in _field_decoders(cls)}
+        return cls.__name__, cls.SCHEMA_VERSION, data
+
+    def decode(self, event_type: str, schema_version: int, data: dict[str, Any]) -> Event:
+        """Rebuild the event in its current shape, upcasting an old payload first."""
+        cls = self._classes.get(event_type)
+        if cls is None:
+            raise UnknownEventError(f"unknown event type {event_type!r}")
+        if schema_version != cls.SCHEMA_VERSION:
+            data = self._upcasters.upcast(event_type, schema_version, data, cls.SCHEMA_VERSION)
+        return cls(**{name: decode(data[name]) for name, decode in _field_decoders(cls)})

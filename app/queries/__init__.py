@@ -1,0 +1,1 @@
+"""The read side: queries that pages call."""
