@@ -203,10 +203,10 @@ class Appointment:
             max_length=500,
             required=False,
         )
-        check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)
         assert self.starts_at is not None and self.ends_at is not None
         if (starts_at, ends_at) == (self.starts_at, self.ends_at):
             raise ValidationError({"starts_at": "The appointment is already at that time."})
+        check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)
         return [AppointmentRescheduled(starts_at, ends_at, self.starts_at, self.ends_at, reason)]
 
     def check_in(self, *, now: datetime, tz: tzinfo) -> list[Event]:

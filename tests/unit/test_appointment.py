@@ -1,0 +1,214 @@
+"""The appointment status machine and its booking rules."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from app.domain.appointment import Appointment, Status
+from app.domain.errors import (
+    AlreadyExistsError,
+    InvalidTransitionError,
+    OutsideWorkingHoursError,
+    ValidationError,
+)
+from app.domain.events import (
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentCompleted,
+    AppointmentConfirmed,
+    AppointmentCreated,
+    AppointmentMarkedNoShow,
+    AppointmentRescheduled,
+)
+
+from .domain_builders import TZ, appointment, doctor, local, patient
+
+# Written out by hand (not derived from the code under test): every legal move.
+LEGAL = {
+    (Status.PENDING, "confirm"): (Status.CONFIRMED, AppointmentConfirmed),
+    (Status.PENDING, "cancel"): (Status.CANCELLED, AppointmentCancelled),
+    (Status.PENDING, "reschedule"): (Status.PENDING, AppointmentRescheduled),
+    (Status.CONFIRMED, "cancel"): (Status.CANCELLED, AppointmentCancelled),
+    (Status.CONFIRMED, "reschedule"): (Status.PENDING, AppointmentRescheduled),
+    (Status.CONFIRMED, "check_in"): (Status.CHECKED_IN, AppointmentCheckedIn),
+    (Status.CONFIRMED, "mark_no_show"): (Status.NO_SHOW, AppointmentMarkedNoShow),
+    (Status.CHECKED_IN, "complete"): (Status.COMPLETED, AppointmentCompleted),
+}
+ACTIONS = ("confirm", "cancel", "reschedule", "check_in", "complete", "mark_no_show")
+ALL_MOVES = list(itertools.product(Status, ACTIONS))
+
+# On the appointment's day, five minutes after its 10:00 start.
+NOW = local("2027-01-12 10:05")
+
+
+def act(subject: Appointment, action: str) -> list:
+    """Perform `action` with arguments that are valid apart from the status."""
+    doc = doctor()
+    match action:
+        case "confirm":
+            return subject.confirm()
+        case "cancel":
+            return subject.cancel("Patient called to cancel")
+        case "reschedule":
+            return subject.reschedule(doctor=doc, starts_at=local("2027-01-13 11:00"),
+                                      ends_at=local("2027-01-13 11:30"), reason="", now=NOW, tz=TZ)
+        case "check_in":
+            return subject.check_in(now=NOW, tz=TZ)
+        case "complete":
+            return subject.complete()
+        case "mark_no_show":
+            return subject.mark_no_show(now=NOW, tz=TZ)
+    raise AssertionError(action)
+
+
+@pytest.mark.parametrize(("status", "action"), list(LEGAL), ids=lambda v: str(v))
+def test_a_legal_move_records_its_event_and_reaches_the_next_status(status, action):
+    subject = appointment(status)
+    expected_status, expected_event = LEGAL[(status, action)]
+    events = act(subject, action)
+    assert [type(e) for e in events] == [expected_event]
+    for event in events:
+        subject.apply(event)
+    assert subject.status is expected_status
+
+
+@pytest.mark.parametrize(
+    ("status", "action"), [m for m in ALL_MOVES if m not in LEGAL], ids=lambda v: str(v)
+)
+def test_an_illegal_move_is_refused_with_a_sentence_naming_the_status(status, action):
+    subject = appointment(status)
+    with pytest.raises(InvalidTransitionError) as refused:
+        act(subject, action)
+    assert f"this one is {status.label}." in refused.value.message
+    assert refused.value.message[0].isupper()
+
+
+def test_every_status_and_action_pair_is_covered():
+    assert len(ALL_MOVES) == 36 and len(LEGAL) == 8
+
+
+class TestBooking:
+    def book(self, starts: str, ends: str, *, now: str = "2027-01-11 08:00", title="Check-up",
+             hours=None):
+        return Appointment(id=patient().id).book(
+            patient=patient(), doctor=doctor(hours), starts_at=local(starts), ends_at=local(ends),
+            title=title, now=local(now), tz=TZ,
+        )
+
+    def test_books_a_future_time_inside_working_hours_as_pending(self):
+        [event] = self.book("2027-01-12 10:00", "2027-01-12 10:30")
+        assert isinstance(event, AppointmentCreated)
+        subject = Appointment.from_history(patient().id, [event])
+        assert subject.status is Status.PENDING and subject.version == 1
+
+    def test_refuses_a_time_in_the_past(self):
+        with pytest.raises(ValidationError) as refused:
+            self.book("2027-01-11 09:00", "2027-01-11 09:30", now="2027-01-11 10:00")
+        assert "has already passed" in refused.value.errors["starts_at"]
+
+    def test_refuses_an_end_before_the_start(self):
+        with pytest.raises(ValidationError) as refused:
+            self.book("2027-01-12 10:00", "2027-01-12 09:45")
+        assert refused.value.errors["duration_minutes"] == "The appointment must end after it starts."
+
+    def test_refuses_a_time_outside_working_hours(self):
+        with pytest.raises(OutsideWorkingHoursError) as refused:
+            self.book("2027-01-12 08:30", "2027-01-12 09:00")
+        assert "on Tuesdays they work 09:00-12:00 and 14:00-18:00" in refused.value.message
+
+    def test_refuses_a_visit_running_into_the_lunch_break(self):
+        with pytest.raises(OutsideWorkingHoursError):
+            self.book("2027-01-12 11:45", "2027-01-12 12:15")
+
+    def test_refuses_a_day_the_doctor_does_not_work(self):
+        with pytest.raises(OutsideWorkingHoursError) as refused:
+            self.book("2027-01-16 10:00", "2027-01-16 10:30")
+        assert "do not work on Saturdays" in refused.value.message
+
+    def test_accepts_a_visit_ending_exactly_when_the_working_period_ends(self):
+        assert self.book("2027-01-12 11:30", "2027-01-12 12:00")
+
+    @pytest.mark.parametrize(("ends", "message"), [
+        ("2027-01-12 10:03", "at least 5 minutes"),
+        ("2027-01-12 18:30", "at most 8 hours"),
+    ])
+    def test_refuses_an_implausible_length(self, ends, message):
+        with pytest.raises(ValidationError) as refused:
+            self.book("2027-01-12 10:00", ends, hours={"tue": [["00:00", "23:59"]]})
+        assert message in refused.value.errors["duration_minutes"]
+
+    @pytest.mark.parametrize(("title", "message"), [
+        ("   ", "The reason for the visit is required."),
+        ("x" * 201, "too long (201 characters; at most 200)"),
+    ])
+    def test_refuses_a_missing_or_overlong_reason(self, title, message):
+        with pytest.raises(ValidationError) as refused:
+            self.book("2027-01-12 10:00", "2027-01-12 10:30", title=title)
+        assert message in refused.value.errors["title"]
+
+    def test_refuses_a_time_without_a_zone(self):
+        with pytest.raises(ValidationError) as refused:
+            Appointment(id=patient().id).book(
+                patient=patient(), doctor=doctor(),
+                starts_at=local("2027-01-12 10:00").replace(tzinfo=None),
+                ends_at=local("2027-01-12 10:30"), title="x", now=local("2027-01-11 08:00"),
+                tz=TZ,
+            )
+        assert "time zone" in refused.value.errors["starts_at"]
+
+    def test_refuses_to_book_the_same_appointment_twice(self):
+        subject = appointment(Status.PENDING)
+        with pytest.raises(AlreadyExistsError):
+            subject.book(patient=patient(), doctor=doctor(), starts_at=local("2027-01-12 11:00"),
+                         ends_at=local("2027-01-12 11:30"), title="x",
+                         now=local("2027-01-11 08:00"), tz=TZ)
+
+
+class TestTimedMoves:
+    def test_a_no_show_can_be_marked_only_after_the_start_time(self):
+        subject = appointment(Status.CONFIRMED)
+        with pytest.raises(InvalidTransitionError) as refused:
+            subject.mark_no_show(now=local("2027-01-12 09:59"), tz=TZ)
+        assert "only after the start time" in refused.value.message
+
+    def test_a_patient_checks_in_only_on_the_day_of_the_appointment(self):
+        subject = appointment(Status.CONFIRMED)
+        with pytest.raises(InvalidTransitionError) as refused:
+            subject.check_in(now=local("2027-01-11 16:00"), tz=TZ)
+        assert "only on the day of the appointment" in refused.value.message
+        assert subject.check_in(now=local("2027-01-12 09:40"), tz=TZ)
+
+    def test_cancelling_needs_a_reason(self):
+        with pytest.raises(ValidationError) as refused:
+            appointment(Status.CONFIRMED).cancel("  ")
+        assert refused.value.errors == {"reason": "The reason for cancelling is required."}
+
+    def test_rescheduling_records_old_and_new_times_and_needs_confirming_again(self):
+        subject = appointment(Status.CONFIRMED)
+        [event] = act(subject, "reschedule")
+        assert (event.previous_starts_at, event.starts_at) == (
+            local("2027-01-12 10:00"), local("2027-01-13 11:00"))
+        subject.apply(event)
+        assert subject.status is Status.PENDING and subject.starts_at == local("2027-01-13 11:00")
+
+    def test_rescheduling_to_the_same_time_is_refused(self):
+        subject = appointment(Status.PENDING)
+        with pytest.raises(ValidationError) as refused:
+            subject.reschedule(doctor=doctor(), starts_at=local("2027-01-12 10:00"),
+                               ends_at=local("2027-01-12 10:30"), reason="", now=NOW, tz=TZ)
+        assert "already at that time" in refused.value.errors["starts_at"]
+
+    def test_rescheduling_into_the_past_or_outside_hours_is_refused(self):
+        subject = appointment(Status.PENDING)
+        with pytest.raises(ValidationError):
+            subject.reschedule(doctor=doctor(), starts_at=local("2027-01-12 09:00"),
+                               ends_at=local("2027-01-12 09:30"), reason="", now=NOW, tz=TZ)
+        with pytest.raises(OutsideWorkingHoursError):
+            subject.reschedule(doctor=doctor(), starts_at=local("2027-01-13 19:00"),
+                               ends_at=local("2027-01-13 19:30"), reason="", now=NOW, tz=TZ)
+
+    def test_cancelled_and_no_show_appointments_release_the_doctors_time(self):
+        held = {status for status in Status if appointment(status).holds_time}
+        assert held == {Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED}
