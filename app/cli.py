@@ -14,8 +14,12 @@ def _services():  # type: ignore[no-untyped-def]
 
 
 @click.command("seed-demo")
-@click.option("--scale", type=click.IntRange(min=1), default=None,
-              help="Also add about N events of generated history (for benchmarks).")
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Also add about N events of generated history (for benchmarks).",
+)
 def seed_demo(scale: int | None) -> None:
     """Load a demo clinic (idempotent): doctors, patients and two weeks of appointments."""
     from app import seed
@@ -29,8 +33,14 @@ def seed_demo(scale: int | None) -> None:
 
 
 @events_cli.command("tail")
-@click.option("-n", "count", type=click.IntRange(min=1, max=10_000), default=20, show_default=True,
-              help="How many of the latest events to show.")
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(min=1, max=10_000),
+    default=20,
+    show_default=True,
+    help="How many of the latest events to show.",
+)
 def events_tail(count: int) -> None:
     """Print the latest events: position, time, stream, type, actor and payload."""
     import json

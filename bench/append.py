@@ -22,7 +22,8 @@ share of the run's commands back to back. Throughput is the run's total commands
 the time from the earliest writer start to the latest writer finish (time.perf_counter, which
 is the system-wide monotonic clock on Linux). Bookings never overlap: each writer books
 consecutive 15-minute slots between 08:00 and 20:00 (Europe/Paris) across future days,
-round-robin over its own doctors, whose working hours cover the whole week.
+round-robin over its own doctors, whose working hours cover the whole week. Every run is
+repeated (--repeat, default 3; rounds outermost) and the table shows the median of each.
 
 The scratch databases `<name>` and `<name>_es` (default `rendezvous_bench` and
 `rendezvous_bench_es`) are dropped and recreated at the start of every run of this script.
@@ -48,6 +49,7 @@ import multiprocessing
 import os
 import pstats
 import re
+import statistics
 import sys
 import time
 import traceback
@@ -333,8 +335,11 @@ class Targets:
         return ES_TABLE if kind == "eventsourcing" else "reservations"
 
 
-def prepare_databases(targets: Targets) -> None:
-    """Drop and recreate both scratch databases, then create the app's and the library's tables."""
+def prepare_databases(targets: Targets) -> str:
+    """Drop and recreate both scratch databases, create the app's and the library's tables.
+
+    Returns how the app's schema was made: by its migrations if there are any, else create_all.
+    """
     _pg.recreate_database(targets.app_url, extensions=["btree_gist"])
     from app import create_app
     from app.extensions import db
@@ -346,12 +351,15 @@ def prepare_databases(targets: Targets) -> None:
             import flask_migrate
 
             flask_migrate.upgrade(directory=str(migrations))
+            how = "alembic upgrade (migrations/)"
         else:
             db.create_all()
+            how = "db.create_all()"
         db.engine.dispose()
 
     _pg.recreate_database(targets.es_url)
     BenchClinic(env=es_env(targets.es_url, create_table=True)).close()
+    return how
 
 
 def split(total: int, writers: int) -> list[int]:
@@ -397,8 +405,12 @@ def run(kind: str, writers: int, total: int, warmup: int, targets: Targets) -> R
 # --------------------------------------------------------------------------- reporting
 
 
-def render_table(results: dict[tuple[str, int], RunResult], writer_counts: list[int]) -> str:
-    """The side-by-side table: throughput per kind and our ratios to the two baselines."""
+def median_rate(runs: list[RunResult]) -> float:
+    return statistics.median(run.per_second for run in runs)
+
+
+def render_table(results: dict[tuple[str, int], list[RunResult]], writer_counts: list[int]) -> str:
+    """The side-by-side table: median throughput per kind and our ratios to the baselines."""
     headers = (
         "writers",
         "rendezvous cmd/s",
@@ -409,9 +421,9 @@ def render_table(results: dict[tuple[str, int], RunResult], writer_counts: list[
     )
     rows = []
     for writers in writer_counts:
-        ours = results[("rendezvous", writers)].per_second
-        plain = results[("plain", writers)].per_second
-        es = results[("eventsourcing", writers)].per_second
+        ours = median_rate(results[("rendezvous", writers)])
+        plain = median_rate(results[("plain", writers)])
+        es = median_rate(results[("eventsourcing", writers)])
         rows.append(
             (
                 str(writers),
@@ -452,6 +464,18 @@ def profile_rendezvous(commands: int, warmup: int, targets: Targets) -> str:
         f"profiler ({commands / elapsed:,.0f} cmd/s; profiling slows Python code).\n"
     )
     stats = pstats.Stats(profiler, stream=out)
+    entries: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    waits = [
+        (calls, cumulative)
+        for (filename, _, name), (_, calls, _, cumulative, _) in entries.items()
+        if name == "wait" and filename.endswith(os.path.join("psycopg", "connection.py"))
+    ]
+    if waits:
+        calls, waited = (sum(column) for column in zip(*waits, strict=True))
+        out.write(
+            f"waiting on the server (psycopg Connection.wait): {waited:.2f} s of {elapsed:.2f} s, "
+            f"{calls / commands:.1f} waits per command; the rest is Python in this process.\n"
+        )
     stats.sort_stats("cumulative")
     out.write("\n== top cumulative entries in app/ ==\n")
     stats.print_stats(re.escape(str(ROOT / "app")), 30)
@@ -491,7 +515,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "eventsourcing runs use the same name with _es appended. Both are dropped first.",
     )
     parser.add_argument("--warmup", type=int, default=20, help="untimed commands per writer")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 200 commands per run")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="rounds of every run; the table shows medians (default 3, or 1 with --quick)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: 200 commands per run, one round"
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -500,8 +532,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.commands is None:
         args.commands = 200 if args.quick else 2000
-    if args.commands < 1 or args.warmup < 0:
-        parser.error("--commands must be at least 1 and --warmup at least 0")
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
+    if args.commands < 1 or args.warmup < 0 or args.repeat < 1:
+        parser.error("--commands and --repeat must be at least 1, --warmup at least 0")
     return args
 
 
@@ -525,21 +559,27 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"databases: {_pg.database_name(targets.app_url)}, {_pg.database_name(targets.es_url)} "
         f"(recreated); {args.commands} commands per run, {args.warmup} warm-up per writer, "
-        f"writers as 'spawn' processes"
+        f"{args.repeat} round(s), writers as 'spawn' processes",
+        flush=True,
     )
-    prepare_databases(targets)
+    how = prepare_databases(targets)
+    print(f"app schema: {how}; eventsourcing table: {ES_TABLE}", flush=True)
 
-    results: dict[tuple[str, int], RunResult] = {}
-    for writers in args.writers:
-        for kind in ("plain", "rendezvous", "eventsourcing"):
-            result = run(kind, writers, args.commands, args.warmup, targets)
-            results[(kind, writers)] = result
-            print(
-                f"  {kind:<13} writers={writers}: {result.commands} in {result.seconds:6.2f} s "
-                f"= {result.per_second:8,.0f} /s",
-                flush=True,
-            )
+    # Rounds outermost, so that a slow spell on the machine hits every kind alike.
+    results: dict[tuple[str, int], list[RunResult]] = {}
+    for round_number in range(1, args.repeat + 1):
+        for writers in args.writers:
+            for kind in ("plain", "rendezvous", "eventsourcing"):
+                result = run(kind, writers, args.commands, args.warmup, targets)
+                results.setdefault((kind, writers), []).append(result)
+                print(
+                    f"  round {round_number}  {kind:<13} writers={writers}: {result.commands} "
+                    f"in {result.seconds:6.2f} s = {result.per_second:8,.0f} /s",
+                    flush=True,
+                )
     print()
+    median = f"median of {args.repeat} rounds" if args.repeat > 1 else "1 round"
+    print(f"commands per second ({median}; {args.commands} commands per run):")
     print(render_table(results, args.writers))
 
     if args.profile:

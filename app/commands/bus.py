@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
 from uuid import UUID
 
 from app.domain.errors import ConflictError, DomainError
@@ -15,10 +14,11 @@ from app.eventstore import (
     DuplicateCommandError,
     EventMetadata,
     EventStore,
+    StoreTransaction,
 )
 
 from . import commands as c
-from .handlers import HANDLERS, Context, Outcome, stale_version_error
+from .handlers import HANDLERS, Context, stale_version_error
 
 
 @dataclass(frozen=True)
@@ -55,15 +55,16 @@ class CommandBus:
         self.after_commit = after_commit
 
     def handle(self, command: c.Command) -> CommandResult:
-        """Run `command`; a repeated command id returns the first outcome unchanged."""
-        previous = self.store.find_command(command.command_id)
-        if previous is not None:
-            return self._replay(previous)
-        handler = HANDLERS[type(command)]
+        """Run `command`; a repeated command id returns the first outcome unchanged.
+
+        There is no look-up before the work: the command log's primary key refuses a second
+        record of the same id in the same transaction as the events, and a repeat that the
+        domain refuses (already confirmed, slot taken by itself...) is recognised then.
+        """
         user_version = getattr(command, "expected_version", None)
         for attempt in (1, 2):
             try:
-                result = self._run_once(handler, command)
+                result = self._run_once(command)
             except ConcurrencyError as exc:
                 # Without a user-given version the command was never stale for anyone:
                 # decide again on fresh state. With one, the user's view is out of date.
@@ -81,21 +82,10 @@ class CommandBus:
             return result
         raise AssertionError("unreachable")
 
-    def _run_once(
-        self, handler: Callable[[Context, Any], Outcome], command: c.Command
-    ) -> CommandResult:
+    def _run_once(self, command: c.Command) -> CommandResult:
         now = self.clock()
-        metadata = EventMetadata(
-            actor=command.actor,
-            correlation_id=command.correlation_id or str(command.command_id),
-            causation_id=str(command.command_id),
-        )
         with self.store.transaction() as tx:
-            stream_id, version, position = handler(Context(tx, now, self.tz, metadata), command)
-            tx.record_command(
-                CommandRecord(command.command_id, command.name, stream_id, version, position), now
-            )
-        return CommandResult(command.command_id, stream_id, version, position)
+            return _decide(tx, self.tz, now, command)
 
     def _conflict(self, command: c.Command, exc: ConcurrencyError) -> ConflictError:
         history = self.store.load(exc.stream_id)
@@ -107,3 +97,28 @@ class CommandBus:
         return CommandResult(
             record.command_id, record.stream_id, record.version, record.position, replayed=True
         )
+
+
+def _decide(tx: StoreTransaction, tz: tzinfo, now: datetime, command: c.Command) -> CommandResult:
+    """Run one command's handler inside `tx` and remember its outcome there."""
+    metadata = EventMetadata(
+        actor=command.actor,
+        correlation_id=command.correlation_id or str(command.command_id),
+        causation_id=str(command.command_id),
+    )
+    handler = HANDLERS[type(command)]
+    stream_id, version, position = handler(Context(tx, now, tz, metadata), command)
+    tx.record_command(
+        CommandRecord(command.command_id, command.name, stream_id, version, position), now
+    )
+    return CommandResult(command.command_id, stream_id, version, position)
+
+
+def run_batch(store: EventStore, tz: tzinfo, steps: list[tuple[datetime, c.Command]]) -> None:
+    """Run many commands, each at its own recorded time, in one transaction (bulk history).
+
+    The same handlers decide every command; a refusal rolls the whole batch back.
+    """
+    with store.transaction() as tx:
+        for at, command in steps:
+            _decide(tx, tz, at, command)

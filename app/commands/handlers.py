@@ -122,7 +122,7 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Outcome:
         now=ctx.now,
         tz=ctx.tz,
     )
-    _hold_time(ctx, cmd.appointment_id, doctor, cmd.starts_at, ends_at)
+    _hold_time(ctx, cmd.appointment_id, doctor, cmd.starts_at, ends_at, new=True)
     position = ctx.append("appointment", cmd.appointment_id, 0, events)
     return cmd.appointment_id, len(events), position
 
@@ -140,7 +140,7 @@ def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Outcom
         now=ctx.now,
         tz=ctx.tz,
     )
-    _hold_time(ctx, appointment.id, doctor, cmd.starts_at, ends_at)
+    _hold_time(ctx, appointment.id, doctor, cmd.starts_at, ends_at, new=False)
     return _append_appointment(ctx, appointment, events)
 
 
@@ -197,18 +197,21 @@ def _append_appointment(ctx: Context, appointment: Appointment, events: list[Eve
 
 
 def _hold_time(
-    ctx: Context, appointment_id: UUID, doctor: Doctor, starts_at: datetime, ends_at: datetime
+    ctx: Context,
+    appointment_id: UUID,
+    doctor: Doctor,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    new: bool,
 ) -> None:
     """Reserve the doctor's time, or say plainly that it is no longer free."""
-    taken = f"That time is no longer free: {doctor.full_name} already has an appointment"
-    if ctx.tx.find_overlap(doctor.id, starts_at, ends_at, exclude=appointment_id):
-        raise SlotTakenError(f"{taken} overlapping {local_label(starts_at, ctx.tz)}.")
     try:
-        ctx.tx.reserve(appointment_id, doctor.id, starts_at, ends_at)
+        ctx.tx.reserve(appointment_id, doctor.id, starts_at, ends_at, new=new)
     except ReservationConflictError:
-        # Another booking for an overlapping time committed while this one was being made.
         raise SlotTakenError(
-            f"{taken} overlapping {local_label(starts_at, ctx.tz)}, booked a moment ago."
+            f"That time is no longer free: {doctor.full_name} already has an appointment "
+            f"overlapping {local_label(starts_at, ctx.tz)}."
         ) from None
 
 

@@ -7,12 +7,12 @@ from .errors import (
     ReservationConflictError,
     UnknownEventError,
 )
+from .guards import CommandRecord
 from .serialization import EventCodec
 from .store import (
     START,
     AppendResult,
     Checkpoint,
-    CommandRecord,
     EventMetadata,
     EventStore,
     RecordedEvent,

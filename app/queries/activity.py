@@ -28,8 +28,9 @@ def _summary(record: RecordedEvent) -> str:
 def recent_activity(store: EventStore, limit: int = 20) -> list[ActivityItem]:
     """The newest `limit` events, newest first."""
     return [
-        ActivityItem(r.recorded_at, r.metadata.get("actor", ""), r.stream_type, r.stream_id,
-                     _summary(r))
+        ActivityItem(
+            r.recorded_at, r.metadata.get("actor", ""), r.stream_type, r.stream_id, _summary(r)
+        )
         for r in reversed(store.tail(limit))
     ]
 

@@ -1,0 +1,88 @@
+"""SQL statements of the write side, built once per store.
+
+Building a SQLAlchemy statement costs more than running it on a local server, so the hot
+path reuses these prebuilt ones with bound parameters.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .tables import events, processed_commands, reservations
+
+COLUMNS = (
+    events.c.position,
+    events.c.tx_id,
+    events.c.stream_id,
+    events.c.stream_type,
+    events.c.version,
+    events.c.event_type,
+    events.c.schema_version,
+    events.c.data,
+    events.c.metadata,
+    events.c.recorded_at,
+)
+# The oldest transaction still running anywhere on the server: rows of transactions below
+# it have all committed (or rolled back), so nothing below it can still appear.
+VISIBLE_HORIZON = sa.literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+CURRENT_TX = sa.literal_column("pg_current_xact_id()::text::bigint")
+
+
+class Statements:
+    """Every statement the store runs, for one SQL dialect."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.insert_events = (
+            sa.insert(events)
+            .values(tx_id=CURRENT_TX if postgres else sa.literal(0, sa.BigInteger))
+            .returning(events.c.position, sort_by_parameter_order=True)
+        )
+        self.load = (
+            sa.select(*COLUMNS)
+            .where(events.c.stream_id.in_(sa.bindparam("stream_ids", expanding=True)))
+            .order_by(events.c.stream_id, events.c.version)
+        )
+        self.version = sa.select(sa.func.coalesce(sa.func.max(events.c.version), 0)).where(
+            events.c.stream_id == sa.bindparam("stream_id")
+        )
+        after = sa.tuple_(events.c.tx_id, events.c.position) > sa.tuple_(
+            sa.bindparam("after_tx"), sa.bindparam("after_position")
+        )
+        read = sa.select(*COLUMNS).where(after)
+        if postgres:
+            read = read.where(events.c.tx_id < VISIBLE_HORIZON)
+        self.read_committed = read.order_by(events.c.tx_id, events.c.position).limit(
+            sa.bindparam("limit")
+        )
+        self.tail = (
+            sa.select(*COLUMNS).order_by(events.c.position.desc()).limit(sa.bindparam("limit"))
+        )
+        self.count = sa.select(sa.func.count()).select_from(events)
+
+        self.overlap = (
+            sa.select(reservations.c.appointment_id)
+            .where(
+                reservations.c.doctor_id == sa.bindparam("doctor_id"),
+                reservations.c.starts_at < sa.bindparam("ends_at"),
+                reservations.c.ends_at > sa.bindparam("starts_at"),
+                reservations.c.appointment_id != sa.bindparam("appointment_id"),
+            )
+            .limit(1)
+        )
+        self.insert_reservation = sa.insert(reservations)
+        by_appointment = reservations.c.appointment_id == sa.bindparam("held_by")
+        self.move_reservation = (
+            sa.update(reservations)
+            .where(by_appointment)
+            .values(
+                doctor_id=sa.bindparam("new_doctor_id"),
+                starts_at=sa.bindparam("new_starts_at"),
+                ends_at=sa.bindparam("new_ends_at"),
+            )
+        )
+        self.release = sa.delete(reservations).where(by_appointment)
+
+        self.find_command = sa.select(processed_commands).where(
+            processed_commands.c.command_id == sa.bindparam("command_id")
+        )
+        self.record_command = sa.insert(processed_commands)
