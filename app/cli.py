@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 events_cli = AppGroup("events", help="Read the event store.")
 
@@ -14,6 +14,7 @@ def _services():  # type: ignore[no-untyped-def]
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option(
     "--scale",
     type=click.IntRange(min=1),

@@ -121,8 +121,13 @@ def make_app(database_url: str, **extra: object):  # type: ignore[no-untyped-def
     from app import create_app
 
     return create_app(
-        {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SECRET_KEY": "test",
-         "CLINIC_TIMEZONE": "Europe/Paris", **extra}
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "CLINIC_TIMEZONE": "Europe/Paris",
+            **extra,
+        }
     )
 
 
@@ -196,7 +201,9 @@ def sqlite_engine(sqlite_app):  # type: ignore[no-untyped-def]
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """The same tests on both event store backends."""
-    return request.getfixturevalue({"sqlite": "sqlite_engine", "postgresql": "pg_engine"}[request.param])
+    return request.getfixturevalue(
+        {"sqlite": "sqlite_engine", "postgresql": "pg_engine"}[request.param]
+    )
 
 
 @pytest.fixture

@@ -45,8 +45,11 @@ def test_an_appointment_goes_through_its_whole_life_in_one_stream(services, clin
     result = bus.handle(CompleteAppointment(appointment_id=appointment, actor="dr.martin"))
     history = services.store.load(appointment)
     assert [r.event_type for r in history] == [
-        "AppointmentCreated", "AppointmentConfirmed", "AppointmentCheckedIn",
-        "AppointmentCompleted"]
+        "AppointmentCreated",
+        "AppointmentConfirmed",
+        "AppointmentCheckedIn",
+        "AppointmentCompleted",
+    ]
     assert result.version == 4 and result.position == history[-1].position
     assert history[-1].metadata["actor"] == "dr.martin"
     assert history[-1].metadata["causation_id"] == str(result.command_id)
@@ -54,9 +57,15 @@ def test_an_appointment_goes_through_its_whole_life_in_one_stream(services, clin
 
 
 def test_a_handler_returns_the_new_version_and_the_position_of_its_last_event(services, clinic):
-    result = services.bus.handle(CreateAppointment(
-        patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_id,
-        starts_at=local("2027-01-12 10:00"), duration_minutes=30, title="Check-up"))
+    result = services.bus.handle(
+        CreateAppointment(
+            patient_id=clinic.patient_ids[0],
+            doctor_id=clinic.doctor_id,
+            starts_at=local("2027-01-12 10:00"),
+            duration_minutes=30,
+            title="Check-up",
+        )
+    )
     [record] = services.store.load(result.stream_id)
     assert (result.version, result.position) == (1, record.position)
 
@@ -72,9 +81,14 @@ def test_cancelling_frees_the_time_for_another_patient(services, clinic):
 def test_rescheduling_moves_the_held_time_and_keeps_the_appointment_id(services, clinic):
     moved = clinic.book("2027-01-12 10:00")
     services.bus.handle(ConfirmAppointment(appointment_id=moved))
-    services.bus.handle(RescheduleAppointment(
-        appointment_id=moved, starts_at=local("2027-01-12 15:00"), duration_minutes=30,
-        reason="Patient asked for the afternoon"))
+    services.bus.handle(
+        RescheduleAppointment(
+            appointment_id=moved,
+            starts_at=local("2027-01-12 15:00"),
+            duration_minutes=30,
+            reason="Patient asked for the afternoon",
+        )
+    )
     assert clinic.book("2027-01-12 10:00", patient=1)  # the old time is free again
     with pytest.raises(SlotTakenError):
         clinic.book("2027-01-12 15:15", patient=2)  # the new one is held
@@ -87,8 +101,11 @@ def test_rescheduling_onto_another_appointment_is_refused(services, clinic):
     clinic.book("2027-01-12 15:00")
     moved = clinic.book("2027-01-12 10:00", patient=1)
     with pytest.raises(SlotTakenError):
-        services.bus.handle(RescheduleAppointment(
-            appointment_id=moved, starts_at=local("2027-01-12 15:15"), duration_minutes=30))
+        services.bus.handle(
+            RescheduleAppointment(
+                appointment_id=moved, starts_at=local("2027-01-12 15:15"), duration_minutes=30
+            )
+        )
     assert services.store.stream_version(moved) == 1
 
 
@@ -100,13 +117,17 @@ def test_a_no_show_frees_the_rest_of_the_slot(services, clinic, clock):
     assert clinic.book("2027-01-12 10:30", patient=1)
 
 
-@pytest.mark.parametrize(("starts", "minutes", "error"), [
-    ("2027-01-12 07:00", 30, OutsideWorkingHoursError),
-    ("2027-01-10 10:00", 30, ValidationError),  # the day before the clock's today
-    ("2027-01-12 10:00", -15, ValidationError),  # ends before it starts
-])
+@pytest.mark.parametrize(
+    ("starts", "minutes", "error"),
+    [
+        ("2027-01-12 07:00", 30, OutsideWorkingHoursError),
+        ("2027-01-10 10:00", 30, ValidationError),  # the day before the clock's today
+        ("2027-01-12 10:00", -15, ValidationError),  # ends before it starts
+    ],
+)
 def test_bookings_outside_hours_in_the_past_or_ending_first_are_refused(
-        services, clinic, starts, minutes, error):
+    services, clinic, starts, minutes, error
+):
     before = services.store.count()
     with pytest.raises(error):
         clinic.book(starts, minutes)
@@ -116,12 +137,20 @@ def test_bookings_outside_hours_in_the_past_or_ending_first_are_refused(
 def test_a_stale_version_is_a_conflict_that_says_what_changed(services, clinic):
     appointment = clinic.book("2027-01-12 10:00")
     seen = 1  # the version on the receptionist's screen
-    services.bus.handle(RescheduleAppointment(
-        appointment_id=appointment, starts_at=local("2027-01-12 11:00"), duration_minutes=30,
-        actor="bob"))
+    services.bus.handle(
+        RescheduleAppointment(
+            appointment_id=appointment,
+            starts_at=local("2027-01-12 11:00"),
+            duration_minutes=30,
+            actor="bob",
+        )
+    )
     with pytest.raises(ConflictError) as conflict:
-        services.bus.handle(CancelAppointment(appointment_id=appointment, reason="ill",
-                                              expected_version=seen, actor="alice"))
+        services.bus.handle(
+            CancelAppointment(
+                appointment_id=appointment, reason="ill", expected_version=seen, actor="alice"
+            )
+        )
     assert conflict.value.changes and "appointment rescheduled by bob" in conflict.value.changes[0]
     assert "Reload" in conflict.value.message
     assert services.store.stream_version(appointment) == 2  # no silent overwrite
@@ -131,7 +160,10 @@ def test_the_same_command_sent_twice_takes_effect_once(services, clinic):
     cmd = ConfirmAppointment(appointment_id=clinic.book("2027-01-12 10:00"))
     first, again = services.bus.handle(cmd), services.bus.handle(cmd)
     assert (again.stream_id, again.version, again.position) == (
-        first.stream_id, first.version, first.position)
+        first.stream_id,
+        first.version,
+        first.position,
+    )
     assert again.replayed and not first.replayed
     assert services.store.stream_version(cmd.appointment_id) == 2
 
@@ -147,20 +179,28 @@ def test_illegal_moves_leave_the_store_unchanged(services, clinic):
 class TestBadInput:
     """Malformed or unknown input: a typed error with a message, and no event written."""
 
-    @pytest.mark.parametrize(("fields", "error", "field"), [
-        ({"patient_id": "not-a-uuid"}, ValidationError, "patient_id"),
-        ({"starts_at": "2027-01-12T10:00"}, ValidationError, "starts_at"),
-        ({"starts_at": "tomorrow-ish"}, ValidationError, "starts_at"),
-        ({"title": ""}, ValidationError, "title"),
-        ({"title": "x" * 5000}, ValidationError, "title"),
-        ({"patient_id": str(uuid4())}, NotFoundError, "patient_id"),
-        ({"doctor_id": str(uuid4())}, NotFoundError, "doctor_id"),
-    ])
+    @pytest.mark.parametrize(
+        ("fields", "error", "field"),
+        [
+            ({"patient_id": "not-a-uuid"}, ValidationError, "patient_id"),
+            ({"starts_at": "2027-01-12T10:00"}, ValidationError, "starts_at"),
+            ({"starts_at": "tomorrow-ish"}, ValidationError, "starts_at"),
+            ({"title": ""}, ValidationError, "title"),
+            ({"title": "x" * 5000}, ValidationError, "title"),
+            ({"patient_id": str(uuid4())}, NotFoundError, "patient_id"),
+            ({"doctor_id": str(uuid4())}, NotFoundError, "doctor_id"),
+        ],
+    )
     def test_booking(self, services, clinic, fields, error, field):
         before = services.store.count()
-        values = {"patient_id": str(clinic.patient_ids[0]), "doctor_id": str(clinic.doctor_id),
-                  "starts_at": "2027-01-12T10:00+01:00", "duration_minutes": "30",
-                  "title": "Check-up", **fields}
+        values = {
+            "patient_id": str(clinic.patient_ids[0]),
+            "doctor_id": str(clinic.doctor_id),
+            "starts_at": "2027-01-12T10:00+01:00",
+            "duration_minutes": "30",
+            "title": "Check-up",
+            **fields,
+        }
         with pytest.raises(error) as refused:
             services.bus.handle(CreateAppointment(**values))
         message = refused.value.errors[field] if error is ValidationError else refused.value.field
@@ -175,8 +215,9 @@ class TestBadInput:
 
     def test_changing_an_unknown_patient(self, services):
         with pytest.raises(NotFoundError, match="No patient with that id exists"):
-            services.bus.handle(ChangePatientDetails(
-                patient_id=uuid4(), full_name="A", date_of_birth="1990-01-01"))
+            services.bus.handle(
+                ChangePatientDetails(patient_id=uuid4(), full_name="A", date_of_birth="1990-01-01")
+            )
         assert services.store.count() == 0
 
     def test_confirming_an_unknown_appointment(self, services):
@@ -186,6 +227,7 @@ class TestBadInput:
     def test_working_hours_that_make_no_sense(self, services, clinic):
         before = services.store.count()
         with pytest.raises(ValidationError):
-            services.bus.handle(SetWorkingHours(doctor_id=clinic.doctor_id,
-                                                hours={"mon": [["18:00", "09:00"]]}))
+            services.bus.handle(
+                SetWorkingHours(doctor_id=clinic.doctor_id, hours={"mon": [["18:00", "09:00"]]})
+            )
         assert services.store.count() == before

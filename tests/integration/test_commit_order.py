@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-import time
 import threading
+import time
 from uuid import uuid4
 
 from app.domain.events import AppointmentConfirmed
@@ -39,9 +39,11 @@ def test_a_reader_sees_both_events_once_when_the_higher_position_commits_first(p
         from app.eventstore.store import StoreTransaction
 
         low = StoreTransaction(store, first).append(
-            early, 0, [AppointmentConfirmed()], stream_type="t", metadata=META)
+            early, 0, [AppointmentConfirmed()], stream_type="t", metadata=META
+        )
         high = StoreTransaction(store, second).append(
-            late, 0, [AppointmentConfirmed()], stream_type="t", metadata=META)
+            late, 0, [AppointmentConfirmed()], stream_type="t", metadata=META
+        )
         assert low.position < high.position
         second_tx.commit()  # the higher position becomes visible first
 

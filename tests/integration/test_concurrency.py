@@ -37,19 +37,28 @@ def race(calls):
 
 def created_events(engine, doctor_id) -> int:
     with engine.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT count(*) FROM events WHERE event_type = 'AppointmentCreated' "
-            "AND data->>'doctor_id' = :doctor"), {"doctor": str(doctor_id)}).scalar_one()
+        return conn.execute(
+            sa.text(
+                "SELECT count(*) FROM events WHERE event_type = 'AppointmentCreated' "
+                "AND data->>'doctor_id' = :doctor"
+            ),
+            {"doctor": str(doctor_id)},
+        ).scalar_one()
 
 
 def test_eight_receptionists_booking_overlapping_times_get_exactly_one_appointment(
-        pg_services, pg_engine):
+    pg_services, pg_engine
+):
     clinic = open_clinic(pg_services.bus, patients=RACERS)
     start = local("2027-01-12 10:00")
     commands = [
-        CreateAppointment(patient_id=clinic.patient_ids[n], doctor_id=clinic.doctor_id,
-                          starts_at=start + timedelta(minutes=5 * (n % 3)),
-                          duration_minutes=30, title=f"Racer {n}")
+        CreateAppointment(
+            patient_id=clinic.patient_ids[n],
+            doctor_id=clinic.doctor_id,
+            starts_at=start + timedelta(minutes=5 * (n % 3)),
+            duration_minutes=30,
+            title=f"Racer {n}",
+        )
         for n in range(RACERS)
     ]
     outcomes = race([lambda cmd=cmd: pg_services.bus.handle(cmd) for cmd in commands])
@@ -63,13 +72,20 @@ def test_eight_receptionists_booking_overlapping_times_get_exactly_one_appointme
 
 def test_one_booking_sent_twice_at_once_books_once_and_answers_both_alike(pg_services, pg_engine):
     clinic = open_clinic(pg_services.bus)
-    cmd = CreateAppointment(patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_id,
-                            starts_at=local("2027-01-12 10:00"), duration_minutes=30,
-                            title="Double click")
+    cmd = CreateAppointment(
+        patient_id=clinic.patient_ids[0],
+        doctor_id=clinic.doctor_id,
+        starts_at=local("2027-01-12 10:00"),
+        duration_minutes=30,
+        title="Double click",
+    )
     first, second = race([lambda: pg_services.bus.handle(cmd)] * 2)
     assert not isinstance(first, Exception) and not isinstance(second, Exception), (first, second)
     assert (first.stream_id, first.version, first.position) == (
-        second.stream_id, second.version, second.position)
+        second.stream_id,
+        second.version,
+        second.position,
+    )
     assert sorted([first.replayed, second.replayed]) == [False, True]
     assert created_events(pg_engine, clinic.doctor_id) == 1
 
@@ -107,9 +123,14 @@ def test_a_clash_without_a_user_version_is_retried_once_on_fresh_state(pg_servic
     def colleague_reschedules():
         calls.append(1)
         if len(calls) == 1:
-            pg_services.bus.handle(RescheduleAppointment(
-                appointment_id=appointment, starts_at=local("2027-01-12 11:00"),
-                duration_minutes=30, actor="colleague"))
+            pg_services.bus.handle(
+                RescheduleAppointment(
+                    appointment_id=appointment,
+                    starts_at=local("2027-01-12 11:00"),
+                    duration_minutes=30,
+                    actor="colleague",
+                )
+            )
 
     store = InterferingStore(pg_services.store.engine, colleague_reschedules)
     bus = CommandBus(store, tz=pg_services.tz, clock=pg_services.bus.clock)
@@ -117,7 +138,9 @@ def test_a_clash_without_a_user_version_is_retried_once_on_fresh_state(pg_servic
     assert len(calls) == 2  # decided twice: the first append clashed
     history = pg_services.store.load(appointment)
     assert [(r.event_type, r.metadata["actor"]) for r in history[1:]] == [
-        ("AppointmentRescheduled", "colleague"), ("AppointmentConfirmed", "alice")]
+        ("AppointmentRescheduled", "colleague"),
+        ("AppointmentConfirmed", "alice"),
+    ]
     assert result.version == 3
 
 
@@ -128,10 +151,18 @@ def test_a_clash_with_the_users_version_is_a_conflict_not_a_retry(pg_services):
     def colleague_confirms():
         pg_services.bus.handle(ConfirmAppointment(appointment_id=appointment, actor="bob"))
 
-    bus = CommandBus(InterferingStore(pg_services.store.engine, colleague_confirms),
-                     tz=pg_services.tz, clock=pg_services.bus.clock)
+    bus = CommandBus(
+        InterferingStore(pg_services.store.engine, colleague_confirms),
+        tz=pg_services.tz,
+        clock=pg_services.bus.clock,
+    )
     with pytest.raises(ConflictError, match="appointment confirmed by bob"):
-        bus.handle(RescheduleAppointment(appointment_id=appointment, expected_version=1,
-                                         starts_at=local("2027-01-12 11:00"),
-                                         duration_minutes=30))
+        bus.handle(
+            RescheduleAppointment(
+                appointment_id=appointment,
+                expected_version=1,
+                starts_at=local("2027-01-12 11:00"),
+                duration_minutes=30,
+            )
+        )
     assert pg_services.store.stream_version(appointment) == 2

@@ -17,8 +17,13 @@ META = EventMetadata(actor="alice", correlation_id="req-1", causation_id="cmd-1"
 
 
 def created() -> AppointmentCreated:
-    return AppointmentCreated(uuid4(), uuid4(), datetime(2027, 1, 12, 9, tzinfo=UTC),
-                              datetime(2027, 1, 12, 9, 30, tzinfo=UTC), "Check-up")
+    return AppointmentCreated(
+        uuid4(),
+        uuid4(),
+        datetime(2027, 1, 12, 9, tzinfo=UTC),
+        datetime(2027, 1, 12, 9, 30, tzinfo=UTC),
+        "Check-up",
+    )
 
 
 @pytest.fixture
@@ -39,10 +44,16 @@ def test_appended_events_load_in_version_order_with_their_metadata(store):
     loaded = store.load(stream)
     assert [r.version for r in loaded] == [1, 2, 3]
     assert [r.event_type for r in loaded] == [
-        "AppointmentCreated", "AppointmentConfirmed", "AppointmentCancelled"]
+        "AppointmentCreated",
+        "AppointmentConfirmed",
+        "AppointmentCancelled",
+    ]
     assert loaded[2].event == AppointmentCancelled("ill")
-    assert loaded[0].metadata == {"actor": "alice", "correlation_id": "req-1",
-                                  "causation_id": "cmd-1"}
+    assert loaded[0].metadata == {
+        "actor": "alice",
+        "correlation_id": "req-1",
+        "causation_id": "cmd-1",
+    }
     assert loaded[0].recorded_at.tzinfo is not None
 
 
@@ -89,9 +100,13 @@ def test_read_committed_pages_through_every_event_once_in_order(store):
 def test_an_old_schema_version_row_is_upcast_on_read(store, engine):
     """A version-1 AppointmentCreated (duration, no end) written straight into the table."""
     stream = uuid4()
-    old_payload = {"patient_id": str(uuid4()), "doctor_id": str(uuid4()),
-                   "starts_at": "2027-01-12T09:00:00+00:00", "duration_minutes": 20,
-                   "title": "Old booking"}
+    old_payload = {
+        "patient_id": str(uuid4()),
+        "doctor_id": str(uuid4()),
+        "starts_at": "2027-01-12T09:00:00+00:00",
+        "duration_minutes": 20,
+        "title": "Old booking",
+    }
     with engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -99,8 +114,12 @@ def test_an_old_schema_version_row_is_upcast_on_read(store, engine):
                 "schema_version, data, metadata, recorded_at) VALUES (0, :stream, 'appointment', "
                 "1, 'AppointmentCreated', 1, :data, :meta, :at)"
             ).bindparams(sa.bindparam("stream", type_=sa.Uuid())),
-            {"stream": stream, "data": json.dumps(old_payload), "meta": json.dumps({}),
-             "at": datetime(2026, 1, 1, tzinfo=UTC)},
+            {
+                "stream": stream,
+                "data": json.dumps(old_payload),
+                "meta": json.dumps({}),
+                "at": datetime(2026, 1, 1, tzinfo=UTC),
+            },
         )
     [record] = store.load(stream)
     assert record.event.ends_at == datetime(2027, 1, 12, 9, 20, tzinfo=UTC)

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from app.domain.appointment import Appointment, Status
-from app.domain.doctor import Doctor, parse_hours
+from app.domain.doctor import Doctor
 from app.domain.events import (
     AppointmentCancelled,
     AppointmentCheckedIn,
@@ -23,7 +23,9 @@ from app.domain.events import (
 from app.domain.patient import Patient
 
 TZ = ZoneInfo("Europe/Paris")
-WEEKDAY_HOURS = {d: [["09:00", "12:00"], ["14:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+WEEKDAY_HOURS = {
+    d: [["09:00", "12:00"], ["14:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")
+}
 
 
 def local(text: str) -> datetime:
@@ -34,8 +36,10 @@ def local(text: str) -> datetime:
 def doctor(hours: dict | None = None) -> Doctor:
     return Doctor.from_history(
         uuid4(),
-        [DoctorRegistered("Dr Ada Martin", "General practice", 15),
-         WorkingHoursSet(WEEKDAY_HOURS if hours is None else hours, 15)],
+        [
+            DoctorRegistered("Dr Ada Martin", "General practice", 15),
+            WorkingHoursSet(WEEKDAY_HOURS if hours is None else hours, 15),
+        ],
     )
 
 
@@ -56,8 +60,14 @@ PATH: dict[Status, list[Event]] = {
 }
 
 
-def appointment(status: Status, *, doctor_id: UUID | None = None,
-                starts: str = "2027-01-12 10:00", ends: str = "2027-01-12 10:30") -> Appointment:
-    created = AppointmentCreated(uuid4(), doctor_id or uuid4(), local(starts), local(ends),
-                                 "Check-up")
+def appointment(
+    status: Status,
+    *,
+    doctor_id: UUID | None = None,
+    starts: str = "2027-01-12 10:00",
+    ends: str = "2027-01-12 10:30",
+) -> Appointment:
+    created = AppointmentCreated(
+        uuid4(), doctor_id or uuid4(), local(starts), local(ends), "Check-up"
+    )
     return Appointment.from_history(uuid4(), [created, *PATH[status]])

@@ -52,8 +52,14 @@ def act(subject: Appointment, action: str) -> list:
         case "cancel":
             return subject.cancel("Patient called to cancel")
         case "reschedule":
-            return subject.reschedule(doctor=doc, starts_at=local("2027-01-13 11:00"),
-                                      ends_at=local("2027-01-13 11:30"), reason="", now=NOW, tz=TZ)
+            return subject.reschedule(
+                doctor=doc,
+                starts_at=local("2027-01-13 11:00"),
+                ends_at=local("2027-01-13 11:30"),
+                reason="",
+                now=NOW,
+                tz=TZ,
+            )
         case "check_in":
             return subject.check_in(now=NOW, tz=TZ)
         case "complete":
@@ -90,11 +96,17 @@ def test_every_status_and_action_pair_is_covered():
 
 
 class TestBooking:
-    def book(self, starts: str, ends: str, *, now: str = "2027-01-11 08:00", title="Check-up",
-             hours=None):
+    def book(
+        self, starts: str, ends: str, *, now: str = "2027-01-11 08:00", title="Check-up", hours=None
+    ):
         return Appointment(id=patient().id).book(
-            patient=patient(), doctor=doctor(hours), starts_at=local(starts), ends_at=local(ends),
-            title=title, now=local(now), tz=TZ,
+            patient=patient(),
+            doctor=doctor(hours),
+            starts_at=local(starts),
+            ends_at=local(ends),
+            title=title,
+            now=local(now),
+            tz=TZ,
         )
 
     def test_books_a_future_time_inside_working_hours_as_pending(self):
@@ -111,7 +123,9 @@ class TestBooking:
     def test_refuses_an_end_before_the_start(self):
         with pytest.raises(ValidationError) as refused:
             self.book("2027-01-12 10:00", "2027-01-12 09:45")
-        assert refused.value.errors["duration_minutes"] == "The appointment must end after it starts."
+        assert (
+            refused.value.errors["duration_minutes"] == "The appointment must end after it starts."
+        )
 
     def test_refuses_a_time_outside_working_hours(self):
         with pytest.raises(OutsideWorkingHoursError) as refused:
@@ -130,19 +144,25 @@ class TestBooking:
     def test_accepts_a_visit_ending_exactly_when_the_working_period_ends(self):
         assert self.book("2027-01-12 11:30", "2027-01-12 12:00")
 
-    @pytest.mark.parametrize(("ends", "message"), [
-        ("2027-01-12 10:03", "at least 5 minutes"),
-        ("2027-01-12 18:30", "at most 8 hours"),
-    ])
+    @pytest.mark.parametrize(
+        ("ends", "message"),
+        [
+            ("2027-01-12 10:03", "at least 5 minutes"),
+            ("2027-01-12 18:30", "at most 8 hours"),
+        ],
+    )
     def test_refuses_an_implausible_length(self, ends, message):
         with pytest.raises(ValidationError) as refused:
             self.book("2027-01-12 10:00", ends, hours={"tue": [["00:00", "23:59"]]})
         assert message in refused.value.errors["duration_minutes"]
 
-    @pytest.mark.parametrize(("title", "message"), [
-        ("   ", "The reason for the visit is required."),
-        ("x" * 201, "too long (201 characters; at most 200)"),
-    ])
+    @pytest.mark.parametrize(
+        ("title", "message"),
+        [
+            ("   ", "The reason for the visit is required."),
+            ("x" * 201, "too long (201 characters; at most 200)"),
+        ],
+    )
     def test_refuses_a_missing_or_overlong_reason(self, title, message):
         with pytest.raises(ValidationError) as refused:
             self.book("2027-01-12 10:00", "2027-01-12 10:30", title=title)
@@ -151,9 +171,12 @@ class TestBooking:
     def test_refuses_a_time_without_a_zone(self):
         with pytest.raises(ValidationError) as refused:
             Appointment(id=patient().id).book(
-                patient=patient(), doctor=doctor(),
+                patient=patient(),
+                doctor=doctor(),
                 starts_at=local("2027-01-12 10:00").replace(tzinfo=None),
-                ends_at=local("2027-01-12 10:30"), title="x", now=local("2027-01-11 08:00"),
+                ends_at=local("2027-01-12 10:30"),
+                title="x",
+                now=local("2027-01-11 08:00"),
                 tz=TZ,
             )
         assert "time zone" in refused.value.errors["starts_at"]
@@ -161,9 +184,15 @@ class TestBooking:
     def test_refuses_to_book_the_same_appointment_twice(self):
         subject = appointment(Status.PENDING)
         with pytest.raises(AlreadyExistsError):
-            subject.book(patient=patient(), doctor=doctor(), starts_at=local("2027-01-12 11:00"),
-                         ends_at=local("2027-01-12 11:30"), title="x",
-                         now=local("2027-01-11 08:00"), tz=TZ)
+            subject.book(
+                patient=patient(),
+                doctor=doctor(),
+                starts_at=local("2027-01-12 11:00"),
+                ends_at=local("2027-01-12 11:30"),
+                title="x",
+                now=local("2027-01-11 08:00"),
+                tz=TZ,
+            )
 
 
 class TestTimedMoves:
@@ -189,25 +218,45 @@ class TestTimedMoves:
         subject = appointment(Status.CONFIRMED)
         [event] = act(subject, "reschedule")
         assert (event.previous_starts_at, event.starts_at) == (
-            local("2027-01-12 10:00"), local("2027-01-13 11:00"))
+            local("2027-01-12 10:00"),
+            local("2027-01-13 11:00"),
+        )
         subject.apply(event)
         assert subject.status is Status.PENDING and subject.starts_at == local("2027-01-13 11:00")
 
     def test_rescheduling_to_the_same_time_is_refused(self):
         subject = appointment(Status.PENDING)
         with pytest.raises(ValidationError) as refused:
-            subject.reschedule(doctor=doctor(), starts_at=local("2027-01-12 10:00"),
-                               ends_at=local("2027-01-12 10:30"), reason="", now=NOW, tz=TZ)
+            subject.reschedule(
+                doctor=doctor(),
+                starts_at=local("2027-01-12 10:00"),
+                ends_at=local("2027-01-12 10:30"),
+                reason="",
+                now=NOW,
+                tz=TZ,
+            )
         assert "already at that time" in refused.value.errors["starts_at"]
 
     def test_rescheduling_into_the_past_or_outside_hours_is_refused(self):
         subject = appointment(Status.PENDING)
         with pytest.raises(ValidationError):
-            subject.reschedule(doctor=doctor(), starts_at=local("2027-01-12 09:00"),
-                               ends_at=local("2027-01-12 09:30"), reason="", now=NOW, tz=TZ)
+            subject.reschedule(
+                doctor=doctor(),
+                starts_at=local("2027-01-12 09:00"),
+                ends_at=local("2027-01-12 09:30"),
+                reason="",
+                now=NOW,
+                tz=TZ,
+            )
         with pytest.raises(OutsideWorkingHoursError):
-            subject.reschedule(doctor=doctor(), starts_at=local("2027-01-13 19:00"),
-                               ends_at=local("2027-01-13 19:30"), reason="", now=NOW, tz=TZ)
+            subject.reschedule(
+                doctor=doctor(),
+                starts_at=local("2027-01-13 19:00"),
+                ends_at=local("2027-01-13 19:30"),
+                reason="",
+                now=NOW,
+                tz=TZ,
+            )
 
     def test_cancelled_and_no_show_appointments_release_the_doctors_time(self):
         held = {status for status in Status if appointment(status).holds_time}

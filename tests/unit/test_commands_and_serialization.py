@@ -18,16 +18,25 @@ PARIS_WINTER = timezone(timedelta(hours=1))
 class TestCommandFields:
     def test_text_fields_from_a_form_become_typed_values(self):
         patient, doctor = uuid4(), uuid4()
-        cmd = CreateAppointment(patient_id=str(patient), doctor_id=f" {doctor} ",
-                                starts_at="2027-01-12T10:00+01:00", duration_minutes="30",
-                                title="Check-up")
+        cmd = CreateAppointment(
+            patient_id=str(patient),
+            doctor_id=f" {doctor} ",
+            starts_at="2027-01-12T10:00+01:00",
+            duration_minutes="30",
+            title="Check-up",
+        )
         assert (cmd.patient_id, cmd.doctor_id, cmd.duration_minutes) == (patient, doctor, 30)
         assert cmd.starts_at == datetime(2027, 1, 12, 10, tzinfo=PARIS_WINTER)
 
     def test_every_malformed_field_is_named_with_a_clear_message(self):
         with pytest.raises(ValidationError) as refused:
-            CreateAppointment(patient_id="42", doctor_id="", starts_at="next tuesday",
-                              duration_minutes="half an hour", title="x")
+            CreateAppointment(
+                patient_id="42",
+                doctor_id="",
+                starts_at="next tuesday",
+                duration_minutes="half an hour",
+                title="x",
+            )
         assert refused.value.errors == {
             "patient_id": "That is not a valid patient id.",
             "doctor_id": "That is not a valid doctor id.",
@@ -37,8 +46,13 @@ class TestCommandFields:
 
     def test_a_time_without_a_zone_is_refused(self):
         with pytest.raises(ValidationError) as refused:
-            CreateAppointment(patient_id=uuid4(), doctor_id=uuid4(), starts_at="2027-01-12T10:00",
-                              duration_minutes=30, title="x")
+            CreateAppointment(
+                patient_id=uuid4(),
+                doctor_id=uuid4(),
+                starts_at="2027-01-12T10:00",
+                duration_minutes=30,
+                title="x",
+            )
         assert refused.value.errors == {"starts_at": "The time must include a time zone."}
 
     def test_versions_and_dates_are_checked(self):
@@ -53,8 +67,10 @@ class TestCommandFields:
         first, second = (CancelAppointment(appointment_id=uuid4(), reason="r") for _ in range(2))
         assert first.command_id != second.command_id
         given = uuid4()
-        assert CancelAppointment(appointment_id=uuid4(), reason="r",
-                                 command_id=str(given)).command_id == given
+        assert (
+            CancelAppointment(appointment_id=uuid4(), reason="r", command_id=str(given)).command_id
+            == given
+        )
 
 
 SAMPLES = [
@@ -62,14 +78,22 @@ SAMPLES = [
     ev.PatientDetailsChanged("Jean Dupont", date(1980, 2, 3), "07", ""),
     ev.DoctorRegistered("Dr Lee", "ENT", 20),
     ev.WorkingHoursSet({"mon": [["09:00", "12:00"]]}, 20),
-    ev.AppointmentCreated(uuid4(), uuid4(), datetime(2027, 1, 12, 9, tzinfo=UTC),
-                          datetime(2027, 1, 12, 9, 30, tzinfo=UTC), "Check-up"),
+    ev.AppointmentCreated(
+        uuid4(),
+        uuid4(),
+        datetime(2027, 1, 12, 9, tzinfo=UTC),
+        datetime(2027, 1, 12, 9, 30, tzinfo=UTC),
+        "Check-up",
+    ),
     ev.AppointmentConfirmed(),
     ev.AppointmentCancelled("Patient called"),
-    ev.AppointmentRescheduled(datetime(2027, 1, 13, 9, tzinfo=UTC),
-                              datetime(2027, 1, 13, 9, 30, tzinfo=UTC),
-                              datetime(2027, 1, 12, 9, tzinfo=UTC),
-                              datetime(2027, 1, 12, 9, 30, tzinfo=UTC), ""),
+    ev.AppointmentRescheduled(
+        datetime(2027, 1, 13, 9, tzinfo=UTC),
+        datetime(2027, 1, 13, 9, 30, tzinfo=UTC),
+        datetime(2027, 1, 12, 9, tzinfo=UTC),
+        datetime(2027, 1, 12, 9, 30, tzinfo=UTC),
+        "",
+    ),
     ev.AppointmentCheckedIn(),
     ev.AppointmentCompleted(),
     ev.AppointmentMarkedNoShow(),
@@ -87,8 +111,13 @@ class TestCodec:
         assert {type(e) for e in SAMPLES} == set(ev.ALL_EVENTS)
 
     def test_a_version_1_appointment_is_upcast_from_its_duration(self):
-        old = {"patient_id": str(uuid4()), "doctor_id": str(uuid4()),
-               "starts_at": "2027-01-12T09:00:00+00:00", "duration_minutes": 45, "title": "x"}
+        old = {
+            "patient_id": str(uuid4()),
+            "doctor_id": str(uuid4()),
+            "starts_at": "2027-01-12T09:00:00+00:00",
+            "duration_minutes": 45,
+            "title": "x",
+        }
         event = EventCodec().decode("AppointmentCreated", 1, old)
         assert event.ends_at == datetime(2027, 1, 12, 9, 45, tzinfo=UTC)
 

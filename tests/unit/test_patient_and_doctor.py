@@ -18,8 +18,13 @@ TODAY = date(2027, 1, 11)
 
 
 def details(**overrides):
-    fields = {"full_name": "  Jean   Dupont ", "date_of_birth": date(1980, 2, 3),
-              "phone": "+33 6 12 34 56 78", "email": "jean@example.org", **overrides}
+    fields = {
+        "full_name": "  Jean   Dupont ",
+        "date_of_birth": date(1980, 2, 3),
+        "phone": "+33 6 12 34 56 78",
+        "email": "jean@example.org",
+        **overrides,
+    }
     return PatientDetails.checked(today=TODAY, **fields)
 
 
@@ -28,14 +33,17 @@ class TestPatient:
         [event] = Patient(id=uuid4()).register(details())
         assert event.full_name == "Jean Dupont"
 
-    @pytest.mark.parametrize(("overrides", "field", "message"), [
-        ({"full_name": ""}, "full_name", "The patient's name is required."),
-        ({"full_name": "x" * 121}, "full_name", "too long"),
-        ({"date_of_birth": None}, "date_of_birth", "The date of birth is required."),
-        ({"date_of_birth": date(2027, 1, 12)}, "date_of_birth", "cannot be in the future"),
-        ({"phone": "call me maybe"}, "phone", "only digits"),
-        ({"email": "jean at example"}, "email", "does not look right"),
-    ])
+    @pytest.mark.parametrize(
+        ("overrides", "field", "message"),
+        [
+            ({"full_name": ""}, "full_name", "The patient's name is required."),
+            ({"full_name": "x" * 121}, "full_name", "too long"),
+            ({"date_of_birth": None}, "date_of_birth", "The date of birth is required."),
+            ({"date_of_birth": date(2027, 1, 12)}, "date_of_birth", "cannot be in the future"),
+            ({"phone": "call me maybe"}, "phone", "only digits"),
+            ({"email": "jean at example"}, "email", "does not look right"),
+        ],
+    )
     def test_refuses_bad_details_naming_the_field(self, overrides, field, message):
         with pytest.raises(ValidationError) as refused:
             details(**overrides)
@@ -73,12 +81,15 @@ class TestDoctor:
         with pytest.raises(AlreadyExistsError):
             doctor().register(full_name="Dr Lee", specialty="ENT", slot_minutes=20)
 
-    @pytest.mark.parametrize(("raw", "message"), [
-        ({"mon": [["9h", "12:00"]]}, "write times as HH:MM"),
-        ({"mon": [["12:00", "09:00"]]}, "ends before it starts"),
-        ({"mon": [["09:00", "12:00"], ["11:00", "13:00"]]}, "overlap"),
-        ({"funday": [["09:00", "12:00"]]}, "Unknown day"),
-    ])
+    @pytest.mark.parametrize(
+        ("raw", "message"),
+        [
+            ({"mon": [["9h", "12:00"]]}, "write times as HH:MM"),
+            ({"mon": [["12:00", "09:00"]]}, "ends before it starts"),
+            ({"mon": [["09:00", "12:00"], ["11:00", "13:00"]]}, "overlap"),
+            ({"funday": [["09:00", "12:00"]]}, "Unknown day"),
+        ],
+    )
     def test_refuses_malformed_working_hours(self, raw, message):
         with pytest.raises(ValidationError) as refused:
             parse_hours(raw)

@@ -1,0 +1,45 @@
+# Rendezvous: `make run` serves the app on an embedded SQLite database; `make test` runs
+# the whole suite against real PostgreSQL and Redis.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test lint install install-dev bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Rendezvous needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: install-dev
+	$(BIN)/ruff check app tests bench celery_worker.py
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+bench: install-dev
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/append.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

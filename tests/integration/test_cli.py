@@ -1,0 +1,71 @@
+"""`flask seed-demo` and `flask events tail`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from app import seed
+from app.domain.appointment import Appointment, Status
+from app.eventstore import START
+
+
+@pytest.fixture
+def app_services(pg_app, pg_engine):
+    return pg_app.extensions["rendezvous"]
+
+
+def final_statuses(store) -> Counter:
+    streams: dict = {}
+    for record in store.read_committed(START, limit=100_000):
+        if record.stream_type == "appointment":
+            streams.setdefault(record.stream_id, []).append(record.event)
+    return Counter(Appointment.from_history(k, v).status for k, v in streams.items())
+
+
+def test_seed_demo_builds_two_weeks_across_every_status_once(app_services):
+    # A Wednesday afternoon in the clinic, so today has visits done, under way and to come.
+    now = datetime(2026, 11, 25, 15, 5, tzinfo=UTC)
+    assert seed.seed_demo(app_services, echo=lambda _: None, now=now)
+    store = app_services.store
+    events = store.count()
+    assert set(final_statuses(store)) == set(Status)
+    recorded = [r.recorded_at for r in store.read_committed(START, limit=100_000)]
+    assert recorded == sorted(recorded) and recorded[-1] <= now  # a history, not a pile
+    assert not seed.seed_demo(app_services, echo=lambda _: None, now=now)
+    assert store.count() == events
+
+
+def test_the_seed_command_reports_and_is_idempotent(pg_app, pg_engine):
+    runner = pg_app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "Demo clinic loaded." in first.output
+    again = runner.invoke(args=["seed-demo"])
+    assert "already present; unchanged" in again.output
+
+
+def test_scale_history_is_written_through_the_handlers_with_progress(pg_app, pg_engine):
+    runner = pg_app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo", "--scale", "600"])
+    assert result.exit_code == 0, result.output
+    written = int(result.output.split("Scale history: ")[1].split()[0])
+    assert written >= 600
+    assert "Writing history" in result.output
+    statuses = final_statuses(pg_app.extensions["rendezvous"].store)
+    assert statuses[Status.COMPLETED] > 0 and statuses[Status.PENDING] > 0
+
+
+def test_events_tail_prints_the_latest_events_oldest_first(pg_app, pg_engine):
+    runner = pg_app.test_cli_runner()
+    runner.invoke(args=["seed-demo"])
+    store = pg_app.extensions["rendezvous"].store
+    latest = store.tail(3)
+    result = runner.invoke(args=["events", "tail", "-n", "3"])
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 3
+    for line, record in zip(lines, latest, strict=True):
+        assert line.split()[0] == str(record.position)
+        assert record.event_type in line and str(record.stream_id) in line

@@ -1,0 +1,44 @@
+"""Migrations build the schema the code expects, on PostgreSQL and on SQLite."""
+
+from __future__ import annotations
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from app.eventstore.tables import metadata
+from app.extensions import db
+
+
+@pytest.fixture(params=["sqlite_app", "pg_app"])
+def migrated_app(request):
+    return request.getfixturevalue(request.param)
+
+
+def test_the_models_and_the_migrations_agree(migrated_app):
+    with migrated_app.app_context(), db.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_downgrade_to_empty_and_upgrade_again(sqlite_app):
+    with sqlite_app.app_context():
+        flask_migrate.downgrade(revision="base")
+        assert set(sa.inspect(db.engine).get_table_names()) == {"alembic_version"}
+        flask_migrate.upgrade()
+        assert {"events", "reservations", "processed_commands"} <= set(
+            sa.inspect(db.engine).get_table_names()
+        )
+
+
+def test_postgres_refuses_overlapping_reservations_by_constraint(pg_engine):
+    with pg_engine.connect() as conn:
+        constraint = conn.execute(
+            sa.text(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conname = 'reservations_no_overlap'"
+            )
+        ).scalar_one()
+    assert "EXCLUDE USING gist" in constraint and "&&" in constraint
