@@ -1,23 +1,20 @@
-"""Demo data made through the real command handlers, with the clock set back where history
-needs it, so the demo store is a real history: bookings made days before the visit,
-confirmations, check-ins on the day, cancellations, no-shows and reschedules."""
+"""Turns a clinic's doctors, patients and calendar into timed commands, in the order they
+happened: bookings made days before the visit, confirmations, check-ins on the day,
+cancellations, no-shows and reschedules."""
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Callable, Iterator
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
-from app.bootstrap import Services
 from app.commands import (
     CancelAppointment,
     CheckInAppointment,
     Command,
-    CommandBus,
     CompleteAppointment,
     ConfirmAppointment,
     CreateAppointment,
@@ -27,121 +24,10 @@ from app.commands import (
     RescheduleAppointment,
     SetWorkingHours,
 )
-from app.commands.bus import run_batch
 from app.domain.doctor import parse_hours
 from app.domain.rules import WEEKDAYS
 
-NAMESPACE = uuid5(NAMESPACE_URL, "https://rendezvous.example/demo")
-RECEPTION = ("amelie", "bruno", "chloe")
-
-WEEKDAY_HOURS = [["08:30", "12:30"], ["14:00", "18:30"]]
-DOCTORS: list[tuple[str, str, int, dict[str, list[list[str]]]]] = [
-    (
-        "Dr Camille Martin",
-        "General practice",
-        15,
-        {d: WEEKDAY_HOURS for d in ("mon", "tue", "wed", "thu", "fri")},
-    ),
-    (
-        "Dr Hugo Bernard",
-        "Paediatrics",
-        20,
-        {
-            **{d: [["09:00", "12:00"], ["13:30", "17:30"]] for d in ("mon", "tue", "wed", "thu")},
-            "sat": [["09:00", "12:00"]],
-        },
-    ),
-    (
-        "Dr Léa Petit",
-        "Dermatology",
-        30,
-        {d: [["09:00", "13:00"], ["14:00", "17:00"]] for d in ("tue", "wed", "thu", "fri")},
-    ),
-    (
-        "Dr Samir Haddad",
-        "Cardiology",
-        30,
-        {d: [["08:00", "12:00"], ["13:00", "16:00"]] for d in ("mon", "wed", "fri")},
-    ),
-]
-FIRST = [
-    "Jeanne",
-    "Louis",
-    "Inès",
-    "Gabriel",
-    "Chloé",
-    "Nathan",
-    "Manon",
-    "Yanis",
-    "Sarah",
-    "Lucas",
-    "Emma",
-    "Adam",
-    "Zoé",
-    "Hugo",
-    "Lina",
-    "Arthur",
-    "Jade",
-    "Malo",
-    "Rose",
-    "Noah",
-    "Alice",
-    "Tom",
-    "Léna",
-    "Éric",
-]
-LAST = [
-    "Dupont",
-    "Moreau",
-    "Lefebvre",
-    "Garcia",
-    "Roux",
-    "Fournier",
-    "Girard",
-    "Bonnet",
-    "Lambert",
-    "Fontaine",
-    "Chevalier",
-    "Robin",
-    "Mercier",
-    "Blanc",
-    "Guerin",
-    "Muller",
-    "Henry",
-    "Perrin",
-    "Morel",
-    "Mathieu",
-    "Clement",
-    "Gauthier",
-    "Dumont",
-    "Lopez",
-]
-REASONS = [
-    "Check-up",
-    "Follow-up visit",
-    "Vaccination",
-    "Blood test results",
-    "Back pain",
-    "Skin rash",
-    "Prescription renewal",
-    "Chest pain follow-up",
-    "Sore throat",
-    "Annual review",
-    "Allergy consultation",
-    "Sports certificate",
-]
-CANCEL_REASONS = [
-    "Patient called to cancel",
-    "Patient is unwell",
-    "Doctor unavailable",
-    "Booked by mistake",
-    "Patient found an earlier slot elsewhere",
-]
-
-
-def demo_id(*parts: object) -> UUID:
-    """A stable id, so running the seed again finds what it made the first time."""
-    return uuid5(NAMESPACE, ":".join(str(p) for p in parts))
+from .people import CANCEL_REASONS, REASONS, RECEPTION, demo_id
 
 
 @dataclass
@@ -313,7 +199,7 @@ class Planner:
         return count
 
 
-def _register(
+def register_people(
     planner: Planner, at: datetime, doctors: list[DoctorPlan], patients: list[tuple[UUID, str]]
 ) -> None:
     rng = planner.rng
@@ -357,89 +243,4 @@ def _register(
 
 
 def _ascii(text: str) -> str:
-    import unicodedata
-
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-
-
-def _demo_people() -> tuple[list[DoctorPlan], list[tuple[UUID, str]]]:
-    doctors = []
-    for n, (name, specialty, slot, hours) in enumerate(DOCTORS):
-        doctors.append(DoctorPlan(demo_id("demo", "doctor", n), slot, hours, name, specialty))
-    patients = [(demo_id("demo", "patient", n), f"{FIRST[n]} {LAST[n]}") for n in range(24)]
-    return doctors, patients
-
-
-def seed_demo(
-    services: Services, echo: Callable[[str], Any] = print, now: datetime | None = None
-) -> bool:
-    """Load the demo clinic unless it is there already; returns whether it was loaded."""
-    doctors, patients = _demo_people()
-    if services.store.stream_version(doctors[0].doctor_id) > 0:
-        return False
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
-    planner = Planner(random.Random(20270111), now, services.tz, "demo")
-    _register(planner, now - timedelta(days=30), doctors, [(p, n) for p, n in patients])
-    count = planner.calendar(
-        doctors, [p for p, _ in patients], range(-7, 8), lambda: planner.rng.uniform(0.25, 0.45)
-    )
-    clock = _StepClock(now)
-    bus = CommandBus(
-        services.store, tz=services.tz, clock=clock, after_commit=services.bus.after_commit
-    )
-    for at, command in planner.ordered():
-        clock.at = at
-        bus.handle(command)
-    echo(f"{len(doctors)} doctors, {len(patients)} patients, {count} appointments.")
-    return True
-
-
-@dataclass
-class _StepClock:
-    at: datetime
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-def seed_scale(services: Services, events: int, progress: Callable[..., Any]) -> int:
-    """Add about `events` events of generated history through the handlers, in batches.
-
-    Many doctors over ninety days, most slots booked. Idempotent per size: a second run
-    with the same `events` finds its first doctor and does nothing.
-    """
-    key = f"scale-{events}"
-    rng = random.Random(events)
-    appointments = math.ceil(events / 2.6)
-    per_doctor = 1000  # about 64 working days of 20-minute slots, 80% booked
-    doctors = [
-        DoctorPlan(
-            demo_id(key, "doctor", n),
-            20,
-            {d: WEEKDAY_HOURS for d in ("mon", "tue", "wed", "thu", "fri")},
-            f"Dr {rng.choice(FIRST)} {rng.choice(LAST)} {n}",
-        )
-        for n in range(max(1, math.ceil(appointments / per_doctor)))
-    ]
-    if services.store.stream_version(doctors[0].doctor_id) > 0:
-        return 0
-    patients = [
-        (demo_id(key, "patient", n), f"{rng.choice(FIRST)} {rng.choice(LAST)}")
-        for n in range(max(50, appointments // 20))
-    ]
-    now = datetime.now(UTC).replace(microsecond=0)
-    planner = Planner(rng, now, services.tz, key)
-    _register(planner, now - timedelta(days=120), doctors, patients)
-    planner.calendar(doctors, [p for p, _ in patients], range(-60, 31), lambda: 0.8)
-    before = services.store.count()
-    steps = planner.ordered()
-    with progress(length=len(steps), label="Writing history") as bar:
-        for chunk in _chunks(steps, 1000):
-            run_batch(services.store, services.tz, chunk)
-            bar.update(len(chunk))
-    return services.store.count() - before
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -1,0 +1,117 @@
+"""The demo clinic's cast: doctors with their hours, names, visit and cancellation reasons."""
+
+from __future__ import annotations
+
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://rendezvous.example/demo")
+RECEPTION = ("amelie", "bruno", "chloe")
+
+WEEKDAY_HOURS = [["08:30", "12:30"], ["14:00", "18:30"]]
+DOCTORS: list[tuple[str, str, int, dict[str, list[list[str]]]]] = [
+    (
+        "Dr Camille Martin",
+        "General practice",
+        15,
+        {d: WEEKDAY_HOURS for d in ("mon", "tue", "wed", "thu", "fri")},
+    ),
+    (
+        "Dr Hugo Bernard",
+        "Paediatrics",
+        20,
+        {
+            **{d: [["09:00", "12:00"], ["13:30", "17:30"]] for d in ("mon", "tue", "wed", "thu")},
+            "sat": [["09:00", "12:00"]],
+        },
+    ),
+    (
+        "Dr Léa Petit",
+        "Dermatology",
+        30,
+        {d: [["09:00", "13:00"], ["14:00", "17:00"]] for d in ("tue", "wed", "thu", "fri")},
+    ),
+    (
+        "Dr Samir Haddad",
+        "Cardiology",
+        30,
+        {d: [["08:00", "12:00"], ["13:00", "16:00"]] for d in ("mon", "wed", "fri")},
+    ),
+]
+FIRST = [
+    "Jeanne",
+    "Louis",
+    "Inès",
+    "Gabriel",
+    "Chloé",
+    "Nathan",
+    "Manon",
+    "Yanis",
+    "Sarah",
+    "Lucas",
+    "Emma",
+    "Adam",
+    "Zoé",
+    "Hugo",
+    "Lina",
+    "Arthur",
+    "Jade",
+    "Malo",
+    "Rose",
+    "Noah",
+    "Alice",
+    "Tom",
+    "Léna",
+    "Éric",
+]
+LAST = [
+    "Dupont",
+    "Moreau",
+    "Lefebvre",
+    "Garcia",
+    "Roux",
+    "Fournier",
+    "Girard",
+    "Bonnet",
+    "Lambert",
+    "Fontaine",
+    "Chevalier",
+    "Robin",
+    "Mercier",
+    "Blanc",
+    "Guerin",
+    "Muller",
+    "Henry",
+    "Perrin",
+    "Morel",
+    "Mathieu",
+    "Clement",
+    "Gauthier",
+    "Dumont",
+    "Lopez",
+]
+REASONS = [
+    "Check-up",
+    "Follow-up visit",
+    "Vaccination",
+    "Blood test results",
+    "Back pain",
+    "Skin rash",
+    "Prescription renewal",
+    "Chest pain follow-up",
+    "Sore throat",
+    "Annual review",
+    "Allergy consultation",
+    "Sports certificate",
+]
+CANCEL_REASONS = [
+    "Patient called to cancel",
+    "Patient is unwell",
+    "Doctor unavailable",
+    "Booked by mistake",
+    "Patient found an earlier slot elsewhere",
+]
+
+
+def demo_id(*parts: object) -> UUID:
+    """A stable id, so running the seed again finds what it made the first time."""
+    return uuid5(NAMESPACE, ":".join(str(p) for p in parts))
