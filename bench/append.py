@@ -4,10 +4,10 @@ What it measures, for 1 and 4 concurrent writers (separate processes, started wi
 'spawn' context so nothing is shared across a fork and no GIL is shared):
 
   rendezvous     the project's real command bus: `services.bus.handle(CreateAppointment(...))`
-                 on an app built by `create_app`, i.e. idempotency lookup, loading the patient,
-                 doctor and appointment streams, the domain decision, the double-booking check,
-                 the reservation, the event append and the processed-command record, in one
-                 transaction per command.
+                 on an app built by `create_app`: whatever the bus does per command (load the
+                 patient, doctor and appointment streams, decide, hold the doctor's time in
+                 `reservations`, append the event, record the command for idempotency), in
+                 its own transaction per command.
   plain psycopg  the same three rows the command writes (one in `reservations`, one in `events`,
                  one in `processed_commands`), same tables, same database, same value shapes,
                  inserted by psycopg 3 directly and committed per command: the floor that the
