@@ -70,7 +70,9 @@ def engine_options(database_url: str) -> dict[str, Any]:
     return {
         "pool_size": 10,
         "max_overflow": 20,
-        "pool_pre_ping": True,
+        # No pre-ping: it costs a round trip on every checkout. A connection broken by a
+        # server restart fails once, SQLAlchemy then discards the whole pool, and the
+        # request gets the 503 page.
         # A transaction left open anywhere holds back every reader of the event log
         # (see docs/event-store.md), so the server ends an idle one after 30 s.
         "connect_args": {"options": "-c idle_in_transaction_session_timeout=30000"},
