@@ -52,6 +52,21 @@ def _version(value: Any, field_name: str) -> int | None:
     return version
 
 
+def _hours(value: Any, field_name: str) -> dict[str, list[list[str]]]:
+    """Weekly hours shaped as {"mon": [["09:00", "12:00"], ...]}; the domain checks the times."""
+    shaped = isinstance(value, dict) and all(
+        isinstance(day, str)
+        and isinstance(ranges, list | tuple)
+        and all(isinstance(pair, list | tuple) and len(pair) == 2 for pair in ranges)
+        for day, ranges in value.items()
+    )
+    if not shaped:
+        raise ValidationError(
+            {field_name: "Working hours must list, for each day, start and end times."}
+        )
+    return {day: [[str(start), str(end)] for start, end in ranges] for day, ranges in value.items()}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Command:
     """Base of all commands: a client-made id (for idempotency) and who asks."""
@@ -109,7 +124,7 @@ class RegisterDoctor(Command):
 class SetWorkingHours(Command):
     doctor_id: UUID = ident("doctor")
     # {"mon": [["09:00", "12:30"], ...], ...} in the clinic's local time
-    hours: dict[str, list[list[str]]] = field(default_factory=dict)
+    hours: dict[str, list[list[str]]] = _field(_hours, default_factory=dict)
     slot_minutes: int = number("The slot length", default=15)
     expected_version: int | None = _field(_version, default=None)
 

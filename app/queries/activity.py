@@ -33,8 +33,3 @@ def recent_activity(store: EventStore, limit: int = 20) -> list[ActivityItem]:
         )
         for r in reversed(store.tail(limit))
     ]
-
-
-def event_count(store: EventStore) -> int:
-    """How many events the store holds."""
-    return store.count()

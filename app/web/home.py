@@ -23,9 +23,4 @@ def local_time(moment: datetime, fmt: str = TIME_FORMAT) -> str:
 @bp.get("/")
 def index() -> str:
     """The front desk's start page: what happened lately in the appointment book."""
-    store = services().store
-    return render_template(
-        "home.html",
-        items=activity.recent_activity(store, 25),
-        total=activity.event_count(store),
-    )
+    return render_template("home.html", items=activity.recent_activity(services().store, 25))

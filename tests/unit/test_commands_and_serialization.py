@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from app.commands import CancelAppointment, CreateAppointment, RegisterPatient
+from app.commands import CancelAppointment, CreateAppointment, RegisterPatient, SetWorkingHours
 from app.domain import events as ev
 from app.domain.errors import ValidationError
 from app.eventstore import EventCodec, UnknownEventError
@@ -62,6 +62,12 @@ class TestCommandFields:
         with pytest.raises(ValidationError) as refused:
             RegisterPatient(full_name="A", date_of_birth="03/02/1980")
         assert "YYYY-MM-DD" in refused.value.errors["date_of_birth"]
+
+    @pytest.mark.parametrize("hours", ["9-5", {"mon": "09:00-12:00"}, {"mon": [["09:00"]]}])
+    def test_working_hours_of_the_wrong_shape_are_refused(self, hours):
+        with pytest.raises(ValidationError) as refused:
+            SetWorkingHours(doctor_id=uuid4(), hours=hours)
+        assert "for each day, start and end times" in refused.value.errors["hours"]
 
     def test_each_command_gets_its_own_id_unless_the_client_sends_one(self):
         first, second = (CancelAppointment(appointment_id=uuid4(), reason="r") for _ in range(2))
