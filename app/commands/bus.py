@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from uuid import UUID
 
-from app.domain.errors import ConflictError, DomainError
+from app.domain.errors import ConflictError, DomainError, SlotTakenError
 from app.eventstore import (
     CommandRecord,
     ConcurrencyError,
     DuplicateCommandError,
     EventMetadata,
     EventStore,
+    Hold,
+    ReservationConflictError,
     StoreTransaction,
 )
 
@@ -100,18 +102,25 @@ class CommandBus:
 
 
 def _decide(tx: StoreTransaction, tz: tzinfo, now: datetime, command: c.Command) -> CommandResult:
-    """Run one command's handler inside `tx` and remember its outcome there."""
+    """Decide `command` inside `tx` and save the decision there."""
+    decision = HANDLERS[type(command)](Context(tx, now, tz), command)
     metadata = EventMetadata(
         actor=command.actor,
         correlation_id=command.correlation_id or str(command.command_id),
         causation_id=str(command.command_id),
     )
-    handler = HANDLERS[type(command)]
-    stream_id, version, position = handler(Context(tx, now, tz, metadata), command)
-    tx.record_command(
-        CommandRecord(command.command_id, command.name, stream_id, version, position), now
-    )
-    return CommandResult(command.command_id, stream_id, version, position)
+    try:
+        position = tx.save(
+            decision,
+            metadata=metadata,
+            recorded_at=now,
+            command_id=command.command_id,
+            command_type=command.name,
+        )
+    except ReservationConflictError:
+        assert isinstance(decision.reservation, Hold)
+        raise SlotTakenError(decision.reservation.refusal) from None
+    return CommandResult(command.command_id, decision.stream_id, decision.new_version, position)
 
 
 def run_batch(store: EventStore, tz: tzinfo, steps: list[tuple[datetime, c.Command]]) -> None:

@@ -1,4 +1,5 @@
-"""Command handlers: load, decide, append, in one transaction; and the bus that runs them."""
+"""Command handlers: load what the decision needs and decide. They write nothing: the bus
+saves each Decision (events, doctor-time change, command record) in the same transaction."""
 
 from __future__ import annotations
 
@@ -10,45 +11,26 @@ from uuid import UUID
 
 from app.domain.appointment import Appointment
 from app.domain.doctor import Doctor, parse_hours
-from app.domain.errors import ConflictError, NotFoundError, SlotTakenError
+from app.domain.errors import ConflictError, NotFoundError
 from app.domain.events import Event
 from app.domain.patient import Patient, PatientDetails
 from app.domain.rules import local_label
-from app.eventstore import (
-    EventMetadata,
-    RecordedEvent,
-    ReservationConflictError,
-    StoreTransaction,
-)
+from app.eventstore import Decision, Hold, RecordedEvent, Release, StoreTransaction
 
 from . import commands as c
 
 
 @dataclass
 class Context:
-    """What a handler needs besides the store: the time, the clinic's zone, the metadata."""
+    """What a handler reads: the open transaction, the time, the clinic's zone."""
 
     tx: StoreTransaction
     now: datetime
     tz: tzinfo
-    metadata: EventMetadata
 
-    def append(self, stream_type: str, stream_id: UUID, version: int, events: list[Event]) -> int:
-        return self.tx.append(
-            stream_id,
-            version,
-            events,
-            stream_type=stream_type,
-            metadata=self.metadata,
-            recorded_at=self.now,
-        ).position
-
-
-Outcome = tuple[UUID, int, int | None]  # stream id, version, position of the last event
-
-
-def _unchanged(stream_id: UUID, version: int) -> Outcome:
-    return stream_id, version, None
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.tz).date()
 
 
 def _fold(cls: Any, stream_id: UUID, history: list[RecordedEvent]) -> Any:
@@ -67,43 +49,35 @@ def _patient_details(
     )
 
 
-def register_patient(ctx: Context, cmd: c.RegisterPatient) -> Outcome:
+def register_patient(ctx: Context, cmd: c.RegisterPatient) -> Decision:
     patient = _fold(Patient, cmd.patient_id, ctx.tx.load(cmd.patient_id))
-    events = patient.register(_patient_details(cmd, ctx.now.astimezone(ctx.tz).date()))
-    position = ctx.append("patient", cmd.patient_id, patient.version, events)
-    return cmd.patient_id, patient.version + len(events), position
+    events = patient.register(_patient_details(cmd, ctx.today))
+    return Decision("patient", cmd.patient_id, patient.version, events)
 
 
-def change_patient_details(ctx: Context, cmd: c.ChangePatientDetails) -> Outcome:
+def change_patient_details(ctx: Context, cmd: c.ChangePatientDetails) -> Decision:
     history = ctx.tx.load(cmd.patient_id)
     patient = _load_existing(Patient, cmd.patient_id, history, "patient", cmd.expected_version)
-    events = patient.change_details(_patient_details(cmd, ctx.now.astimezone(ctx.tz).date()))
-    if not events:
-        return _unchanged(cmd.patient_id, patient.version)
-    position = ctx.append("patient", cmd.patient_id, patient.version, events)
-    return cmd.patient_id, patient.version + len(events), position
+    events = patient.change_details(_patient_details(cmd, ctx.today))
+    return Decision("patient", cmd.patient_id, patient.version, events)
 
 
-def register_doctor(ctx: Context, cmd: c.RegisterDoctor) -> Outcome:
+def register_doctor(ctx: Context, cmd: c.RegisterDoctor) -> Decision:
     doctor = _fold(Doctor, cmd.doctor_id, ctx.tx.load(cmd.doctor_id))
     events = doctor.register(
         full_name=cmd.full_name, specialty=cmd.specialty, slot_minutes=cmd.slot_minutes
     )
-    position = ctx.append("doctor", cmd.doctor_id, doctor.version, events)
-    return cmd.doctor_id, doctor.version + len(events), position
+    return Decision("doctor", cmd.doctor_id, doctor.version, events)
 
 
-def set_working_hours(ctx: Context, cmd: c.SetWorkingHours) -> Outcome:
+def set_working_hours(ctx: Context, cmd: c.SetWorkingHours) -> Decision:
     history = ctx.tx.load(cmd.doctor_id)
     doctor = _load_existing(Doctor, cmd.doctor_id, history, "doctor", cmd.expected_version)
     events = doctor.set_working_hours(parse_hours(cmd.hours), cmd.slot_minutes)
-    if not events:
-        return _unchanged(cmd.doctor_id, doctor.version)
-    position = ctx.append("doctor", cmd.doctor_id, doctor.version, events)
-    return cmd.doctor_id, doctor.version + len(events), position
+    return Decision("doctor", cmd.doctor_id, doctor.version, events)
 
 
-def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Outcome:
+def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
     streams = ctx.tx.load_many([cmd.appointment_id, cmd.patient_id, cmd.doctor_id])
     patient = _fold(Patient, cmd.patient_id, streams[cmd.patient_id])
     doctor = _fold(Doctor, cmd.doctor_id, streams[cmd.doctor_id])
@@ -122,12 +96,18 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Outcome:
         now=ctx.now,
         tz=ctx.tz,
     )
-    _hold_time(ctx, cmd.appointment_id, doctor, cmd.starts_at, ends_at, new=True)
-    position = ctx.append("appointment", cmd.appointment_id, 0, events)
-    return cmd.appointment_id, len(events), position
+    hold = Hold(
+        cmd.appointment_id,
+        doctor.id,
+        cmd.starts_at,
+        ends_at,
+        new=True,
+        refusal=_taken(doctor, cmd.starts_at, ctx.tz),
+    )
+    return Decision("appointment", cmd.appointment_id, 0, events, hold)
 
 
-def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Outcome:
+def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Decision:
     appointment = _load_appointment(ctx, cmd)
     assert appointment.doctor_id is not None
     doctor = _fold(Doctor, appointment.doctor_id, ctx.tx.load(appointment.doctor_id))
@@ -140,37 +120,43 @@ def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Outcom
         now=ctx.now,
         tz=ctx.tz,
     )
-    _hold_time(ctx, appointment.id, doctor, cmd.starts_at, ends_at, new=False)
-    return _append_appointment(ctx, appointment, events)
+    hold = Hold(
+        appointment.id,
+        doctor.id,
+        cmd.starts_at,
+        ends_at,
+        new=False,
+        refusal=_taken(doctor, cmd.starts_at, ctx.tz),
+    )
+    return _appointment_decision(appointment, events, hold)
 
 
-def confirm_appointment(ctx: Context, cmd: c.ConfirmAppointment) -> Outcome:
+def confirm_appointment(ctx: Context, cmd: c.ConfirmAppointment) -> Decision:
     appointment = _load_appointment(ctx, cmd)
-    return _append_appointment(ctx, appointment, appointment.confirm())
+    return _appointment_decision(appointment, appointment.confirm())
 
 
-def cancel_appointment(ctx: Context, cmd: c.CancelAppointment) -> Outcome:
+def cancel_appointment(ctx: Context, cmd: c.CancelAppointment) -> Decision:
     appointment = _load_appointment(ctx, cmd)
-    events = appointment.cancel(cmd.reason)
-    ctx.tx.release(appointment.id)
-    return _append_appointment(ctx, appointment, events)
+    return _appointment_decision(
+        appointment, appointment.cancel(cmd.reason), Release(appointment.id)
+    )
 
 
-def check_in_appointment(ctx: Context, cmd: c.CheckInAppointment) -> Outcome:
+def check_in_appointment(ctx: Context, cmd: c.CheckInAppointment) -> Decision:
     appointment = _load_appointment(ctx, cmd)
-    return _append_appointment(ctx, appointment, appointment.check_in(now=ctx.now, tz=ctx.tz))
+    return _appointment_decision(appointment, appointment.check_in(now=ctx.now, tz=ctx.tz))
 
 
-def complete_appointment(ctx: Context, cmd: c.CompleteAppointment) -> Outcome:
+def complete_appointment(ctx: Context, cmd: c.CompleteAppointment) -> Decision:
     appointment = _load_appointment(ctx, cmd)
-    return _append_appointment(ctx, appointment, appointment.complete())
+    return _appointment_decision(appointment, appointment.complete())
 
 
-def mark_no_show(ctx: Context, cmd: c.MarkNoShow) -> Outcome:
+def mark_no_show(ctx: Context, cmd: c.MarkNoShow) -> Decision:
     appointment = _load_appointment(ctx, cmd)
     events = appointment.mark_no_show(now=ctx.now, tz=ctx.tz)
-    ctx.tx.release(appointment.id)
-    return _append_appointment(ctx, appointment, events)
+    return _appointment_decision(appointment, events, Release(appointment.id))
 
 
 def _load_existing(
@@ -191,32 +177,22 @@ def _load_appointment(ctx: Context, cmd: c.AppointmentCommand) -> Appointment:
     )
 
 
-def _append_appointment(ctx: Context, appointment: Appointment, events: list[Event]) -> Outcome:
-    position = ctx.append("appointment", appointment.id, appointment.version, events)
-    return appointment.id, appointment.version + len(events), position
+def _appointment_decision(
+    appointment: Appointment, events: list[Event], reservation: Hold | Release | None = None
+) -> Decision:
+    return Decision("appointment", appointment.id, appointment.version, events, reservation)
 
 
-def _hold_time(
-    ctx: Context,
-    appointment_id: UUID,
-    doctor: Doctor,
-    starts_at: datetime,
-    ends_at: datetime,
-    *,
-    new: bool,
-) -> None:
-    """Reserve the doctor's time, or say plainly that it is no longer free."""
-    try:
-        ctx.tx.reserve(appointment_id, doctor.id, starts_at, ends_at, new=new)
-    except ReservationConflictError:
-        raise SlotTakenError(
-            f"That time is no longer free: {doctor.full_name} already has an appointment "
-            f"overlapping {local_label(starts_at, ctx.tz)}."
-        ) from None
+def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> str:
+    """What staff read when another appointment holds the time."""
+    return (
+        f"That time is no longer free: {doctor.full_name} already has an appointment "
+        f"overlapping {local_label(starts_at, tz)}."
+    )
 
 
 def describe_change(record: RecordedEvent) -> str:
-    """'AppointmentRescheduled by alice at 2027-01-14 09:30 UTC', for conflict messages."""
+    """'appointment rescheduled by alice at 2027-01-14 09:30 UTC', for conflict messages."""
     words = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in record.event_type).strip()
     actor = record.metadata.get("actor", "someone")
     return f"{words} by {actor} at {record.recorded_at:%Y-%m-%d %H:%M} UTC"
@@ -233,7 +209,7 @@ def stale_version_error(noun: str, expected: int, history: list[RecordedEvent]) 
     )
 
 
-HANDLERS: dict[type[c.Command], Callable[[Context, Any], Outcome]] = {
+HANDLERS: dict[type[c.Command], Callable[[Context, Any], Decision]] = {
     c.RegisterPatient: register_patient,
     c.ChangePatientDetails: change_patient_details,
     c.RegisterDoctor: register_doctor,

@@ -1,5 +1,6 @@
 """The write side's storage: the event log and the tables that guard its invariants."""
 
+from .decisions import Decision, Hold, Release
 from .errors import (
     ConcurrencyError,
     DuplicateCommandError,
@@ -26,12 +27,15 @@ __all__ = [
     "Checkpoint",
     "CommandRecord",
     "ConcurrencyError",
+    "Decision",
     "DuplicateCommandError",
     "EventCodec",
     "EventMetadata",
     "EventStore",
     "EventStoreError",
+    "Hold",
     "RecordedEvent",
+    "Release",
     "ReservationConflictError",
     "StoreTransaction",
     "UnknownEventError",

@@ -11,6 +11,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .decisions import Hold, Release
 from .errors import DuplicateCommandError, ReservationConflictError
 from .serialization import to_utc
 
@@ -97,6 +98,19 @@ class Reservations:
     def release(self, appointment_id: UUID) -> None:
         """Give the doctor's time back."""
         self.conn.execute(self.sql.release, {"held_by": appointment_id})
+
+    def change_reservation(self, change: Hold | Release | None) -> None:
+        """Apply a decision's change of held time, if it has one."""
+        if isinstance(change, Hold):
+            self.reserve(
+                change.appointment_id,
+                change.doctor_id,
+                change.starts_at,
+                change.ends_at,
+                new=change.new,
+            )
+        elif isinstance(change, Release):
+            self.release(change.appointment_id)
 
 
 class CommandLog:

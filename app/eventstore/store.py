@@ -20,12 +20,15 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app.domain.events import Event
 
-from .errors import ConcurrencyError
+from . import pipeline
+from .decisions import Decision
+from .errors import ConcurrencyError, DuplicateCommandError, ReservationConflictError
 from .guards import CommandLog, CommandRecord, Reservations
 from .serialization import EventCodec, to_utc
 from .statements import Statements
@@ -203,11 +206,85 @@ class StoreTransaction(Reservations, CommandLog):
         """Insert `events` as versions expected_version+1.., or raise ConcurrencyError."""
         if not events:
             raise ValueError("append needs at least one event")
+        self._check_version(stream_id, expected_version)
+        rows = self._rows(stream_id, stream_type, expected_version, events, metadata, recorded_at)
+        positions = self._insert(stream_id, expected_version, rows)
+        return AppendResult(version=expected_version + len(events), position=positions[-1])
+
+    def save(
+        self,
+        decision: Decision,
+        *,
+        metadata: EventMetadata,
+        recorded_at: datetime,
+        command_id: UUID,
+        command_type: str,
+    ) -> int | None:
+        """Write what one command decided: its events, its change of held doctor time and
+        its command record, all in this transaction. Returns the last event's position.
+
+        Raises ConcurrencyError, ReservationConflictError or DuplicateCommandError.
+        """
+        stream_id, expected = decision.stream_id, decision.version
+        if decision.events:
+            self._check_version(stream_id, expected)
+        rows = self._rows(
+            stream_id, decision.stream_type, expected, decision.events, metadata, recorded_at
+        )
+        command = (command_id, command_type, stream_id, decision.new_version)
+        if self.store.is_postgres:
+            positions = self._save_pipelined(decision, rows, command, recorded_at)
+        else:
+            self.change_reservation(decision.reservation)
+            positions = self._insert(stream_id, expected, rows) if rows else []
+            self.record_command(
+                CommandRecord(*command, positions[-1] if positions else None), recorded_at
+            )
+        self._loaded[stream_id] = decision.new_version
+        return positions[-1] if positions else None
+
+    def _save_pipelined(
+        self,
+        decision: Decision,
+        rows: list[dict[str, Any]],
+        command: tuple[UUID, str, UUID, int],
+        recorded_at: datetime,
+    ) -> list[int]:
+        try:
+            return pipeline.send(
+                self.conn.connection.driver_connection,  # type: ignore[arg-type]
+                reservation=decision.reservation,
+                rows=rows,
+                command=command,
+                processed_at=to_utc(recorded_at),
+            )
+        except psycopg.errors.IntegrityError as exc:
+            constraint = exc.diag.constraint_name
+            if constraint in ("reservations_no_overlap", "pk_reservations"):
+                raise ReservationConflictError(str(exc)) from exc
+            if constraint == "uq_events_stream_version":
+                actual = self.store.stream_version(decision.stream_id)
+                raise ConcurrencyError(decision.stream_id, decision.version, actual) from exc
+            if constraint == "pk_processed_commands":
+                raise DuplicateCommandError(str(command[0])) from exc
+            raise
+
+    def _check_version(self, stream_id: UUID, expected_version: int) -> None:
         seen = self._loaded.get(stream_id)
         if seen is None:
             seen = int(self.conn.execute(self.sql.version, {"stream_id": stream_id}).scalar_one())
         if seen != expected_version:
             raise ConcurrencyError(stream_id, expected_version, seen)
+
+    def _rows(
+        self,
+        stream_id: UUID,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[Event],
+        metadata: EventMetadata,
+        recorded_at: datetime | None,
+    ) -> list[dict[str, Any]]:
         when = to_utc(recorded_at or datetime.now(UTC))
         meta = metadata.as_dict()
         rows = []
@@ -225,11 +302,16 @@ class StoreTransaction(Reservations, CommandLog):
                     "recorded_at": when,
                 }
             )
+        return rows
+
+    def _insert(
+        self, stream_id: UUID, expected_version: int, rows: list[dict[str, Any]]
+    ) -> list[int]:
         try:
-            positions = self.conn.execute(self.sql.insert_events, rows).scalars().all()
+            positions = list(self.conn.execute(self.sql.insert_events, rows).scalars())
         except sa.exc.IntegrityError as exc:
             # The unique (stream_id, version) key: another writer got there first.
             actual = self.store.stream_version(stream_id)
             raise ConcurrencyError(stream_id, expected_version, actual) from exc
-        self._loaded[stream_id] = expected_version + len(events)
-        return AppendResult(version=expected_version + len(events), position=positions[-1])
+        self._loaded[stream_id] = expected_version + len(rows)
+        return positions

@@ -1,0 +1,98 @@
+"""Saving a decision on PostgreSQL in one round trip.
+
+A decision writes up to three statements (its doctor-time change, its events, its command
+record). Sent one by one they cost a network round trip each; psycopg's pipeline mode sends
+them together and waits once. The statements are the same rows the portable path writes
+through SQLAlchemy (see StoreTransaction.save); only the transport differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from .decisions import Hold, Release
+
+INSERT_EVENT = (
+    "INSERT INTO events (tx_id, stream_id, stream_type, version, event_type, schema_version, "
+    "data, metadata, recorded_at) VALUES (pg_current_xact_id()::text::bigint, "
+    "%s, %s, %s, %s, %s, %s, %s, %s) RETURNING position"
+)
+HOLD_NEW = (
+    "INSERT INTO reservations (appointment_id, doctor_id, starts_at, ends_at) "
+    "VALUES (%s, %s, %s, %s)"
+)
+HOLD_MOVE = (
+    "UPDATE reservations SET doctor_id = %s, starts_at = %s, ends_at = %s WHERE appointment_id = %s"
+)
+RELEASE = "DELETE FROM reservations WHERE appointment_id = %s"
+# currval() is the last position this session drew, i.e. this decision's last event.
+RECORD_COMMAND = (
+    "INSERT INTO processed_commands "
+    "(command_id, command_type, stream_id, version, position, processed_at) "
+    "VALUES (%s, %s, %s, %s, {position}, %s)"
+)
+LAST_POSITION = "currval(pg_get_serial_sequence('events', 'position'))"
+
+
+def send(
+    connection: psycopg.Connection[Any],
+    *,
+    reservation: Hold | Release | None,
+    rows: Sequence[dict[str, Any]],
+    command: tuple[UUID, str, UUID, int],
+    processed_at: datetime,
+) -> list[int]:
+    """Write everything in one pipeline; returns the events' positions.
+
+    Integrity errors surface from the pipeline's sync with the violated constraint's name,
+    which the caller maps to the store's errors.
+    """
+    with connection.pipeline():
+        if isinstance(reservation, Hold):
+            if reservation.new:
+                connection.execute(
+                    HOLD_NEW,
+                    (
+                        reservation.appointment_id,
+                        reservation.doctor_id,
+                        reservation.starts_at,
+                        reservation.ends_at,
+                    ),
+                )
+            else:
+                connection.execute(
+                    HOLD_MOVE,
+                    (
+                        reservation.doctor_id,
+                        reservation.starts_at,
+                        reservation.ends_at,
+                        reservation.appointment_id,
+                    ),
+                )
+        elif isinstance(reservation, Release):
+            connection.execute(RELEASE, (reservation.appointment_id,))
+        cursors = [
+            connection.execute(
+                INSERT_EVENT,
+                (
+                    row["stream_id"],
+                    row["stream_type"],
+                    row["version"],
+                    row["event_type"],
+                    row["schema_version"],
+                    Jsonb(row["data"]),
+                    Jsonb(row["metadata"]),
+                    row["recorded_at"],
+                ),
+            )
+            for row in rows
+        ]
+        position = LAST_POSITION if rows else "NULL"
+        connection.execute(RECORD_COMMAND.format(position=position), (*command, processed_at))
+    return [cursor.fetchone()[0] for cursor in cursors]  # type: ignore[index]
