@@ -67,8 +67,8 @@ def seed_scale(services: Services, events: int, progress: Callable[..., Any]) ->
     """
     key = f"scale-{events}"
     rng = random.Random(events)
-    appointments = math.ceil(events / 2.6)
-    per_doctor = 1000  # about 64 working days of 20-minute slots, 80% booked
+    appointments = math.ceil(events / 2.9)  # a generated appointment averages 2.9 events
+    per_doctor = 1300  # 65 working days x 25 twenty-minute slots, 80% booked
     doctors = [
         DoctorPlan(
             demo_id(key, "doctor", n),
