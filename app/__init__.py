@@ -53,4 +53,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     celery_init_app(app)
     app.register_error_handler(sa.exc.OperationalError, web.errors.unavailable)
     app.register_error_handler(sa.exc.InterfaceError, web.errors.unavailable)
+    app.register_error_handler(sa.exc.TimeoutError, web.errors.unavailable)  # pool exhausted
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,10 +83,23 @@ def engine_options(database_url: str) -> dict[str, Any]:
 def _instance_secret(instance_path: str) -> str:
     """A random key kept in the instance folder, so sessions survive restarts in development."""
     path = Path(instance_path, "secret_key")
-    if path.exists():
-        return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Created private and exclusively: of two processes starting at once, one writes.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_written_key(path)
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key)
+    return key
+
+
+def _read_written_key(path: Path) -> str:
+    """The key another process is writing: wait for it, a little, rather than read it empty."""
+    deadline = time.monotonic() + 2
+    while not (key := path.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if not key:
+        raise ConfigurationError(f"{path} is empty; delete it or set SECRET_KEY.")
     return key

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from uuid import UUID
 
-from app.domain.errors import ConflictError, DomainError, SlotTakenError
+from app.domain.errors import ConflictError, DomainError, SlotTakenError, ValidationError
 from app.eventstore import (
     CommandRecord,
     ConcurrencyError,
@@ -67,18 +67,19 @@ class CommandBus:
         for attempt in (1, 2):
             try:
                 result = self._run_once(command)
-            except ConcurrencyError as exc:
+            except (ConcurrencyError, DomainError, DuplicateCommandError) as exc:
+                # A twin of this command (same id) may have committed while this one ran:
+                # then this is a repeat, and the answer is the twin's.
+                previous = self.store.find_command(command.command_id)
+                if previous is not None:
+                    return self._replay(previous, command)
+                if not isinstance(exc, ConcurrencyError):
+                    raise
                 # Without a user-given version the command was never stale for anyone:
                 # decide again on fresh state. With one, the user's view is out of date.
                 if user_version is None and attempt == 1:
                     continue
-                raise self._conflict(command, exc) from exc
-            except (DomainError, DuplicateCommandError):
-                # A twin of this command (same id) may have committed while this one ran.
-                previous = self.store.find_command(command.command_id)
-                if previous is not None:
-                    return self._replay(previous)
-                raise
+                raise self._conflict(exc) from exc
             if self.after_commit is not None:
                 self.after_commit(result)
             return result
@@ -89,13 +90,18 @@ class CommandBus:
         with self.store.transaction() as tx:
             return _decide(tx, self.tz, now, command)
 
-    def _conflict(self, command: c.Command, exc: ConcurrencyError) -> ConflictError:
+    def _conflict(self, exc: ConcurrencyError) -> ConflictError:
         history = self.store.load(exc.stream_id)
         noun = history[0].stream_type if history else "record"
-        return stale_version_error(noun, exc.expected_version, history)
+        return stale_version_error(noun, exc.expected_version, history, self.tz)
 
     @staticmethod
-    def _replay(record: CommandRecord) -> CommandResult:
+    def _replay(record: CommandRecord, command: c.Command) -> CommandResult:
+        if record.command_type != command.name:
+            # The id was made for another action (a reused form, or a client bug).
+            raise ValidationError(
+                {"command_id": "This form was already used for another action; reload the page."}
+            )
         return CommandResult(
             record.command_id, record.stream_id, record.version, record.position, replayed=True
         )

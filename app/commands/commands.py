@@ -35,8 +35,8 @@ def day(label: str) -> Any:
     return _field(lambda v, f: to_date(v, f, label), default=None)
 
 
-def number(label: str, **kwargs: Any) -> Any:
-    return _field(lambda v, f: to_int(v, f, label), **kwargs)
+def number(label: str, *, low: int = 0, high: int = 2**31 - 1, **kwargs: Any) -> Any:
+    return _field(lambda v, f: to_int(v, f, label, low=low, high=high), **kwargs)
 
 
 def text(label: str, **kwargs: Any) -> Any:
@@ -46,10 +46,7 @@ def text(label: str, **kwargs: Any) -> Any:
 def _version(value: Any, field_name: str) -> int | None:
     if value is None or value == "":
         return None
-    version = to_int(value, field_name, "The version")
-    if version < 0:
-        raise ValidationError({field_name: "The version cannot be negative."})
-    return version
+    return to_int(value, field_name, "The version", low=0)
 
 
 def _hours(value: Any, field_name: str) -> dict[str, list[list[str]]]:
@@ -117,7 +114,7 @@ class RegisterDoctor(Command):
     doctor_id: UUID = ident("doctor", new=True)
     full_name: str = text("The doctor's name")
     specialty: str = text("The specialty")
-    slot_minutes: int = number("The slot length", default=15)
+    slot_minutes: int = number("The slot length", low=1, high=24 * 60, default=15)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,7 +122,7 @@ class SetWorkingHours(Command):
     doctor_id: UUID = ident("doctor")
     # {"mon": [["09:00", "12:30"], ...], ...} in the clinic's local time
     hours: dict[str, list[list[str]]] = _field(_hours, default_factory=dict)
-    slot_minutes: int = number("The slot length", default=15)
+    slot_minutes: int = number("The slot length", low=1, high=24 * 60, default=15)
     expected_version: int | None = _field(_version, default=None)
 
 
@@ -135,7 +132,7 @@ class CreateAppointment(Command):
     patient_id: UUID = ident("patient")
     doctor_id: UUID = ident("doctor")
     starts_at: datetime = moment()
-    duration_minutes: int = number("The duration")
+    duration_minutes: int = number("The duration", low=1, high=24 * 60)
     title: str = text("The reason for the visit")
 
 
@@ -160,7 +157,7 @@ class CancelAppointment(AppointmentCommand):
 @dataclass(frozen=True, kw_only=True)
 class RescheduleAppointment(AppointmentCommand):
     starts_at: datetime = moment()
-    duration_minutes: int = number("The duration")
+    duration_minutes: int = number("The duration", low=1, high=24 * 60)
     reason: str = text("The reason for rescheduling", default="")
 
 

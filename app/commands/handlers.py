@@ -11,7 +11,7 @@ from uuid import UUID
 
 from app.domain.appointment import Appointment
 from app.domain.doctor import Doctor, parse_hours
-from app.domain.errors import ConflictError, NotFoundError
+from app.domain.errors import AlreadyExistsError, ConflictError, NotFoundError
 from app.domain.events import Event
 from app.domain.patient import Patient, PatientDetails
 from app.domain.rules import local_label
@@ -33,7 +33,14 @@ class Context:
         return self.now.astimezone(self.tz).date()
 
 
-def _fold(cls: Any, stream_id: UUID, history: list[RecordedEvent]) -> Any:
+def _fold(
+    cls: Any, stream_id: UUID, history: list[RecordedEvent], noun: str, *, creating: bool = False
+) -> Any:
+    """Rebuild an aggregate, refusing an id that belongs to another kind of record."""
+    if history and history[0].stream_type != noun:
+        if creating:
+            raise AlreadyExistsError(f"That id is already in use; a new {noun} needs a new id.")
+        raise NotFoundError(f"No {noun} with that id exists.", field=f"{noun}_id")
     return cls.from_history(stream_id, [record.event for record in history])
 
 
@@ -50,20 +57,22 @@ def _patient_details(
 
 
 def register_patient(ctx: Context, cmd: c.RegisterPatient) -> Decision:
-    patient = _fold(Patient, cmd.patient_id, ctx.tx.load(cmd.patient_id))
+    patient = _fold(Patient, cmd.patient_id, ctx.tx.load(cmd.patient_id), "patient", creating=True)
     events = patient.register(_patient_details(cmd, ctx.today))
     return Decision("patient", cmd.patient_id, patient.version, events)
 
 
 def change_patient_details(ctx: Context, cmd: c.ChangePatientDetails) -> Decision:
     history = ctx.tx.load(cmd.patient_id)
-    patient = _load_existing(Patient, cmd.patient_id, history, "patient", cmd.expected_version)
+    patient = _load_existing(
+        Patient, cmd.patient_id, history, "patient", cmd.expected_version, ctx.tz
+    )
     events = patient.change_details(_patient_details(cmd, ctx.today))
     return Decision("patient", cmd.patient_id, patient.version, events)
 
 
 def register_doctor(ctx: Context, cmd: c.RegisterDoctor) -> Decision:
-    doctor = _fold(Doctor, cmd.doctor_id, ctx.tx.load(cmd.doctor_id))
+    doctor = _fold(Doctor, cmd.doctor_id, ctx.tx.load(cmd.doctor_id), "doctor", creating=True)
     events = doctor.register(
         full_name=cmd.full_name, specialty=cmd.specialty, slot_minutes=cmd.slot_minutes
     )
@@ -72,20 +81,26 @@ def register_doctor(ctx: Context, cmd: c.RegisterDoctor) -> Decision:
 
 def set_working_hours(ctx: Context, cmd: c.SetWorkingHours) -> Decision:
     history = ctx.tx.load(cmd.doctor_id)
-    doctor = _load_existing(Doctor, cmd.doctor_id, history, "doctor", cmd.expected_version)
+    doctor = _load_existing(Doctor, cmd.doctor_id, history, "doctor", cmd.expected_version, ctx.tz)
     events = doctor.set_working_hours(parse_hours(cmd.hours), cmd.slot_minutes)
     return Decision("doctor", cmd.doctor_id, doctor.version, events)
 
 
 def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
     streams = ctx.tx.load_many([cmd.appointment_id, cmd.patient_id, cmd.doctor_id])
-    patient = _fold(Patient, cmd.patient_id, streams[cmd.patient_id])
-    doctor = _fold(Doctor, cmd.doctor_id, streams[cmd.doctor_id])
+    patient = _fold(Patient, cmd.patient_id, streams[cmd.patient_id], "patient")
+    doctor = _fold(Doctor, cmd.doctor_id, streams[cmd.doctor_id], "doctor")
     if not patient.exists:
         raise NotFoundError("No patient with that id is registered.", field="patient_id")
     if not doctor.exists:
         raise NotFoundError("No doctor with that id is registered.", field="doctor_id")
-    appointment = _fold(Appointment, cmd.appointment_id, streams[cmd.appointment_id])
+    appointment = _fold(
+        Appointment,
+        cmd.appointment_id,
+        streams[cmd.appointment_id],
+        "appointment",
+        creating=True,
+    )
     ends_at = cmd.starts_at + timedelta(minutes=cmd.duration_minutes)
     events = appointment.book(
         patient=patient,
@@ -110,7 +125,7 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
 def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Decision:
     appointment = _load_appointment(ctx, cmd)
     assert appointment.doctor_id is not None
-    doctor = _fold(Doctor, appointment.doctor_id, ctx.tx.load(appointment.doctor_id))
+    doctor = _fold(Doctor, appointment.doctor_id, ctx.tx.load(appointment.doctor_id), "doctor")
     ends_at = cmd.starts_at + timedelta(minutes=cmd.duration_minutes)
     events = appointment.reschedule(
         doctor=doctor,
@@ -160,20 +175,25 @@ def mark_no_show(ctx: Context, cmd: c.MarkNoShow) -> Decision:
 
 
 def _load_existing(
-    cls: Any, stream_id: UUID, history: list[RecordedEvent], noun: str, expected: int | None
+    cls: Any,
+    stream_id: UUID,
+    history: list[RecordedEvent],
+    noun: str,
+    expected: int | None,
+    tz: tzinfo,
 ) -> Any:
-    aggregate = _fold(cls, stream_id, history)
+    aggregate = _fold(cls, stream_id, history, noun)
     if not aggregate.exists:
         raise NotFoundError(f"No {noun} with that id exists.", field=f"{noun}_id")
     if expected is not None and expected != aggregate.version:
-        raise stale_version_error(noun, expected, history)
+        raise stale_version_error(noun, expected, history, tz)
     return aggregate
 
 
 def _load_appointment(ctx: Context, cmd: c.AppointmentCommand) -> Appointment:
     history = ctx.tx.load(cmd.appointment_id)
     return _load_existing(
-        Appointment, cmd.appointment_id, history, "appointment", cmd.expected_version
+        Appointment, cmd.appointment_id, history, "appointment", cmd.expected_version, ctx.tz
     )
 
 
@@ -191,16 +211,18 @@ def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> str:
     )
 
 
-def describe_change(record: RecordedEvent) -> str:
-    """'appointment rescheduled by alice at 2027-01-14 09:30 UTC', for conflict messages."""
+def describe_change(record: RecordedEvent, tz: tzinfo) -> str:
+    """'appointment rescheduled by alice on Tuesday 12 January 2027 at 09:30', for conflicts."""
     words = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in record.event_type).strip()
     actor = record.metadata.get("actor", "someone")
-    return f"{words} by {actor} at {record.recorded_at:%Y-%m-%d %H:%M} UTC"
+    return f"{words} by {actor} on {local_label(record.recorded_at, tz)}"
 
 
-def stale_version_error(noun: str, expected: int, history: list[RecordedEvent]) -> ConflictError:
+def stale_version_error(
+    noun: str, expected: int, history: list[RecordedEvent], tz: tzinfo
+) -> ConflictError:
     """The record moved on since the user saw it: say what happened in between."""
-    changes = [describe_change(record) for record in history if record.version > expected]
+    changes = [describe_change(record, tz) for record in history if record.version > expected]
     return ConflictError(
         f"This {noun} was changed by someone else after you opened it "
         f"({'; '.join(changes) or 'its history is shorter than the version you saw'}). "

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 from app.domain.errors import ValidationError
+
+MIN_YEAR, MAX_YEAR = 1970, 2999
 
 
 def to_uuid(value: Any, field: str, label: str) -> UUID:
@@ -33,7 +35,11 @@ def to_datetime(value: Any, field: str) -> datetime:
             ) from None
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError({field: "The time must include a time zone."})
-    return value
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError({field: f"{value.year} is not a year the clinic books in."})
+    # Arithmetic on an aware datetime is wall-clock arithmetic in its own zone; in UTC a
+    # 60-minute visit lasts 60 minutes even on the night the clocks change.
+    return value.astimezone(UTC)
 
 
 def to_date(value: Any, field: str, label: str) -> date | None:
@@ -49,16 +55,20 @@ def to_date(value: Any, field: str, label: str) -> date | None:
         raise ValidationError({field: f"{label} must be a date (YYYY-MM-DD)."}) from None
 
 
-def to_int(value: Any, field: str, label: str) -> int:
-    """A whole number from an int or its text form."""
+def to_int(
+    value: Any, field: str, label: str, *, low: int = -(2**31), high: int = 2**31 - 1
+) -> int:
+    """A whole number between `low` and `high`, from an int or its text form."""
     if isinstance(value, bool):
         raise ValidationError({field: f"{label} must be a whole number."})
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise ValidationError({field: f"{label} must be a whole number."}) from None
+    if not isinstance(value, int):
+        try:
+            value = int(str(value).strip())
+        except ValueError:
+            raise ValidationError({field: f"{label} must be a whole number."}) from None
+    if not low <= value <= high:
+        raise ValidationError({field: f"{label} must be between {low} and {high}."})
+    return value
 
 
 def to_text(value: Any, field: str, label: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from uuid import UUID
 
@@ -80,6 +80,7 @@ def check_times(
     """A bookable time: zone-aware, in the future, a sensible length, in the doctor's hours."""
     require_aware(starts_at, field="starts_at")
     require_aware(ends_at, field="duration_minutes")
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     if ends_at <= starts_at:
         raise ValidationError({"duration_minutes": "The appointment must end after it starts."})
     if ends_at - starts_at < MIN_DURATION:
@@ -108,7 +109,7 @@ class Appointment:
 
     @property
     def exists(self) -> bool:
-        return self.version > 0
+        return self.status is not None
 
     @classmethod
     def from_history(cls, appointment_id: UUID, events: Iterable[Event]) -> Appointment:
@@ -165,7 +166,7 @@ class Appointment:
         tz: tzinfo,
     ) -> list[Event]:
         """Decide a new booking for `patient` with `doctor`."""
-        if self.exists:
+        if self.version:
             raise AlreadyExistsError("This appointment has already been booked.")
         title = clean_text(title, field="title", label="The reason for the visit", max_length=200)
         check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)

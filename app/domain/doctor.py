@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, tzinfo
@@ -14,6 +15,7 @@ from .events import DoctorRegistered, Event, WorkingHoursSet
 from .rules import WEEKDAY_NAMES, WEEKDAYS, clean_text, local_label
 
 MIN_SLOT, MAX_SLOT = 5, 240
+_HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 Hours = dict[str, list[tuple[time, time]]]
 
 
@@ -38,6 +40,8 @@ def parse_hours(raw: Mapping[str, Sequence[Sequence[str]]]) -> Hours:
         parsed: list[tuple[time, time]] = []
         for pair in ranges:
             try:
+                if not all(_HH_MM.match(str(part)) for part in pair):
+                    raise ValueError(pair)
                 start, end = (time.fromisoformat(str(part)) for part in pair)
             except ValueError:
                 errors[f"hours_{day}"] = f"{label}: write times as HH:MM, e.g. 09:00-12:30."
@@ -78,10 +82,11 @@ class Doctor:
     specialty: str = ""
     slot_minutes: int = 15
     hours: Hours = field(default_factory=dict)
+    registered: bool = False
 
     @property
     def exists(self) -> bool:
-        return self.version > 0
+        return self.registered
 
     @classmethod
     def from_history(cls, doctor_id: UUID, events: Iterable[Event]) -> Doctor:
@@ -94,6 +99,7 @@ class Doctor:
         """Fold one event into the state."""
         if isinstance(event, DoctorRegistered):
             self.full_name, self.specialty = event.full_name, event.specialty
+            self.registered = True
             self.slot_minutes = event.slot_minutes
         elif isinstance(event, WorkingHoursSet):
             self.hours = parse_hours(event.hours)
@@ -102,7 +108,7 @@ class Doctor:
 
     def register(self, *, full_name: str, specialty: str, slot_minutes: int) -> list[Event]:
         """Decide the registration of a new doctor."""
-        if self.exists:
+        if self.version:
             raise AlreadyExistsError("This doctor is already registered.")
         errors: dict[str, str] = {}
         name = spec = ""

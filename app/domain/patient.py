@@ -76,7 +76,7 @@ class Patient:
 
     @property
     def exists(self) -> bool:
-        return self.version > 0
+        return self.details is not None
 
     @classmethod
     def from_history(cls, patient_id: UUID, events: Iterable[Event]) -> Patient:
@@ -99,7 +99,7 @@ class Patient:
 
     def register(self, details: PatientDetails) -> list[Event]:
         """Decide the registration of a new patient."""
-        if self.exists:
+        if self.version:
             raise AlreadyExistsError("This patient is already registered.")
         return [
             PatientRegistered(

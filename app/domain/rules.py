@@ -17,6 +17,8 @@ def clean_text(
     if not isinstance(value, str):
         raise ValidationError({field: f"{label} must be text."})
     cleaned = " ".join(value.split())
+    if "\x00" in cleaned or any("\ud800" <= ch <= "\udfff" for ch in cleaned):
+        raise ValidationError({field: f"{label} contains characters that cannot be stored."})
     if required and not cleaned:
         raise ValidationError({field: f"{label} is required."})
     if len(cleaned) > max_length:

@@ -12,11 +12,15 @@ class EventStoreError(Exception):
 class ConcurrencyError(EventStoreError):
     """Another writer appended to the stream since it was loaded."""
 
-    def __init__(self, stream_id: UUID, expected_version: int, actual_version: int) -> None:
-        super().__init__(
-            f"stream {stream_id}: expected version {expected_version}, "
-            f"but it is at version {actual_version}"
+    def __init__(
+        self, stream_id: UUID, expected_version: int, actual_version: int | None = None
+    ) -> None:
+        found = (
+            f"it is at version {actual_version}"
+            if actual_version is not None
+            else "another writer appended first"
         )
+        super().__init__(f"stream {stream_id}: expected version {expected_version}, but {found}")
         self.stream_id = stream_id
         self.expected_version = expected_version
         self.actual_version = actual_version

@@ -72,7 +72,19 @@ class Reservations:
         ):
             raise ReservationConflictError(f"overlap for doctor {doctor_id}")
         try:
-            if new:
+            moved = (
+                not new
+                and self.conn.execute(
+                    self.sql.move_reservation,
+                    {
+                        "held_by": appointment_id,
+                        "new_doctor_id": doctor_id,
+                        "new_starts_at": starts,
+                        "new_ends_at": ends,
+                    },
+                ).rowcount
+            )
+            if not moved:  # a new hold, or a move whose hold had gone missing
                 self.conn.execute(
                     self.sql.insert_reservation,
                     {
@@ -80,16 +92,6 @@ class Reservations:
                         "doctor_id": doctor_id,
                         "starts_at": starts,
                         "ends_at": ends,
-                    },
-                )
-            else:
-                self.conn.execute(
-                    self.sql.move_reservation,
-                    {
-                        "held_by": appointment_id,
-                        "new_doctor_id": doctor_id,
-                        "new_starts_at": starts,
-                        "new_ends_at": ends,
                     },
                 )
         except sa.exc.IntegrityError as exc:

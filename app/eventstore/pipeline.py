@@ -27,8 +27,11 @@ HOLD_NEW = (
     "INSERT INTO reservations (appointment_id, doctor_id, starts_at, ends_at) "
     "VALUES (%s, %s, %s, %s)"
 )
+# A move also restores a hold that is missing (an upsert), so a reschedule always holds time.
 HOLD_MOVE = (
-    "UPDATE reservations SET doctor_id = %s, starts_at = %s, ends_at = %s WHERE appointment_id = %s"
+    "INSERT INTO reservations (appointment_id, doctor_id, starts_at, ends_at) "
+    "VALUES (%s, %s, %s, %s) ON CONFLICT (appointment_id) DO UPDATE SET "
+    "doctor_id = EXCLUDED.doctor_id, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at"
 )
 RELEASE = "DELETE FROM reservations WHERE appointment_id = %s"
 # currval() is the last position this session drew, i.e. this decision's last event.
@@ -55,26 +58,13 @@ def send(
     """
     with connection.pipeline():
         if isinstance(reservation, Hold):
-            if reservation.new:
-                connection.execute(
-                    HOLD_NEW,
-                    (
-                        reservation.appointment_id,
-                        reservation.doctor_id,
-                        reservation.starts_at,
-                        reservation.ends_at,
-                    ),
-                )
-            else:
-                connection.execute(
-                    HOLD_MOVE,
-                    (
-                        reservation.doctor_id,
-                        reservation.starts_at,
-                        reservation.ends_at,
-                        reservation.appointment_id,
-                    ),
-                )
+            held = (
+                reservation.appointment_id,
+                reservation.doctor_id,
+                reservation.starts_at,
+                reservation.ends_at,
+            )
+            connection.execute(HOLD_NEW if reservation.new else HOLD_MOVE, held)
         elif isinstance(reservation, Release):
             connection.execute(RELEASE, (reservation.appointment_id,))
         cursors = [

@@ -86,3 +86,6 @@ class Statements:
             processed_commands.c.command_id == sa.bindparam("command_id")
         )
         self.record_command = sa.insert(processed_commands)
+        self.processed = sa.select(processed_commands.c.command_id).where(
+            processed_commands.c.command_id.in_(sa.bindparam("command_ids", expanding=True))
+        )

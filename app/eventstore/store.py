@@ -149,6 +149,15 @@ class EventStore:
         with self.engine.connect() as conn:
             return StoreTransaction(self, conn).find_command(command_id)
 
+    def processed(self, command_ids: set[UUID]) -> set[UUID]:
+        """Which of these command ids have been processed already."""
+        if not command_ids:
+            return set()
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(self.sql.processed, {"command_ids": list(command_ids)}).scalars()
+            )
+
     def stream_version(self, stream_id: UUID) -> int:
         """The committed version of a stream (0 if it does not exist)."""
         with self.engine.connect() as conn:
@@ -260,14 +269,18 @@ class StoreTransaction(Reservations, CommandLog):
             )
         except psycopg.errors.IntegrityError as exc:
             constraint = exc.diag.constraint_name
-            if constraint in ("reservations_no_overlap", "pk_reservations"):
+            if constraint == "reservations_no_overlap":
                 raise ReservationConflictError(str(exc)) from exc
-            if constraint == "uq_events_stream_version":
-                actual = self.store.stream_version(decision.stream_id)
-                raise ConcurrencyError(decision.stream_id, decision.version, actual) from exc
+            if constraint in ("uq_events_stream_version", "pk_reservations"):
+                # Another writer appended to this stream (or created this appointment) first.
+                raise ConcurrencyError(decision.stream_id, decision.version) from exc
             if constraint == "pk_processed_commands":
                 raise DuplicateCommandError(str(command[0])) from exc
-            raise
+            raise _wrapped(exc) from exc
+        except psycopg.Error as exc:
+            # Raised by psycopg directly, not through SQLAlchemy: wrap it the way SQLAlchemy
+            # would, so that a lost server still gets the 503 page rather than a 500.
+            raise _wrapped(exc) from exc
 
     def _check_version(self, stream_id: UUID, expected_version: int) -> None:
         seen = self._loaded.get(stream_id)
@@ -311,7 +324,10 @@ class StoreTransaction(Reservations, CommandLog):
             positions = list(self.conn.execute(self.sql.insert_events, rows).scalars())
         except sa.exc.IntegrityError as exc:
             # The unique (stream_id, version) key: another writer got there first.
-            actual = self.store.stream_version(stream_id)
-            raise ConcurrencyError(stream_id, expected_version, actual) from exc
+            raise ConcurrencyError(stream_id, expected_version) from exc
         self._loaded[stream_id] = expected_version + len(rows)
         return positions
+
+
+def _wrapped(exc: psycopg.Error) -> sa.exc.DBAPIError:
+    return sa.exc.DBAPIError.instance("pipelined save", None, exc, psycopg.Error)

@@ -7,13 +7,15 @@ import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
 from app.bootstrap import Services
-from app.commands import CommandBus
+from app.commands import Command, CommandBus, CreateAppointment
 from app.commands.bus import run_batch
+from app.domain.errors import DomainError
+from app.eventstore import CommandRecord
 
 from .people import DOCTORS, FIRST, LAST, WEEKDAY_HOURS, demo_id
 from .planner import DoctorPlan, Planner, register_people
@@ -27,28 +29,65 @@ def _demo_people() -> tuple[list[DoctorPlan], list[tuple[UUID, str]]]:
     return doctors, patients
 
 
+def demo_plan(tz: tzinfo, now: datetime) -> list[tuple[datetime, Command]]:
+    """The demo clinic's history relative to `now`, as timed commands in order."""
+    doctors, patients = _demo_people()
+    planner = Planner(random.Random(20270111), now, tz, "demo")
+    register_people(planner, now - timedelta(days=30), doctors, patients)
+    planner.calendar(
+        doctors, [p for p, _ in patients], range(-7, 8), lambda: planner.rng.uniform(0.25, 0.45)
+    )
+    return planner.ordered()
+
+
 def seed_demo(
     services: Services, echo: Callable[[str], Any] = print, now: datetime | None = None
 ) -> bool:
-    """Load the demo clinic unless it is there already; returns whether it was loaded."""
-    doctors, patients = _demo_people()
-    if services.store.stream_version(doctors[0].doctor_id) > 0:
+    """Load the demo clinic unless it is there already; returns whether it was loaded.
+
+    Every command has a stable id, so a run that was interrupted is finished by the next
+    one: what was done is replayed as done, the rest is carried out.
+    """
+    first_doctor = _demo_people()[0][0].doctor_id
+    if _finished(services, "demo"):
         return False
+    resuming = services.store.stream_version(first_doctor) > 0
     now = (now or datetime.now(UTC)).replace(microsecond=0)
-    planner = Planner(random.Random(20270111), now, services.tz, "demo")
-    register_people(planner, now - timedelta(days=30), doctors, [(p, n) for p, n in patients])
-    count = planner.calendar(
-        doctors, [p for p, _ in patients], range(-7, 8), lambda: planner.rng.uniform(0.25, 0.45)
-    )
     clock = _StepClock(now)
     bus = CommandBus(
         services.store, tz=services.tz, clock=clock, after_commit=services.bus.after_commit
     )
-    for at, command in planner.ordered():
+    skipped = 0
+    plan = demo_plan(services.tz, now)
+    for at, command in plan:
         clock.at = at
-        bus.handle(command)
-    echo(f"{len(doctors)} doctors, {len(patients)} patients, {count} appointments.")
+        try:
+            bus.handle(command)
+        except DomainError:
+            if not resuming:
+                raise
+            skipped += 1  # planned for another day than the interrupted run's
+    _finish(services, "demo", first_doctor, now)
+    booked = sum(isinstance(command, CreateAppointment) for _, command in plan)
+    echo(f"{len(DOCTORS)} doctors, {len(FIRST)} patients, {booked} appointments.")
+    if skipped:
+        echo(f"Finished an interrupted run; {skipped} steps no longer fitted and were left out.")
     return True
+
+
+def _marker(key: str) -> UUID:
+    return demo_id(key, "finished")
+
+
+def _finished(services: Services, key: str) -> bool:
+    """Whether a seed run with this key went to its end."""
+    return services.store.find_command(_marker(key)) is not None
+
+
+def _finish(services: Services, key: str, stream_id: UUID, now: datetime) -> None:
+    """Note in the command log that the whole seed run is done, so a rerun does nothing."""
+    with services.store.transaction() as tx:
+        tx.record_command(CommandRecord(_marker(key), "SeedFinished", stream_id, 0, None), now)
 
 
 @dataclass
@@ -63,7 +102,7 @@ def seed_scale(services: Services, events: int, progress: Callable[..., Any]) ->
     """Add about `events` events of generated history through the handlers, in batches.
 
     Many doctors over ninety days, most slots booked. Idempotent per size: a second run
-    with the same `events` finds its first doctor and does nothing.
+    with the same `events` does nothing, and one after an interruption carries on.
     """
     key = f"scale-{events}"
     rng = random.Random(events)
@@ -78,7 +117,7 @@ def seed_scale(services: Services, events: int, progress: Callable[..., Any]) ->
         )
         for n in range(max(1, math.ceil(appointments / per_doctor)))
     ]
-    if services.store.stream_version(doctors[0].doctor_id) > 0:
+    if _finished(services, key):
         return 0
     patients = [
         (demo_id(key, "patient", n), f"{rng.choice(FIRST)} {rng.choice(LAST)}")
@@ -92,8 +131,12 @@ def seed_scale(services: Services, events: int, progress: Callable[..., Any]) ->
     steps = planner.ordered()
     with progress(length=len(steps), label="Writing history") as bar:
         for chunk in _chunks(steps, 1000):
-            run_batch(services.store, services.tz, chunk)
+            done = services.store.processed({command.command_id for _, command in chunk})
+            run_batch(
+                services.store, services.tz, [s for s in chunk if s[1].command_id not in done]
+            )
             bar.update(len(chunk))
+    _finish(services, key, doctors[0].doctor_id, now)
     return services.store.count() - before
 
 

@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from app import seed
+from app.commands import CommandBus
 from app.domain.appointment import Appointment, Status
 from app.eventstore import START
+
+from ..conftest import Clock
 
 
 @pytest.fixture
@@ -69,3 +72,18 @@ def test_events_tail_prints_the_latest_events_oldest_first(pg_app, pg_engine):
     for line, record in zip(lines, latest, strict=True):
         assert line.split()[0] == str(record.position)
         assert record.event_type in line and str(record.stream_id) in line
+
+
+def test_an_interrupted_seed_is_finished_by_the_next_run(app_services):
+    now = datetime(2026, 11, 25, 15, 5, tzinfo=UTC)
+    plan = seed.demo_plan(app_services.tz, now)
+    clock = Clock(now)
+    bus = CommandBus(app_services.store, tz=app_services.tz, clock=clock)
+    for at, command in plan[:40]:  # the first run stops here
+        clock.now = at
+        bus.handle(command)
+    assert seed.seed_demo(app_services, echo=lambda _: None, now=now)
+    planned = {command.command_id for _, command in plan}
+    assert app_services.store.processed(planned) == planned
+    assert set(final_statuses(app_services.store)) == set(Status)
+    assert not seed.seed_demo(app_services, echo=lambda _: None, now=now)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+import sqlalchemy as sa
 
 from app.commands import (
     CancelAppointment,
@@ -14,11 +16,13 @@ from app.commands import (
     ConfirmAppointment,
     CreateAppointment,
     MarkNoShow,
+    RegisterDoctor,
     RegisterPatient,
     RescheduleAppointment,
     SetWorkingHours,
 )
 from app.domain.errors import (
+    AlreadyExistsError,
     ConflictError,
     InvalidTransitionError,
     NotFoundError,
@@ -231,3 +235,127 @@ class TestBadInput:
                 SetWorkingHours(doctor_id=clinic.doctor_id, hours={"mon": [["18:00", "09:00"]]})
             )
         assert services.store.count() == before
+
+
+class TestIdsOfTheWrongKind:
+    """An id that belongs to another kind of record is not the record asked for."""
+
+    def test_a_doctor_id_is_not_a_patient(self, services, clinic):
+        before = services.store.count()
+        with pytest.raises(NotFoundError, match="No patient with that id"):
+            services.bus.handle(
+                ChangePatientDetails(
+                    patient_id=clinic.doctor_id, full_name="A", date_of_birth="1990-01-01"
+                )
+            )
+        with pytest.raises(NotFoundError, match="No patient with that id"):
+            services.bus.handle(
+                CreateAppointment(
+                    patient_id=clinic.doctor_id,
+                    doctor_id=clinic.doctor_id,
+                    starts_at=local("2027-01-12 10:00"),
+                    duration_minutes=30,
+                    title="x",
+                )
+            )
+        assert services.store.count() == before
+
+    def test_a_patient_id_is_not_a_doctor(self, services, clinic):
+        before = services.store.count()
+        with pytest.raises(NotFoundError, match="No doctor with that id"):
+            services.bus.handle(
+                SetWorkingHours(
+                    doctor_id=clinic.patient_ids[0], hours={"mon": [["09:00", "12:00"]]}
+                )
+            )
+        assert services.store.count() == before
+
+    def test_registering_under_an_id_in_use_is_refused(self, services, clinic):
+        with pytest.raises(AlreadyExistsError, match="already in use"):
+            services.bus.handle(
+                RegisterPatient(
+                    patient_id=clinic.doctor_id, full_name="A", date_of_birth="1990-01-01"
+                )
+            )
+
+
+class TestInputThatCannotBeStored:
+    @pytest.mark.parametrize(
+        ("fields", "field", "message"),
+        [
+            ({"title": "Check\x00up"}, "title", "cannot be stored"),
+            ({"title": "Check \ud800 up"}, "title", "cannot be stored"),
+            ({"starts_at": "9999-12-31T23:30+01:00"}, "starts_at", "not a year the clinic books"),
+            ({"duration_minutes": str(10**20)}, "duration_minutes", "between 1 and 1440"),
+        ],
+    )
+    def test_is_refused_with_a_message_and_writes_nothing(
+        self, services, clinic, fields, field, message
+    ):
+        before = services.store.count()
+        values = {
+            "patient_id": clinic.patient_ids[0],
+            "doctor_id": clinic.doctor_id,
+            "starts_at": "2027-01-12T10:00+01:00",
+            "duration_minutes": 30,
+            "title": "Check-up",
+            **fields,
+        }
+        with pytest.raises(ValidationError) as refused:
+            services.bus.handle(CreateAppointment(**values))
+        assert message in refused.value.errors[field]
+        assert services.store.count() == before
+
+
+def test_a_visit_across_the_night_the_clocks_go_back_lasts_what_was_asked(services, clock):
+    """31 October 2027, Paris: 03:00 summer time becomes 02:00 winter time."""
+    bus = services.bus
+    doctor = bus.handle(RegisterDoctor(full_name="Dr Night", specialty="Emergency")).stream_id
+    bus.handle(SetWorkingHours(doctor_id=doctor, hours={"sun": [["00:00", "23:59"]]}))
+    patient = bus.handle(RegisterPatient(full_name="P", date_of_birth="1980-01-01")).stream_id
+    clock.set_local("2027-10-30 12:00")
+    first = bus.handle(
+        CreateAppointment(
+            patient_id=patient,
+            doctor_id=doctor,
+            starts_at=local("2027-10-31 02:30"),
+            duration_minutes=60,
+            title="Night visit",
+        )
+    ).stream_id
+    [created] = services.store.load(first)
+    assert created.event.ends_at - created.event.starts_at == timedelta(hours=1)
+    # The hour after it is free, in real time (00:30Z to 01:30Z is taken, not more).
+    after = datetime(2027, 10, 31, 1, 30, tzinfo=UTC)
+    assert bus.handle(
+        CreateAppointment(
+            patient_id=patient, doctor_id=doctor, starts_at=after, duration_minutes=30, title="Next"
+        )
+    )
+
+
+def test_a_reschedule_restores_a_missing_hold(services, clinic, engine):
+    moved = clinic.book("2027-01-12 10:00")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM reservations"))
+    services.bus.handle(
+        RescheduleAppointment(
+            appointment_id=moved, starts_at=local("2027-01-12 15:00"), duration_minutes=30
+        )
+    )
+    with pytest.raises(SlotTakenError):
+        clinic.book("2027-01-12 15:00", patient=1)
+
+
+def test_a_command_id_reused_for_another_action_is_refused(services, clinic):
+    appointment = clinic.book("2027-01-12 10:00")
+    confirm = ConfirmAppointment(appointment_id=appointment)
+    services.bus.handle(confirm)
+    with pytest.raises(ValidationError) as refused:
+        services.bus.handle(
+            CancelAppointment(
+                appointment_id=appointment, reason="ill", command_id=confirm.command_id
+            )
+        )
+    assert "already used for another action" in refused.value.errors["command_id"]
+    assert services.store.stream_version(appointment) == 2

@@ -79,7 +79,8 @@ def test_many_writers_committing_in_random_order_are_each_read_exactly_once(pg_e
         thread.start()
     seen: list = []
     checkpoint = START
-    while any(t.is_alive() for t in threads):
+    deadline = time.monotonic() + 60
+    while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
         checkpoint = drain(store, checkpoint, seen)
     for thread in threads:
         thread.join(timeout=30)

@@ -7,17 +7,20 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
 
 from app.commands import CommandBus, ConfirmAppointment, CreateAppointment, RescheduleAppointment
 from app.domain.errors import ConflictError, SlotTakenError
-from app.eventstore import EventStore, StoreTransaction
+from app.domain.events import AppointmentConfirmed
+from app.eventstore import ConcurrencyError, EventMetadata, EventStore, StoreTransaction
 
 from .clinic import local, open_clinic
 
 RACERS = 8
+META = EventMetadata(actor="test", correlation_id="c", causation_id="c")
 
 
 def race(calls):
@@ -47,9 +50,10 @@ def created_events(engine, doctor_id) -> int:
 
 
 def test_eight_receptionists_booking_overlapping_times_get_exactly_one_appointment(
-    pg_services, pg_engine
+    services, engine
 ):
-    clinic = open_clinic(pg_services.bus, patients=RACERS)
+    """On PostgreSQL the exclusion constraint decides; on SQLite, one writer at a time."""
+    clinic = open_clinic(services.bus, patients=RACERS)
     start = local("2027-01-12 10:00")
     commands = [
         CreateAppointment(
@@ -61,13 +65,13 @@ def test_eight_receptionists_booking_overlapping_times_get_exactly_one_appointme
         )
         for n in range(RACERS)
     ]
-    outcomes = race([lambda cmd=cmd: pg_services.bus.handle(cmd) for cmd in commands])
+    outcomes = race([lambda cmd=cmd: services.bus.handle(cmd) for cmd in commands])
     winners = [o for o in outcomes if not isinstance(o, Exception)]
     losers = [o for o in outcomes if isinstance(o, Exception)]
     assert len(winners) == 1, outcomes
     assert all(isinstance(e, SlotTakenError) for e in losers), losers
     assert all("That time is no longer free" in e.message for e in losers)
-    assert created_events(pg_engine, clinic.doctor_id) == 1
+    assert created_events(engine, clinic.doctor_id) == 1
 
 
 def test_one_booking_sent_twice_at_once_books_once_and_answers_both_alike(pg_services, pg_engine):
@@ -166,3 +170,43 @@ def test_a_clash_with_the_users_version_is_a_conflict_not_a_retry(pg_services):
             )
         )
     assert pg_services.store.stream_version(appointment) == 2
+
+
+def test_a_twin_carrying_the_users_version_gets_the_first_result_not_a_conflict(pg_services):
+    """The same confirmation, sent twice, commits once between the twin's load and save."""
+    clinic = open_clinic(pg_services.bus)
+    appointment = clinic.book("2027-01-12 10:00")
+    confirm = ConfirmAppointment(appointment_id=appointment, expected_version=1)
+    first = []
+
+    def twin_commits_first():
+        first.append(pg_services.bus.handle(confirm))
+
+    bus = CommandBus(
+        InterferingStore(pg_services.store.engine, twin_commits_first),
+        tz=pg_services.tz,
+        clock=pg_services.bus.clock,
+    )
+    second = bus.handle(confirm)
+    assert second.replayed and not first[0].replayed
+    assert (second.version, second.position) == (first[0].version, first[0].position)
+    assert pg_services.store.stream_version(appointment) == 2
+
+
+def test_a_clash_found_by_the_insert_writes_none_of_the_batch(pg_engine):
+    """Both transactions saw version 0; the unique key refuses the second's whole batch."""
+    store = EventStore(pg_engine)
+    stream = uuid4()
+    with pg_engine.connect() as conn, conn.begin():
+        late = StoreTransaction(store, conn)
+        assert late.load(stream) == []
+        store.append(stream, 0, [AppointmentConfirmed()], stream_type="t", metadata=META)
+        with pytest.raises(ConcurrencyError):
+            late.append(
+                stream,
+                0,
+                [AppointmentConfirmed(), AppointmentConfirmed()],
+                stream_type="t",
+                metadata=META,
+            )
+    assert [r.version for r in store.load(stream)] == [1]

@@ -58,7 +58,7 @@ class TestCommandFields:
     def test_versions_and_dates_are_checked(self):
         with pytest.raises(ValidationError) as refused:
             CancelAppointment(appointment_id=uuid4(), reason="r", expected_version="-1")
-        assert refused.value.errors == {"expected_version": "The version cannot be negative."}
+        assert "between 0 and" in refused.value.errors["expected_version"]
         with pytest.raises(ValidationError) as refused:
             RegisterPatient(full_name="A", date_of_birth="03/02/1980")
         assert "YYYY-MM-DD" in refused.value.errors["date_of_birth"]
