@@ -45,8 +45,6 @@ class Status(StrEnum):
         return self.value.replace("_", " ").replace("no show", "no-show")
 
 
-# Statuses in which the appointment holds the doctor's time.
-HOLDS_TIME = frozenset({Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED})
 
 # action -> (statuses it is allowed from, phrase for the refusal)
 TRANSITIONS: dict[str, tuple[frozenset[Status], str]] = {
@@ -139,11 +137,6 @@ class Appointment:
             case AppointmentMarkedNoShow():
                 self.status = Status.NO_SHOW
         self.version += 1
-
-    @property
-    def holds_time(self) -> bool:
-        """Whether the doctor's time stays reserved for this appointment."""
-        return self.status in HOLDS_TIME
 
     def _check_can(self, action: str) -> None:
         allowed, phrase = TRANSITIONS[action]

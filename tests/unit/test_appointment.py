@@ -257,7 +257,3 @@ class TestTimedMoves:
                 now=NOW,
                 tz=TZ,
             )
-
-    def test_cancelled_and_no_show_appointments_release_the_doctors_time(self):
-        held = {status for status in Status if appointment(status).holds_time}
-        assert held == {Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED}
