@@ -46,12 +46,13 @@ def events_tail(count: int) -> None:
     """Print the latest events: position, time, stream, type, actor and payload."""
     import json
 
-    for record in _services().store.tail(count):
+    store = _services().store
+    for record in store.tail(count):
         click.echo(
             f"{record.position:>8}  {record.recorded_at:%Y-%m-%d %H:%M:%S}  "
             f"{record.stream_type}:{record.stream_id}  v{record.version}  "
             f"{record.event_type}  by {record.metadata.get('actor', '?')}  "
-            f"{json.dumps(current_app.extensions['rendezvous'].store.codec.encode(record.event)[2])}"
+            f"{json.dumps(store.codec.encode(record.event)[2])}"
         )
 
 

@@ -213,9 +213,8 @@ def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> str:
 
 def describe_change(record: RecordedEvent, tz: tzinfo) -> str:
     """'appointment rescheduled by alice on Tuesday 12 January 2027 at 09:30', for conflicts."""
-    words = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in record.event_type).strip()
     actor = record.metadata.get("actor", "someone")
-    return f"{words} by {actor} on {local_label(record.recorded_at, tz)}"
+    return f"{record.description} by {actor} on {local_label(record.recorded_at, tz)}"
 
 
 def stale_version_error(

@@ -45,7 +45,6 @@ class Status(StrEnum):
         return self.value.replace("_", " ").replace("no show", "no-show")
 
 
-
 # action -> (statuses it is allowed from, phrase for the refusal)
 TRANSITIONS: dict[str, tuple[frozenset[Status], str]] = {
     "confirm": (frozenset({Status.PENDING}), "Only a pending appointment can be confirmed"),

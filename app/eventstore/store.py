@@ -74,6 +74,11 @@ class RecordedEvent:
     def event_type(self) -> str:
         return type(self.event).__name__
 
+    @property
+    def description(self) -> str:
+        """The event type in words: AppointmentRescheduled -> 'appointment rescheduled'."""
+        return "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in self.event_type).strip()
+
 
 @dataclass(frozen=True)
 class AppendResult:

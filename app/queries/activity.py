@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from app.eventstore import EventStore, RecordedEvent
+from app.eventstore import EventStore
 
 
 @dataclass(frozen=True)
@@ -20,16 +20,15 @@ class ActivityItem:
     summary: str
 
 
-def _summary(record: RecordedEvent) -> str:
-    words = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in record.event_type)
-    return words.strip().capitalize()
-
-
 def recent_activity(store: EventStore, limit: int = 20) -> list[ActivityItem]:
     """The newest `limit` events, newest first."""
     return [
         ActivityItem(
-            r.recorded_at, r.metadata.get("actor", ""), r.stream_type, r.stream_id, _summary(r)
+            r.recorded_at,
+            r.metadata.get("actor", ""),
+            r.stream_type,
+            r.stream_id,
+            r.description.capitalize(),
         )
         for r in reversed(store.tail(limit))
     ]
