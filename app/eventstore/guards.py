@@ -17,7 +17,6 @@ from .serialization import to_utc
 
 if TYPE_CHECKING:
     from .statements import Statements
-    from .store import EventStore
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,6 @@ class Reservations:
 
     conn: Connection
     sql: Statements
-    store: EventStore
 
     def find_overlap(
         self, doctor_id: UUID, starts_at: datetime, ends_at: datetime, *, exclude: UUID
@@ -62,14 +60,11 @@ class Reservations:
         """Hold the doctor's time for a new appointment, or move an existing one's.
 
         Raises ReservationConflictError when another appointment holds an overlapping time.
-        On PostgreSQL the exclusion constraint decides, even against a transaction that has
-        not committed yet (the insert waits for it); SQLite has one writer at a time, so
-        looking first is enough there.
+        Looking first suffices where writers take turns (SQLite); on PostgreSQL the
+        exclusion constraint also refuses an overlap that a concurrent transaction commits.
         """
         starts, ends = to_utc(starts_at), to_utc(ends_at)
-        if not self.store.is_postgres and self.find_overlap(
-            doctor_id, starts, ends, exclude=appointment_id
-        ):
+        if self.find_overlap(doctor_id, starts, ends, exclude=appointment_id):
             raise ReservationConflictError(f"overlap for doctor {doctor_id}")
         try:
             moved = (
