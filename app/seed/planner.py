@@ -175,7 +175,7 @@ class Planner:
         patients: list[UUID],
         days: range,
         fill: Callable[[], float],
-    ) -> int:
+    ) -> None:
         """Book a share of every doctor's slots on each day; some are later moved."""
         count = 0
         today = self.now.astimezone(self.tz).date()
@@ -196,7 +196,6 @@ class Planner:
                         target,
                     )
                     count += 1
-        return count
 
 
 def register_people(
