@@ -30,27 +30,37 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(Settings.from_env().flask_config(app.instance_path))
     if config:
         app.config.update(config)
-    app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
-    )
+    write_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(write_url))
+    read_url = app.config.get("READ_DATABASE_URI")
+    if read_url and read_url != write_url:
+        app.config["SQLALCHEMY_BINDS"] = {"read": {"url": read_url, **engine_options(read_url)}}
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     htmx.init_app(app)
 
     with app.app_context():
-        engine = db.engine
-    if engine.dialect.name == "sqlite":
-        prepare_sqlite(engine)
-    app.extensions["rendezvous"] = build_services(
-        engine, clinic_timezone=app.config["CLINIC_TIMEZONE"]
+        engines = dict(db.engines)
+    for engine in engines.values():
+        if engine.dialect.name == "sqlite":
+            prepare_sqlite(engine)
+    services = build_services(
+        engines[None],
+        read_engine=engines.get("read"),
+        clinic_timezone=app.config["CLINIC_TIMEZONE"],
+        batch_size=app.config.get("PROJECTION_BATCH_SIZE", 500),
     )
+    app.extensions["rendezvous"] = services
 
     from . import cli, web
+    from .tasks import nudge_after_commit
 
     web.init_app(app)
     cli.init_app(app)
-    celery_init_app(app)
+    celery = celery_init_app(app)
+    broker = app.config["CELERY"].get("broker_url")
+    services.bus.after_commit = nudge_after_commit(services.projector, celery if broker else None)
     app.register_error_handler(sa.exc.OperationalError, web.errors.unavailable)
     app.register_error_handler(sa.exc.InterfaceError, web.errors.unavailable)
     app.register_error_handler(sa.exc.TimeoutError, web.errors.unavailable)  # pool exhausted

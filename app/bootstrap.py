@@ -1,4 +1,4 @@
-"""Composition root: wires the event store, the clock and the after-commit hook into the bus."""
+"""Composition root: wires the event store, the bus, the clock and the projector together."""
 
 from __future__ import annotations
 
@@ -13,29 +13,44 @@ from sqlalchemy.engine import Engine
 from app.commands import CommandBus, CommandResult
 from app.commands.bus import utc_now
 from app.eventstore import EventStore
+from app.projections import PROJECTIONS, Maintenance, Projector
 
 
 @dataclass
 class Services:
-    """What views and CLI commands reach for: the bus, the store (for queries), the zone."""
+    """What views, tasks and CLI commands reach for."""
 
     store: EventStore
     bus: CommandBus
     tz: ZoneInfo
+    projector: Projector
+    read_engine: Engine
+
+    @property
+    def maintenance(self) -> Maintenance:
+        return Maintenance(self.projector)
 
 
 def build_services(
     engine: Engine,
     *,
     clinic_timezone: str,
+    read_engine: Engine | None = None,
     clock: Callable[[], datetime] = utc_now,
     after_commit: Callable[[CommandResult], None] | None = None,
+    batch_size: int = 500,
 ) -> Services:
-    """Assemble the write side on `engine`."""
+    """Assemble the write side on `engine` and the projector into `read_engine` (by
+    default the same database). `after_commit` is how committed commands reach the
+    projector: see `app.tasks.nudge_after_commit`."""
     tz = ZoneInfo(clinic_timezone)
     store = EventStore(engine)
     bus = CommandBus(store, tz=tz, clock=clock, after_commit=after_commit)
-    return Services(store=store, bus=bus, tz=tz)
+    read_engine = read_engine or engine
+    projector = Projector(
+        store, read_engine, PROJECTIONS, tz=tz, batch_size=batch_size, clock=clock
+    )
+    return Services(store=store, bus=bus, tz=tz, projector=projector, read_engine=read_engine)
 
 
 def prepare_sqlite(engine: Engine) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_process_init
 from flask import Flask
 
 
@@ -20,4 +21,16 @@ def celery_init_app(app: Flask) -> Celery:
     celery.config_from_object(app.config["CELERY"])
     celery.set_default()
     app.extensions["celery"] = celery
+
+    from app import tasks  # noqa: F401 - registers the tasks with this app
+
+    @worker_process_init.connect(weak=False)
+    def fresh_connections(**_: Any) -> None:
+        # A forked pool process must not share its parent's database sockets.
+        from app.extensions import db
+
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
+
     return celery

@@ -1,4 +1,4 @@
-"""Flask CLI commands: `flask seed-demo` and `flask events tail`."""
+"""Flask CLI commands: `flask seed-demo`, `flask events tail` and `flask projections ...`."""
 
 from __future__ import annotations
 
@@ -30,7 +30,10 @@ def seed_demo(scale: int | None) -> None:
     click.echo("Demo clinic loaded." if created else "Demo clinic already present; unchanged.")
     if scale:
         written = seed.seed_scale(services, scale, progress=click.progressbar)
-        click.echo(f"Scale history: {written} events written.")
+        click.echo(
+            f"Scale history: {written} events written. The read models catch up with the next "
+            "command or worker tick; `flask projections rebuild --all` does it at full speed."
+        )
 
 
 @events_cli.command("tail")
@@ -57,5 +60,8 @@ def events_tail(count: int) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from .projections_cli import projections_cli
+
     app.cli.add_command(seed_demo)
     app.cli.add_command(events_cli)
+    app.cli.add_command(projections_cli)

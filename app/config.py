@@ -21,21 +21,27 @@ class Settings:
     """Every environment variable the app reads; see the README's configuration table."""
 
     database_url_write: str | None
-    redis_url: str
+    database_url_read: str | None
+    redis_url: str | None
     celery_broker_url: str | None
     celery_queue: str
     clinic_timezone: str
     secret_key: str | None
+    projection_tick_seconds: float
+    projection_batch_size: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         settings = cls(
             database_url_write=env.get("DATABASE_URL_WRITE") or None,
-            redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+            database_url_read=env.get("DATABASE_URL_READ") or None,
+            redis_url=env.get("REDIS_URL") or None,
             celery_broker_url=env.get("CELERY_BROKER_URL") or None,
             celery_queue=env.get("CELERY_QUEUE") or "rendezvous",
             clinic_timezone=env.get("CLINIC_TIMEZONE") or "Europe/Paris",
             secret_key=env.get("SECRET_KEY") or None,
+            projection_tick_seconds=_number(env, "PROJECTION_TICK_SECONDS", 5.0, float, 0.1),
+            projection_batch_size=_number(env, "PROJECTION_BATCH_SIZE", 500, int, 1),
         )
         try:
             ZoneInfo(settings.clinic_timezone)
@@ -53,15 +59,61 @@ class Settings:
         )
         return {
             "SQLALCHEMY_DATABASE_URI": database_url,
+            # None: read models live in the write database.
+            "READ_DATABASE_URI": self.database_url_read,
             "SECRET_KEY": self.secret_key or _instance_secret(instance_path),
             "CLINIC_TIMEZONE": self.clinic_timezone,
             "REDIS_URL": self.redis_url,
-            "CELERY": {
-                "broker_url": self.celery_broker_url or self.redis_url,
-                "task_default_queue": self.celery_queue,
-                "task_ignore_result": True,
-            },
+            # No broker: projections run in process right after each commit.
+            "CELERY": celery_config(
+                self.celery_broker_url or self.redis_url,
+                self.celery_queue,
+                self.projection_tick_seconds,
+            ),
+            "PROJECTION_TICK_SECONDS": self.projection_tick_seconds,
+            "PROJECTION_BATCH_SIZE": self.projection_batch_size,
         }
+
+
+def celery_config(broker_url: str | None, queue: str, tick_seconds: float) -> dict[str, Any]:
+    """Celery's settings: at-least-once delivery of idempotent projection tasks."""
+    return {
+        "broker_url": broker_url,
+        "task_default_queue": queue,
+        "task_ignore_result": True,
+        # A task is acknowledged when it has finished, so a worker that dies mid-task leaves
+        # it to be delivered again; projection tasks are safe to run twice.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        # Fail fast when the broker is down, rather than hang a request that is nudging.
+        "broker_transport_options": {
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+            "visibility_timeout": 300,
+        },
+        "beat_schedule": {
+            "projections-catch-up": {
+                "task": "rendezvous.catch_up",
+                "schedule": tick_seconds,
+                "options": {"expires": tick_seconds},
+            }
+        },
+    }
+
+
+def _number(env: Mapping[str, str], name: str, default: Any, kind: type, least: float) -> Any:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or value < least:
+        raise ConfigurationError(f"{name}={raw!r} must be a number of at least {least}.")
+    return value
 
 
 def engine_options(database_url: str) -> dict[str, Any]:

@@ -1,105 +1,91 @@
+"""Alembic environment for two databases: the write side and the read side.
+
+Each revision has an `upgrade_write`/`upgrade_read` pair (and downgrades). Each database
+keeps its own version table, so when the read models live in the write database (the
+default) both halves still run once each, and with `DATABASE_URL_READ` set each database
+gets only its own tables.
+"""
+
 import logging
 from logging.config import fileConfig
 
+from alembic import context
 from flask import current_app
 
-from alembic import context
+from app.eventstore.tables import metadata as write_metadata
+from app.extensions import read_engine
+from app.projections.tables import metadata as read_metadata
 
-# this is the Alembic Config object, which provides
-# access to the values within the .ini file in use.
 config = context.config
-
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
-logger = logging.getLogger('alembic.env')
+logger = logging.getLogger("alembic.env")
+
+METADATA = {"write": write_metadata, "read": read_metadata}
+VERSION_TABLE = {"write": "alembic_version", "read": "alembic_version_read"}
 
 
-def get_engine():
-    return current_app.extensions['migrate'].db.engine
+def engines():
+    db = current_app.extensions["migrate"].db
+    return {"write": db.engine, "read": read_engine()}
 
 
-def get_engine_url():
-    try:
-        return get_engine().url.render_as_string(hide_password=False).replace(
-            '%', '%%')
-    except AttributeError:
-        return str(get_engine().url).replace('%', '%%')
+def only_own_tables(name, dialect):
+    """Autogenerate compares each database with its own metadata and nothing else: the
+    other side's tables, and a projection's shadow tables, are not this side's business."""
+    tables = METADATA[name].tables
+
+    def include(obj, obj_name, type_, reflected, compare_to):
+        if type_ == "table":
+            return obj_name in tables
+        if type_ == "index" and not reflected:
+            # An index made for one database kind only (trigram search on PostgreSQL).
+            condition = obj._ddl_if
+            return condition is None or condition.dialect in (None, dialect)
+        return True
+
+    return include
 
 
-# add your model's MetaData object here
-# for 'autogenerate' support
-# from myapp import mymodel
-# target_metadata = mymodel.Base.metadata
-config.set_main_option('sqlalchemy.url', get_engine_url())
-target_db = current_app.extensions['migrate'].db
-
-# other values from the config, defined by the needs of env.py,
-# can be acquired:
-# my_important_option = config.get_main_option("my_important_option")
-# ... etc.
-
-
-def get_metadata():
-    if hasattr(target_db, 'metadatas'):
-        return target_db.metadatas[None]
-    return target_db.metadata
+def options(name, dialect):
+    return {
+        "target_metadata": METADATA[name],
+        "version_table": VERSION_TABLE[name],
+        "include_object": only_own_tables(name, dialect),
+        "upgrade_token": f"{name}_upgrades",
+        "downgrade_token": f"{name}_downgrades",
+    }
 
 
 def run_migrations_offline():
-    """Run migrations in 'offline' mode.
-
-    This configures the context with just a URL
-    and not an Engine, though an Engine is acceptable
-    here as well.  By skipping the Engine creation
-    we don't even need a DBAPI to be available.
-
-    Calls to context.execute() here emit the given string to the
-    script output.
-
-    """
-    url = config.get_main_option("sqlalchemy.url")
-    context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
-    )
-
-    with context.begin_transaction():
-        context.run_migrations()
+    for name, engine in engines().items():
+        logger.info("Migrating the %s database", name)
+        url = engine.url.render_as_string(hide_password=False)
+        context.configure(url=url, literal_binds=True, **options(name, engine.dialect.name))
+        with context.begin_transaction():
+            context.run_migrations(engine_name=name)
 
 
 def run_migrations_online():
-    """Run migrations in 'online' mode.
+    conf_args = dict(current_app.extensions["migrate"].configure_args)
 
-    In this scenario we need to create an Engine
-    and associate a connection with the context.
-
-    """
-
-    # this callback is used to prevent an auto-migration from being generated
-    # when there are no changes to the schema
-    # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
-    def process_revision_directives(context, revision, directives):
-        if getattr(config.cmd_opts, 'autogenerate', False):
+    def skip_empty(context, revision, directives):
+        # No revision file when autogenerate finds nothing to change in either database
+        # (asked once per database; decide when both have been compared).
+        if getattr(config.cmd_opts, "autogenerate", False):
             script = directives[0]
-            if script.upgrade_ops.is_empty():
+            compared = script.upgrade_ops_list
+            if len(compared) == len(METADATA) and all(ops.is_empty() for ops in compared):
                 directives[:] = []
-                logger.info('No changes in schema detected.')
+                logger.info("No changes in schema detected.")
 
-    conf_args = current_app.extensions['migrate'].configure_args
-    if conf_args.get("process_revision_directives") is None:
-        conf_args["process_revision_directives"] = process_revision_directives
-
-    connectable = get_engine()
-
-    with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
-
-        with context.begin_transaction():
-            context.run_migrations()
+    conf_args.setdefault("process_revision_directives", skip_empty)
+    for name, engine in engines().items():
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection, **options(name, engine.dialect.name), **conf_args
+            )
+            with context.begin_transaction():
+                context.run_migrations(engine_name=name)
 
 
 if context.is_offline_mode():

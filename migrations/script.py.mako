@@ -16,9 +16,20 @@ branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
 
 
-def upgrade():
-    ${upgrades if upgrades else "pass"}
+def upgrade(engine_name: str) -> None:
+    globals()[f"upgrade_{engine_name}"]()
 
 
-def downgrade():
-    ${downgrades if downgrades else "pass"}
+def downgrade(engine_name: str) -> None:
+    globals()[f"downgrade_{engine_name}"]()
+
+% for name in ("write", "read"):
+
+def upgrade_${name}() -> None:
+    ${context.get(f"{name}_upgrades", "pass")}
+
+
+def downgrade_${name}() -> None:
+    ${context.get(f"{name}_downgrades", "pass")}
+
+% endfor

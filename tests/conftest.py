@@ -157,14 +157,17 @@ def pg_app(pg_url: str):  # type: ignore[no-untyped-def]
 
 
 def truncate_all(engine) -> None:  # type: ignore[no-untyped-def]
+    """Empty the write tables and the read models (both live in this database)."""
     from app.eventstore.tables import metadata
+    from app.projections.tables import metadata as read_metadata
 
+    tables = [*metadata.sorted_tables, *read_metadata.sorted_tables]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in metadata.sorted_tables)
+            names = ", ".join(t.name for t in tables)
             conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
         else:
-            for table in reversed(metadata.sorted_tables):
+            for table in reversed(tables):
                 conn.execute(table.delete())
 
 

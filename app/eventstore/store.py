@@ -132,11 +132,23 @@ class EventStore:
         with self.engine.connect() as conn:
             return StoreTransaction(self, conn).load(stream_id)
 
+    def load_many(self, stream_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
+        """Several streams in one round trip, each in version order."""
+        with self.engine.connect() as conn:
+            return StoreTransaction(self, conn).load_many(stream_ids)
+
     def read_committed(self, after: Checkpoint = START, limit: int = 500) -> list[RecordedEvent]:
         """Up to `limit` committed events after `after`, in an order that never skips one."""
         params = {"after_tx": after[0], "after_position": after[1], "limit": limit}
         with self.engine.connect() as conn:
             return [self.recorded(row) for row in conn.execute(self.sql.read_committed, params)]
+
+    def backlog(self, after: Checkpoint) -> tuple[int, datetime | None]:
+        """How many events come after `after`, and when the oldest of them was recorded."""
+        params = {"after_tx": after[0], "after_position": after[1]}
+        with self.engine.connect() as conn:
+            count, oldest = conn.execute(self.sql.backlog, params).one()
+        return int(count), to_utc(oldest) if oldest is not None else None
 
     def tail(self, count: int) -> list[RecordedEvent]:
         """The last `count` events by position, oldest first (for people, not projectors)."""

@@ -16,7 +16,23 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade(engine_name: str) -> None:
+    globals()[f"upgrade_{engine_name}"]()
+
+
+def downgrade(engine_name: str) -> None:
+    globals()[f"downgrade_{engine_name}"]()
+
+
+def upgrade_read() -> None:
+    pass
+
+
+def downgrade_read() -> None:
+    pass
+
+
+def upgrade_write() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     if postgres:
         # The no-overlap exclusion constraint compares uuids with = inside a GiST index.
@@ -66,7 +82,7 @@ def upgrade():
         )
 
 
-def downgrade():
+def downgrade_write() -> None:
     with op.batch_alter_table('reservations', schema=None) as batch_op:
         batch_op.drop_index('ix_reservations_doctor_id_starts_at')
 

@@ -1,0 +1,196 @@
+"""The appointments projection: the list and detail rows (with patient and doctor names),
+the day counters of the dashboard, and the index of doctor-days each appointment touched."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+from typing import Any
+from uuid import UUID
+
+from app.domain.appointment import Status
+from app.domain.events import (
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentCompleted,
+    AppointmentConfirmed,
+    AppointmentCreated,
+    AppointmentMarkedNoShow,
+    AppointmentRescheduled,
+    DoctorRegistered,
+    PatientDetailsChanged,
+    PatientRegistered,
+)
+from app.eventstore import RecordedEvent
+
+from . import tables as t
+from .keys import search_key
+from .projection import Projection, stream_row
+from .view import View
+
+appointments = Projection(
+    "appointments",
+    version=1,
+    tables=(t.appointments, t.day_counts, t.agenda_touches, t.parties),
+)
+
+
+def local_day(moment: datetime, tz: tzinfo) -> date:
+    return moment.astimezone(tz).date()
+
+
+@appointments.on(PatientRegistered)
+def on_patient_registered(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, PatientRegistered)
+    view.put(
+        t.parties,
+        {"party_id": record.stream_id, "full_name": event.full_name, "detail": event.phone},
+    )
+
+
+@appointments.on(PatientDetailsChanged, loads=stream_row(t.parties))
+def on_patient_details_changed(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, PatientDetailsChanged)
+    party = view.require(t.parties, record.stream_id)
+    if (party["full_name"], party["detail"]) == (event.full_name, event.phone):
+        return  # another detail changed: no appointment row needs touching
+    view.update(t.parties, record.stream_id, full_name=event.full_name, detail=event.phone)
+    view.update_where(
+        t.appointments,
+        {"patient_id": record.stream_id},
+        patient_name=event.full_name,
+        patient_name_key=search_key(event.full_name),
+        patient_phone=event.phone,
+    )
+
+
+@appointments.on(DoctorRegistered)
+def on_doctor_registered(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, DoctorRegistered)
+    view.put(
+        t.parties,
+        {"party_id": record.stream_id, "full_name": event.full_name, "detail": event.specialty},
+    )
+
+
+def _people(record: RecordedEvent) -> list[tuple[Any, UUID]]:
+    event = record.event
+    assert isinstance(event, AppointmentCreated)
+    return [(t.parties, event.patient_id), (t.parties, event.doctor_id)]
+
+
+@appointments.on(AppointmentCreated, loads=_people)
+def on_appointment_created(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, AppointmentCreated)
+    patient = view.require(t.parties, event.patient_id)
+    doctor = view.require(t.parties, event.doctor_id)
+    day = local_day(event.starts_at, view.tz)
+    view.put(
+        t.appointments,
+        {
+            "appointment_id": record.stream_id,
+            "patient_id": event.patient_id,
+            "doctor_id": event.doctor_id,
+            "patient_name": patient["full_name"],
+            "patient_name_key": search_key(patient["full_name"]),
+            "patient_phone": patient["detail"],
+            "doctor_name": doctor["full_name"],
+            "doctor_specialty": doctor["detail"],
+            "title": event.title,
+            "status": Status.PENDING.value,
+            "starts_at": event.starts_at,
+            "ends_at": event.ends_at,
+            "local_day": day,
+            "booked_at": record.recorded_at,
+            "booked_by": _actor(record),
+            "changed_at": record.recorded_at,
+            "changed_by": _actor(record),
+            "version": record.version,
+            "cancel_reason": None,
+            "reschedules": 0,
+            "checked_in_at": None,
+            "completed_at": None,
+        },
+    )
+    view.add(t.day_counts, (day, Status.PENDING.value), "count", 1)
+    view.put(
+        t.agenda_touches,
+        {"doctor_id": event.doctor_id, "day": day, "appointment_id": record.stream_id},
+    )
+
+
+def _actor(record: RecordedEvent) -> str:
+    return str(record.metadata.get("actor", ""))[:120]
+
+
+def _change(view: View, record: RecordedEvent, status: Status, **values: Any) -> None:
+    """Move an appointment to `status`, keeping the day counters in step."""
+    row = view.require(t.appointments, record.stream_id)
+    old_key = (row["local_day"], row["status"])
+    view.update(
+        t.appointments,
+        record.stream_id,
+        status=status.value,
+        changed_at=record.recorded_at,
+        changed_by=_actor(record),
+        version=record.version,
+        **values,
+    )
+    new_key = (row["local_day"], row["status"])
+    if new_key != old_key:
+        view.add(t.day_counts, old_key, "count", -1)
+        view.add(t.day_counts, new_key, "count", 1)
+
+
+mine = stream_row(t.appointments)
+
+
+@appointments.on(AppointmentConfirmed, loads=mine)
+def on_appointment_confirmed(view: View, record: RecordedEvent) -> None:
+    _change(view, record, Status.CONFIRMED)
+
+
+@appointments.on(AppointmentCancelled, loads=mine)
+def on_appointment_cancelled(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, AppointmentCancelled)
+    _change(view, record, Status.CANCELLED, cancel_reason=event.reason)
+
+
+@appointments.on(AppointmentRescheduled, loads=mine)
+def on_appointment_rescheduled(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, AppointmentRescheduled)
+    row = view.require(t.appointments, record.stream_id)
+    day = local_day(event.starts_at, view.tz)
+    _change(
+        view,
+        record,
+        Status.PENDING,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        local_day=day,
+        reschedules=row["reschedules"] + 1,
+    )
+    view.put(
+        t.agenda_touches,
+        {"doctor_id": row["doctor_id"], "day": day, "appointment_id": record.stream_id},
+    )
+
+
+@appointments.on(AppointmentCheckedIn, loads=mine)
+def on_appointment_checked_in(view: View, record: RecordedEvent) -> None:
+    _change(view, record, Status.CHECKED_IN, checked_in_at=record.recorded_at)
+
+
+@appointments.on(AppointmentCompleted, loads=mine)
+def on_appointment_completed(view: View, record: RecordedEvent) -> None:
+    _change(view, record, Status.COMPLETED, completed_at=record.recorded_at)
+
+
+@appointments.on(AppointmentMarkedNoShow, loads=mine)
+def on_appointment_marked_no_show(view: View, record: RecordedEvent) -> None:
+    _change(view, record, Status.NO_SHOW)

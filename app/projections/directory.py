@@ -1,0 +1,93 @@
+"""Patient and doctor directories, each its own projection."""
+
+from __future__ import annotations
+
+from app.domain.events import (
+    DoctorRegistered,
+    PatientDetailsChanged,
+    PatientRegistered,
+    WorkingHoursSet,
+)
+from app.eventstore import RecordedEvent
+
+from . import tables as t
+from .keys import digits, search_key
+from .projection import Projection, stream_row
+from .view import View
+
+patients = Projection("patients", version=1, tables=(t.patients,))
+doctors = Projection("doctors", version=1, tables=(t.doctors,))
+
+
+def _patient_details(event: PatientRegistered | PatientDetailsChanged) -> dict[str, object]:
+    return {
+        "full_name": event.full_name,
+        "name_key": search_key(event.full_name),
+        "date_of_birth": event.date_of_birth,
+        "phone": event.phone,
+        "phone_digits": digits(event.phone),
+        "email": event.email,
+    }
+
+
+@patients.on(PatientRegistered)
+def on_patient_registered(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, PatientRegistered)
+    view.put(
+        t.patients,
+        {
+            "patient_id": record.stream_id,
+            **_patient_details(event),
+            "registered_at": record.recorded_at,
+            "changed_at": record.recorded_at,
+            "version": record.version,
+        },
+    )
+
+
+@patients.on(PatientDetailsChanged, loads=stream_row(t.patients))
+def on_patient_details_changed(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, PatientDetailsChanged)
+    view.update(
+        t.patients,
+        record.stream_id,
+        **_patient_details(event),
+        changed_at=record.recorded_at,
+        version=record.version,
+    )
+
+
+@doctors.on(DoctorRegistered)
+def on_doctor_registered(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, DoctorRegistered)
+    view.put(
+        t.doctors,
+        {
+            "doctor_id": record.stream_id,
+            "full_name": event.full_name,
+            "name_key": search_key(event.full_name),
+            "specialty": event.specialty,
+            "slot_minutes": event.slot_minutes,
+            "hours": None,
+            "registered_at": record.recorded_at,
+            "changed_at": record.recorded_at,
+            "version": record.version,
+        },
+    )
+
+
+@doctors.on(WorkingHoursSet, loads=stream_row(t.doctors))
+def on_working_hours_set(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, WorkingHoursSet)
+    view.update(
+        t.doctors,
+        record.stream_id,
+        hours=event.hours,
+        slot_minutes=event.slot_minutes,
+        changed_at=record.recorded_at,
+        version=record.version,
+    )

@@ -1,0 +1,296 @@
+"""Rebuild and verify: replaying the whole log into copies of a projection's tables.
+
+`rebuild` fills shadow tables while the live ones keep serving pages, adds their indexes,
+then, holding the projection's checkpoint lock, applies the last few events and swaps the
+tables in one transaction. `verify` replays into scratch tables up to the live checkpoint
+and compares them with the live tables row for row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from app.eventstore import START, Checkpoint
+
+from . import checkpoints as cp
+from .projection import Projection
+from .projector import Projector, apply_batch
+from .view import TableStatements, View
+
+Progress = Callable[[int], Any]
+
+
+class MaintenanceError(RuntimeError):
+    """A rebuild or verify could not be carried out; the live tables are untouched."""
+
+
+@dataclass
+class Copy:
+    """Physical copies of a projection's tables, named `<table>__<suffix>`."""
+
+    projection: Projection
+    suffix: str
+    dialect: str
+    metadata: sa.MetaData = field(default_factory=sa.MetaData)
+
+    def __post_init__(self) -> None:
+        self.tables = {table: self._copy(table) for table in self.projection.tables}
+        self.statements = {
+            table: TableStatements(copy, self.dialect) for table, copy in self.tables.items()
+        }
+
+    def name(self, live_name: str) -> str:
+        return f"{live_name}__{self.suffix}"
+
+    def _copy(self, table: sa.Table) -> sa.Table:
+        columns = [column._copy() for column in table.columns]
+        name = self.name(table.name)
+        return sa.Table(
+            name,
+            self.metadata,
+            *columns,
+            sa.PrimaryKeyConstraint(
+                *(c.name for c in table.primary_key.columns), name=f"pk_{name}"
+            ),
+        )
+
+    def indexes(self, table: sa.Table) -> Iterator[sa.Index]:
+        """The live table's indexes, made for its copy and named for it."""
+        copy = self.tables[table]
+        for index in table.indexes:
+            if not self._exists_here(index):
+                continue
+            yield sa.Index(
+                self.name(str(index.name)),
+                *(copy.c[column.name] for column in index.columns),
+                unique=index.unique,
+                **index.dialect_kwargs,
+            )
+
+    def create(self, conn: Connection) -> None:
+        self.drop(conn)
+        for copy in self.tables.values():
+            copy.create(conn)
+
+    def create_indexes(self, conn: Connection) -> None:
+        for table in self.tables:
+            for index in self.indexes(table):
+                index.create(conn)
+
+    def drop(self, conn: Connection) -> None:
+        for copy in self.tables.values():
+            copy.drop(conn, checkfirst=True)
+
+    def swap_in(self, conn: Connection) -> None:
+        """Replace each live table by its copy, under the live names."""
+        for table, copy in self.tables.items():
+            table.drop(conn, checkfirst=True)
+            conn.exec_driver_sql(f'ALTER TABLE "{copy.name}" RENAME TO "{table.name}"')
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql(
+                    f'ALTER TABLE "{table.name}" RENAME CONSTRAINT "pk_{copy.name}" '
+                    f'TO "pk_{table.name}"'
+                )
+                for index in table.indexes:
+                    if self._exists_here(index):
+                        conn.exec_driver_sql(
+                            f'ALTER INDEX "{self.name(str(index.name))}" RENAME TO "{index.name}"'
+                        )
+            else:  # SQLite cannot rename an index: build them again under their names
+                for index in self.indexes(table):
+                    conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+                for index in table.indexes:
+                    if self._exists_here(index):
+                        index.create(conn)
+
+    def _exists_here(self, index: sa.Index) -> bool:
+        """False for an index made for another kind of database (PostgreSQL's trigrams)."""
+        condition = index._ddl_if
+        return condition is None or condition.dialect in (None, self.dialect)
+
+
+@dataclass
+class Replay:
+    """Where a replay into a copy has got to."""
+
+    checkpoint: Checkpoint = START
+    last_event_at: datetime | None = None
+    events: int = 0
+
+
+@dataclass(frozen=True)
+class Difference:
+    table: str
+    missing: list[dict[str, Any]]  # in the replay, not in the live table
+    unexpected: list[dict[str, Any]]  # in the live table, not in the replay
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    name: str
+    checkpoint: Checkpoint
+    events: int
+    differences: list[Difference]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+class Maintenance:
+    """Rebuild and verify for one projector's projections."""
+
+    def __init__(self, projector: Projector, chunk: int = 5000) -> None:
+        self.projector, self.chunk = projector, chunk
+        self.engine = projector.engine
+        self.dialect = self.engine.dialect.name
+
+    def rebuild(self, name: str, progress: Progress = lambda n: None) -> Replay:
+        """Rebuild `name` from the first event, swapping the new tables in at the end."""
+        projection = self.projector.projection(name)
+        shadow = Copy(projection, "rebuild", self.dialect)
+        with self._exclusive(name):
+            with self.engine.begin() as conn:
+                shadow.create(conn)
+            try:
+                replay = self._replay(shadow, Replay(), progress=progress)
+                with self.engine.begin() as conn:
+                    shadow.create_indexes(conn)
+                with self.engine.connect() as conn:
+                    conn.execution_options(write=True)
+                    with conn.begin():
+                        cp.lock(conn, projection, wait=True)
+                        self._replay(shadow, replay, conn=conn, progress=progress)
+                        shadow.swap_in(conn)
+                        now = self.projector.clock()
+                        cp.restart_from(
+                            conn, projection, replay.checkpoint, replay.last_event_at, now
+                        )
+            except BaseException:
+                with self.engine.begin() as conn:
+                    shadow.drop(conn)
+                raise
+        return replay
+
+    def verify(
+        self, name: str, progress: Progress = lambda n: None, limit: int = 5
+    ) -> VerifyReport:
+        """Replay `name` into scratch tables up to the live checkpoint and compare."""
+        projection = self.projector.projection(name)
+        scratch = Copy(projection, "verify", self.dialect)
+        with self.engine.connect() as conn:
+            live = cp.read_all(conn).get(name)
+            skipped = cp.skipped(conn, name)
+        bound = live.checkpoint if live else START
+        with self._exclusive(f"{name}:verify"):
+            with self.engine.begin() as conn:
+                scratch.create(conn)
+            try:
+                replay = self._replay(
+                    scratch, Replay(), bound=bound, skip=skipped, progress=progress
+                )
+                with self.engine.connect() as conn:
+                    conn.execution_options(write=True)
+                    with conn.begin():
+                        # The live projection waits while the last events are matched.
+                        row = cp.lock(conn, projection, wait=True)
+                        assert row is not None
+                        replay = self._replay(
+                            scratch, replay, bound=row.checkpoint, skip=skipped, conn=conn
+                        )
+                        differences = self._compare(conn, scratch, limit)
+            finally:
+                with self.engine.begin() as conn:
+                    scratch.drop(conn)
+        return VerifyReport(name, replay.checkpoint, replay.events, differences)
+
+    def _replay(
+        self,
+        copy: Copy,
+        replay: Replay,
+        *,
+        bound: Checkpoint | None = None,
+        skip: set[Checkpoint] | frozenset[Checkpoint] = frozenset(),
+        conn: Connection | None = None,
+        progress: Progress = lambda n: None,
+    ) -> Replay:
+        """Apply events after `replay.checkpoint` (up to `bound`) to `copy`, a chunk per
+        transaction (or all in `conn`'s)."""
+        store, projection = self.projector.store, copy.projection
+        while True:
+            records = store.read_committed(after=replay.checkpoint, limit=self.chunk)
+            more = len(records) == self.chunk
+            if bound is not None:
+                records = [record for record in records if record.checkpoint <= bound]
+                more = more and bool(records) and records[-1].checkpoint < bound
+            if not records:
+                return replay
+            todo = [record for record in records if record.checkpoint not in skip]
+            with self._transaction(conn) as tx:
+                try:
+                    apply_batch(View(tx, copy.statements, self.projector.tz), projection, todo)
+                except Exception as exc:
+                    raise MaintenanceError(f"Replaying {projection.name} failed: {exc}") from exc
+            replay.checkpoint = records[-1].checkpoint
+            replay.last_event_at = records[-1].recorded_at
+            replay.events += len(records)
+            progress(len(records))
+            if not more:
+                return replay
+
+    @contextmanager
+    def _transaction(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.connect() as own:
+            own.execution_options(write=True)
+            with own.begin():
+                yield own
+
+    def _compare(self, conn: Connection, scratch: Copy, limit: int) -> list[Difference]:
+        differences = []
+        for table, copy in scratch.tables.items():
+            order = [c.name for c in table.primary_key.columns]
+            missing = _rows_only_in(conn, copy, table, order, limit)
+            unexpected = _rows_only_in(conn, table, copy, order, limit)
+            if missing or unexpected:
+                differences.append(Difference(table.name, missing, unexpected))
+        return differences
+
+    @contextmanager
+    def _exclusive(self, key: str) -> Iterator[None]:
+        """One rebuild (or verify) of a projection at a time, across processes."""
+        if self.dialect != "postgresql":
+            yield  # SQLite is the single-process embedded default
+            return
+        with self.engine.connect() as conn:
+            got = conn.execute(
+                sa.select(sa.func.pg_try_advisory_lock(sa.func.hashtext(f"projection:{key}")))
+            ).scalar_one()
+            conn.commit()
+            if not got:
+                raise MaintenanceError(f"Another rebuild or verify of {key} is running.")
+            try:
+                yield
+            finally:
+                conn.execute(
+                    sa.select(sa.func.pg_advisory_unlock(sa.func.hashtext(f"projection:{key}")))
+                )
+                conn.commit()
+
+
+def _rows_only_in(
+    conn: Connection, left: sa.Table, right: sa.Table, order: list[str], limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` rows of `left` that `right` does not hold, in key order."""
+    query = sa.select(*left.c).except_(sa.select(*right.c)).subquery()
+    ordered = sa.select(query).order_by(*(query.c[name] for name in order)).limit(limit)
+    return [dict(row) for row in conn.execute(ordered).mappings()]

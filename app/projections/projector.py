@@ -1,0 +1,232 @@
+"""The projector: feeds committed events to projections, a batch per transaction.
+
+For each projection it owns what no projection should write itself:
+* one checkpoint row, locked for the batch (`SKIP LOCKED`), so a second worker running the
+  same projection passes instead of applying the batch twice;
+* events read in the store's never-skip order, after the checkpoint, in batches;
+* the read-model writes and the checkpoint's advance in one transaction: a worker killed
+  mid-batch leaves neither, and the next run does the batch again;
+* a handler that keeps failing on one event: the events before it are kept, the failure is
+  counted on the checkpoint, and after `max_failures` attempts the event is parked there
+  (the projection waits at it; `flask projections retry|skip` moves it on).
+Lost connections are not the event's fault: they are raised for the caller (the Celery
+task) to retry with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from app.eventstore import START, EventStore, RecordedEvent
+
+from . import checkpoints as cp
+from .projection import Projection
+from .view import TableStatements, View
+
+log = logging.getLogger(__name__)
+
+# Errors of the connection, not of the event: retry later rather than count against it.
+TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+
+
+class HandlerError(Exception):
+    """A projection handler raised while applying one event."""
+
+    def __init__(self, record: RecordedEvent, cause: Exception) -> None:
+        super().__init__(f"{record.event_type} at position {record.position}: {cause!r}")
+        self.record, self.cause = record, cause
+
+
+def apply_batch(view: View, projection: Projection, records: Sequence[RecordedEvent]) -> None:
+    """Apply `records` to `view` and write the result (the caller owns the transaction)."""
+    mine = [record for record in records if projection.handles(record)]
+    view.prefetch(projection.wanted(mine))
+    for record in mine:
+        try:
+            projection.apply(view, record)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            raise HandlerError(record, exc) from exc
+    view.flush()
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one run did: events applied, and why it stopped."""
+
+    name: str
+    applied: int
+    outcome: str  # caught_up | busy | parked | needs_rebuild
+
+
+class Projector:
+    """Runs projections over the event store into the read database."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        engine: Engine,
+        projections: Iterable[Projection],
+        *,
+        tz: tzinfo,
+        batch_size: int = 500,
+        max_failures: int = 3,
+        backoff: float = 0.05,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store, self.engine, self.tz = store, engine, tz
+        self.projections = {projection.name: projection for projection in projections}
+        self.batch_size, self.max_failures = batch_size, max_failures
+        self.backoff, self.clock = backoff, clock
+        dialect = engine.dialect.name
+        self.statements = {
+            table: TableStatements(table, dialect)
+            for projection in self.projections.values()
+            for table in projection.tables
+        }
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.projections)
+
+    def projection(self, name: str) -> Projection:
+        try:
+            return self.projections[name]
+        except KeyError:
+            known = ", ".join(self.projections)
+            raise LookupError(f"No projection named {name!r} (known: {known}).") from None
+
+    def run_all(self) -> list[RunReport]:
+        return [self.run(name) for name in self.projections]
+
+    def run(self, name: str, *, max_batches: int | None = None) -> RunReport:
+        """Apply batches until caught up, or until parked, busy elsewhere or out of date."""
+        projection = self.projection(name)
+        applied = batches = 0
+        while max_batches is None or batches < max_batches:
+            outcome, count, failures = self._batch(projection)
+            applied += count
+            batches += 1
+            if outcome == "failed":
+                # Not parked yet: give a passing cause (a lock, a restart) a moment.
+                time.sleep(min(self.backoff * 2 ** (failures - 1), 2.0))
+            elif outcome != "more":
+                return RunReport(name, applied, outcome)
+        return RunReport(name, applied, "more")
+
+    def _batch(self, projection: Projection) -> tuple[str, int, int]:
+        with self.engine.connect() as conn:
+            conn.execution_options(write=True)  # SQLite: take the write lock up front
+            with conn.begin():
+                row = cp.lock(conn, projection, wait=False)
+                if row is None:
+                    return "busy", 0, 0
+                if row.parked_at is not None:
+                    return "parked", 0, 0
+                if row.version != projection.version and row.checkpoint != START:
+                    return "needs_rebuild", 0, 0
+                records = self.store.read_committed(after=row.checkpoint, limit=self.batch_size)
+                if not records:
+                    return "caught_up", 0, 0
+                done, failure = self._apply_guarded(conn, projection, records)
+                now = self.clock()
+                if done:
+                    cp.advance(conn, projection, done[-1], now)
+                if failure is None:
+                    full = len(records) == self.batch_size
+                    return ("more" if full else "caught_up"), len(done), 0
+                record, error = failure
+                failures = cp.record_failure(conn, row, record, error, self.max_failures, now)
+        self._log_failure(projection.name, record, error, failures)
+        outcome = "failed" if failures < self.max_failures else "parked"
+        return outcome, len(done), failures
+
+    def _apply_guarded(
+        self, conn: Connection, projection: Projection, records: list[RecordedEvent]
+    ) -> tuple[list[RecordedEvent], tuple[RecordedEvent, Exception] | None]:
+        """Apply the batch; on a failure, keep what precedes the failing event."""
+        try:
+            self._apply_in_savepoint(conn, projection, records)
+            return records, None
+        except TRANSIENT:
+            raise
+        except HandlerError as exc:
+            culprit = records.index(exc.record)
+            try:
+                self._apply_in_savepoint(conn, projection, records[:culprit])
+                return records[:culprit], (exc.record, exc.cause)
+            except TRANSIENT:
+                raise
+            except Exception:  # fall back to one event at a time, below
+                pass
+        except Exception:  # a write failed: find the event, one at a time
+            pass
+        for index, record in enumerate(records):
+            try:
+                self._apply_in_savepoint(conn, projection, [record])
+            except TRANSIENT:
+                raise
+            except Exception as exc:
+                cause = exc.cause if isinstance(exc, HandlerError) else exc
+                return records[:index], (record, cause)
+        return records, None
+
+    def _apply_in_savepoint(
+        self, conn: Connection, projection: Projection, records: list[RecordedEvent]
+    ) -> None:
+        with conn.begin_nested():
+            apply_batch(View(conn, self.statements, self.tz), projection, records)
+
+    def _log_failure(
+        self, name: str, record: RecordedEvent, error: Exception, failures: int
+    ) -> None:
+        where = f"{name}: {record.event_type} at position {record.position}"
+        if failures >= self.max_failures:
+            log.error("Parked %s after %d failures: %r", where, failures, error)
+        else:
+            log.warning("Projection failed on %s (attempt %d): %r", where, failures, error)
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    """Where a projection stands, for `flask projections status` and the operations page."""
+
+    name: str
+    code_version: int
+    row: cp.CheckpointRow | None
+    events_behind: int
+    seconds_behind: float
+
+    @property
+    def state(self) -> str:
+        if self.row is None:
+            return "not started"
+        if self.row.parked_at is not None:
+            return "parked"
+        if self.row.version != self.code_version and self.row.checkpoint != START:
+            return "needs rebuild"
+        if self.row.failures:
+            return "retrying"
+        return "behind" if self.events_behind else "up to date"
+
+
+def statuses(projector: Projector) -> list[ProjectionStatus]:
+    """Every projection's checkpoint and lag, measured against the store now."""
+    with projector.engine.connect() as conn:
+        rows = cp.read_all(conn)
+    now = projector.clock()
+    found = []
+    for name, projection in projector.projections.items():
+        row = rows.get(name)
+        behind, oldest = projector.store.backlog(row.checkpoint if row else START)
+        seconds = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+        found.append(ProjectionStatus(name, projection.version, row, behind, seconds))
+    return found

@@ -1,0 +1,166 @@
+"""Read-side tables: one table per screen's needs, plus the projector's checkpoints.
+
+They live in the read database (`DATABASE_URL_READ`, by default the write database) and are
+written only by projections. Every value is a function of the events alone (no wall-clock
+time), so a replay produces the same rows and `flask projections verify` can compare them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.eventstore.tables import JSONData, UTCDateTime
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def trigram_index(table: sa.Table, column: str) -> None:
+    """A PostgreSQL trigram index, so `ILIKE '%part%'` searches stay fast at any size."""
+    sa.Index(
+        f"ix_{table.name}_{column}_trgm",
+        table.c[column],
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
+
+
+# -- the projector's own bookkeeping --
+
+checkpoints = sa.Table(
+    "projection_checkpoints",
+    metadata,
+    sa.Column("name", sa.String(60), primary_key=True),
+    # Which version of the projection's code built its tables: a new version needs a rebuild.
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("tx_id", sa.BigInteger(), nullable=False),
+    sa.Column("position", sa.BigInteger(), nullable=False),
+    sa.Column("last_event_at", UTCDateTime, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=True),
+    # The event the projection failed on, how often, and why; parked once it gives up.
+    sa.Column("failed_tx_id", sa.BigInteger(), nullable=True),
+    sa.Column("failed_position", sa.BigInteger(), nullable=True),
+    sa.Column("failed_event_type", sa.String(80), nullable=True),
+    sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("parked_at", UTCDateTime, nullable=True),
+)
+
+# Events an operator chose to pass over; `verify` passes over them too.
+skipped_events = sa.Table(
+    "projection_skipped_events",
+    metadata,
+    sa.Column("name", sa.String(60), primary_key=True),
+    sa.Column("tx_id", sa.BigInteger(), primary_key=True),
+    sa.Column("position", sa.BigInteger(), primary_key=True),
+    sa.Column("event_type", sa.String(80), nullable=False),
+    sa.Column("error", sa.Text(), nullable=False),
+    sa.Column("skipped_at", UTCDateTime, nullable=False),
+)
+
+# -- directories --
+
+patients = sa.Table(
+    "rm_patients",
+    metadata,
+    sa.Column("patient_id", sa.Uuid(), primary_key=True),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    # Lower case without accents: what a search is matched against.
+    sa.Column("name_key", sa.String(200), nullable=False),
+    sa.Column("date_of_birth", sa.Date(), nullable=True),
+    sa.Column("phone", sa.String(40), nullable=False),
+    sa.Column("phone_digits", sa.String(40), nullable=False),
+    sa.Column("email", sa.String(200), nullable=False),
+    sa.Column("registered_at", UTCDateTime, nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Index(None, "name_key", "patient_id"),
+    sa.Index(None, "phone_digits"),
+)
+trigram_index(patients, "name_key")
+trigram_index(patients, "phone_digits")
+
+doctors = sa.Table(
+    "rm_doctors",
+    metadata,
+    sa.Column("doctor_id", sa.Uuid(), primary_key=True),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("name_key", sa.String(200), nullable=False),
+    sa.Column("specialty", sa.String(120), nullable=False),
+    sa.Column("slot_minutes", sa.Integer(), nullable=False),
+    # {"mon": [["09:00", "12:30"], ...]} in clinic time; null until hours are set.
+    sa.Column("hours", JSONData, nullable=True),
+    sa.Column("registered_at", UTCDateTime, nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Index(None, "name_key", "doctor_id"),
+)
+
+# -- appointments --
+
+appointments = sa.Table(
+    "rm_appointments",
+    metadata,
+    sa.Column("appointment_id", sa.Uuid(), primary_key=True),
+    sa.Column("patient_id", sa.Uuid(), nullable=False),
+    sa.Column("doctor_id", sa.Uuid(), nullable=False),
+    sa.Column("patient_name", sa.String(200), nullable=False),
+    sa.Column("patient_name_key", sa.String(200), nullable=False),
+    sa.Column("patient_phone", sa.String(40), nullable=False),
+    sa.Column("doctor_name", sa.String(200), nullable=False),
+    sa.Column("doctor_specialty", sa.String(120), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    # The clinic-local day of starts_at, for day views and counters.
+    sa.Column("local_day", sa.Date(), nullable=False),
+    sa.Column("booked_at", UTCDateTime, nullable=False),
+    sa.Column("booked_by", sa.String(120), nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Column("changed_by", sa.String(120), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("cancel_reason", sa.String(500), nullable=True),
+    sa.Column("reschedules", sa.Integer(), nullable=False),
+    sa.Column("checked_in_at", UTCDateTime, nullable=True),
+    sa.Column("completed_at", UTCDateTime, nullable=True),
+    # Keyset pagination walks (starts_at, appointment_id), alone or after one equality filter.
+    sa.Index(None, "starts_at", "appointment_id"),
+    sa.Index(None, "status", "starts_at", "appointment_id"),
+    sa.Index(None, "doctor_id", "starts_at", "appointment_id"),
+    sa.Index(None, "patient_id", "starts_at", "appointment_id"),
+)
+trigram_index(appointments, "patient_name_key")
+
+day_counts = sa.Table(
+    "rm_day_counts",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("status", sa.String(20), primary_key=True),
+    sa.Column("count", sa.Integer(), nullable=False),
+)
+
+# Every (doctor, day) an appointment was ever on, so the agenda of a past moment knows which
+# streams to replay, including appointments moved away from that day since.
+agenda_touches = sa.Table(
+    "rm_agenda_touches",
+    metadata,
+    sa.Column("doctor_id", sa.Uuid(), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("appointment_id", sa.Uuid(), primary_key=True),
+)
+
+# The appointments projection's own copy of names, so it never depends on another one's
+# progress: a directory being rebuilt or parked cannot leave an appointment nameless.
+parties = sa.Table(
+    "rm_appointment_parties",
+    metadata,
+    sa.Column("party_id", sa.Uuid(), primary_key=True),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("detail", sa.String(120), nullable=False),
+)

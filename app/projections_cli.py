@@ -1,0 +1,138 @@
+"""`flask projections status|rebuild|verify|retry|skip`: operating the read side."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.projections import MaintenanceError, VerifyReport
+from app.projections import checkpoints as cp
+from app.projections.projector import statuses
+
+projections_cli = AppGroup("projections", help="Operate the read-model projections.")
+
+
+def _services():  # type: ignore[no-untyped-def]
+    return current_app.extensions["rendezvous"]
+
+
+def _names(name: str | None, every: bool) -> list[str]:
+    projector = _services().projector
+    if every == (name is not None):
+        raise click.UsageError("Name one projection, or pass --all.")
+    if every:
+        return projector.names
+    try:
+        projector.projection(name)
+    except LookupError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+    return [name]  # type: ignore[list-item]
+
+
+name_argument = click.argument("name", required=False)
+all_option = click.option("--all", "every", is_flag=True, help="Every projection.")
+
+
+@projections_cli.command("status")
+def status() -> None:
+    """Per projection: state, checkpoint, events and seconds behind, and any parked event."""
+    click.echo(f"{'PROJECTION':<14}{'STATE':<14}{'CHECKPOINT':>12}{'BEHIND':>10}{'SECONDS':>10}")
+    for found in statuses(_services().projector):
+        position = found.row.position if found.row else 0
+        click.echo(
+            f"{found.name:<14}{found.state:<14}{position:>12}{found.events_behind:>10}"
+            f"{found.seconds_behind:>10.1f}"
+        )
+        row = found.row
+        if row is not None and row.failed_position is not None:
+            verb = "parked on" if row.parked_at else "failing on"
+            last_line = (row.last_error or "").strip().splitlines()[-1:] or ["?"]
+            click.echo(
+                f"  {verb} {row.failed_event_type} at position {row.failed_position} "
+                f"({row.failures} attempts): {last_line[0]}"
+            )
+        if found.state == "needs rebuild":
+            click.echo(
+                f"  built by version {row.version}, code is version {found.code_version}: "
+                f"run `flask projections rebuild {found.name}`"
+            )
+
+
+@projections_cli.command("rebuild")
+@name_argument
+@all_option
+def rebuild(name: str | None, every: bool) -> None:
+    """Rebuild from the first event into shadow tables, then swap them in."""
+    services = _services()
+    for projection in _names(name, every):
+        total = services.store.count()
+        with click.progressbar(length=total, label=f"Rebuilding {projection}") as bar:
+            try:
+                replay = services.maintenance.rebuild(projection, progress=bar.update)
+            except MaintenanceError as exc:
+                raise click.ClickException(f"{exc} The live tables are unchanged.") from exc
+        click.echo(f"{projection}: rebuilt from {replay.events} events and swapped in.")
+
+
+@projections_cli.command("verify")
+@name_argument
+@all_option
+def verify(name: str | None, every: bool) -> None:
+    """Replay into scratch tables and compare with the live ones; exit 1 on any difference."""
+    services = _services()
+    failed = False
+    for projection in _names(name, every):
+        total = services.store.count()
+        with click.progressbar(length=total, label=f"Replaying {projection}") as bar:
+            try:
+                report = services.maintenance.verify(projection, progress=bar.update)
+            except MaintenanceError as exc:
+                raise click.ClickException(str(exc)) from exc
+        failed |= not report.ok
+        _print_report(report)
+    if failed:
+        raise SystemExit(1)
+
+
+def _print_report(report: VerifyReport) -> None:
+    where = f"up to position {report.checkpoint[1]} ({report.events} events)"
+    if report.ok:
+        click.echo(f"{report.name}: matches a replay {where}.")
+        return
+    click.echo(f"{report.name}: DIFFERS from a replay {where}.", err=True)
+    for difference in report.differences:
+        for row in difference.missing:
+            click.echo(f"  {difference.table}: missing {row}", err=True)
+        for row in difference.unexpected:
+            click.echo(f"  {difference.table}: unexpected {row}", err=True)
+
+
+@projections_cli.command("retry")
+@click.argument("name")
+def retry(name: str) -> None:
+    """Try a parked projection's failed event again (after a fix), and carry on."""
+    projector = _services().projector
+    _names(name, False)
+    with projector.engine.begin() as conn:
+        cp.unpark(conn, name)
+    report = projector.run(name)
+    click.echo(f"{name}: {report.applied} events applied; {report.outcome.replace('_', ' ')}.")
+
+
+@projections_cli.command("skip")
+@click.argument("name")
+def skip(name: str) -> None:
+    """Pass over a projection's failed event for good (it is recorded), and carry on."""
+    projector = _services().projector
+    projection = projector.projection(_names(name, False)[0])
+    with projector.engine.connect() as conn:
+        conn.execution_options(write=True)
+        with conn.begin():
+            row = cp.lock(conn, projection, wait=True)
+            if row is None or row.failed_checkpoint is None:
+                raise click.ClickException(f"{name} has no failed event to skip.")
+            cp.skip(conn, row, projector.clock())
+    click.echo(f"{name}: skipped {row.failed_event_type} at position {row.failed_position}.")
+    report = projector.run(name)
+    click.echo(f"{name}: {report.applied} events applied; {report.outcome.replace('_', ' ')}.")

@@ -1,0 +1,101 @@
+"""A doctor's agenda for a day or a week, and their free slots for a day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from app.domain.appointment import Status
+from app.eventstore.serialization import to_utc
+from app.projections import tables as t
+
+from .appointments import AppointmentRow, local_bounds
+from .slots import Slot, free_slots, slot_grid
+
+# Statuses that hold the doctor's time (the write side's reservations agree).
+HOLDING = (Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED)
+
+
+@dataclass(frozen=True)
+class DoctorRow:
+    doctor_id: UUID
+    full_name: str
+    specialty: str
+    slot_minutes: int
+    hours: dict[str, Any] | None
+    registered_at: datetime
+    changed_at: datetime
+    version: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> DoctorRow:
+        return cls(
+            row["doctor_id"],
+            row["full_name"],
+            row["specialty"],
+            row["slot_minutes"],
+            row["hours"],
+            to_utc(row["registered_at"]),
+            to_utc(row["changed_at"]),
+            row["version"],
+        )
+
+
+def doctor(engine: Engine, doctor_id: UUID) -> DoctorRow | None:
+    query = sa.select(t.doctors).where(t.doctors.c.doctor_id == doctor_id)
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return DoctorRow.from_row(row) if row is not None else None
+
+
+def _between(
+    engine: Engine, doctor_id: UUID, start: datetime, end: datetime, *, holding_only: bool
+) -> list[AppointmentRow]:
+    a = t.appointments
+    query = sa.select(a).where(a.c.doctor_id == doctor_id, a.c.starts_at < end, a.c.ends_at > start)
+    if holding_only:
+        query = query.where(a.c.status.in_([s.value for s in HOLDING]))
+    # An appointment never lasts more than a day: bound the index scan from below too.
+    query = query.where(a.c.starts_at >= start - timedelta(days=1))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(a.c.starts_at, a.c.appointment_id)).mappings()
+        return [AppointmentRow.from_row(row) for row in rows]
+
+
+def agenda_for_day(
+    engine: Engine, doctor_id: UUID, day: date, *, tz: tzinfo
+) -> list[AppointmentRow]:
+    """The doctor's appointments on a clinic-local day, cancelled ones included, by time."""
+    start, end = local_bounds(day, tz)
+    return _between(engine, doctor_id, start, end, holding_only=False)
+
+
+def agenda_for_week(
+    engine: Engine, doctor_id: UUID, monday: date, *, tz: tzinfo
+) -> dict[date, list[AppointmentRow]]:
+    """Seven days from `monday`, each with its appointments by time."""
+    days = [monday + timedelta(days=n) for n in range(7)]
+    start, end = local_bounds(days[0], tz)[0], local_bounds(days[-1], tz)[1]
+    week: dict[date, list[AppointmentRow]] = {day: [] for day in days}
+    for row in _between(engine, doctor_id, start, end, holding_only=False):
+        week.setdefault(row.starts_at.astimezone(tz).date(), []).append(row)
+    return week
+
+
+def free_slots_for_day(
+    engine: Engine, doctor_id: UUID, day: date, *, tz: tzinfo, now: datetime
+) -> list[Slot]:
+    """Working hours minus appointments that hold time, in the doctor's slot length."""
+    found = doctor(engine, doctor_id)
+    if found is None:
+        return []
+    grid = slot_grid(day, found.hours, found.slot_minutes, tz)
+    if not grid:
+        return []
+    busy = _between(engine, doctor_id, grid[0].starts_at, grid[-1].ends_at, holding_only=True)
+    return free_slots(grid, busy, now=now)

@@ -1,0 +1,186 @@
+"""Appointment queries over the appointments read model: list, detail, a patient's visits,
+and the dashboard's day counters."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from app.domain.appointment import Status
+from app.eventstore.serialization import to_utc
+from app.projections import tables as t
+from app.projections.keys import search_key
+
+DATETIMES = ("starts_at", "ends_at", "booked_at", "changed_at", "checked_in_at", "completed_at")
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    """An appointment as the list and detail pages show it."""
+
+    appointment_id: UUID
+    patient_id: UUID
+    doctor_id: UUID
+    patient_name: str
+    patient_phone: str
+    doctor_name: str
+    doctor_specialty: str
+    title: str
+    status: Status
+    starts_at: datetime
+    ends_at: datetime
+    local_day: date
+    booked_at: datetime
+    booked_by: str
+    changed_at: datetime
+    changed_by: str
+    version: int
+    cancel_reason: str | None
+    reschedules: int
+    checked_in_at: datetime | None
+    completed_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> AppointmentRow:
+        values = {f.name: row[f.name] for f in fields(cls)}
+        for name in DATETIMES:
+            if values[name] is not None:
+                values[name] = to_utc(values[name])  # SQLite hands back naive UTC
+        values["status"] = Status(values["status"])
+        return cls(**values)
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+@dataclass(frozen=True)
+class AppointmentFilter:
+    """What the list is narrowed to; every part is optional."""
+
+    statuses: Sequence[Status] = ()
+    doctor_id: UUID | None = None
+    patient_id: UUID | None = None
+    day_from: date | None = None  # clinic-local days, inclusive
+    day_to: date | None = None
+    text: str = ""  # part of the patient's name
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[AppointmentRow]
+    next_cursor: str | None  # pass back as `after` for the following page
+
+
+class BadCursorError(ValueError):
+    """A pagination cursor that this app did not make."""
+
+
+def encode_cursor(row: AppointmentRow) -> str:
+    raw = f"{row.starts_at.isoformat()}|{row.appointment_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, appointment_id = raw.split("|")
+        return to_utc(datetime.fromisoformat(moment)), UUID(appointment_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadCursorError("This page link is damaged; start from the first page.") from None
+
+
+def local_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The UTC instants where a clinic-local day starts and ends."""
+    start = datetime.combine(day, time(), tz)
+    end = datetime.combine(day + timedelta(days=1), time(), tz)
+    return to_utc(start), to_utc(end)
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with its own wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_appointments(
+    engine: Engine,
+    where: AppointmentFilter,
+    *,
+    tz: tzinfo,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """A page of appointments in start order, narrowed by `where`, after cursor `after`."""
+    a = t.appointments
+    query = sa.select(a)
+    if where.statuses:
+        query = query.where(a.c.status.in_([s.value for s in where.statuses]))
+    if where.doctor_id:
+        query = query.where(a.c.doctor_id == where.doctor_id)
+    if where.patient_id:
+        query = query.where(a.c.patient_id == where.patient_id)
+    if where.day_from:
+        query = query.where(a.c.starts_at >= local_bounds(where.day_from, tz)[0])
+    if where.day_to:
+        query = query.where(a.c.starts_at < local_bounds(where.day_to, tz)[1])
+    if key := search_key(where.text):
+        query = query.where(a.c.patient_name_key.like(like_pattern(key), escape="\\"))
+    if after:
+        starts_at, appointment_id = decode_cursor(after)
+        query = query.where(
+            sa.tuple_(a.c.starts_at, a.c.appointment_id) > sa.tuple_(starts_at, appointment_id)
+        )
+    query = query.order_by(a.c.starts_at, a.c.appointment_id).limit(limit + 1)
+    with engine.connect() as conn:
+        rows = [AppointmentRow.from_row(row) for row in conn.execute(query).mappings()]
+    more = len(rows) > limit
+    items = rows[:limit]
+    return Page(items, encode_cursor(items[-1]) if more else None)
+
+
+def appointment_detail(engine: Engine, appointment_id: UUID) -> AppointmentRow | None:
+    """One appointment with its patient's and doctor's names, or None."""
+    query = sa.select(t.appointments).where(t.appointments.c.appointment_id == appointment_id)
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return AppointmentRow.from_row(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class PatientVisits:
+    upcoming: list[AppointmentRow]  # soonest first
+    past: list[AppointmentRow]  # latest first
+
+
+def appointments_for_patient(
+    engine: Engine, patient_id: UUID, *, now: datetime, limit: int = 50
+) -> PatientVisits:
+    """A patient's appointments still to come and those already started."""
+    a = t.appointments
+    mine = sa.select(a).where(a.c.patient_id == patient_id)
+    upcoming = mine.where(a.c.starts_at >= now).order_by(a.c.starts_at).limit(limit)
+    past = mine.where(a.c.starts_at < now).order_by(a.c.starts_at.desc()).limit(limit)
+    with engine.connect() as conn:
+        return PatientVisits(
+            [AppointmentRow.from_row(row) for row in conn.execute(upcoming).mappings()],
+            [AppointmentRow.from_row(row) for row in conn.execute(past).mappings()],
+        )
+
+
+def day_counts(engine: Engine, day: date) -> dict[Status, int]:
+    """How many of the day's appointments are in each status (zero included)."""
+    query = sa.select(t.day_counts.c.status, t.day_counts.c.count).where(t.day_counts.c.day == day)
+    counts = dict.fromkeys(Status, 0)
+    with engine.connect() as conn:
+        for status, count in conn.execute(query):
+            counts[Status(status)] = count
+    return counts

@@ -1,0 +1,78 @@
+"""Patient and doctor directories: search by name or phone, and one entry by id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from app.eventstore.serialization import to_utc
+from app.projections import tables as t
+from app.projections.keys import digits, search_key
+
+from .agenda import DoctorRow
+from .appointments import like_pattern
+
+MIN_PHONE_DIGITS = 3  # fewer would match half the directory
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    patient_id: UUID
+    full_name: str
+    date_of_birth: date | None
+    phone: str
+    email: str
+    registered_at: datetime
+    changed_at: datetime
+    version: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> PatientRow:
+        return cls(
+            row["patient_id"],
+            row["full_name"],
+            row["date_of_birth"],
+            row["phone"],
+            row["email"],
+            to_utc(row["registered_at"]),
+            to_utc(row["changed_at"]),
+            row["version"],
+        )
+
+
+def search_patients(engine: Engine, text: str, *, limit: int = 20) -> list[PatientRow]:
+    """Patients whose name contains `text` (any case, any accents) or whose phone contains
+    its digits; alphabetical. An empty search lists the first `limit` patients."""
+    p = t.patients
+    query = sa.select(p)
+    key, number = search_key(text), digits(text)
+    if key:
+        matches = [p.c.name_key.like(like_pattern(key), escape="\\")]
+        if len(number) >= MIN_PHONE_DIGITS:
+            matches.append(p.c.phone_digits.like(like_pattern(number), escape="\\"))
+        query = query.where(sa.or_(*matches))
+    query = query.order_by(p.c.name_key, p.c.patient_id).limit(limit)
+    with engine.connect() as conn:
+        return [PatientRow.from_row(row) for row in conn.execute(query).mappings()]
+
+
+def patient(engine: Engine, patient_id: UUID) -> PatientRow | None:
+    query = sa.select(t.patients).where(t.patients.c.patient_id == patient_id)
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return PatientRow.from_row(row) if row is not None else None
+
+
+def list_doctors(engine: Engine, text: str = "") -> list[DoctorRow]:
+    """Every doctor (a clinic has tens, not thousands), alphabetical, optionally by name."""
+    d = t.doctors
+    query = sa.select(d).order_by(d.c.name_key, d.c.doctor_id)
+    if key := search_key(text):
+        query = query.where(d.c.name_key.like(like_pattern(key), escape="\\"))
+    with engine.connect() as conn:
+        return [DoctorRow.from_row(row) for row in conn.execute(query).mappings()]

@@ -1,0 +1,176 @@
+"""History from the event store itself (the only queries that read it): an appointment's
+timeline, the appointment as it was at any version, and a doctor's day as it stood at any
+earlier moment, with what changed since."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from app.domain.appointment import Appointment, Status
+from app.domain.events import AppointmentCancelled, AppointmentRescheduled
+from app.domain.rules import local_label
+from app.eventstore import EventStore, RecordedEvent
+from app.projections import tables as t
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event of an appointment, phrased for people."""
+
+    version: int
+    recorded_at: datetime
+    actor: str
+    summary: str
+    changes: list[Change]
+
+
+Names = Callable[[UUID | None], str]
+
+
+def _describe(state: Appointment, tz: tzinfo, names: Names) -> dict[str, str | None]:
+    return {
+        "Status": state.status.label if state.status else None,
+        "Starts": local_label(state.starts_at, tz) if state.starts_at else None,
+        "Ends": local_label(state.ends_at, tz) if state.ends_at else None,
+        "Doctor": names(state.doctor_id) if state.doctor_id else None,
+        "Patient": names(state.patient_id) if state.patient_id else None,
+        "Reason for visit": state.title or None,
+    }
+
+
+def appointment_history(
+    store: EventStore, appointment_id: UUID, *, tz: tzinfo, names: Names = str
+) -> list[HistoryEntry]:
+    """Every event of the appointment, oldest first, with what each one changed."""
+    records = _appointment_stream(store, appointment_id)
+    state = Appointment(id=appointment_id)
+    entries = []
+    for record in records:
+        before = _describe(state, tz, names)
+        state.apply(record.event)
+        after = _describe(state, tz, names)
+        changes = [Change(k, before[k], after[k]) for k in after if before[k] != after[k]]
+        reason = getattr(record.event, "reason", "")
+        if isinstance(record.event, AppointmentCancelled | AppointmentRescheduled) and reason:
+            changes.append(Change("Reason given", None, reason))
+        entries.append(
+            HistoryEntry(
+                record.version,
+                record.recorded_at,
+                str(record.metadata.get("actor", "")),
+                record.description.capitalize(),
+                changes,
+            )
+        )
+    return entries
+
+
+@dataclass(frozen=True)
+class PastState:
+    """The appointment as it was just after one of its versions."""
+
+    appointment: Appointment
+    recorded_at: datetime
+    latest_version: int
+
+
+def appointment_at_version(
+    store: EventStore, appointment_id: UUID, version: int
+) -> PastState | None:
+    """The appointment folded up to `version`, or None if there is no such version."""
+    records = _appointment_stream(store, appointment_id)
+    if not 1 <= version <= len(records):
+        return None
+    state = Appointment.from_history(appointment_id, (r.event for r in records[:version]))
+    return PastState(state, records[version - 1].recorded_at, len(records))
+
+
+def _appointment_stream(store: EventStore, appointment_id: UUID) -> list[RecordedEvent]:
+    records = store.load(appointment_id)
+    if records and records[0].stream_type != "appointment":
+        return []
+    return records
+
+
+@dataclass(frozen=True)
+class ChangeSince:
+    appointment_id: UUID
+    recorded_at: datetime
+    actor: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class AgendaAsOf:
+    """A doctor's day as it stood at `at`, and every change to it after that."""
+
+    at: datetime
+    appointments: list[Appointment]  # active then, by start time
+    changes_since: list[ChangeSince]  # oldest first
+
+
+ACTIVE = (Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED)
+
+
+def agenda_as_of(
+    store: EventStore,
+    engine: Engine,
+    doctor_id: UUID,
+    day: date,
+    at: datetime,
+    *,
+    tz: tzinfo,
+) -> AgendaAsOf:
+    """Replay, as of `at`, every appointment that was ever on the doctor's `day`.
+
+    The read model only says which streams to look at (`rm_agenda_touches`); the answer
+    itself comes from the events, so it is exactly what the clinic's record said then.
+    """
+    touches = t.agenda_touches
+    query = sa.select(touches.c.appointment_id).where(
+        touches.c.doctor_id == doctor_id, touches.c.day == day
+    )
+    with engine.connect() as conn:
+        ids = list(conn.execute(query).scalars())
+    then: list[Appointment] = []
+    since: list[ChangeSince] = []
+    for appointment_id, records in store.load_many(ids).items():
+        known = [r.event for r in records if r.recorded_at <= at]
+        state = Appointment.from_history(appointment_id, known)
+        if state.exists and state.status in ACTIVE and _on(state, day, tz):
+            then.append(state)
+        since.extend(
+            ChangeSince(
+                appointment_id,
+                r.recorded_at,
+                str(r.metadata.get("actor", "")),
+                r.description.capitalize(),
+            )
+            for r in records
+            if r.recorded_at > at
+        )
+    then.sort(key=lambda a: (a.starts_at, str(a.id)))
+    since.sort(key=lambda c: (c.recorded_at, str(c.appointment_id)))
+    return AgendaAsOf(at, then, since)
+
+
+def _on(state: Appointment, day: date, tz: tzinfo) -> bool:
+    return state.starts_at is not None and state.starts_at.astimezone(tz).date() == day
+
+
+def names_from(rows: Mapping[UUID, str]) -> Names:
+    """A name look-up for timelines, falling back to the id for someone unknown."""
+    return lambda key: rows.get(key, str(key)) if key else ""

@@ -1,0 +1,58 @@
+"""Free slots: a doctor's working hours cut into slots, minus the time already booked.
+
+Pure functions (the read repository in `agenda` feeds them rows), so the calendar rules are
+tested without a database: slot length, periods, daylight-saving days, the past.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from app.domain.rules import WEEKDAYS
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+
+
+def local_moment(day: date, clock_time: str, tz: tzinfo) -> datetime | None:
+    """The instant a local 'HH:MM' on `day` happens, or None on a day it does not exist
+    (the hour skipped when clocks go forward)."""
+    naive = datetime.combine(day, time.fromisoformat(clock_time))
+    aware = naive.replace(tzinfo=tz)
+    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        return None
+    return aware.astimezone(UTC)
+
+
+def slot_grid(
+    day: date, hours: Mapping[str, Sequence[Sequence[str]]] | None, slot_minutes: int, tz: tzinfo
+) -> list[Slot]:
+    """Every whole slot of the doctor's working periods on `day`."""
+    length = timedelta(minutes=slot_minutes)
+    grid = []
+    for start_text, end_text in (hours or {}).get(WEEKDAYS[day.weekday()], []):
+        start, end = local_moment(day, start_text, tz), local_moment(day, end_text, tz)
+        if start is None or end is None:
+            continue
+        while start + length <= end:
+            grid.append(Slot(start, start + length))
+            start += length
+    return grid
+
+
+def free_slots(grid: Iterable[Slot], busy: Iterable[Any], *, now: datetime) -> list[Slot]:
+    """The slots of `grid` still ahead of `now` that overlap no busy period (rows with
+    starts_at and ends_at)."""
+    taken = sorted((b.starts_at, b.ends_at) for b in busy)
+    return [
+        slot
+        for slot in grid
+        if slot.starts_at > now
+        and not any(start < slot.ends_at and slot.starts_at < end for start, end in taken)
+    ]
