@@ -126,6 +126,7 @@ def skip(name: str) -> None:
     """Pass over a projection's failed event for good (it is recorded), and carry on."""
     projector = _services().projector
     projection = projector.projection(_names(name, False)[0])
+    projector.ensure(name)
     with projector.engine.connect() as conn:
         conn.execution_options(write=True)
         with conn.begin():

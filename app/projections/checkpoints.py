@@ -68,10 +68,12 @@ def describe(error: BaseException) -> str:
     return "".join(traceback.format_exception(error))[-4000:]
 
 
-def ensure(conn: Connection, projection: Projection) -> None:
-    """Create the projection's checkpoint row at the start of the log, if it is missing."""
+def ensure(conn: Connection, projection: Projection) -> bool:
+    """Create the projection's checkpoint row at the start of the log, if it is missing;
+    returns whether it was missing. Commit it before locking it: a second inserter waits for
+    the first one's transaction, where a locker of a committed row can skip it."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(
+    result = conn.execute(
         dialect.insert(checkpoints)
         .values(
             name=projection.name,
@@ -82,12 +84,13 @@ def ensure(conn: Connection, projection: Projection) -> None:
         )
         .on_conflict_do_nothing(index_elements=[checkpoints.c.name])
     )
+    return bool(result.rowcount)
 
 
 def lock(conn: Connection, projection: Projection, *, wait: bool) -> CheckpointRow | None:
     """Lock the projection's row for this transaction; None if another holds it and not
-    `wait`. (SQLite has no row locks: its write lock already admits one writer.)"""
-    ensure(conn, projection)
+    `wait`, or if the row does not exist yet (see `ensure`). (SQLite has no row locks: its
+    write lock already admits one writer.)"""
     query = (
         sa.select(checkpoints)
         .where(checkpoints.c.name == projection.name)
@@ -95,6 +98,11 @@ def lock(conn: Connection, projection: Projection, *, wait: bool) -> CheckpointR
     )
     row = conn.execute(query).first()
     return CheckpointRow.from_row(row) if row is not None else None
+
+
+def exists(conn: Connection, name: str) -> bool:
+    query = sa.select(checkpoints.c.name).where(checkpoints.c.name == name)
+    return conn.execute(query).first() is not None
 
 
 def read_all(conn: Connection) -> dict[str, CheckpointRow]:

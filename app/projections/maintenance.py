@@ -156,6 +156,7 @@ class Maintenance:
         """Rebuild `name` from the first event, swapping the new tables in at the end."""
         projection = self.projector.projection(name)
         shadow = Copy(projection, "rebuild", self.dialect)
+        self.projector.ensure(name)
         with self._exclusive(name):
             with self.engine.begin() as conn:
                 shadow.create(conn)
@@ -185,6 +186,7 @@ class Maintenance:
         """Replay `name` into scratch tables up to the live checkpoint and compare."""
         projection = self.projector.projection(name)
         scratch = Copy(projection, "verify", self.dialect)
+        self.projector.ensure(name)
         with self.engine.connect() as conn:
             live = cp.read_all(conn).get(name)
             skipped = cp.skipped(conn, name)

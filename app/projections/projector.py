@@ -115,12 +115,22 @@ class Projector:
             outcome, count, failures = self._batch(projection)
             applied += count
             batches += 1
-            if outcome == "failed":
+            if outcome == "missing":
+                self.ensure(name)
+            elif outcome == "failed":
                 # Not parked yet: give a passing cause (a lock, a restart) a moment.
                 time.sleep(min(self.backoff * 2 ** (failures - 1), 2.0))
             elif outcome != "more":
                 return RunReport(name, applied, outcome)
         return RunReport(name, applied, "more")
+
+    def ensure(self, name: str) -> bool:
+        """Create the projection's checkpoint row if it is missing (a new projection, or a
+        read database just created); returns whether it was missing."""
+        with self.engine.connect() as conn:
+            conn.execution_options(write=True)
+            with conn.begin():
+                return cp.ensure(conn, self.projection(name))
 
     def _batch(self, projection: Projection) -> tuple[str, int, int]:
         with self.engine.connect() as conn:
@@ -128,7 +138,7 @@ class Projector:
             with conn.begin():
                 row = cp.lock(conn, projection, wait=False)
                 if row is None:
-                    return "busy", 0, 0
+                    return ("busy" if cp.exists(conn, projection.name) else "missing"), 0, 0
                 if row.parked_at is not None:
                     return "parked", 0, 0
                 if row.version != projection.version and row.checkpoint != START:

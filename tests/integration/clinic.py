@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from app.commands import (
@@ -55,3 +55,9 @@ def open_clinic(bus: CommandBus, patients: int = 3) -> Clinic:
         for n in range(patients)
     ]
     return Clinic(bus, doctor.stream_id, patient_ids)
+
+
+def monday_ahead(weeks: int = 2) -> str:
+    """A Monday some weeks from today, as 'YYYY-MM-DD', for tests that run on the real clock."""
+    today = datetime.now(CLINIC_TZ).date()
+    return str(today + timedelta(days=7 * weeks - today.weekday()))
