@@ -54,13 +54,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["rendezvous"] = services
 
     from . import cli, web
-    from .tasks import nudge_after_commit
+    from .tasks import Nudge
 
     web.init_app(app)
     cli.init_app(app)
     celery = celery_init_app(app)
     broker = app.config["CELERY"].get("broker_url")
-    services.bus.after_commit = nudge_after_commit(services.projector, celery if broker else None)
+    services.bus.after_commit = Nudge(services.projector, celery if broker else None)
     app.register_error_handler(sa.exc.OperationalError, web.errors.unavailable)
     app.register_error_handler(sa.exc.InterfaceError, web.errors.unavailable)
     app.register_error_handler(sa.exc.TimeoutError, web.errors.unavailable)  # pool exhausted

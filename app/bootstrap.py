@@ -42,7 +42,7 @@ def build_services(
 ) -> Services:
     """Assemble the write side on `engine` and the projector into `read_engine` (by
     default the same database). `after_commit` is how committed commands reach the
-    projector: see `app.tasks.nudge_after_commit`."""
+    projector: see `app.tasks.Nudge`."""
     tz = ZoneInfo(clinic_timezone)
     store = EventStore(engine)
     bus = CommandBus(store, tz=tz, clock=clock, after_commit=after_commit)

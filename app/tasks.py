@@ -10,7 +10,7 @@ locks the checkpoint and applies each event once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
 from typing import Any
 
 from celery import Celery, shared_task
@@ -23,6 +23,7 @@ from app.projections.projector import TRANSIENT
 log = logging.getLogger(__name__)
 
 NUDGE_EXPIRES = 60  # seconds; a nudge older than this is redundant with the ticks
+HELD_BACK_WAIT = 2.0  # seconds of looking again for held-back events; then the ticks
 
 
 @shared_task(
@@ -36,10 +37,19 @@ NUDGE_EXPIRES = 60  # seconds; a nudge older than this is redundant with the tic
 )
 def project(name: str) -> dict[str, Any]:
     """Bring one projection up to date with the event store."""
-    report = current_app.extensions["rendezvous"].projector.run(name)
+    projector = current_app.extensions["rendezvous"].projector
+    report = projector.run(name)
+    applied = report.applied
+    deadline = time.monotonic() + HELD_BACK_WAIT
+    while report.outcome == "held_back" and time.monotonic() < deadline:
+        # Events wait for an older transaction, open somewhere on the server, to end:
+        # look again shortly rather than leave them to the next tick.
+        time.sleep(0.02)
+        report = projector.run(name)
+        applied += report.applied
     if report.outcome in ("parked", "needs_rebuild"):
         log.warning("Projection %s is %s; see `flask projections status`.", name, report.outcome)
-    return {"name": name, "applied": report.applied, "outcome": report.outcome}
+    return {"name": name, "applied": applied, "outcome": report.outcome}
 
 
 @shared_task(name="rendezvous.catch_up", acks_late=True)
@@ -50,22 +60,23 @@ def catch_up() -> None:
         celery.send_task(project.name, (name,), expires=NUDGE_EXPIRES)
 
 
-def nudge_after_commit(
-    projector: Projector, celery: Celery | None
-) -> Callable[[CommandResult], None]:
-    """What the command bus calls after each commit: send the projection tasks to `celery`,
-    or, without a broker, run the projections here and now."""
+class Nudge:
+    """What the command bus calls after each commit: send one projection task per projection
+    to `celery`, or, without a broker, run the projections here and now."""
 
-    def nudge(result: CommandResult) -> None:
+    def __init__(self, projector: Projector, celery: Celery | None) -> None:
+        self.projector, self.celery = projector, celery
+
+    def __call__(self, result: CommandResult) -> None:
         if result.position is None or result.replayed:
             return  # nothing new was written
-        for name in projector.names:
+        for name in self.projector.names:
             try:
-                if celery is None:
-                    projector.run(name)
+                if self.celery is None:
+                    self.projector.run(name)
                 else:
-                    # No publish retries: with the broker down, the request should not hang.
-                    celery.send_task(project.name, (name,), expires=NUDGE_EXPIRES, retry=False)
+                    # No publish retries: with the broker down, the request must not hang.
+                    self.celery.send_task(project.name, (name,), expires=NUDGE_EXPIRES, retry=False)
             except Exception:  # the command has committed; never fail it here
                 log.warning(
                     "Could not bring projection %s up to date after a command; the next "
@@ -73,5 +84,3 @@ def nudge_after_commit(
                     name,
                     exc_info=True,
                 )
-
-    return nudge

@@ -54,6 +54,7 @@ class Statements:
         self.read_committed = read.order_by(events.c.tx_id, events.c.position).limit(
             sa.bindparam("limit")
         )
+        self.any_after = sa.select(events.c.position).where(after).limit(1)
         self.backlog = sa.select(sa.func.count(), sa.func.min(events.c.recorded_at)).where(after)
         self.tail = (
             sa.select(*COLUMNS).order_by(events.c.position.desc()).limit(sa.bindparam("limit"))

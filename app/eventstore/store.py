@@ -143,6 +143,13 @@ class EventStore:
         with self.engine.connect() as conn:
             return [self.recorded(row) for row in conn.execute(self.sql.read_committed, params)]
 
+    def any_after(self, after: Checkpoint) -> bool:
+        """Whether any committed event comes after `after`: after a short `read_committed`,
+        true means events are held back by a transaction still open somewhere."""
+        params = {"after_tx": after[0], "after_position": after[1]}
+        with self.engine.connect() as conn:
+            return conn.execute(self.sql.any_after, params).first() is not None
+
     def backlog(self, after: Checkpoint) -> tuple[int, datetime | None]:
         """How many events come after `after`, and when the oldest of them was recorded."""
         params = {"after_tx": after[0], "after_position": after[1]}

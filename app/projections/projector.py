@@ -24,7 +24,7 @@ from datetime import UTC, datetime, tzinfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from app.eventstore import START, EventStore, RecordedEvent
+from app.eventstore import START, Checkpoint, EventStore, RecordedEvent
 
 from . import checkpoints as cp
 from .projection import Projection
@@ -64,7 +64,7 @@ class RunReport:
 
     name: str
     applied: int
-    outcome: str  # caught_up | busy | parked | needs_rebuild
+    outcome: str  # caught_up | held_back | busy | parked | needs_rebuild | more
 
 
 class Projector:
@@ -145,19 +145,25 @@ class Projector:
                     return "needs_rebuild", 0, 0
                 records = self.store.read_committed(after=row.checkpoint, limit=self.batch_size)
                 if not records:
-                    return "caught_up", 0, 0
+                    return self._caught_up_or_held_back(row.checkpoint), 0, 0
                 done, failure = self._apply_guarded(conn, projection, records)
                 now = self.clock()
                 if done:
                     cp.advance(conn, projection, done[-1], now)
                 if failure is None:
-                    full = len(records) == self.batch_size
-                    return ("more" if full else "caught_up"), len(done), 0
+                    if len(records) == self.batch_size:
+                        return "more", len(done), 0
+                    return self._caught_up_or_held_back(records[-1].checkpoint), len(done), 0
                 record, error = failure
                 failures = cp.record_failure(conn, row, record, error, self.max_failures, now)
         self._log_failure(projection.name, record, error, failures)
         outcome = "failed" if failures < self.max_failures else "parked"
         return outcome, len(done), failures
+
+    def _caught_up_or_held_back(self, seen: Checkpoint) -> str:
+        # Later events that read_committed did not return wait for an older transaction,
+        # still open somewhere on the server, to end: the caller should look again soon.
+        return "held_back" if self.store.any_after(seen) else "caught_up"
 
     def _apply_guarded(
         self, conn: Connection, projection: Projection, records: list[RecordedEvent]

@@ -1,0 +1,109 @@
+"""Real Celery worker processes (and a private Redis server) for integration tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Worker:
+    """`celery -A celery_worker worker`, as an operator starts it, in its own process group."""
+
+    env: dict[str, str]
+    log: Path
+    name: str
+    beat: bool = False
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = 60) -> Worker:
+        args = [
+            sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
+            "--loglevel=INFO", "--concurrency=2", "-n", f"{self.name}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        if self.beat:
+            args += ["-B", "--schedule", str(self.log.with_suffix(".beat"))]
+        output = self.log.open("a")
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        output.close()
+        deadline = time.monotonic() + timeout
+        while "ready." not in self.log.read_text():
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker {self.name} exited:\n{self.log.read_text()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"worker {self.name} not ready:\n{self.log.read_text()}")
+            time.sleep(0.05)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes: no warm shutdown, no cleanup."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class RedisServer:
+    """A Redis server of the test's own, so the test can stop it without touching others."""
+
+    port: int
+    directory: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.process = subprocess.Popen(
+            [
+                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
