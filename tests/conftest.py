@@ -118,7 +118,10 @@ def pg_url(worker_id: str) -> Iterator[str]:
 
 
 def make_app(database_url: str, **extra: object):  # type: ignore[no-untyped-def]
+    """The app on `database_url`; without a CELERY setting in `extra` it has no broker, so
+    it projects in process after each commit (whatever REDIS_URL the shell has)."""
     from app import create_app
+    from app.config import celery_config
 
     return create_app(
         {
@@ -126,6 +129,7 @@ def make_app(database_url: str, **extra: object):  # type: ignore[no-untyped-def
             "TESTING": True,
             "SECRET_KEY": "test",
             "CLINIC_TIMEZONE": "Europe/Paris",
+            "CELERY": celery_config(None, "rendezvous-test", 5.0),
             **extra,
         }
     )

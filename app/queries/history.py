@@ -108,6 +108,8 @@ def _appointment_stream(store: EventStore, appointment_id: UUID) -> list[Recorde
 @dataclass(frozen=True)
 class ChangeSince:
     appointment_id: UUID
+    version: int
+    position: int
     recorded_at: datetime
     actor: str
     summary: str
@@ -155,6 +157,8 @@ def agenda_as_of(
         since.extend(
             ChangeSince(
                 appointment_id,
+                r.version,
+                r.position,
                 r.recorded_at,
                 str(r.metadata.get("actor", "")),
                 r.description.capitalize(),
@@ -163,7 +167,7 @@ def agenda_as_of(
             if r.recorded_at > at
         )
     then.sort(key=lambda a: (a.starts_at, str(a.id)))
-    since.sort(key=lambda c: (c.recorded_at, str(c.appointment_id)))
+    since.sort(key=lambda c: (c.recorded_at, c.position))
     return AgendaAsOf(at, then, since)
 
 

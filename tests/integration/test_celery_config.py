@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import redis
 
-from app.config import Settings
+from app.config import ConfigurationError, Settings
 
 from ..conftest import make_app, redis_test_url
 
@@ -37,3 +38,32 @@ def test_a_task_sent_by_the_app_lands_in_its_own_queue_on_its_own_database(sqlit
         client.delete(queue)
         client.close()
         celery.close()
+
+
+def test_with_no_broker_configured_projections_run_in_process():
+    config = Settings.from_env({}).flask_config("/tmp")
+    assert config["CELERY"]["broker_url"] is None
+    assert config["READ_DATABASE_URI"] is None  # read models share the write database
+
+
+def test_the_catch_up_tick_and_the_read_database_come_from_the_environment():
+    settings = Settings.from_env(
+        {
+            "REDIS_URL": "redis://cache/2",
+            "PROJECTION_TICK_SECONDS": "2.5",
+            "DATABASE_URL_READ": "postgresql+psycopg://reader@replica/rendezvous",
+        }
+    )
+    config = settings.flask_config("/tmp")
+    tick = config["CELERY"]["beat_schedule"]["projections-catch-up"]
+    assert (tick["task"], tick["schedule"]) == ("rendezvous.catch_up", 2.5)
+    assert config["CELERY"]["task_acks_late"] is True
+    assert config["READ_DATABASE_URI"] == "postgresql+psycopg://reader@replica/rendezvous"
+
+
+@pytest.mark.parametrize("name", ["PROJECTION_TICK_SECONDS", "PROJECTION_BATCH_SIZE"])
+def test_a_malformed_projection_setting_is_refused_by_name(name):
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env({name: "soon"})
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env({name: "0"})

@@ -1,0 +1,81 @@
+"""Where the read models live: their own database when DATABASE_URL_READ is set, and the
+embedded default, where the web process projects right after each commit."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from app.queries import appointments as q
+
+from ..conftest import PG_SERVER, _libpq, dispose, make_app
+from .clinic import open_clinic
+from .projecting import catch_up
+
+
+@pytest.fixture
+def two_databases():
+    names = [f"rendezvous_test_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("write", "read")]
+    with psycopg.connect(_libpq(PG_SERVER), autocommit=True) as admin:
+        for name in names:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    urls = [
+        make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+        for name in names
+    ]
+    yield urls
+    with psycopg.connect(_libpq(PG_SERVER), autocommit=True) as admin:
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def tables(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_read_models_can_live_in_a_database_of_their_own(two_databases, clock):
+    import flask_migrate
+
+    write_url, read_url = two_databases
+    app = make_app(write_url, READ_DATABASE_URI=read_url)
+    try:
+        with app.app_context():
+            flask_migrate.upgrade()
+        assert {"events", "reservations", "alembic_version"} <= tables(write_url)
+        assert not {t for t in tables(write_url) if t.startswith(("rm_", "projection"))}
+        assert {"rm_appointments", "projection_checkpoints", "alembic_version_read"} <= tables(
+            read_url
+        )
+        assert "events" not in tables(read_url)
+
+        services = app.extensions["rendezvous"]
+        services.bus.clock = clock
+        clinic = open_clinic(services.bus)
+        appointment = clinic.book("2027-01-11 09:00")
+        catch_up(services.projector)
+
+        assert str(services.read_engine.url) != str(services.store.engine.url)
+        row = q.appointment_detail(services.read_engine, appointment)
+        assert (row.patient_name, row.doctor_name) == ("Patient 0", "Dr Ada Martin")
+        assert services.maintenance.verify("appointments").ok
+    finally:
+        dispose(app)
+
+
+def test_without_a_broker_each_commit_is_projected_before_the_command_returns(sqlite_app, clock):
+    services = sqlite_app.extensions["rendezvous"]
+    assert sqlite_app.config["CELERY"]["broker_url"] is None  # make_app's default
+    services.bus.clock = clock
+    clinic = open_clinic(services.bus)
+
+    appointment = clinic.book("2027-01-11 09:00")
+
+    assert q.appointment_detail(services.read_engine, appointment).status == "pending"
