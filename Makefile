@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint install install-dev bench clean
+.PHONY: run test lint install install-dev bench bench-project clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Rendezvous needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -40,6 +40,10 @@ test: lint
 bench: install-dev
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/append.py
+
+# Needs a database of a million events first: see docs/benchmarks.md.
+bench-project: install-dev
+	$(BIN)/python bench/project.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

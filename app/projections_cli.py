@@ -62,14 +62,23 @@ def status() -> None:
 @projections_cli.command("rebuild")
 @name_argument
 @all_option
-def rebuild(name: str | None, every: bool) -> None:
+@click.option(
+    "--cache-rows",
+    type=click.IntRange(min=1000),
+    default=200_000,
+    show_default=True,
+    help="Rows per table kept in memory during the replay (about 2 KB each).",
+)
+def rebuild(name: str | None, every: bool, cache_rows: int) -> None:
     """Rebuild from the first event into shadow tables, then swap them in."""
     services = _services()
+    maintenance = services.maintenance
+    maintenance.cache_rows = cache_rows
     for projection in _names(name, every):
         total = services.store.count()
         with click.progressbar(length=total, label=f"Rebuilding {projection}") as bar:
             try:
-                replay = services.maintenance.rebuild(projection, progress=bar.update)
+                replay = maintenance.rebuild(projection, progress=bar.update)
             except MaintenanceError as exc:
                 raise click.ClickException(f"{exc} The live tables are unchanged.") from exc
         click.echo(f"{projection}: rebuilt from {replay.events} events and swapped in.")

@@ -16,6 +16,7 @@ from .store import (
     Checkpoint,
     EventMetadata,
     EventStore,
+    Page,
     RecordedEvent,
     StoreTransaction,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "Hold",
+    "Page",
     "RecordedEvent",
     "Release",
     "ReservationConflictError",

@@ -49,11 +49,25 @@ class Statements:
             sa.bindparam("after_tx"), sa.bindparam("after_position")
         )
         read = sa.select(*COLUMNS).where(after)
+        visible = sa.select(events.c.tx_id, events.c.position)
         if postgres:
             read = read.where(events.c.tx_id < VISIBLE_HORIZON)
-        self.read_committed = read.order_by(events.c.tx_id, events.c.position).limit(
-            sa.bindparam("limit")
-        )
+            visible = visible.where(events.c.tx_id < VISIBLE_HORIZON)
+        in_order = (events.c.tx_id, events.c.position)
+        self.read_committed = read.order_by(*in_order).limit(sa.bindparam("limit"))
+        # For projectors: payloads as text, parsed only for the event types wanted.
+        as_text = [
+            sa.cast(c, sa.Text).label(c.name) if c.name in ("data", "metadata") else c
+            for c in COLUMNS
+        ]
+        page = sa.select(*as_text).where(after)
+        if postgres:
+            page = page.where(events.c.tx_id < VISIBLE_HORIZON)
+        self.read_page = page.order_by(*in_order).limit(sa.bindparam("limit"))
+        # The last event a reader may see now: how far a filtered read has looked.
+        self.visible_head = visible.order_by(
+            events.c.tx_id.desc(), events.c.position.desc()
+        ).limit(1)
         self.any_after = sa.select(events.c.position).where(after).limit(1)
         self.backlog = sa.select(sa.func.count(), sa.func.min(events.c.recorded_at)).where(after)
         self.tail = (

@@ -114,16 +114,24 @@ def _update(conn: Connection, name: str, **values: Any) -> None:
     conn.execute(sa.update(checkpoints).where(checkpoints.c.name == name).values(**values))
 
 
-def advance(conn: Connection, projection: Projection, record: RecordedEvent, now: datetime) -> None:
-    """Move past `record`; a failure counted on an earlier event is behind us now."""
+def advance(
+    conn: Connection,
+    projection: Projection,
+    checkpoint: Checkpoint,
+    last_event_at: datetime | None,
+    now: datetime,
+) -> None:
+    """Move to `checkpoint`; a failure counted on an earlier event is behind us now.
+    (`last_event_at` None keeps the time of the last event applied.)"""
+    values: dict[str, Any] = {"last_event_at": last_event_at} if last_event_at else {}
     _update(
         conn,
         projection.name,
         version=projection.version,
-        tx_id=record.tx_id,
-        position=record.position,
-        last_event_at=record.recorded_at,
+        tx_id=checkpoint[0],
+        position=checkpoint[1],
         updated_at=now,
+        **values,
         **CLEARED_FAILURE,
     )
 

@@ -147,8 +147,10 @@ class VerifyReport:
 class Maintenance:
     """Rebuild and verify for one projector's projections."""
 
-    def __init__(self, projector: Projector, chunk: int = 5000) -> None:
-        self.projector, self.chunk = projector, chunk
+    def __init__(
+        self, projector: Projector, chunk: int = 5000, cache_rows: int = 200_000
+    ) -> None:
+        self.projector, self.chunk, self.cache_rows = projector, chunk, cache_rows
         self.engine = projector.engine
         self.dialect = self.engine.dialect.name
 
@@ -224,28 +226,37 @@ class Maintenance:
         progress: Progress = lambda n: None,
     ) -> Replay:
         """Apply events after `replay.checkpoint` (up to `bound`) to `copy`, a chunk per
-        transaction (or all in `conn`'s)."""
+        transaction (or all in `conn`'s).
+
+        Changed rows stay in memory across chunks and are written when there are many of
+        them and at the end: nobody else writes the copy, and an appointment booked, then
+        confirmed, then seen thousands of events later is written once, not three times."""
         store, projection = self.projector.store, copy.projection
+        view = View(conn, copy.statements, self.projector.tz)  # type: ignore[arg-type]
         while True:
-            records = store.read_committed(after=replay.checkpoint, limit=self.chunk)
-            more = len(records) == self.chunk
-            if bound is not None:
+            page = store.read_page(replay.checkpoint, self.chunk, projection.event_types)
+            records, reached = page.records, page.scanned_to
+            if bound is not None and reached >= bound:
                 records = [record for record in records if record.checkpoint <= bound]
-                more = more and bool(records) and records[-1].checkpoint < bound
-            if not records:
-                return replay
+                reached = bound
+            if reached <= replay.checkpoint:
+                break
             todo = [record for record in records if record.checkpoint not in skip]
             with self._transaction(conn) as tx:
+                view.conn = tx
                 try:
-                    apply_batch(View(tx, copy.statements, self.projector.tz), projection, todo)
+                    apply_batch(view, projection, todo, flush=False)
                 except Exception as exc:
                     raise MaintenanceError(f"Replaying {projection.name} failed: {exc}") from exc
-            replay.checkpoint = records[-1].checkpoint
-            replay.last_event_at = records[-1].recorded_at
+                view.trim(self.cache_rows)
+            progress(max(reached[1] - replay.checkpoint[1], 0))
+            replay.checkpoint = reached
+            replay.last_event_at = records[-1].recorded_at if records else replay.last_event_at
             replay.events += len(records)
-            progress(len(records))
-            if not more:
-                return replay
+        with self._transaction(conn) as tx:
+            view.conn = tx
+            view.flush()
+        return replay
 
     @contextmanager
     def _transaction(self, conn: Connection | None) -> Iterator[Connection]:

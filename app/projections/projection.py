@@ -44,6 +44,10 @@ class Projection:
 
         return register
 
+    @property
+    def event_types(self) -> list[str]:
+        return list(self.handlers)
+
     def handles(self, record: RecordedEvent) -> bool:
         return record.event_type in self.handlers
 

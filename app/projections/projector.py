@@ -44,8 +44,11 @@ class HandlerError(Exception):
         self.record, self.cause = record, cause
 
 
-def apply_batch(view: View, projection: Projection, records: Sequence[RecordedEvent]) -> None:
-    """Apply `records` to `view` and write the result (the caller owns the transaction)."""
+def apply_batch(
+    view: View, projection: Projection, records: Sequence[RecordedEvent], *, flush: bool = True
+) -> None:
+    """Apply `records` to `view` and, unless told not to, write the result (the caller owns
+    the transaction)."""
     mine = [record for record in records if projection.handles(record)]
     view.prefetch(projection.wanted(mine))
     for record in mine:
@@ -55,7 +58,8 @@ def apply_batch(view: View, projection: Projection, records: Sequence[RecordedEv
             raise
         except Exception as exc:
             raise HandlerError(record, exc) from exc
-    view.flush()
+    if flush:
+        view.flush()
 
 
 @dataclass(frozen=True)
@@ -143,17 +147,24 @@ class Projector:
                     return "parked", 0, 0
                 if row.version != projection.version and row.checkpoint != START:
                     return "needs_rebuild", 0, 0
-                records = self.store.read_committed(after=row.checkpoint, limit=self.batch_size)
+                page = self.store.read_page(
+                    row.checkpoint, self.batch_size, projection.event_types
+                )
+                records, now = page.records, self.clock()
                 if not records:
-                    return self._caught_up_or_held_back(row.checkpoint), 0, 0
+                    if page.scanned_to > row.checkpoint:  # only other projections' events
+                        cp.advance(conn, projection, page.scanned_to, None, now)
+                    if page.full:
+                        return "more", 0, 0
+                    return self._caught_up_or_held_back(page.scanned_to), 0, 0
                 done, failure = self._apply_guarded(conn, projection, records)
-                now = self.clock()
-                if done:
-                    cp.advance(conn, projection, done[-1], now)
                 if failure is None:
-                    if len(records) == self.batch_size:
+                    cp.advance(conn, projection, page.scanned_to, records[-1].recorded_at, now)
+                    if page.full:
                         return "more", len(done), 0
-                    return self._caught_up_or_held_back(records[-1].checkpoint), len(done), 0
+                    return self._caught_up_or_held_back(page.scanned_to), len(done), 0
+                if done:
+                    cp.advance(conn, projection, done[-1].checkpoint, done[-1].recorded_at, now)
                 record, error = failure
                 failures = cp.record_failure(conn, row, record, error, self.max_failures, now)
         self._log_failure(projection.name, record, error, failures)

@@ -14,6 +14,7 @@ from datetime import tzinfo
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -26,26 +27,54 @@ class MissingRowError(LookupError):
 
 
 class TableStatements:
-    """The statements a View runs against one physical table, built once."""
+    """The statements a View runs against one physical table, built once.
+
+    On PostgreSQL, keys travel as one array parameter and rows as one array per column
+    (`unnest`), so a batch of any size is one statement with a handful of parameters; that
+    is most of what makes a rebuild fast. SQLite gets plain IN lists and executemany.
+    """
 
     def __init__(self, table: sa.Table, dialect: str) -> None:
-        self.table = table
+        self.table, self.postgres = table, dialect == "postgresql"
         self.key_columns = [c.name for c in table.primary_key.columns]
+        self.columns = [c.name for c in table.columns]
         keys = [table.c[name] for name in self.key_columns]
-        wanted = sa.bindparam("keys", expanding=True)
-        key_expr = keys[0] if len(keys) == 1 else sa.tuple_(*keys)
-        self.select = sa.select(table).where(key_expr.in_(wanted))
+        if self.postgres and len(keys) == 1:
+            wanted = sa.bindparam("keys", type_=postgresql.ARRAY(keys[0].type))
+            self.select = sa.select(table).where(keys[0] == sa.any_(wanted))
+        else:
+            key_expr = keys[0] if len(keys) == 1 else sa.tuple_(*keys)
+            self.select = sa.select(table).where(
+                key_expr.in_(sa.bindparam("keys", expanding=True))
+            )
         self.delete = sa.delete(table).where(
             *(column == sa.bindparam(f"k_{column.name}") for column in keys)
         )
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-        others = [c.name for c in table.columns if c.name not in self.key_columns]
-        if others:
-            self.upsert = insert.on_conflict_do_update(
-                index_elements=keys, set_={name: insert.excluded[name] for name in others}
-            )
+        others = [name for name in self.columns if name not in self.key_columns]
+        if self.postgres:
+            self.upsert_sql = _unnest_upsert(table, self.key_columns, others)
+            self.json_columns = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
         else:
-            self.upsert = insert.on_conflict_do_nothing(index_elements=keys)
+            insert = sqlite.insert(table)
+            if others:
+                self.upsert = insert.on_conflict_do_update(
+                    index_elements=keys, set_={name: insert.excluded[name] for name in others}
+                )
+            else:
+                self.upsert = insert.on_conflict_do_nothing(index_elements=keys)
+
+    def write(self, conn: Connection, rows: list[Row]) -> None:
+        """Insert or update `rows` (whole rows, distinct keys)."""
+        if not self.postgres:
+            conn.execute(self.upsert, rows)
+            return
+        arrays = {}
+        for n, name in enumerate(self.columns):
+            values = [row[name] for row in rows]
+            if name in self.json_columns:
+                values = [Jsonb(v) if v is not None else None for v in values]
+            arrays[f"c{n}"] = values
+        conn.exec_driver_sql(self.upsert_sql, arrays)
 
     def key_of(self, row: Mapping[str, Any]) -> Key:
         if len(self.key_columns) == 1:
@@ -87,8 +116,10 @@ class View:
     def get(self, table: sa.Table, key: Key) -> Row | None:
         """The row with this key, or None."""
         rows = self._rows[table]
-        if key not in rows:
-            self._load(table, {key})
+        if key in rows:
+            rows[key] = row = rows.pop(key)  # most recently used last: see `trim`
+            return row
+        self._load(table, {key})
         return rows[key]
 
     def require(self, table: sa.Table, key: Key) -> Row:
@@ -101,7 +132,9 @@ class View:
     def put(self, table: sa.Table, row: Row) -> None:
         """Insert or replace a whole row."""
         key = self._statements[table].key_of(row)
-        self._rows[table][key] = row
+        rows = self._rows[table]
+        rows.pop(key, None)
+        rows[key] = row
         self._dirty[table].add(key)
 
     def update(self, table: sa.Table, key: Key, **values: Any) -> Row:
@@ -152,8 +185,20 @@ class View:
             if gone:
                 self.conn.execute(statements.delete, gone)
             if kept:
-                self.conn.execute(statements.upsert, kept)
+                statements.write(self.conn, kept)
             keys.clear()
+
+    def trim(self, most: int) -> None:
+        """Keep at most `most` rows per table in memory, writing changes first: a long
+        replay's memory stays bounded. The rows used least recently go (for appointments,
+        those long finished, which the log does not mention again)."""
+        if all(len(rows) <= most for rows in self._rows.values()):
+            return
+        self.flush()
+        for table, rows in self._rows.items():
+            if len(rows) > most:
+                keep = list(rows.items())[len(rows) - most // 2 :]
+                self._rows[table] = dict(keep)
 
     def _load(self, table: sa.Table, keys: set[Key]) -> None:
         statements, rows = self._statements[table], self._rows[table]
@@ -162,3 +207,21 @@ class View:
         found = self.conn.execute(statements.select, {"keys": list(keys)}).mappings()
         for row in found:
             rows[statements.key_of(row)] = dict(row)
+
+
+def _unnest_upsert(table: sa.Table, keys: list[str], others: list[str]) -> str:
+    dialect = postgresql.dialect()
+    arrays = ", ".join(
+        f"%(c{n})b::{column.type.compile(dialect=dialect)}[]" for n, column in enumerate(table.c)
+    )
+    names = ", ".join(f'"{c.name}"' for c in table.c)
+    conflict = ", ".join(f'"{name}"' for name in keys)
+    action = (
+        "DO UPDATE SET " + ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in others)
+        if others
+        else "DO NOTHING"
+    )
+    return (
+        f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}) '
+        f"ON CONFLICT ({conflict}) {action}"
+    )

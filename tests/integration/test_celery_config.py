@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -67,3 +71,22 @@ def test_a_malformed_projection_setting_is_refused_by_name(name):
         Settings.from_env({name: "soon"})
     with pytest.raises(ConfigurationError, match=name):
         Settings.from_env({name: "0"})
+
+
+def test_the_worker_refuses_to_start_without_a_broker(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("REDIS_URL", "CELERY_BROKER_URL")
+    }
+    env["DATABASE_URL_WRITE"] = f"sqlite:///{tmp_path / 'rendezvous.db'}"
+    started = subprocess.run(
+        [sys.executable, "-c", "import celery_worker"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode != 0
+    assert "No broker configured: set CELERY_BROKER_URL or REDIS_URL" in started.stderr
