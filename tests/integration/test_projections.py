@@ -235,3 +235,18 @@ def test_a_new_projection_version_waits_for_a_rebuild(services, clinic, clock, e
     Maintenance(projector).rebuild("patients")
     assert projector.run("patients").outcome == "caught_up"
     assert status_of(projector, "patients").row.version == 2
+
+
+def test_a_lost_connection_is_not_counted_against_the_event(services, clinic, engine):
+    def unreachable(view, record):
+        raise sa.exc.OperationalError("SELECT 1", {}, ConnectionError("server closed"))
+
+    probe = Projection("probe", version=1, tables=())
+    probe.handlers["PatientRegistered"] = (unreachable, None)
+    projector = Projector(services.store, engine, [probe], tz=services.tz)
+
+    # Raised for the Celery task to retry with backoff, rather than parking the event.
+    with pytest.raises(sa.exc.OperationalError):
+        wait_until(lambda: projector.run("probe").applied, timeout=20, what="a first attempt")
+    row = status_of(projector, "probe").row
+    assert (row.failures, row.parked_at, row.position) == (0, None, 0)
