@@ -87,11 +87,14 @@ def celery_config(broker_url: str | None, queue: str, tick_seconds: float) -> di
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
-        # Fail fast when the broker is down, rather than hang a request that is nudging.
+        # Fail fast when the broker is down, rather than hang a request that is nudging:
+        # publishing does not retry the connection (max_retries 0; kombu would otherwise
+        # keep trying for about 6 s). Workers reconnect on their own schedule.
         "broker_transport_options": {
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
             "visibility_timeout": 300,
+            "max_retries": 0,
         },
         "beat_schedule": {
             "projections-catch-up": {

@@ -23,7 +23,7 @@ from app.projections.projector import TRANSIENT
 log = logging.getLogger(__name__)
 
 NUDGE_EXPIRES = 60  # seconds; a nudge older than this is redundant with the ticks
-HELD_BACK_WAIT = 2.0  # seconds of looking again for held-back events; then the ticks
+BROKER_PAUSE = 30.0  # seconds without nudges after one could not be sent
 
 
 @shared_task(
@@ -37,19 +37,10 @@ HELD_BACK_WAIT = 2.0  # seconds of looking again for held-back events; then the 
 )
 def project(name: str) -> dict[str, Any]:
     """Bring one projection up to date with the event store."""
-    projector = current_app.extensions["rendezvous"].projector
-    report = projector.run(name)
-    applied = report.applied
-    deadline = time.monotonic() + HELD_BACK_WAIT
-    while report.outcome == "held_back" and time.monotonic() < deadline:
-        # Events wait for an older transaction, open somewhere on the server, to end:
-        # look again shortly rather than leave them to the next tick.
-        time.sleep(0.02)
-        report = projector.run(name)
-        applied += report.applied
+    report = current_app.extensions["rendezvous"].projector.settle(name)
     if report.outcome in ("parked", "needs_rebuild"):
         log.warning("Projection %s is %s; see `flask projections status`.", name, report.outcome)
-    return {"name": name, "applied": applied, "outcome": report.outcome}
+    return {"name": name, "applied": report.applied, "outcome": report.outcome}
 
 
 @shared_task(name="rendezvous.catch_up", acks_late=True)
@@ -62,25 +53,47 @@ def catch_up() -> None:
 
 class Nudge:
     """What the command bus calls after each commit: send one projection task per projection
-    to `celery`, or, without a broker, run the projections here and now."""
+    to `celery`, or, without a broker, run the projections here and now.
+
+    A nudge that cannot be sent (the broker is down) is dropped and logged: the command has
+    committed, and the catch-up tick makes good. For the next BROKER_PAUSE seconds no nudge
+    is tried, so requests do not each wait out a connection timeout while the broker is away.
+    """
 
     def __init__(self, projector: Projector, celery: Celery | None) -> None:
         self.projector, self.celery = projector, celery
+        self._paused_until = 0.0
 
     def __call__(self, result: CommandResult) -> None:
         if result.position is None or result.replayed:
             return  # nothing new was written
+        if self.celery is None:
+            self._run_here()
+        elif time.monotonic() >= self._paused_until:
+            self._send()
+
+    def _run_here(self) -> None:
         for name in self.projector.names:
             try:
-                if self.celery is None:
-                    self.projector.run(name)
-                else:
-                    # No publish retries: with the broker down, the request must not hang.
-                    self.celery.send_task(project.name, (name,), expires=NUDGE_EXPIRES, retry=False)
+                self.projector.settle(name)
             except Exception:  # the command has committed; never fail it here
                 log.warning(
-                    "Could not bring projection %s up to date after a command; the next "
-                    "run or catch-up tick will.",
+                    "Projection %s failed after a command; the next command retries it.",
                     name,
                     exc_info=True,
                 )
+
+    def _send(self) -> None:
+        assert self.celery is not None
+        for name in self.projector.names:
+            try:
+                self.celery.send_task(project.name, (name,), expires=NUDGE_EXPIRES, retry=False)
+            except Exception:  # the command has committed; never fail it here
+                self._paused_until = time.monotonic() + BROKER_PAUSE
+                log.warning(
+                    "Could not send projection tasks (broker unreachable); pausing nudges "
+                    "for %.0f s, the catch-up tick will bring the projections up to date.",
+                    BROKER_PAUSE,
+                    exc_info=True,
+                )
+                return

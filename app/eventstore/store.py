@@ -179,9 +179,11 @@ class EventStore:
             for row in rows
             if wanted is None or row.event_type in wanted
         ]
-        if head is not None:
-            return Page(records, max((head.tx_id, head.position), after), full=False)
-        return Page(records, (rows[-1].tx_id, rows[-1].position), full=True)
+        if len(rows) == limit:
+            return Page(records, (rows[-1].tx_id, rows[-1].position), full=True)
+        if head is None:  # nothing visible yet: an empty store, or its first writes open
+            return Page(records, after, full=False)
+        return Page(records, max((head.tx_id, head.position), after), full=False)
 
     def _recorded_from_text(self, row: sa.Row[Any]) -> RecordedEvent:
         position, tx_id, stream_id, stream_type, version, kind, schema, data, meta, at = row

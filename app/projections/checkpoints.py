@@ -199,7 +199,8 @@ def restart_from(
     last_event_at: datetime | None,
     now: datetime,
 ) -> None:
-    """After a rebuild: the rebuilt tables' position, version, and a clean slate."""
+    """After a rebuild: the rebuilt tables' position and version, and no failure. Skipped
+    events stay skipped (the rebuild passed over them too)."""
     _update(
         conn,
         projection.name,
@@ -210,4 +211,3 @@ def restart_from(
         updated_at=now,
         **CLEARED_FAILURE,
     )
-    conn.execute(sa.delete(skipped_events).where(skipped_events.c.name == projection.name))

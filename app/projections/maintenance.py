@@ -162,15 +162,17 @@ class Maintenance:
         with self._exclusive(name):
             with self.engine.begin() as conn:
                 shadow.create(conn)
+                skipped = cp.skipped(conn, name)  # passed over by an operator: stay so
             try:
-                replay = self._replay(shadow, Replay(), progress=progress)
+                replay = self._replay(shadow, Replay(), skip=skipped, progress=progress)
                 with self.engine.begin() as conn:
                     shadow.create_indexes(conn)
                 with self.engine.connect() as conn:
                     conn.execution_options(write=True)
                     with conn.begin():
                         cp.lock(conn, projection, wait=True)
-                        self._replay(shadow, replay, conn=conn, progress=progress)
+                        skipped = cp.skipped(conn, name)
+                        self._replay(shadow, replay, skip=skipped, conn=conn, progress=progress)
                         shadow.swap_in(conn)
                         now = self.projector.clock()
                         cp.restart_from(
@@ -206,6 +208,7 @@ class Maintenance:
                         # The live projection waits while the last events are matched.
                         row = cp.lock(conn, projection, wait=True)
                         assert row is not None
+                        skipped = cp.skipped(conn, name)  # an operator may have skipped since
                         replay = self._replay(
                             scratch, replay, bound=row.checkpoint, skip=skipped, conn=conn
                         )

@@ -108,6 +108,19 @@ class Projector:
             known = ", ".join(self.projections)
             raise LookupError(f"No projection named {name!r} (known: {known}).") from None
 
+    def settle(self, name: str, *, patience: float = 2.0) -> RunReport:
+        """Run `name`, and while another runner holds it or events are held back by an open
+        transaction, look again every 20 ms for up to `patience` seconds. A nudge that finds
+        the projection busy cannot tell whether the other runner saw its event: without
+        this, the event would wait for the next tick."""
+        report = self.run(name)
+        applied, deadline = report.applied, time.monotonic() + patience
+        while report.outcome in ("busy", "held_back") and time.monotonic() < deadline:
+            time.sleep(0.02)
+            report = self.run(name)
+            applied += report.applied
+        return RunReport(name, applied, report.outcome)
+
     def run_all(self) -> list[RunReport]:
         return [self.run(name) for name in self.projections]
 

@@ -70,12 +70,13 @@ patients = sa.Table(
     metadata,
     sa.Column("patient_id", sa.Uuid(), primary_key=True),
     sa.Column("full_name", sa.String(200), nullable=False),
-    # Lower case without accents: what a search is matched against.
-    sa.Column("name_key", sa.String(200), nullable=False),
+    # Lower case without accents: what a search is matched against. Text, because case
+    # folding can lengthen a name ("ß" becomes "ss").
+    sa.Column("name_key", sa.Text(), nullable=False),
     sa.Column("date_of_birth", sa.Date(), nullable=True),
     sa.Column("phone", sa.String(40), nullable=False),
     sa.Column("phone_digits", sa.String(40), nullable=False),
-    sa.Column("email", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
     sa.Column("registered_at", UTCDateTime, nullable=False),
     sa.Column("changed_at", UTCDateTime, nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
@@ -90,7 +91,7 @@ doctors = sa.Table(
     metadata,
     sa.Column("doctor_id", sa.Uuid(), primary_key=True),
     sa.Column("full_name", sa.String(200), nullable=False),
-    sa.Column("name_key", sa.String(200), nullable=False),
+    sa.Column("name_key", sa.Text(), nullable=False),
     sa.Column("specialty", sa.String(120), nullable=False),
     sa.Column("slot_minutes", sa.Integer(), nullable=False),
     # {"mon": [["09:00", "12:30"], ...]} in clinic time; null until hours are set.
@@ -110,7 +111,7 @@ appointments = sa.Table(
     sa.Column("patient_id", sa.Uuid(), nullable=False),
     sa.Column("doctor_id", sa.Uuid(), nullable=False),
     sa.Column("patient_name", sa.String(200), nullable=False),
-    sa.Column("patient_name_key", sa.String(200), nullable=False),
+    sa.Column("patient_name_key", sa.Text(), nullable=False),
     sa.Column("patient_phone", sa.String(40), nullable=False),
     sa.Column("doctor_name", sa.String(200), nullable=False),
     sa.Column("doctor_specialty", sa.String(120), nullable=False),

@@ -211,9 +211,15 @@ class View:
 
 def _unnest_upsert(table: sa.Table, keys: list[str], others: list[str]) -> str:
     dialect = postgresql.dialect()
-    arrays = ", ".join(
-        f"%(c{n})b::{column.type.compile(dialect=dialect)}[]" for n, column in enumerate(table.c)
-    )
+
+    def array_type(column: sa.Column) -> str:
+        # Text without its length: a cast to varchar(n) would cut a long value silently,
+        # where the insert into the column refuses it (and the event is parked).
+        if isinstance(column.type, sa.String):
+            return "text[]"
+        return f"{column.type.compile(dialect=dialect)}[]"
+
+    arrays = ", ".join(f"%(c{n})b::{array_type(column)}" for n, column in enumerate(table.c))
     names = ", ".join(f'"{c.name}"' for c in table.c)
     conflict = ", ".join(f'"{name}"' for name in keys)
     action = (

@@ -13,7 +13,7 @@ import redis
 
 from app.config import ConfigurationError, Settings
 
-from ..conftest import make_app, redis_test_url
+from ..conftest import dispose, make_app, redis_test_url
 
 
 def test_the_broker_defaults_to_redis_url_and_can_be_set_apart():
@@ -90,3 +90,33 @@ def test_the_worker_refuses_to_start_without_a_broker(tmp_path):
     )
     assert started.returncode != 0
     assert "No broker configured: set CELERY_BROKER_URL or REDIS_URL" in started.stderr
+
+
+def test_with_the_broker_unreachable_commands_commit_and_nudges_pause(sqlite_app, clock):
+    from app.commands import RegisterPatient
+    from app.config import celery_config
+
+    from .workers import free_port
+
+    app = make_app(
+        sqlite_app.config["SQLALCHEMY_DATABASE_URI"],
+        CELERY=celery_config(f"redis://127.0.0.1:{free_port()}/0", "nowhere", 5.0),
+    )
+    services = app.extensions["rendezvous"]
+    services.bus.clock = clock
+    nudge, attempts = services.bus.after_commit, []
+    real_send = nudge.celery.send_task
+
+    def counting(*args, **kwargs):
+        attempts.append(args)
+        return real_send(*args, **kwargs)
+
+    nudge.celery.send_task = counting
+    first = services.bus.handle(RegisterPatient(full_name="Ann Down", date_of_birth="1990-01-01"))
+    second = services.bus.handle(RegisterPatient(full_name="Bob Down", date_of_birth="1990-01-01"))
+
+    assert services.store.stream_version(first.stream_id) == 1  # committed all the same
+    assert services.store.stream_version(second.stream_id) == 1
+    assert len(attempts) == 1  # one failed send, then a pause instead of one per command
+    app.extensions["celery"].close()
+    dispose(app)

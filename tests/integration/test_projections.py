@@ -177,6 +177,8 @@ def test_a_poison_event_is_parked_and_the_other_projections_go_on(services, clin
     assert projector.run("appointments").outcome == "caught_up"
     assert status_of(projector, "appointments").state == "up to date"
     assert services.maintenance.verify("appointments").ok  # the replay skips it too
+    services.maintenance.rebuild("appointments")  # and so does a rebuild
+    assert services.maintenance.verify("appointments").ok
     assert after.stream_id in {p.patient_id for p in _patients(services)}
 
 
@@ -250,3 +252,29 @@ def test_a_lost_connection_is_not_counted_against_the_event(services, clinic, en
         wait_until(lambda: projector.run("probe").applied, timeout=20, what="a first attempt")
     row = status_of(projector, "probe").row
     assert (row.failures, row.parked_at, row.position) == (0, None, 0)
+
+
+def test_an_empty_store_projects_rebuilds_and_verifies_to_nothing(services):
+    assert {r.outcome for r in services.projector.run_all()} == {"caught_up"}
+    services.maintenance.rebuild("appointments")
+    report = services.maintenance.verify("appointments")
+    assert report.ok and report.events == 0
+
+
+def test_long_values_are_kept_whole(services, clinic):
+    email = "a" * 240 + "@example.org"  # the domain allows 254 characters
+    patient = services.bus.handle(
+        RegisterPatient(full_name="Straße Weiß", date_of_birth="1990-01-01", email=email)
+    ).stream_id
+    catch_up(services.projector)
+
+    from app.queries.directory import patient as find
+
+    assert find(services.read_engine, patient).email == email
+    assert [p.patient_id for p in _patients_named(services, "strasse")] == [patient]
+
+
+def _patients_named(services, text):
+    from app.queries.directory import search_patients
+
+    return search_patients(services.read_engine, text)
