@@ -109,13 +109,13 @@ class Projector:
             raise LookupError(f"No projection named {name!r} (known: {known}).") from None
 
     def settle(self, name: str, *, patience: float = 2.0) -> RunReport:
-        """Run `name`, and while another runner holds it or events are held back by an open
-        transaction, look again every 20 ms for up to `patience` seconds. A nudge that finds
-        the projection busy cannot tell whether the other runner saw its event: without
-        this, the event would wait for the next tick."""
+        """Run `name`, and while events are held back by a transaction still open somewhere
+        on the server, look again every 20 ms for up to `patience` seconds, rather than
+        leave them to the next tick. (Busy needs no waiting: the runner that holds the
+        projection looks for new events after it commits.)"""
         report = self.run(name)
         applied, deadline = report.applied, time.monotonic() + patience
-        while report.outcome in ("busy", "held_back") and time.monotonic() < deadline:
+        while report.outcome == "held_back" and time.monotonic() < deadline:
             time.sleep(0.02)
             report = self.run(name)
             applied += report.applied
@@ -125,11 +125,15 @@ class Projector:
         return [self.run(name) for name in self.projections]
 
     def run(self, name: str, *, max_batches: int | None = None) -> RunReport:
-        """Apply batches until caught up, or until parked, busy elsewhere or out of date."""
+        """Apply batches until caught up, or until parked, busy elsewhere or out of date.
+
+        Caught up is checked again after each commit: an event that committed while this
+        run held the projection was maybe turned away as "busy" by another runner, so this
+        one must not stop before looking for it."""
         projection = self.projection(name)
         applied = batches = 0
         while max_batches is None or batches < max_batches:
-            outcome, count, failures = self._batch(projection)
+            outcome, count, failures, reached = self._batch(projection)
             applied += count
             batches += 1
             if outcome == "missing":
@@ -137,6 +141,11 @@ class Projector:
             elif outcome == "failed":
                 # Not parked yet: give a passing cause (a lock, a restart) a moment.
                 time.sleep(min(self.backoff * 2 ** (failures - 1), 2.0))
+            elif outcome == "caught_up" and self.store.any_after(reached):
+                if not count:
+                    # Later events wait for an older transaction, open somewhere on the
+                    # server, to end: the caller should look again soon.
+                    return RunReport(name, applied, "held_back")
             elif outcome != "more":
                 return RunReport(name, applied, outcome)
         return RunReport(name, applied, "more")
@@ -149,45 +158,38 @@ class Projector:
             with conn.begin():
                 return cp.ensure(conn, self.projection(name))
 
-    def _batch(self, projection: Projection) -> tuple[str, int, int]:
+    def _batch(self, projection: Projection) -> tuple[str, int, int, Checkpoint]:
         with self.engine.connect() as conn:
             conn.execution_options(write=True)  # SQLite: take the write lock up front
             with conn.begin():
                 row = cp.lock(conn, projection, wait=False)
                 if row is None:
-                    return ("busy" if cp.exists(conn, projection.name) else "missing"), 0, 0
+                    outcome = "busy" if cp.exists(conn, projection.name) else "missing"
+                    return outcome, 0, 0, START
                 if row.parked_at is not None:
-                    return "parked", 0, 0
+                    return "parked", 0, 0, row.checkpoint
                 if row.version != projection.version and row.checkpoint != START:
-                    return "needs_rebuild", 0, 0
+                    return "needs_rebuild", 0, 0, row.checkpoint
                 page = self.store.read_page(
                     row.checkpoint, self.batch_size, projection.event_types
                 )
                 records, now = page.records, self.clock()
+                reached = page.scanned_to
                 if not records:
-                    if page.scanned_to > row.checkpoint:  # only other projections' events
-                        cp.advance(conn, projection, page.scanned_to, None, now)
-                    if page.full:
-                        return "more", 0, 0
-                    return self._caught_up_or_held_back(page.scanned_to), 0, 0
+                    if reached > row.checkpoint:  # only other projections' events
+                        cp.advance(conn, projection, reached, None, now)
+                    return ("more" if page.full else "caught_up"), 0, 0, reached
                 done, failure = self._apply_guarded(conn, projection, records)
                 if failure is None:
-                    cp.advance(conn, projection, page.scanned_to, records[-1].recorded_at, now)
-                    if page.full:
-                        return "more", len(done), 0
-                    return self._caught_up_or_held_back(page.scanned_to), len(done), 0
+                    cp.advance(conn, projection, reached, records[-1].recorded_at, now)
+                    return ("more" if page.full else "caught_up"), len(done), 0, reached
                 if done:
                     cp.advance(conn, projection, done[-1].checkpoint, done[-1].recorded_at, now)
                 record, error = failure
                 failures = cp.record_failure(conn, row, record, error, self.max_failures, now)
         self._log_failure(projection.name, record, error, failures)
         outcome = "failed" if failures < self.max_failures else "parked"
-        return outcome, len(done), failures
-
-    def _caught_up_or_held_back(self, seen: Checkpoint) -> str:
-        # Later events that read_committed did not return wait for an older transaction,
-        # still open somewhere on the server, to end: the caller should look again soon.
-        return "held_back" if self.store.any_after(seen) else "caught_up"
+        return outcome, len(done), failures, START
 
     def _apply_guarded(
         self, conn: Connection, projection: Projection, records: list[RecordedEvent]
