@@ -43,7 +43,7 @@ def queue():
     name = f"rendezvous-test-{uuid.uuid4().hex[:8]}"
     yield name
     client = redis.Redis.from_url(redis_test_url())
-    client.delete(name)
+    client.delete(name, *client.keys(f"*{name}*"))  # the queue and kombu's binding for it
     client.close()
 
 
