@@ -13,7 +13,7 @@ See docs/event-store.md for the trade-off.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -150,7 +150,7 @@ class EventStore:
 
     def read_committed(self, after: Checkpoint = START, limit: int = 500) -> list[RecordedEvent]:
         """Up to `limit` committed events after `after`, in an order that never skips one."""
-        params = {"after_tx": after[0], "after_position": after[1], "limit": limit}
+        params = {**_after(after), "limit": limit}
         with self.engine.connect() as conn:
             return [self.recorded(row) for row in conn.execute(self.sql.read_committed, params)]
 
@@ -164,7 +164,7 @@ class EventStore:
 
         Payloads are fetched as text and parsed only for the events kept: a projection
         interested in a few types does not pay to decode the others."""
-        params = {"after_tx": after[0], "after_position": after[1], "limit": limit}
+        params = {**_after(after), "limit": limit}
         wanted = None if event_types is None else frozenset(event_types)
         with self.engine.connect() as conn:
             if self.is_postgres:
@@ -175,7 +175,7 @@ class EventStore:
                 if len(rows) < limit:
                     head = conn.execute(self.sql.visible_head).first()
         records = [
-            self._recorded_from_text(row)
+            self.recorded(row, orjson.loads)
             for row in rows
             if wanted is None or row.event_type in wanted
         ]
@@ -185,29 +185,16 @@ class EventStore:
             return Page(records, after, full=False)
         return Page(records, max((head.tx_id, head.position), after), full=False)
 
-    def _recorded_from_text(self, row: sa.Row[Any]) -> RecordedEvent:
-        position, tx_id, stream_id, stream_type, version, kind, schema, data, meta, at = row
-        return RecordedEvent(
-            position,
-            tx_id,
-            stream_id,
-            stream_type,
-            version,
-            self.codec.decode(kind, schema, orjson.loads(data)),
-            orjson.loads(meta),
-            to_utc(at),
-        )
-
     def any_after(self, after: Checkpoint) -> bool:
-        """Whether any committed event comes after `after`: after a short `read_committed`,
-        true means events are held back by a transaction still open somewhere."""
-        params = {"after_tx": after[0], "after_position": after[1]}
+        """Whether any committed event comes after `after`: after a short read that reached
+        `after`, true means events are held back by a transaction still open somewhere."""
+        params = _after(after)
         with self.engine.connect() as conn:
             return conn.execute(self.sql.any_after, params).first() is not None
 
     def backlog(self, after: Checkpoint) -> tuple[int, datetime | None]:
         """How many events come after `after`, and when the oldest of them was recorded."""
-        params = {"after_tx": after[0], "after_position": after[1]}
+        params = _after(after)
         with self.engine.connect() as conn:
             count, oldest = conn.execute(self.sql.backlog, params).one()
         return int(count), to_utc(oldest) if oldest is not None else None
@@ -242,17 +229,23 @@ class EventStore:
         with self.engine.connect() as conn:
             return int(conn.execute(self.sql.version, {"stream_id": stream_id}).scalar_one())
 
-    def recorded(self, row: sa.Row[Any]) -> RecordedEvent:
-        """A stored row as an event in its current shape."""
+    def recorded(
+        self, row: sa.Row[Any], parse: Callable[[str], Any] | None = None
+    ) -> RecordedEvent:
+        """A stored row (the columns of `statements.COLUMNS`, in order) as an event in its
+        current shape; `parse` reads payloads fetched as text."""
+        position, tx_id, stream_id, stream_type, version, kind, schema, data, meta, at = row
+        if parse is not None:
+            data, meta = parse(data), parse(meta)
         return RecordedEvent(
-            position=row.position,
-            tx_id=row.tx_id,
-            stream_id=row.stream_id,
-            stream_type=row.stream_type,
-            version=row.version,
-            event=self.codec.decode(row.event_type, row.schema_version, row.data),
-            metadata=row.metadata,
-            recorded_at=to_utc(row.recorded_at),
+            position,
+            tx_id,
+            stream_id,
+            stream_type,
+            version,
+            self.codec.decode(kind, schema, data),
+            meta,
+            to_utc(at),
         )
 
 
@@ -406,6 +399,11 @@ class StoreTransaction(Reservations, CommandLog):
             raise ConcurrencyError(stream_id, expected_version) from exc
         self._loaded[stream_id] = expected_version + len(rows)
         return positions
+
+
+def _after(checkpoint: Checkpoint) -> dict[str, int]:
+    """The bound parameters of a read after `checkpoint`."""
+    return {"after_tx": checkpoint[0], "after_position": checkpoint[1]}
 
 
 def _wrapped(exc: psycopg.Error) -> sa.exc.DBAPIError:
