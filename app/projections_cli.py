@@ -123,7 +123,7 @@ def retry(name: str) -> None:
     """Try a parked projection's failed event again (after a fix), and carry on."""
     projector = _services().projector
     _names(name, False)
-    with projector.engine.begin() as conn:
+    with projector.transaction() as conn:
         cp.unpark(conn, name)
     report = projector.run(name)
     click.echo(f"{name}: {report.applied} events applied; {report.outcome.replace('_', ' ')}.")
@@ -136,13 +136,11 @@ def skip(name: str) -> None:
     projector = _services().projector
     projection = projector.projection(_names(name, False)[0])
     projector.ensure(name)
-    with projector.engine.connect() as conn:
-        conn.execution_options(write=True)
-        with conn.begin():
-            row = cp.lock(conn, projection, wait=True)
-            if row is None or row.failed_checkpoint is None:
-                raise click.ClickException(f"{name} has no failed event to skip.")
-            cp.skip(conn, row, projector.clock())
+    with projector.transaction() as conn:
+        row = cp.lock(conn, projection, wait=True)
+        if row is None or row.failed_checkpoint is None:
+            raise click.ClickException(f"{name} has no failed event to skip.")
+        cp.skip(conn, row, projector.clock())
     click.echo(f"{name}: skipped {row.failed_event_type} at position {row.failed_position}.")
     report = projector.run(name)
     click.echo(f"{name}: {report.applied} events applied; {report.outcome.replace('_', ' ')}.")

@@ -65,9 +65,9 @@ class Statements:
             page = page.where(events.c.tx_id < VISIBLE_HORIZON)
         self.read_page = page.order_by(*in_order).limit(sa.bindparam("limit"))
         # The last event a reader may see now: how far a filtered read has looked.
-        self.visible_head = visible.order_by(
-            events.c.tx_id.desc(), events.c.position.desc()
-        ).limit(1)
+        self.visible_head = visible.order_by(events.c.tx_id.desc(), events.c.position.desc()).limit(
+            1
+        )
         self.any_after = sa.select(events.c.position).where(after).limit(1)
         self.backlog = sa.select(sa.func.count(), sa.func.min(events.c.recorded_at)).where(after)
         self.tail = (

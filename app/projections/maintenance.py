@@ -147,9 +147,7 @@ class VerifyReport:
 class Maintenance:
     """Rebuild and verify for one projector's projections."""
 
-    def __init__(
-        self, projector: Projector, chunk: int = 5000, cache_rows: int = 200_000
-    ) -> None:
+    def __init__(self, projector: Projector, chunk: int = 5000, cache_rows: int = 200_000) -> None:
         self.projector, self.chunk, self.cache_rows = projector, chunk, cache_rows
         self.engine = projector.engine
         self.dialect = self.engine.dialect.name
@@ -167,17 +165,13 @@ class Maintenance:
                 replay = self._replay(shadow, Replay(), skip=skipped, progress=progress)
                 with self.engine.begin() as conn:
                     shadow.create_indexes(conn)
-                with self.engine.connect() as conn:
-                    conn.execution_options(write=True)
-                    with conn.begin():
-                        cp.lock(conn, projection, wait=True)
-                        skipped = cp.skipped(conn, name)
-                        self._replay(shadow, replay, skip=skipped, conn=conn, progress=progress)
-                        shadow.swap_in(conn)
-                        now = self.projector.clock()
-                        cp.restart_from(
-                            conn, projection, replay.checkpoint, replay.last_event_at, now
-                        )
+                with self.projector.transaction() as conn:
+                    cp.lock(conn, projection, wait=True)
+                    skipped = cp.skipped(conn, name)
+                    self._replay(shadow, replay, skip=skipped, conn=conn, progress=progress)
+                    shadow.swap_in(conn)
+                    now = self.projector.clock()
+                    cp.restart_from(conn, projection, replay.checkpoint, replay.last_event_at, now)
             except BaseException:
                 with self.engine.begin() as conn:
                     shadow.drop(conn)
@@ -202,17 +196,15 @@ class Maintenance:
                 replay = self._replay(
                     scratch, Replay(), bound=bound, skip=skipped, progress=progress
                 )
-                with self.engine.connect() as conn:
-                    conn.execution_options(write=True)
-                    with conn.begin():
-                        # The live projection waits while the last events are matched.
-                        row = cp.lock(conn, projection, wait=True)
-                        assert row is not None
-                        skipped = cp.skipped(conn, name)  # an operator may have skipped since
-                        replay = self._replay(
-                            scratch, replay, bound=row.checkpoint, skip=skipped, conn=conn
-                        )
-                        differences = self._compare(conn, scratch, limit)
+                with self.projector.transaction() as conn:
+                    # The live projection waits while the last events are matched.
+                    row = cp.lock(conn, projection, wait=True)
+                    assert row is not None
+                    skipped = cp.skipped(conn, name)  # an operator may have skipped since
+                    replay = self._replay(
+                        scratch, replay, bound=row.checkpoint, skip=skipped, conn=conn
+                    )
+                    differences = self._compare(conn, scratch, limit)
             finally:
                 with self.engine.begin() as conn:
                     scratch.drop(conn)
@@ -266,10 +258,8 @@ class Maintenance:
         if conn is not None:
             yield conn
             return
-        with self.engine.connect() as own:
-            own.execution_options(write=True)
-            with own.begin():
-                yield own
+        with self.projector.transaction() as own:
+            yield own
 
     def _compare(self, conn: Connection, scratch: Copy, limit: int) -> list[Difference]:
         differences = []

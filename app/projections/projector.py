@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
@@ -150,43 +151,46 @@ class Projector:
                 return RunReport(name, applied, outcome)
         return RunReport(name, applied, "more")
 
-    def ensure(self, name: str) -> bool:
-        """Create the projection's checkpoint row if it is missing (a new projection, or a
-        read database just created); returns whether it was missing."""
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction on the read database (on SQLite, the write lock is taken up
+        front: see bootstrap.prepare_sqlite)."""
         with self.engine.connect() as conn:
             conn.execution_options(write=True)
             with conn.begin():
-                return cp.ensure(conn, self.projection(name))
+                yield conn
+
+    def ensure(self, name: str) -> bool:
+        """Create the projection's checkpoint row if it is missing (a new projection, or a
+        read database just created); returns whether it was missing."""
+        with self.transaction() as conn:
+            return cp.ensure(conn, self.projection(name))
 
     def _batch(self, projection: Projection) -> tuple[str, int, int, Checkpoint]:
-        with self.engine.connect() as conn:
-            conn.execution_options(write=True)  # SQLite: take the write lock up front
-            with conn.begin():
-                row = cp.lock(conn, projection, wait=False)
-                if row is None:
-                    outcome = "busy" if cp.exists(conn, projection.name) else "missing"
-                    return outcome, 0, 0, START
-                if row.parked_at is not None:
-                    return "parked", 0, 0, row.checkpoint
-                if row.version != projection.version and row.checkpoint != START:
-                    return "needs_rebuild", 0, 0, row.checkpoint
-                page = self.store.read_page(
-                    row.checkpoint, self.batch_size, projection.event_types
-                )
-                records, now = page.records, self.clock()
-                reached = page.scanned_to
-                if not records:
-                    if reached > row.checkpoint:  # only other projections' events
-                        cp.advance(conn, projection, reached, None, now)
-                    return ("more" if page.full else "caught_up"), 0, 0, reached
-                done, failure = self._apply_guarded(conn, projection, records)
-                if failure is None:
-                    cp.advance(conn, projection, reached, records[-1].recorded_at, now)
-                    return ("more" if page.full else "caught_up"), len(done), 0, reached
-                if done:
-                    cp.advance(conn, projection, done[-1].checkpoint, done[-1].recorded_at, now)
-                record, error = failure
-                failures = cp.record_failure(conn, row, record, error, self.max_failures, now)
+        with self.transaction() as conn:
+            row = cp.lock(conn, projection, wait=False)
+            if row is None:
+                outcome = "busy" if cp.exists(conn, projection.name) else "missing"
+                return outcome, 0, 0, START
+            if row.parked_at is not None:
+                return "parked", 0, 0, row.checkpoint
+            if row.version != projection.version and row.checkpoint != START:
+                return "needs_rebuild", 0, 0, row.checkpoint
+            page = self.store.read_page(row.checkpoint, self.batch_size, projection.event_types)
+            records, now = page.records, self.clock()
+            reached = page.scanned_to
+            if not records:
+                if reached > row.checkpoint:  # only other projections' events
+                    cp.advance(conn, projection, reached, None, now)
+                return ("more" if page.full else "caught_up"), 0, 0, reached
+            done, failure = self._apply_guarded(conn, projection, records)
+            if failure is None:
+                cp.advance(conn, projection, reached, records[-1].recorded_at, now)
+                return ("more" if page.full else "caught_up"), len(done), 0, reached
+            if done:
+                cp.advance(conn, projection, done[-1].checkpoint, done[-1].recorded_at, now)
+            record, error = failure
+            failures = cp.record_failure(conn, row, record, error, self.max_failures, now)
         self._log_failure(projection.name, record, error, failures)
         outcome = "failed" if failures < self.max_failures else "parked"
         return outcome, len(done), failures, START

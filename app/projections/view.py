@@ -44,9 +44,7 @@ class TableStatements:
             self.select = sa.select(table).where(keys[0] == sa.any_(wanted))
         else:
             key_expr = keys[0] if len(keys) == 1 else sa.tuple_(*keys)
-            self.select = sa.select(table).where(
-                key_expr.in_(sa.bindparam("keys", expanding=True))
-            )
+            self.select = sa.select(table).where(key_expr.in_(sa.bindparam("keys", expanding=True)))
         self.delete = sa.delete(table).where(
             *(column == sa.bindparam(f"k_{column.name}") for column in keys)
         )
