@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
@@ -24,10 +25,15 @@ class Services:
     bus: CommandBus
     tz: ZoneInfo
     projector: Projector
-    read_engine: Engine
 
     @property
+    def read_engine(self) -> Engine:
+        """The read models' database (the projector writes there; queries read it)."""
+        return self.projector.engine
+
+    @cached_property
     def maintenance(self) -> Maintenance:
+        # One instance, so a setting changed on it (say, cache_rows) holds for later calls.
         return Maintenance(self.projector)
 
 
@@ -46,11 +52,10 @@ def build_services(
     tz = ZoneInfo(clinic_timezone)
     store = EventStore(engine)
     bus = CommandBus(store, tz=tz, clock=clock, after_commit=after_commit)
-    read_engine = read_engine or engine
     projector = Projector(
-        store, read_engine, PROJECTIONS, tz=tz, batch_size=batch_size, clock=clock
+        store, read_engine or engine, PROJECTIONS, tz=tz, batch_size=batch_size, clock=clock
     )
-    return Services(store=store, bus=bus, tz=tz, projector=projector, read_engine=read_engine)
+    return Services(store=store, bus=bus, tz=tz, projector=projector)
 
 
 def prepare_sqlite(engine: Engine) -> None:

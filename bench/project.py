@@ -117,7 +117,7 @@ def bench_rebuild(events_url: str, page: int, minimum: int) -> None:
     migrate(app)
     services = app.extensions["rendezvous"]
     maintenance = services.maintenance
-    maintenance.chunk = page
+    maintenance.chunk = page  # the plain loop reads pages of the same size
     _pg.checkpoint(read_url)
     started = time.perf_counter()
     for name in services.projector.names:
