@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.domain.appointment import Status
-from app.eventstore.serialization import to_utc
 from app.projections import tables as t
 
 from .appointments import AppointmentRow, local_bounds
+from .rows import row_to
 from .slots import Slot, free_slots, slot_grid
 
 # Statuses that hold the doctor's time (the write side's reservations agree).
@@ -34,16 +34,7 @@ class DoctorRow:
 
     @classmethod
     def from_row(cls, row: Any) -> DoctorRow:
-        return cls(
-            row["doctor_id"],
-            row["full_name"],
-            row["specialty"],
-            row["slot_minutes"],
-            row["hours"],
-            to_utc(row["registered_at"]),
-            to_utc(row["changed_at"]),
-            row["version"],
-        )
+        return row_to(cls, row)
 
 
 def doctor(engine: Engine, doctor_id: UUID) -> DoctorRow | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
@@ -19,9 +19,9 @@ from app.eventstore.serialization import to_utc
 from app.projections import tables as t
 from app.projections.keys import search_key
 
-TRIGRAM = 3  # shortest text a trigram index can look up
+from .rows import row_to
 
-DATETIMES = ("starts_at", "ends_at", "booked_at", "changed_at", "checked_in_at", "completed_at")
+TRIGRAM = 3  # shortest text a trigram index can look up
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,7 @@ class AppointmentRow:
 
     @classmethod
     def from_row(cls, row: Any) -> AppointmentRow:
-        values = {f.name: row[f.name] for f in fields(cls)}
-        for name in DATETIMES:
-            if values[name] is not None:
-                values[name] = to_utc(values[name])  # SQLite hands back naive UTC
-        values["status"] = Status(values["status"])
-        return cls(**values)
+        return row_to(cls, row, status=Status)
 
     @property
     def duration_minutes(self) -> int:

@@ -10,12 +10,12 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.eventstore.serialization import to_utc
 from app.projections import tables as t
 from app.projections.keys import digits, search_key
 
 from .agenda import DoctorRow
 from .appointments import like_pattern
+from .rows import row_to
 
 MIN_PHONE_DIGITS = 3  # fewer would match half the directory
 
@@ -33,16 +33,7 @@ class PatientRow:
 
     @classmethod
     def from_row(cls, row: Any) -> PatientRow:
-        return cls(
-            row["patient_id"],
-            row["full_name"],
-            row["date_of_birth"],
-            row["phone"],
-            row["email"],
-            to_utc(row["registered_at"]),
-            to_utc(row["changed_at"]),
-            row["version"],
-        )
+        return row_to(cls, row)
 
 
 def search_patients(engine: Engine, text: str, *, limit: int = 20) -> list[PatientRow]:

@@ -1,0 +1,26 @@
+"""Read-model rows as the dataclasses pages use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+from app.eventstore.serialization import to_utc
+
+T = TypeVar("T")
+
+
+def row_to(cls: type[T], row: Mapping[str, Any], **convert: Callable[[Any], Any]) -> T:
+    """`cls` built from the row's columns of the same names: times in UTC (SQLite hands
+    them back naive), other values through `convert` where one is named."""
+    values = {}
+    for field in fields(cls):  # type: ignore[arg-type]
+        value = row[field.name]
+        if isinstance(value, datetime):
+            value = to_utc(value)
+        elif value is not None and field.name in convert:
+            value = convert[field.name](value)
+        values[field.name] = value
+    return cls(**values)
