@@ -277,21 +277,17 @@ class Maintenance:
         if self.dialect != "postgresql":
             yield  # SQLite is the single-process embedded default
             return
+        lock_id = sa.func.hashtext(f"projection:{key}")
         with self.engine.connect() as conn:
-            got = conn.execute(
-                sa.select(sa.func.pg_try_advisory_lock(sa.func.hashtext(f"projection:{key}")))
-            ).scalar_one()
+            got = conn.execute(sa.select(sa.func.pg_try_advisory_lock(lock_id))).scalar_one()
             conn.commit()
             if not got:
                 raise MaintenanceError(f"Another rebuild or verify of {key} is running.")
             try:
                 yield
             finally:
-                conn.execute(
-                    sa.select(sa.func.pg_advisory_unlock(sa.func.hashtext(f"projection:{key}")))
-                )
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(lock_id)))
                 conn.commit()
-
 
 def _rows_only_in(
     conn: Connection, left: sa.Table, right: sa.Table, order: list[str], limit: int
