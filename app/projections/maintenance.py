@@ -289,6 +289,7 @@ class Maintenance:
                 conn.execute(sa.select(sa.func.pg_advisory_unlock(lock_id)))
                 conn.commit()
 
+
 def _rows_only_in(
     conn: Connection, left: sa.Table, right: sa.Table, order: list[str], limit: int
 ) -> list[dict[str, Any]]:
