@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint install install-dev bench bench-project clean
+.PHONY: run test lint install install-dev static bench bench-project clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Rendezvous needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -22,10 +22,21 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
+# Front-end packages come from npm (package-lock.json); pages load them from static/vendor.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+static/vendor/htmx.min.js: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+static: static/vendor/htmx.min.js
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-run: install
+run: install static
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -34,7 +45,7 @@ lint: install-dev
 	$(BIN)/ruff check app tests bench celery_worker.py
 	$(BIN)/lint-imports
 
-test: lint
+test: lint static
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 bench: install-dev
@@ -46,4 +57,4 @@ bench-project: install-dev
 	$(BIN)/python bench/project.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache node_modules static/vendor
