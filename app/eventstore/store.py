@@ -199,6 +199,13 @@ class EventStore:
             count, oldest = conn.execute(self.sql.backlog, params).one()
         return int(count), to_utc(oldest) if oldest is not None else None
 
+    def first_after(self, after: Checkpoint) -> datetime | None:
+        """When the first event after `after` was recorded (None: nothing comes after it).
+        One index probe, cheap enough to ask on every page."""
+        with self.engine.connect() as conn:
+            found = conn.execute(self.sql.first_after, _after(after)).scalar()
+        return to_utc(found) if found is not None else None
+
     def tail(self, count: int) -> list[RecordedEvent]:
         """The last `count` events by position, oldest first (for people, not projectors)."""
         with self.engine.connect() as conn:

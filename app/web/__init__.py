@@ -2,16 +2,56 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from uuid import uuid4
 
-from . import errors, home
+from flask import Flask, Response
+from flask_wtf.csrf import CSRFProtect
+
+from . import appointments, booking, doctors, errors, formatting, home, patients
+from .pages import here, url_with
+
+csrf = CSRFProtect()
+
+# Pages carry no inline script or style, so the policy can forbid both.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "object-src 'none'",
+    )
+)
+
+
+def security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def init_app(app: Flask) -> None:
-    """Register blueprints, error pages and template helpers."""
+    """Register blueprints, error pages, CSRF protection and template helpers."""
+    # A front-desk page stays open all day: the token lives as long as the session.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    # How long a page shown after a command waits for its read model before saying
+    # "updating…" instead.
+    app.config.setdefault("READ_YOUR_WRITES_SECONDS", 2.0)
+    csrf.init_app(app)
     app.register_blueprint(home.bp)
+    app.register_blueprint(appointments.bp)
+    app.register_blueprint(patients.bp)
+    app.register_blueprint(doctors.bp)
     errors.init_app(app)
-    app.jinja_env.filters["local"] = home.local_time
+    formatting.init_app(app)
+    app.jinja_env.globals.update(
+        uuid4=uuid4, actions_for=appointments.actions_for, here=here, url_with=url_with
+    )
+    app.after_request(security_headers)
 
 
-__all__ = ["errors", "init_app"]
+__all__ = ["booking", "csrf", "errors", "init_app"]

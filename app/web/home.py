@@ -1,26 +1,58 @@
-"""The home page."""
+"""Today: the front desk's start page."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
+from itertools import groupby
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, request
 
-from app.queries import activity
+from app.domain.appointment import Status
+from app.queries import appointments as q
 
+from . import formatting as fmt
+from .pages import fragment, page, settle, wants_fragment
 from .services import services
 
 bp = Blueprint("home", __name__)
 
-TIME_FORMAT = "%a %d %b %Y, %H:%M"
-
-
-def local_time(moment: datetime, fmt: str = TIME_FORMAT) -> str:
-    """A moment in the clinic's time zone, in the one format pages use."""
-    return moment.astimezone(services().tz).strftime(fmt)
+# A clinic day has tens of appointments per doctor; this bounds a pathological one.
+DAY_LIMIT = 500
+QUEUE_LIMIT = 30
 
 
 @bp.get("/")
-def index() -> str:
-    """The front desk's start page: what happened lately in the appointment book."""
-    return render_template("home.html", items=activity.recent_activity(services().store, 25))
+def index() -> Response:
+    """The day's counters and agenda across doctors, and the bookings awaiting confirmation."""
+    updating = settle()
+    engine, tz = services().read_engine, services().tz
+    today = fmt.today()
+    day = fmt.parse_day(request.args.get("day")) or today
+    counts = q.day_counts(engine, day)
+    rows = q.list_appointments(
+        engine, q.AppointmentFilter(day_from=day, day_to=day), tz=tz, limit=DAY_LIMIT
+    ).items
+    by_doctor = [
+        (name, list(group))
+        for name, group in groupby(
+            sorted(rows, key=lambda r: (r.doctor_name, r.starts_at)), key=lambda r: r.doctor_name
+        )
+    ]
+    board = {
+        "day": day,
+        "today": today,
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+        "counts": counts,
+        "total": sum(counts.values()),
+        "by_doctor": by_doctor,
+    }
+    if wants_fragment("day-board"):
+        return fragment("_day_board.html", **board)
+    queue = q.list_appointments(
+        engine,
+        q.AppointmentFilter(statuses=[Status.PENDING], day_from=today),
+        tz=tz,
+        limit=QUEUE_LIMIT,
+    )
+    return page("home.html", updating=updating, queue=queue, **board)

@@ -1,0 +1,65 @@
+"""How far the read models trail the event store, and whether one record has caught up.
+
+Pages built from read models say when those lag (so staff never act on stale data without
+knowing), and a page shown right after a command waits until its own change is projected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from app.eventstore import START
+from app.projections import checkpoints as cp
+from app.projections.projector import Projector
+from app.projections import tables as t
+
+# A lag shorter than this is the normal life of an asynchronous projection, not news.
+STALE_AFTER_SECONDS = 3.0
+
+_VERSIONED = {
+    "appointment": (t.appointments, t.appointments.c.appointment_id),
+    "patient": (t.patients, t.patients.c.patient_id),
+    "doctor": (t.doctors, t.doctors.c.doctor_id),
+}
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """`pending_since`: when the oldest event not yet in the read models was recorded (the
+    read models show the book as it was just before then); None when they are up to date."""
+
+    pending_since: datetime | None
+    checked_at: datetime
+
+    @property
+    def behind_seconds(self) -> float:
+        if self.pending_since is None:
+            return 0.0
+        return max((self.checked_at - self.pending_since).total_seconds(), 0.0)
+
+    @property
+    def stale(self) -> bool:
+        return self.behind_seconds > STALE_AFTER_SECONDS
+
+
+def freshness(projector: Projector, names: Iterable[str]) -> Freshness:
+    """How current the read models of the projections `names` are: two index probes."""
+    with projector.engine.connect() as conn:
+        rows = cp.read_all(conn)
+    marks = [rows[name].checkpoint if name in rows else START for name in names]
+    pending = projector.store.first_after(min(marks, default=START))
+    return Freshness(pending, projector.clock())
+
+
+def projected_version(engine: Engine, kind: str, record_id: UUID) -> int | None:
+    """The version of a patient, doctor or appointment that its read model shows (None: not
+    projected yet)."""
+    table, key = _VERSIONED[kind]
+    with engine.connect() as conn:
+        return conn.execute(sa.select(table.c.version).where(key == record_id)).scalar()

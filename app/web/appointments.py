@@ -1,0 +1,312 @@
+"""Appointments: the list, the detail page, and every action on one appointment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, Response, abort, flash, request, url_for
+
+from app.commands import CommandResult
+from app.commands import commands as c
+from app.domain.appointment import TRANSITIONS, Status
+from app.queries import appointments as q
+from app.queries import history
+from app.queries.agenda import free_slots_for_day
+from app.queries.directory import list_doctors, patient
+
+from . import formatting as fmt
+from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
+from .pages import fragment, page, refused, safe_next, see_other, settle, wants_fragment
+from .services import services
+
+bp = Blueprint("appointments", __name__, url_prefix="/appointments")
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing staff can do to an appointment, as the pages offer it."""
+
+    slug: str  # in the URL
+    label: str  # on the button
+    domain: str  # key of domain TRANSITIONS
+    command: type[c.AppointmentCommand]
+    done: str  # said once it is done
+
+
+ACTIONS = {
+    a.slug: a
+    for a in (
+        Action("confirm", "Confirm", "confirm", c.ConfirmAppointment, "Appointment confirmed."),
+        Action("check-in", "Check in", "check_in", c.CheckInAppointment, "Patient checked in."),
+        Action("complete", "Complete", "complete", c.CompleteAppointment, "Visit completed."),
+        Action("no-show", "No-show", "mark_no_show", c.MarkNoShow, "Marked as a no-show."),
+        Action("cancel", "Cancel", "cancel", c.CancelAppointment, "Appointment cancelled."),
+        Action("reschedule", "Reschedule", "reschedule", c.RescheduleAppointment, "Rescheduled."),
+    )
+}
+# Rows and the detail page are the places an action can be started from, and re-rendered.
+CONTEXTS = {
+    "queue": "appointments/_queue_row.html",
+    "agenda": "appointments/_agenda_row.html",
+    "list": "appointments/_list_row.html",
+    "detail": "appointments/_detail.html",
+}
+
+
+def actions_for(row: q.AppointmentRow) -> list[Action]:
+    """The actions the row's status (and the clock) allow now, in the order staff use them."""
+    now = fmt.now()
+    allowed = []
+    for action in ACTIONS.values():
+        if row.status not in TRANSITIONS[action.domain][0]:
+            continue
+        if action.slug == "check-in" and row.starts_at.astimezone(services().tz).date() != (
+            now.astimezone(services().tz).date()
+        ):
+            continue
+        if action.slug == "no-show" and now < row.starts_at:
+            continue
+        allowed.append(action)
+    return allowed
+
+
+def _uuid(value: str | None) -> UUID | None:
+    try:
+        return UUID((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _filters() -> tuple[q.AppointmentFilter, dict[str, Any]]:
+    """The list's filters from the query string; malformed values are dropped, not fatal."""
+    args = request.args
+    statuses = [Status(s) for s in args.getlist("status") if s in Status.__members__.values()]
+    # A first visit shows what is ahead; an explicitly empty `from` shows everything.
+    day_from = fmt.parse_day(args.get("from")) if "from" in args else fmt.today()
+    where = q.AppointmentFilter(
+        statuses=statuses,
+        doctor_id=_uuid(args.get("doctor_id")),
+        patient_id=_uuid(args.get("patient_id")),
+        day_from=day_from,
+        day_to=fmt.parse_day(args.get("to")),
+        text=(args.get("q") or "").strip()[:100],
+    )
+    shown = {
+        "status": [s.value for s in statuses],
+        "doctor_id": str(where.doctor_id or ""),
+        "patient_id": str(where.patient_id or ""),
+        "from": day_from.isoformat() if day_from else "",
+        "to": where.day_to.isoformat() if where.day_to else "",
+        "q": where.text,
+    }
+    return where, shown
+
+
+@bp.get("")
+def index() -> Response:
+    """Appointments narrowed by status, doctor, patient, dates and name, a page at a time."""
+    updating = settle()
+    where, shown = _filters()
+    engine = services().read_engine
+    cursor = request.args.get("after") or None
+    notice = None
+    try:
+        results = q.list_appointments(engine, where, tz=services().tz, after=cursor)
+    except q.BadCursorError:
+        notice = "That page link is out of date; showing the first page."
+        results = q.list_appointments(engine, where, tz=services().tz)
+    patient_name = None
+    if where.patient_id:
+        found = patient(engine, where.patient_id)
+        patient_name = found.full_name if found else None
+    context = {
+        "results": results,
+        "filters": shown,
+        "first_page": cursor is None,
+        "notice": notice,
+        "patient_name": patient_name,
+        "statuses": list(Status),
+    }
+    if wants_fragment("results"):
+        return fragment("appointments/_results.html", **context)
+    doctors = list_doctors(engine)
+    return page("appointments/index.html", doctors=doctors, updating=updating, **context)
+
+
+def _row_or_404(appointment_id: UUID) -> q.AppointmentRow:
+    row = q.appointment_detail(services().read_engine, appointment_id)
+    if row is None:
+        abort(404, description="There is no appointment with that id.")
+    return row
+
+
+def _detail_context(row: q.AppointmentRow) -> dict[str, Any]:
+    entries = history.appointment_history(
+        services().store,
+        row.appointment_id,
+        tz=services().tz,
+        names=history.names_from(
+            {row.patient_id: row.patient_name, row.doctor_id: row.doctor_name}
+        ),
+    )
+    return {"row": row, "history": entries}
+
+
+@bp.get("/<uuid:appointment_id>")
+def detail(appointment_id: UUID) -> Response:
+    """Everything about one appointment, what can be done to it, and its history."""
+    updating = settle()
+    row = q.appointment_detail(services().read_engine, appointment_id)
+    if row is None:
+        if updating:
+            # Booked a moment ago and not projected yet: say so rather than "not found".
+            return page("appointments/pending.html", updating=True)
+        abort(404, description="There is no appointment with that id.")
+    version = request.args.get("version", type=int)
+    past = None
+    if version is not None:
+        past = history.appointment_at_version(services().store, appointment_id, version)
+        if past is None:
+            abort(404, description=f"This appointment has no version {version}.")
+    context = _detail_context(row)
+    if wants_fragment("appointment"):
+        return fragment("appointments/_detail.html", updating=updating, **context)
+    return page("appointments/detail.html", past=past, updating=updating, **context)
+
+
+@bp.get("/<uuid:appointment_id>/row")
+def row(appointment_id: UUID) -> Response:
+    """One row as a page region shows it (`context`), for htmx to refresh in place."""
+    expected = Expectation.parse(request.args)
+    updating = expected is not None and not expected.met()
+    return _render_in(request.args.get("context", "list"), _row_or_404(appointment_id), updating)
+
+
+def _render_in(
+    context: str,
+    row: q.AppointmentRow,
+    updating: bool = False,
+    refusal: Refusal | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    template = CONTEXTS.get(context, CONTEXTS["list"])
+    values = dict(request.form) if refusal else {}
+    more = _detail_context(row) if context == "detail" else {"row": row}
+    return fragment(
+        template,
+        status=status,
+        updating=updating,
+        refusal=refusal,
+        values=values,
+        context=context,
+        **more,
+        **extra,
+    )
+
+
+@bp.get("/<uuid:appointment_id>/reschedule")
+def reschedule_form(appointment_id: UUID) -> Response:
+    """Choose another day and free slot of the same doctor."""
+    row = _row_or_404(appointment_id)
+    chosen = fmt.parse_day(request.args.get("day")) or row.local_day
+    return _reschedule_page(row, chosen, {})
+
+
+def _reschedule_page(
+    row: q.AppointmentRow,
+    chosen: date,
+    values: dict[str, str],
+    refusal: Refusal | None = None,
+    status: int = 200,
+) -> Response:
+    slots = free_slots_for_day(
+        services().read_engine, row.doctor_id, chosen, tz=services().tz, now=fmt.now()
+    )
+    context = {"row": row, "day": chosen, "slots": slots, "values": values, "refusal": refusal}
+    if wants_fragment("slots"):
+        return fragment("appointments/_slots.html", status=status, **context)
+    return page("appointments/reschedule.html", status=status, **context)
+
+
+def _command_fields(action: Action) -> dict[str, Any]:
+    form = request.form
+    fields: dict[str, Any] = {"expected_version": form.get("expected_version") or None}
+    if form.get("command_id"):
+        fields["command_id"] = form["command_id"]
+    if action.slug == "cancel":
+        fields["reason"] = form.get("reason", "")
+    elif action.slug == "reschedule":
+        fields["starts_at"] = form.get("starts_at")
+        fields["duration_minutes"] = form.get("duration_minutes", "")
+        fields["reason"] = form.get("reason", "")
+    return fields
+
+
+def _act(appointment_id: UUID, action: Action) -> Response:
+    context = request.form.get("context", "detail")
+
+    def build() -> c.Command:
+        return fmt.with_local_time(
+            action.command, appointment_id=appointment_id, actor=FRONT_DESK,
+            **_command_fields(action),
+        )  # fmt: skip
+
+    outcome = attempt(build)
+    if isinstance(outcome, Refusal):
+        return _refused_action(appointment_id, action, context, outcome)
+    return _acted(appointment_id, action, context, outcome)
+
+
+def _acted(appointment_id: UUID, action: Action, context: str, result: CommandResult) -> Response:
+    expectation = Expectation.of("appointment", result)
+    if not request.htmx:
+        flash(action.done)
+        default = url_for("appointments.detail", appointment_id=appointment_id)
+        return see_other(safe_next(default), expectation)
+    caught_up = expectation.wait()
+    response = _render_in(
+        context, _row_or_404(appointment_id), not caught_up, done=action.done,
+        expectation=expectation,
+    )  # fmt: skip
+    # Other regions (Today's counters) refresh themselves when they hear this.
+    response.headers["HX-Trigger"] = "appointment-changed"
+    return response
+
+
+def _refused_action(
+    appointment_id: UUID, action: Action, context: str, refusal: Refusal
+) -> Response:
+    if refusal.status == 404:
+        abort(404, description=refusal.message)
+    row = _row_or_404(appointment_id)
+    if context == "reschedule":
+        chosen = fmt.parse_day(request.form.get("day")) or row.local_day
+        return _reschedule_page(row, chosen, dict(request.form), refusal, refusal.status)
+    if request.htmx:
+        return _render_in(context, row, refusal=refusal, status=refusal.status)
+    if refusal.status == 422:
+        return page(
+            "appointments/detail.html",
+            status=422,
+            refusal=refusal,
+            values=dict(request.form),
+            failed=action.slug,
+            **_detail_context(row),
+        )
+    return refused(refusal, row=row)
+
+
+@bp.route("/<uuid:appointment_id>/confirm", methods=["PUT", "POST"])
+def confirm(appointment_id: UUID) -> Response:
+    return _act(appointment_id, ACTIONS["confirm"])
+
+
+@bp.post("/<uuid:appointment_id>/<any(cancel, reschedule, 'check-in', complete, 'no-show'):slug>")
+def act(appointment_id: UUID, slug: str) -> Response:
+    return _act(appointment_id, ACTIONS[slug])

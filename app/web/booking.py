@@ -1,0 +1,156 @@
+"""Booking: find or register the patient, pick a doctor, a day and a free slot, book.
+
+One form carries everything, so nothing typed is lost on the way. Without JavaScript its
+secondary buttons ("Search", "Show free times", "Register patient") post back here and the
+form comes back with their result; with htmx only the region concerned is refreshed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+from uuid import uuid4
+
+from flask import Response, request, url_for
+
+from app.commands import commands as c
+from app.queries import agenda
+from app.queries import directory as d
+
+from . import formatting as fmt
+from .appointments import _uuid, bp
+from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
+from .pages import fragment, page, see_other, settle
+from .services import services
+
+# What the booking form carries from one step to the next.
+KEPT = ("patient_id", "doctor_id", "day", "starts_at", "duration_minutes", "title", "q")
+PATIENT_FIELDS = ("full_name", "date_of_birth", "phone", "email")
+
+
+def _booking_context(values: dict[str, str]) -> dict[str, Any]:
+    engine = services().read_engine
+    doctors = d.list_doctors(engine)
+    patient_id = _uuid(values.get("patient_id"))
+    chosen_patient = d.patient(engine, patient_id) if patient_id else None
+    query = (values.get("q") or "").strip()
+    matches = d.search_patients(engine, query, limit=10) if query else []
+    doctor_id = _uuid(values.get("doctor_id"))
+    day = fmt.parse_day(values.get("day"))
+    slots, doctor = [], None
+    if doctor_id:
+        doctor = next((doc for doc in doctors if doc.doctor_id == doctor_id), None)
+    if doctor and day:
+        slots = agenda.free_slots_for_day(
+            engine, doctor.doctor_id, day, tz=services().tz, now=fmt.now()
+        )
+    values.setdefault("command_id", str(uuid4()))
+    values.setdefault("patient_command_id", str(uuid4()))
+    if not values.get("duration_minutes") and doctor:
+        values["duration_minutes"] = str(doctor.slot_minutes)
+    return {
+        "values": values,
+        "doctors": doctors,
+        "doctor": doctor,
+        "patient": chosen_patient,
+        "matches": matches,
+        "searched": bool(query),
+        "day": day,
+        "slots": slots,
+        "min_day": fmt.today().isoformat(),
+    }
+
+
+def _values(source: Any) -> dict[str, str]:
+    return {k: str(source.get(k, "")) for k in (*KEPT, *PATIENT_FIELDS, "command_id")
+            if source.get(k) is not None}  # fmt: skip
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> Response:
+    """The booking form. A POST here only refreshes it (no-JS steps); it books nothing."""
+    updating = settle()
+    values = _values(request.values)
+    if request.method == "GET":
+        values.pop("command_id", None)  # a fresh form is a fresh booking
+    if not values.get("day"):
+        values["day"] = fmt.today().isoformat()
+    return page("appointments/new.html", updating=updating, **_booking_context(values))
+
+
+@bp.get("/new/patients")
+def patient_matches() -> Response:
+    """Patients whose name or phone contains what was typed (search as you type)."""
+    context = _booking_context(_values(request.args))
+    return fragment("appointments/_patient_matches.html", **context)
+
+
+@bp.get("/new/slots")
+def slots() -> Response:
+    """The chosen doctor's free times on the chosen day."""
+    context = _booking_context(_values(request.args))
+    if request.htmx:
+        return fragment("appointments/_slot_picker.html", **context)
+    return page("appointments/new.html", **context)
+
+
+@bp.post("/new/patient")
+def register_patient() -> Response:
+    """Register a new patient from the booking form, keeping everything else typed."""
+    form = request.form
+    values = _values(form)
+    fields = {k: form.get(k, "") for k in PATIENT_FIELDS}
+    command_id = form.get("patient_command_id") or None
+
+    def build() -> c.Command:
+        extra = {"command_id": command_id} if command_id else {}
+        return c.RegisterPatient(actor=FRONT_DESK, **fields, **extra)
+
+    outcome = attempt(build)
+    if isinstance(outcome, Refusal):
+        context = _booking_context(values)
+        context.update(refusal=outcome, new_patient_open=True)
+        if request.htmx:
+            return fragment("appointments/_patient_picker.html", status=outcome.status, **context)
+        return page("appointments/new.html", status=outcome.status, **context)
+    expectation = Expectation.of("patient", outcome)
+    if request.htmx:
+        expectation.wait()
+        values = {**values, "patient_id": str(outcome.stream_id), "q": ""}
+        values.update(dict.fromkeys(PATIENT_FIELDS, ""))
+        values["patient_command_id"] = str(uuid4())
+        context = _booking_context(values)
+        context["registered"] = True
+        return fragment("appointments/_patient_picker.html", **context)
+    kept = {k: values[k] for k in KEPT if values.get(k) and k not in ("q", "patient_id")}
+    kept["patient_id"] = str(outcome.stream_id)
+    return see_other(url_for("appointments.new") + "?" + urlencode(kept), expectation)
+
+
+@bp.post("")
+def create() -> Response:
+    """Book: one appointment, once, however often the button is pressed."""
+    form = request.form
+    values = _values(form)
+
+    def build() -> c.Command:
+        fields: dict[str, Any] = {
+            "patient_id": form.get("patient_id", ""),
+            "doctor_id": form.get("doctor_id", ""),
+            "starts_at": form.get("starts_at"),
+            "duration_minutes": form.get("duration_minutes", ""),
+            "title": form.get("title", ""),
+        }
+        if form.get("command_id"):
+            fields["command_id"] = form["command_id"]
+        return fmt.with_local_time(c.CreateAppointment, actor=FRONT_DESK, **fields)
+
+    outcome = attempt(build)
+    if isinstance(outcome, Refusal):
+        context = _booking_context(values)
+        context["refusal"] = outcome
+        return page("appointments/new.html", status=outcome.status, **context)
+    return see_other(
+        url_for("appointments.detail", appointment_id=outcome.stream_id),
+        Expectation.of("appointment", outcome),
+    )

@@ -1,0 +1,117 @@
+"""Running a command for a person: refusals become messages, successes are waited for.
+
+A refusal maps to the status a browser (and htmx) should see: 422 for input to correct,
+409 when the record changed or the time was taken meanwhile, 404 for a record that is gone.
+A success carries where its change will show (`Expectation`); the next page waits a bounded
+moment for the read model to reach it, so people always see their own change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from flask import current_app
+
+from app.commands import CommandResult
+from app.commands import commands as c
+from app.domain.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    DomainError,
+    InvalidTransitionError,
+    NotFoundError,
+    OutsideWorkingHoursError,
+    SlotTakenError,
+    ValidationError,
+)
+from app.queries.freshness import projected_version
+
+from .services import services
+
+# Until staff sign in (the sign-in issue), commands from the web are the front desk's.
+FRONT_DESK = "front desk"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a command was refused: a message, per-field messages, and what changed."""
+
+    status: int
+    message: str
+    errors: dict[str, str] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)
+
+
+def refusal(exc: DomainError) -> Refusal:
+    """The answer a person gets for a refused command."""
+    match exc:
+        case ValidationError():
+            return Refusal(422, "Please correct the marked fields.", exc.errors)
+        case ConflictError():
+            return Refusal(409, exc.message, changes=exc.changes)
+        case SlotTakenError():
+            return Refusal(409, exc.message, {"starts_at": exc.message})
+        case OutsideWorkingHoursError():
+            return Refusal(422, exc.message, {"starts_at": exc.message})
+        case NotFoundError() if exc.field:
+            return Refusal(422, exc.message, {exc.field: exc.message})
+        case NotFoundError():
+            return Refusal(404, exc.message)
+        case InvalidTransitionError() | AlreadyExistsError():
+            return Refusal(409, exc.message)
+    return Refusal(422, exc.message)
+
+
+def attempt(build: Callable[[], c.Command]) -> CommandResult | Refusal:
+    """Build a command (its fields may be refused) and run it on the bus."""
+    try:
+        return services().bus.handle(build())
+    except DomainError as exc:
+        return refusal(exc)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A record's version that a page must show: the outcome of the user's own command."""
+
+    kind: str  # appointment | patient | doctor
+    record_id: UUID
+    version: int
+
+    def param(self) -> str:
+        return f"{self.kind}:{self.record_id}:{self.version}"
+
+    @classmethod
+    def of(cls, kind: str, result: CommandResult) -> Expectation:
+        return cls(kind, result.stream_id, result.version)
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str]) -> Expectation | None:
+        """From a page's `expect` query parameter; anything malformed is ignored."""
+        kind, _, rest = (args.get("expect") or "").partition(":")
+        record, _, version = rest.partition(":")
+        if kind not in ("appointment", "patient", "doctor"):
+            return None
+        try:
+            return cls(kind, UUID(record), int(version))
+        except ValueError:
+            return None
+
+    def met(self) -> bool:
+        shown = projected_version(services().read_engine, self.kind, self.record_id)
+        return shown is not None and shown >= self.version
+
+    def wait(self, seconds: float | None = None) -> bool:
+        """Whether the read model shows this version, polling up to `seconds`."""
+        if seconds is None:
+            seconds = current_app.config["READ_YOUR_WRITES_SECONDS"]
+        deadline, pause = time.monotonic() + seconds, 0.005
+        while not self.met():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        return True

@@ -1,0 +1,90 @@
+"""Rendering for full pages and htmx fragments, with the read side's freshness attached."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import Response, make_response, redirect, render_template, request
+
+from app.projections import PROJECTIONS
+from app.queries.freshness import freshness
+
+from .outcomes import Expectation, Refusal
+from .services import services
+
+READ_MODELS = tuple(p.name for p in PROJECTIONS)
+
+
+def wants_fragment(target: str) -> bool:
+    """Whether this is an htmx request aimed at the element with id `target`."""
+    return bool(request.htmx) and request.htmx.target == target
+
+
+def page(template: str, *, status: int = 200, **context: Any) -> Response:
+    """A full page: honours the `expect` of a redirect after a command (waits a bounded
+    moment, else marks the page as updating) and says when the read models lag."""
+    expected = Expectation.parse(request.args)
+    context.setdefault("updating", expected is not None and not expected.met())
+    context.setdefault("freshness", freshness(services().projector, READ_MODELS))
+    return make_response(render_template(template, **context), status)
+
+
+def settle() -> bool:
+    """Wait for the change named by `expect` before the view queries; True if still updating."""
+    expected = Expectation.parse(request.args)
+    return expected is not None and not expected.wait()
+
+
+def fragment(template: str, *, status: int = 200, **context: Any) -> Response:
+    return make_response(render_template(template, **context), status)
+
+
+def refused(refusal: Refusal, *, template: str | None = None, **context: Any) -> Response:
+    """A refusal: the form again with its messages when there is one, else an alert. htmx
+    requests get the alert in the page's message area."""
+    if template is not None:
+        return fragment(template, status=refusal.status, refusal=refusal, **context)
+    response = fragment("_alert.html", status=refusal.status, refusal=refusal, **context)
+    if request.htmx:
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+    elif refusal.status != 422:
+        response = page("refused.html", status=refusal.status, refusal=refusal, **context)
+    return response
+
+
+def safe_next(default: str) -> str:
+    """The `next` field if it points inside this site, else `default` (no open redirect)."""
+    target = request.values.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+        return target
+    return default
+
+
+def here() -> str:
+    """The address of the page the user is on (for htmx requests, the page that made them),
+    so a plain form can come back to it."""
+    if request.htmx and request.htmx.current_url:
+        parts = urlsplit(request.htmx.current_url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return request.full_path.rstrip("?")
+
+
+def url_with(**changes: str | None) -> str:
+    """This page's address with some query parameters replaced (None removes one)."""
+    args = request.args.copy()
+    for key, value in changes.items():
+        args.poplist(key)
+        if value is not None:
+            args[key] = value
+    query = urlencode(list(args.items(multi=True)))
+    return request.path + (f"?{query}" if query else "")
+
+
+def see_other(url: str, expectation: Expectation | None = None) -> Response:
+    """Post/redirect/get, naming the change the next page must show."""
+    if expectation is not None:
+        url += ("&" if "?" in url else "?") + "expect=" + expectation.param()
+    return redirect(url, 303)
