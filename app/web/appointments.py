@@ -116,7 +116,9 @@ def index() -> Response:
     cursor = request.args.get("after") or None
     notice = None
     try:
-        results = q.list_appointments(engine, where, tz=services().tz, after=cursor)
+        results = q.list_appointments(
+            engine, where, tz=services().tz, after=cursor, limit=PAGE_SIZE
+        )
     except q.BadCursorError:
         notice = "That page link is out of date; showing the first page."
         results = q.list_appointments(engine, where, tz=services().tz)
