@@ -1,43 +1,66 @@
-"""Error pages for people: never a traceback."""
+"""Error pages for people: never a traceback. htmx requests get the message in the page's
+message area instead of a whole page swapped into a table row."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, Response, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected)
 
 
-def http_error(exc: HTTPException) -> tuple[str, int]:
+def _error(code: int, title: str, message: str) -> Response:
+    if request.htmx:
+        response = make_response(
+            render_template("_error_notice.html", code=code, title=title, message=message), code
+        )
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    page = render_template("error.html", code=code, title=title, message=message)
+    return make_response(page, code)
+
+
+def csrf_error(exc: CSRFError) -> Response:
+    """A form without a valid token: expired page, or a request forged from another site."""
+    log.warning("refused a request without a valid CSRF token: %s", exc.description)
+    return _error(
+        400,
+        "This form has expired",
+        "Nothing was changed. Reload the page and try again.",
+    )
+
+
+def http_error(exc: HTTPException) -> Response:
     """A plain page for 404, 405 and friends."""
     code = exc.code or 500
-    return render_template("error.html", code=code, title=exc.name, message=exc.description), code
+    return _error(code, exc.name, exc.description or "")
 
 
-def unavailable(exc: Exception) -> tuple[str, int]:
+def unavailable(exc: Exception) -> Response:
     """The database (or another dependency) cannot be reached: 503, try again shortly."""
     log.error("dependency unavailable: %s", exc)
-    return render_template(
-        "error.html",
-        code=503,
-        title="Temporarily unavailable",
-        message="The appointment book cannot be reached right now. Please try again in a moment.",
-    ), 503
+    return _error(
+        503,
+        "Temporarily unavailable",
+        "The appointment book cannot be reached right now. Please try again in a moment.",
+    )
 
 
-def unexpected(exc: Exception) -> tuple[str, int]:
+def unexpected(exc: Exception) -> Response:
     """Anything else: log it in full, show people a calm page."""
     log.exception("unhandled error", exc_info=exc)
-    return render_template(
-        "error.html",
-        code=500,
-        title="Something went wrong",
-        message="The error has been logged. Please try again; if it persists, tell an admin.",
-    ), 500
+    return _error(
+        500,
+        "Something went wrong",
+        "The error has been logged. Please try again; if it persists, tell an admin.",
+    )

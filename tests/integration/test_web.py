@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 from app import seed
 
 from ..conftest import make_app
 
 
-def test_the_home_page_shows_the_latest_changes(sqlite_app):
+def test_every_screen_of_the_demo_clinic_renders_on_the_embedded_default(sqlite_app):
     seed.seed_demo(sqlite_app.extensions["rendezvous"], echo=lambda _: None)
-    response = sqlite_app.test_client().get("/")
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert "Recent activity" in page
-    latest = sqlite_app.extensions["rendezvous"].store.tail(1)[0]
-    assert latest.metadata["actor"] in page
+    client = sqlite_app.test_client()
+    listing = client.get("/appointments?from=").get_data(as_text=True)
+    appointment = re.search(r'data-appointment-id="([0-9a-f-]+)"', listing).group(1)
+    patient = re.search(r'href="/patients/([0-9a-f-]+)"', listing).group(1)
+    doctors = client.get("/doctors").get_data(as_text=True)
+    doctor = re.search(r'href="/doctors/([0-9a-f-]+)', doctors).group(1)
+    for url in ("/", "/appointments", "/appointments/new", f"/appointments/{appointment}",
+                f"/appointments/{appointment}/reschedule", "/patients", f"/patients/{patient}",
+                f"/doctors/{doctor}", f"/doctors/{doctor}?view=week"):  # fmt: skip
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Traceback" not in response.get_data(as_text=True)
 
 
 def test_an_unknown_page_is_a_404_page(sqlite_app):
@@ -30,7 +38,8 @@ def test_a_dead_database_gives_a_503_page():
         "postgresql+psycopg://nobody@127.0.0.1:1/none",
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}},
     )
-    response = app.test_client().get("/")
-    assert response.status_code == 503
-    page = response.get_data(as_text=True)
-    assert "cannot be reached right now" in page and "Traceback" not in page
+    for headers in ({}, {"HX-Request": "true"}):
+        response = app.test_client().get("/appointments", headers=headers)
+        assert response.status_code == 503
+        page = response.get_data(as_text=True)
+        assert "cannot be reached right now" in page and "Traceback" not in page
