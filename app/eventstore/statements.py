@@ -69,9 +69,7 @@ class Statements:
             1
         )
         self.any_after = sa.select(events.c.position).where(after).limit(1)
-        self.first_after = (
-            sa.select(events.c.recorded_at).where(after).order_by(*in_order).limit(1)
-        )
+        self.first_after = sa.select(events.c.recorded_at).where(after).order_by(*in_order).limit(1)
         self.backlog = sa.select(sa.func.count(), sa.func.min(events.c.recorded_at)).where(after)
         self.tail = (
             sa.select(*COLUMNS).order_by(events.c.position.desc()).limit(sa.bindparam("limit"))

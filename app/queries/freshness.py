@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from app.eventstore import START
 from app.projections import checkpoints as cp
-from app.projections.projector import Projector
 from app.projections import tables as t
+from app.projections.projector import Projector
 
 # A lag shorter than this is the normal life of an asynchronous projection, not news.
 STALE_AFTER_SECONDS = 3.0

@@ -186,7 +186,12 @@ def row(appointment_id: UUID) -> Response:
     """One row as a page region shows it (`context`), for htmx to refresh in place."""
     expected = Expectation.parse(request.args)
     updating = expected is not None and not expected.met()
-    return _render_in(request.args.get("context", "list"), _row_or_404(appointment_id), updating)
+    return _render_in(
+        request.args.get("context", "list"),
+        _row_or_404(appointment_id),
+        updating,
+        expectation=expected,
+    )
 
 
 def _render_in(
@@ -199,16 +204,19 @@ def _render_in(
 ) -> Response:
     template = CONTEXTS.get(context, CONTEXTS["list"])
     values = dict(request.form) if refusal else {}
-    more = _detail_context(row) if context == "detail" else {"row": row}
+    if context == "detail":
+        state = {"updating": updating, "refusal": refusal, "values": values, **extra}
+        return fragment(template, status=status, **state, **_detail_context(row))
+    # Rows take their own names: a page that includes rows has its own `updating`, etc.
+    state = {f"row_{key}": value for key, value in extra.items()}
     return fragment(
         template,
         status=status,
-        updating=updating,
-        refusal=refusal,
-        values=values,
-        context=context,
-        **more,
-        **extra,
+        row=row,
+        row_updating=updating,
+        row_refusal=refusal,
+        row_values=values,
+        **state,
     )
 
 

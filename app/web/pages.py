@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Response, make_response, redirect, render_template, request
 
@@ -68,8 +68,12 @@ def here() -> str:
     so a plain form can come back to it."""
     if request.htmx and request.htmx.current_url:
         parts = urlsplit(request.htmx.current_url)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
-    return request.full_path.rstrip("?")
+        path, query = parts.path, parse_qsl(parts.query, keep_blank_values=True)
+    else:
+        path, query = request.path, list(request.args.items(multi=True))
+    # The page's own `expect` was met already; the next redirect names a new one.
+    kept = urlencode([(k, v) for k, v in query if k != "expect"])
+    return path + (f"?{kept}" if kept else "")
 
 
 def url_with(**changes: str | None) -> str:
@@ -86,5 +90,8 @@ def url_with(**changes: str | None) -> str:
 def see_other(url: str, expectation: Expectation | None = None) -> Response:
     """Post/redirect/get, naming the change the next page must show."""
     if expectation is not None:
-        url += ("&" if "?" in url else "?") + "expect=" + expectation.param()
+        parts = urlsplit(url)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "expect"]
+        query.append(("expect", expectation.param()))
+        url = parts._replace(query=urlencode(query)).geturl()
     return redirect(url, 303)

@@ -266,7 +266,7 @@ def test_reschedule_to_a_free_slot_and_not_to_a_taken_one(desk):
     )  # fmt: skip
     assert moved.status_code == 303
     page = page_text(desk.staff.get(moved.headers["Location"]))
-    assert "Mon 11 Jan 2027, 11:00 – 11:30" in page
+    assert "Mon 11 Jan 2027, 11:00 \N{EN DASH} 11:30" in page
 
 
 def test_the_detail_page_shows_an_earlier_version(desk):
@@ -306,7 +306,7 @@ def test_today_counts_the_day_and_queues_what_awaits_confirmation(desk):
     queue = page[page.index('id="queue"') :]
     assert tomorrow in queue and first not in queue
     board = desk.staff.htmx_get(f"/?day={TODAY}", "day-board")
-    assert page_text(board).lstrip().startswith("<section id=\"day-board\"")
+    assert page_text(board).lstrip().startswith('<section id="day-board"')
 
 
 def test_the_list_filters_and_pages_by_keyset(desk):

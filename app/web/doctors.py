@@ -1,0 +1,197 @@
+"""Doctors: the directory, registration, one doctor's agenda and working hours."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, Response, abort, flash, request, url_for
+
+from app.commands import commands as c
+from app.domain.doctor import parse_hours
+from app.domain.errors import ValidationError
+from app.domain.rules import WEEKDAY_NAMES, WEEKDAYS
+from app.queries import agenda
+from app.queries.directory import list_doctors
+
+from . import formatting as fmt
+from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
+from .pages import fragment, page, see_other, settle, wants_fragment
+from .services import services
+
+bp = Blueprint("doctors", __name__, url_prefix="/doctors")
+
+AGENDA = "agenda"  # the agenda region's element id, which htmx navigation targets
+HOURS_FIELDS = tuple(f"hours_{day}" for day in WEEKDAYS)
+_PERIOD = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-\u2013\u2014]\s*(\d{1,2}:\d{2})\s*$")
+
+
+def _directory(status: int = 200, **context: Any) -> Response:
+    context.setdefault("values", {})
+    doctors = list_doctors(services().read_engine)
+    return page("doctors/index.html", status=status, doctors=doctors, **context)
+
+
+@bp.get("")
+def index() -> Response:
+    """Every doctor, with their specialty and slot length, and a form to register one."""
+    return _directory(updating=settle())
+
+
+@bp.post("")
+def register() -> Response:
+    """Register a doctor from the directory's form."""
+    form = request.form
+    fields = {k: form.get(k, "") for k in ("full_name", "specialty", "command_id", "slot_minutes")}
+    # An empty slot length means the usual one (the command's default), not an error.
+    fields = {k: v for k, v in fields.items() if v or k in ("full_name", "specialty")}
+    outcome = attempt(lambda: c.RegisterDoctor(actor=FRONT_DESK, **fields))
+    if isinstance(outcome, Refusal):
+        return _directory(outcome.status, refusal=outcome, values=dict(form))
+    flash("Doctor registered.")
+    return see_other(
+        url_for(".detail", doctor_id=outcome.stream_id), Expectation.of("doctor", outcome)
+    )
+
+
+def hours_text(hours: Mapping[str, Any] | None) -> dict[str, str]:
+    """Stored hours as the form shows them: {"hours_mon": "09:00-12:30, 14:00-18:00"}."""
+    return {
+        f"hours_{day}": ", ".join(f"{start}-{end}" for start, end in (hours or {}).get(day, []))
+        for day in WEEKDAYS
+    }
+
+
+def parse_week(form: Mapping[str, str]) -> tuple[dict[str, list[list[str]]], dict[str, str]]:
+    """The form's hours in the command's shape, and a message for each day written wrongly."""
+    hours: dict[str, list[list[str]]] = {}
+    errors: dict[str, str] = {}
+    for day, name in zip(WEEKDAYS, WEEKDAY_NAMES, strict=True):
+        text = (form.get(f"hours_{day}") or "").strip()
+        periods = []
+        for part in filter(None, (p.strip() for p in re.split(r"[,;]", text))):
+            found = _PERIOD.match(part)
+            if found is None:
+                errors[f"hours_{day}"] = (
+                    f"{name}: {part[:40]!r} is not a period; write e.g. 09:00-12:30, 14:00-18:00."
+                )
+                break
+            # "9:00" is how people type it; the domain wants two-digit hours.
+            periods.append([t.zfill(5) for t in found.groups()])
+        if periods:
+            hours[day] = periods
+    return hours, errors
+
+
+def _set_hours_command(doctor_id: UUID, form: Mapping[str, str]) -> c.Command:
+    """The command for the hours form, or every message about it at once."""
+    hours, errors = parse_week(form)
+    fields: dict[str, Any] = {
+        "expected_version": form.get("expected_version") or None,
+        "slot_minutes": form.get("slot_minutes", ""),
+    }
+    if form.get("command_id"):
+        fields["command_id"] = form["command_id"]
+    try:
+        command = c.SetWorkingHours(doctor_id=doctor_id, hours=hours, actor=FRONT_DESK, **fields)
+    except ValidationError as exc:
+        errors = {**exc.errors, **errors}
+    if errors:
+        # The days written correctly may still be wrong (ends before it starts): say so now
+        # rather than after the user has fixed the others.
+        try:
+            parse_hours(hours)
+        except ValidationError as exc:
+            errors = {**exc.errors, **errors}
+        raise ValidationError(errors)
+    return command
+
+
+def _week_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _agenda_context(doctor: agenda.DoctorRow, chosen: date, view: str) -> dict[str, Any]:
+    engine, tz = services().read_engine, services().tz
+    step = timedelta(days=7 if view == "week" else 1)
+    context: dict[str, Any] = {
+        "doctor": doctor,
+        "chosen": chosen,
+        "view": view,
+        "today": fmt.today(),
+        "previous": chosen - step,
+        "next": chosen + step,
+        "slots": agenda.free_slots_for_day(engine, doctor.doctor_id, chosen, tz=tz, now=fmt.now()),
+    }
+    if view == "week":
+        context["week"] = agenda.agenda_for_week(engine, doctor.doctor_id, _week_of(chosen), tz=tz)
+    else:
+        context["rows"] = agenda.agenda_for_day(engine, doctor.doctor_id, chosen, tz=tz)
+    return context
+
+
+def _doctor_page(
+    doctor: agenda.DoctorRow,
+    *,
+    chosen: date,
+    view: str,
+    updating: bool = False,
+    refusal: Refusal | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    context = _agenda_context(doctor, chosen, view)
+    if values is None:
+        values = {**hours_text(doctor.hours), "slot_minutes": str(doctor.slot_minutes)}
+        values["expected_version"] = str(doctor.version)
+    return page(
+        "doctors/detail.html",
+        status=refusal.status if refusal else 200,
+        updating=updating,
+        hours_refusal=refusal,
+        hours_values=values,
+        weekdays=list(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+        hours_fields=[*HOURS_FIELDS, "slot_minutes"],
+        **context,
+    )
+
+
+def _chosen(source: Mapping[str, str]) -> tuple[date, str]:
+    view = "week" if source.get("view") == "week" else "day"
+    return fmt.parse_day(source.get("day")) or fmt.today(), view
+
+
+@bp.get("/<uuid:doctor_id>")
+def detail(doctor_id: UUID) -> Response:
+    """A doctor's agenda for a day or a week, their free slots, and their working hours."""
+    updating = settle()
+    doctor = agenda.doctor(services().read_engine, doctor_id)
+    if doctor is None:
+        if updating:
+            return page("doctors/pending.html", updating=True)
+        abort(404, description="There is no doctor with that id.")
+    chosen, view = _chosen(request.args)
+    if wants_fragment(AGENDA):
+        return fragment("doctors/_agenda.html", **_agenda_context(doctor, chosen, view))
+    return _doctor_page(doctor, chosen=chosen, view=view, updating=updating)
+
+
+@bp.post("/<uuid:doctor_id>/hours")
+def set_hours(doctor_id: UUID) -> Response:
+    """Set the doctor's weekly working hours and slot length."""
+    doctor = agenda.doctor(services().read_engine, doctor_id)
+    if doctor is None:
+        abort(404, description="There is no doctor with that id.")
+    form = request.form
+    chosen, view = _chosen(form)
+    outcome = attempt(lambda: _set_hours_command(doctor_id, form))
+    if isinstance(outcome, Refusal):
+        if outcome.status == 404:
+            abort(404, description=outcome.message)
+        return _doctor_page(doctor, chosen=chosen, view=view, refusal=outcome, values=dict(form))
+    flash("Working hours saved." if outcome.position is not None else "The hours were unchanged.")
+    day = fmt.parse_day(form.get("day"))
+    back = url_for(".detail", doctor_id=doctor_id, day=day, view="week" if view == "week" else None)
+    return see_other(back, Expectation.of("doctor", outcome))

@@ -1,0 +1,150 @@
+"""Patients: the directory, registration, and one patient's page."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, Response, abort, flash, request, url_for
+
+from app.commands import commands as c
+from app.domain.errors import ValidationError
+from app.domain.patient import PatientDetails
+from app.queries import directory as d
+from app.queries.appointments import appointments_for_patient
+
+from . import formatting as fmt
+from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
+from .pages import fragment, page, see_other, settle, wants_fragment
+from .services import services
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+
+FIELDS = ("full_name", "date_of_birth", "phone", "email")
+RESULTS = "patient-results"  # the search results' element id, which htmx targets
+PAGE_SIZE = 50
+
+
+def _details(form: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {k: form.get(k, "") for k in FIELDS}
+    if form.get("command_id"):
+        fields["command_id"] = form["command_id"]
+    return fields
+
+
+def _command(command: type[c.Command], **fields: Any) -> c.Command:
+    """Build `command`; when it refuses a field (a malformed date), the domain's checks of
+    the others have not run yet: run them too, so the form shows every message at once."""
+    try:
+        return command(actor=FRONT_DESK, **fields)
+    except ValidationError as exc:
+        errors = exc.errors
+    try:
+        PatientDetails.checked(
+            full_name=fields["full_name"],
+            date_of_birth=fmt.today(),  # a stand-in: the command has judged the real one
+            phone=fields["phone"],
+            email=fields["email"],
+            today=fmt.today(),
+        )
+    except ValidationError as exc:
+        errors = {**exc.errors, **errors}
+    raise ValidationError(errors)
+
+
+def _directory(status: int = 200, **context: Any) -> Response:
+    query = (request.args.get("q") or "").strip()[:100]
+    found = d.search_patients(services().read_engine, query, limit=PAGE_SIZE)
+    results = {"patients": found, "q": query, "more": len(found) >= PAGE_SIZE}
+    if wants_fragment(RESULTS):
+        return fragment("patients/_results.html", **results)
+    context.setdefault("values", {})
+    return page("patients/index.html", status=status, max_birth=fmt.today(), **results, **context)
+
+
+@bp.get("")
+def index() -> Response:
+    """The patient directory, searched by name or phone as the user types."""
+    return _directory(updating=settle())
+
+
+@bp.post("")
+def register() -> Response:
+    """Register a patient from the directory's form."""
+    fields = _details(request.form)
+    outcome = attempt(lambda: _command(c.RegisterPatient, **fields))
+    if isinstance(outcome, Refusal):
+        return _directory(outcome.status, refusal=outcome, values=dict(request.form))
+    flash("Patient registered.")
+    return see_other(
+        url_for(".detail", patient_id=outcome.stream_id), Expectation.of("patient", outcome)
+    )
+
+
+def _shown(patient: d.PatientRow) -> dict[str, str]:
+    """The edit form's values as the patient is now, at the version they carry."""
+    return {
+        "full_name": patient.full_name,
+        "date_of_birth": patient.date_of_birth.isoformat() if patient.date_of_birth else "",
+        "phone": patient.phone,
+        "email": patient.email,
+        "expected_version": str(patient.version),
+    }
+
+
+def _patient_page(
+    patient: d.PatientRow,
+    *,
+    updating: bool = False,
+    refusal: Refusal | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    visits = appointments_for_patient(services().read_engine, patient.patient_id, now=fmt.now())
+    return page(
+        "patients/detail.html",
+        status=refusal.status if refusal else 200,
+        updating=updating,
+        patient=patient,
+        visits=visits,
+        change_refusal=refusal,
+        change_values=values if values is not None else _shown(patient),
+        max_birth=fmt.today(),
+    )
+
+
+@bp.get("/<uuid:patient_id>")
+def detail(patient_id: UUID) -> Response:
+    """One patient: details, an edit form, and their upcoming and past appointments."""
+    updating = settle()
+    patient = d.patient(services().read_engine, patient_id)
+    if patient is None:
+        if updating:
+            # Registered a moment ago and not projected yet: say so rather than "not found".
+            return page("patients/pending.html", updating=True)
+        abort(404, description="There is no patient with that id.")
+    return _patient_page(patient, updating=updating)
+
+
+@bp.post("/<uuid:patient_id>")
+def change(patient_id: UUID) -> Response:
+    """Change a patient's details, refused if someone changed them since the form was shown."""
+    patient = d.patient(services().read_engine, patient_id)
+    if patient is None:
+        abort(404, description="There is no patient with that id.")
+    form = request.form
+    fields = _details(form)
+
+    version = form.get("expected_version") or None
+    outcome = attempt(
+        lambda: _command(
+            c.ChangePatientDetails, patient_id=patient_id, expected_version=version, **fields
+        )
+    )
+    if isinstance(outcome, Refusal):
+        if outcome.status == 404:
+            abort(404, description=outcome.message)
+        # What was typed stays, and so does the version it was typed against: after a
+        # conflict the form keeps refusing until the user has reloaded and seen the change.
+        return _patient_page(patient, refusal=outcome, values=dict(form))
+    flash("Patient details saved." if outcome.position is not None else "Nothing to change.")
+    return see_other(url_for(".detail", patient_id=patient_id), Expectation.of("patient", outcome))
