@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint install install-dev static bench bench-project clean
+.PHONY: run test lint install install-dev static bench bench-project clean bench-http screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Rendezvous needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -58,3 +58,11 @@ bench-project: install-dev
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache node_modules static/vendor
+
+# Needs wrk (apt-get install wrk) and the two databases of docs/benchmarks.md, "HTTP".
+bench-http: install-dev
+	$(BIN)/python bench/http.py --compare-small
+
+# Full-page PNGs of the main screens, taken by the e2e tests whose names contain "screens".
+screenshots: install-dev static
+	$(BIN)/pytest tests/e2e -p no:xdist --screenshots docs/screenshots -k screens

@@ -72,8 +72,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/integration" in str(item.fspath):
+        path = str(item.fspath)
+        if "tests/integration" in path:
             item.add_marker(pytest.mark.integration)
+        elif "tests/e2e" in path:
+            item.add_marker(pytest.mark.e2e)
 
 
 class Clock:

@@ -1,0 +1,204 @@
+"""The live stack end-to-end tests drive: a database of its own, a real Celery worker (with
+beat) and gunicorn, each in its own process group, on the machine's PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import uuid4
+
+import psycopg
+import redis
+from sqlalchemy.engine import Engine, make_url
+
+from app.bootstrap import Services
+from app.config import celery_config
+
+from ..conftest import PG_SERVER, _libpq, dispose, make_app, migrate_to_head, redis_test_url
+from ..integration.projecting import everything_projected, wait_until
+from ..integration.workers import ROOT, Worker, free_port
+
+# A nudge can miss events held back by another test worker's open transaction; beat's tick
+# then picks them up within this many seconds.
+TICK_SECONDS = 1.0
+
+
+class StackError(RuntimeError):
+    """The live stack did not start."""
+
+
+@dataclass
+class Server:
+    """gunicorn serving `app:create_app()` as in production, in its own process group."""
+
+    env: dict[str, str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        args = [
+            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+            "--workers", "2", "--threads", "4", "--graceful-timeout", "5",
+            "--access-logfile", "-", "--error-logfile", "-", "app:create_app()",
+        ]  # fmt: skip
+        with self.log.open("a") as output:
+            self.process = subprocess.Popen(
+                args, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Until `/` answers 200; fail at once if gunicorn exits (say, the port was taken)."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while not self._answers():
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited with {self.process.returncode}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"gunicorn did not answer 200 on / within {timeout} s")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/", timeout=2) as response:
+                return response.status == 200
+        except urllib.error.HTTPError as exc:
+            # The app is up and answers wrongly: waiting longer will not mend it.
+            raise AssertionError(f"GET / answered {exc.code}") from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class LiveStack:
+    """What tests reach for: the server's URL, and the same database and broker in process."""
+
+    url: str
+    database_url: str
+    queue: str
+    services: Services
+    server: Server
+    worker: Worker
+
+    @property
+    def read_engine(self) -> Engine:
+        return self.services.read_engine
+
+    def wait_until_projected(self, timeout: float = 20) -> None:
+        """Until the worker has projected every event in the store into every read model."""
+        wait_until(
+            lambda: everything_projected(self.services.projector),
+            timeout=timeout,
+            what="the worker to project every event",
+        )
+
+    def logs(self, lines: int = 60) -> str:
+        """The last lines of the server's and the worker's logs, without beat's idle ticks."""
+        return tails([self.server.log, self.worker.log], lines, skip=IDLE_TICK)
+
+
+# Beat ticks every second; these lines would push anything useful out of a log's tail.
+IDLE_TICK = re.compile(r"catch.up|\] received$|'applied': 0,")
+
+
+def tails(paths: list[Path], lines: int, skip: re.Pattern[str] | None = None) -> str:
+    """The last `lines` lines of each log, under its name."""
+    parts = []
+    for path in paths:
+        text = path.read_text(errors="replace") if path.exists() else "(no log)"
+        kept = [line for line in text.splitlines() if not (skip and skip.search(line))]
+        parts.append(f"--- {path} (last {lines} lines) ---\n" + "\n".join(kept[-lines:]))
+    return "\n".join(parts)
+
+
+@contextmanager
+def run_stack(directory: Path, label: str) -> Iterator[LiveStack]:
+    """Start a stack on a fresh database and queue; stop it, drop both, at the end."""
+    suffix = uuid4().hex[:8]
+    name = f"rendezvous_test_{label}_{suffix}_e2e"
+    queue = f"rendezvous-e2e-{label}-{suffix}"
+    with ExitStack() as cleanup:
+        database_url = _create_database(name)
+        cleanup.callback(_drop_database, name)
+        cleanup.callback(_delete_queue, queue)
+        migrate_to_head(database_url)
+        env = _environment(database_url, queue)
+        server = Server(env, directory / "server.log")
+        worker = Worker(env, directory / "worker.log", f"e2e-{label}-{suffix}", beat=True)
+        cleanup.callback(server.stop)
+        cleanup.callback(worker.stop)
+        # gunicorn boots while the worker does: Worker.start blocks until "ready.".
+        server.start()
+        try:
+            worker.start()
+            server.wait_ready()
+        except AssertionError as exc:
+            logs = tails([server.log, worker.log], 200)
+            raise StackError(f"The e2e stack did not start: {exc}\n{logs}") from None
+        app = make_app(database_url, CELERY=celery_config(redis_test_url(), queue, TICK_SECONDS))
+        cleanup.callback(dispose, app)
+        cleanup.callback(app.extensions["celery"].close)
+        yield LiveStack(
+            server.url, database_url, queue, app.extensions["rendezvous"], server, worker
+        )
+
+
+def _environment(database_url: str, queue: str) -> dict[str, str]:
+    """The operator's environment for both processes, on this stack's database and queue."""
+    env = {
+        **os.environ,
+        "DATABASE_URL_WRITE": database_url,
+        "CELERY_BROKER_URL": redis_test_url(),
+        "CELERY_QUEUE": queue,
+        "CLINIC_TIMEZONE": "Europe/Paris",
+        "SECRET_KEY": secrets.token_hex(32),
+        "PROJECTION_TICK_SECONDS": str(TICK_SECONDS),
+    }
+    # A read database or Redis URL in the shell would point the stack somewhere else.
+    for name in ("DATABASE_URL_READ", "REDIS_URL"):
+        env.pop(name, None)
+    return env
+
+
+def _create_database(name: str) -> str:
+    with psycopg.connect(_libpq(PG_SERVER), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(name: str) -> None:
+    with psycopg.connect(_libpq(PG_SERVER), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _delete_queue(queue: str) -> None:
+    client = redis.Redis.from_url(redis_test_url())
+    client.delete(queue, *client.keys(f"*{queue}*"))  # the queue and kombu's binding for it
+    client.close()

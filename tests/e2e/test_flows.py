@@ -1,0 +1,189 @@
+"""What the front desk does all day, in Chromium against gunicorn, PostgreSQL and a real
+Celery worker: book, confirm, check in, complete, cancel, reschedule, collide."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from playwright.sync_api import BrowserContext, Locator, Page, expect
+
+from ..conftest import CLINIC_TZ
+from .clinic import Clinic, upcoming
+
+# The last 15-minute slot of the day starts at 23:30 (hours end at 23:59).
+DAY_ENDS_SOON = timedelta(minutes=35)
+
+
+def today_with_time_left() -> str:
+    """Today's date in the clinic, once enough of the day is left to book and check in
+    (a patient is checked in on the day of the visit). Near midnight, wait for the new day."""
+    now = datetime.now(CLINIC_TZ)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), CLINIC_TZ)
+    if midnight - now < DAY_ENDS_SOON:
+        time.sleep((midnight - now).total_seconds() + 1)
+    return datetime.now(CLINIC_TZ).date().isoformat()
+
+
+def row(page: Page, appointment_id: str, region: str = "") -> Locator:
+    return page.locator(f'{region} [data-appointment-id="{appointment_id}"]'.strip())
+
+
+def book_from_the_screen(page: Page, clinic: Clinic, day: str, title: str) -> str:
+    """Pick the first patient found, the first doctor, `day` and its first free time."""
+    page.goto("/appointments/new")
+    page.get_by_label("Find a patient by name or phone").fill(clinic.patients[0].name[:12])
+    page.get_by_label(re.compile(clinic.patients[0].name)).check()
+    page.get_by_label("Doctor").select_option(str(clinic.doctors[0].id))
+    page.get_by_label("Day", exact=True).fill(day)
+    first_slot = page.locator("#slot-list input[name=starts_at]").first
+    first_slot.check()
+    page.get_by_label("Reason for the visit").fill(title)
+    page.get_by_role("button", name="Book appointment").click()
+    root = page.locator("article#appointment")
+    expect(root).to_have_attribute("data-status", "pending")
+    return root.get_attribute("data-appointment-id") or ""
+
+
+def test_a_new_patient_booked_on_screen_is_confirmed_checked_in_and_completed(
+    page: Page, clinic: Clinic
+) -> None:
+    day = today_with_time_left()
+    page.goto("/appointments/new")
+    # Register the patient without leaving the booking screen; what was typed stays.
+    page.get_by_label("Reason for the visit").fill("First consultation")
+    page.get_by_text("Register a new patient").click()
+    name = f"Inès Moreau {clinic.tag}"
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("Date of birth").fill("1991-04-12")
+    page.get_by_label("Phone", exact=True).fill("06 11 22 33 44")
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.get_by_text("Patient registered and selected.")).to_be_visible()
+    expect(page.get_by_label(re.compile(name))).to_be_checked()
+    expect(page.get_by_label("Reason for the visit")).to_have_value("First consultation")
+
+    page.get_by_label("Doctor").select_option(str(clinic.doctors[0].id))
+    page.get_by_label("Day", exact=True).fill(day)
+    page.locator("#slot-list input[name=starts_at]").first.check()
+    page.get_by_role("button", name="Book appointment").click()
+
+    root = page.locator("article#appointment")
+    expect(root).to_have_attribute("data-status", "pending")
+    booked = root.get_attribute("data-appointment-id")
+    expect(page.get_by_text("Appointment created")).to_be_visible()
+
+    page.goto("/")
+    queued = row(page, booked, "#queue")
+    queued.get_by_role("button", name="Confirm").click()
+    expect(queued).to_have_attribute("data-status", "confirmed")
+    expect(queued.get_by_text("Appointment confirmed.")).to_be_visible()
+
+    # The day's agenda refreshed itself on hearing of the change: check in from there.
+    on_agenda = row(page, booked, "#day-board")
+    expect(on_agenda).to_have_attribute("data-status", "confirmed")
+    on_agenda.get_by_role("button", name="Check in").click()
+    expect(row(page, booked, "#day-board")).to_have_attribute("data-status", "checked_in")
+    row(page, booked, "#day-board").get_by_role("button", name="Complete").click()
+    expect(row(page, booked, "#day-board")).to_have_attribute("data-status", "completed")
+
+    page.goto(f"/appointments/{booked}")
+    expect(page.locator("article#appointment")).to_have_attribute("data-status", "completed")
+    for step in ("Appointment created", "Confirmed", "Checked in", "Completed"):
+        expect(page.locator(".timeline").get_by_text(step, exact=False).first).to_be_visible()
+
+
+def test_an_appointment_is_cancelled_with_a_reason(page: Page, clinic: Clinic) -> None:
+    booked = clinic.book(upcoming("10:00"))
+    clinic.wait_for_read_models()
+    page.goto(f"/appointments/{booked}")
+    page.get_by_text("Cancel…").click()
+    page.get_by_label("Reason for cancelling").fill("Patient has the flu")
+    page.get_by_role("button", name="Cancel appointment").click()
+    root = page.locator("article#appointment")
+    expect(root).to_have_attribute("data-status", "cancelled")
+    expect(root.locator("dl.facts")).to_contain_text("Patient has the flu")
+    expect(root.locator(".timeline")).to_contain_text("Patient has the flu")
+
+
+def test_an_appointment_is_rescheduled_to_another_free_slot(page: Page, clinic: Clinic) -> None:
+    booked = clinic.book(upcoming("10:00"), minutes=15)
+    clinic.book(upcoming("10:30"), minutes=15, patient=1)
+    clinic.wait_for_read_models()
+    page.goto(f"/appointments/{booked}")
+    page.get_by_role("link", name="Reschedule").click()
+    day = upcoming("10:00").date().isoformat()
+    expect(page.locator(f'input[name=starts_at][value="{day}T10:15"]')).to_have_count(1)
+    expect(page.locator(f'input[name=starts_at][value="{day}T10:30"]')).to_have_count(0)
+    page.get_by_label("11:00").check()
+    page.get_by_role("button", name="Reschedule").click()
+    root = page.locator("article#appointment")
+    expect(root).to_have_attribute("data-status", "pending")
+    expect(root.locator("dl.facts")).to_contain_text("11:00 \N{EN DASH} 11:15")
+
+
+def test_a_second_receptionist_with_a_stale_page_gets_the_conflict(
+    new_context: Callable[..., BrowserContext], clinic: Clinic
+) -> None:
+    booked = clinic.book(upcoming("11:00"))
+    clinic.wait_for_read_models()
+    first, second = new_context().new_page(), new_context().new_page()
+    for desk in (first, second):
+        desk.goto(f"/appointments/{booked}")
+    second.get_by_text("Cancel…").click()
+    second.get_by_label("Reason for cancelling").fill("Called to cancel")
+    second.get_by_role("button", name="Cancel appointment").click()
+    expect(second.locator("article#appointment")).to_have_attribute("data-status", "cancelled")
+
+    first.get_by_role("button", name="Confirm").click()
+    alert = first.get_by_role("alert")
+    expect(alert).to_contain_text("Changed meanwhile")
+    expect(alert).to_contain_text("cancel", ignore_case=True)
+    expect(alert.get_by_role("link", name="Reload to see the current version")).to_be_visible()
+    # The page now shows the appointment as it is: nothing was overwritten.
+    expect(first.locator("article#appointment")).to_have_attribute("data-status", "cancelled")
+
+
+def test_a_taken_slot_is_not_offered_and_a_forced_double_booking_is_refused(
+    page: Page, clinic: Clinic
+) -> None:
+    clinic.book(upcoming("09:00"), minutes=15, patient=1)
+    clinic.wait_for_read_models()
+    day = upcoming("09:00").date().isoformat()
+    page.goto(f"/appointments/new?doctor_id={clinic.doctors[0].id}&day={day}")
+    expect(page.locator(f'input[name=starts_at][value="{day}T09:15"]')).to_have_count(1)
+    expect(page.locator(f'input[name=starts_at][value="{day}T09:00"]')).to_have_count(0)
+    page.get_by_label("Find a patient by name or phone").fill(clinic.patients[0].name[:12])
+    page.get_by_label(re.compile(clinic.patients[0].name)).check()
+    page.get_by_label("Reason for the visit").fill("Forced")
+    # A stale or tampered form: the slot offered says 09:15, the request says 09:00.
+    forced = page.locator("#slot-list input[name=starts_at]").first
+    forced.evaluate("(input, value) => { input.value = value }", f"{day}T09:00")
+    forced.check()
+    page.get_by_role("button", name="Book appointment").click()
+    expect(page.get_by_role("alert").first).to_contain_text("already has an appointment")
+    expect(page.locator("#slot-list .error")).to_contain_text("already has an appointment")
+
+
+def test_the_booking_flow_works_with_javascript_off(no_js_page: Page, clinic: Clinic) -> None:
+    page = no_js_page
+    day = upcoming("09:00").date().isoformat()
+    page.goto("/appointments/new")
+    page.get_by_label("Find a patient by name or phone").fill(clinic.patients[1].name[:10])
+    page.get_by_role("button", name="Search").click()
+    page.get_by_label(re.compile(clinic.patients[1].name)).check()
+    page.get_by_label("Doctor").select_option(str(clinic.doctors[1].id))
+    page.get_by_label("Day", exact=True).fill(day)
+    page.get_by_role("button", name="Show free times").click()
+    expect(page.get_by_label(re.compile(clinic.patients[1].name))).to_be_checked()
+    page.get_by_label("09:30").check()
+    page.get_by_label("Reason for the visit").fill("Blood pressure")
+    page.get_by_label("Duration (minutes)").fill("30")
+    page.get_by_role("button", name="Book appointment").click()
+    root = page.locator("article#appointment")
+    expect(root).to_have_attribute("data-status", "pending")
+    expect(root.locator("dl.facts")).to_contain_text("09:30 \N{EN DASH} 10:00")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("article#appointment")).to_have_attribute("data-status", "confirmed")
+    expect(page.get_by_text("Appointment confirmed.")).to_be_visible()

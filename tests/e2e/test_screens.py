@@ -1,0 +1,55 @@
+"""Every screen passes axe-core (no serious or critical violation), and `make screenshots`
+saves the main ones for the README from here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+
+from .accessibility import check_accessibility
+from .clinic import Clinic, upcoming
+
+
+def test_screens_pass_axe(
+    axe_page: Page, clinic: Clinic, shoot: Callable[[Page, str], None]
+) -> None:
+    page = axe_page
+    booked = clinic.book(upcoming("09:00"), minutes=30)
+    clinic.book(upcoming("10:00"), minutes=15, patient=1, title="Blood test results")
+    clinic.wait_for_read_models()
+    day = upcoming("09:00").date().isoformat()
+    doctor, patient = clinic.doctors[0].id, clinic.patients[0].id
+    # The confirm makes a second version, so the history and the past-version view show.
+    page.goto(f"/appointments/{booked}")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("article#appointment")).to_have_attribute("data-status", "confirmed")
+
+    screens = {
+        "today": "/",
+        "appointments": f"/appointments?doctor_id={doctor}",
+        "booking": f"/appointments/new?patient_id={patient}&doctor_id={doctor}&day={day}",
+        "appointment": f"/appointments/{booked}",
+        "appointment-version-1": f"/appointments/{booked}?version=1",
+        "reschedule": f"/appointments/{booked}/reschedule",
+        "patients": f"/patients?q={clinic.tag}",
+        "patient": f"/patients/{patient}",
+        "doctors": "/doctors",
+        "doctor-day": f"/doctors/{doctor}?day={day}",
+        "doctor-week": f"/doctors/{doctor}?view=week&day={day}",
+        "not-found": "/appointments/00000000-0000-0000-0000-000000000000",
+    }
+    for name, url in screens.items():
+        response = page.goto(url)
+        assert response is not None
+        assert response.status == (404 if name == "not-found" else 200), url
+        expect(page.get_by_role("heading", level=1).first).to_be_visible()
+        check_accessibility(page)
+        shoot(page, name)
+
+    # A form with errors is a screen too: messages tied to their fields.
+    page.goto("/appointments/new")
+    page.get_by_text("Register a new patient").click()
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.locator("#patient-picker [aria-invalid=true]").first).to_be_visible()
+    check_accessibility(page)
