@@ -31,22 +31,6 @@ def row(page: Page, appointment_id: str, region: str = "") -> Locator:
     return page.locator(f'{region} [data-appointment-id="{appointment_id}"]'.strip())
 
 
-def book_from_the_screen(page: Page, clinic: Clinic, day: str, title: str) -> str:
-    """Pick the first patient found, the first doctor, `day` and its first free time."""
-    page.goto("/appointments/new")
-    page.get_by_label("Find a patient by name or phone").fill(clinic.patients[0].name[:12])
-    page.get_by_label(re.compile(clinic.patients[0].name)).check()
-    page.get_by_label("Doctor").select_option(str(clinic.doctors[0].id))
-    page.get_by_label("Day", exact=True).fill(day)
-    first_slot = page.locator("#slot-list input[name=starts_at]").first
-    first_slot.check()
-    page.get_by_label("Reason for the visit").fill(title)
-    page.get_by_role("button", name="Book appointment").click()
-    root = page.locator("article#appointment")
-    expect(root).to_have_attribute("data-status", "pending")
-    return root.get_attribute("data-appointment-id") or ""
-
-
 def test_a_new_patient_booked_on_screen_is_confirmed_checked_in_and_completed(
     page: Page, clinic: Clinic
 ) -> None:
