@@ -18,7 +18,7 @@ bp = Blueprint("home", __name__)
 
 # A clinic day has tens of appointments per doctor; this bounds a pathological one.
 DAY_LIMIT = 500
-QUEUE_LIMIT = 30
+QUEUE_LIMIT = 12
 
 
 @bp.get("/")

@@ -91,15 +91,15 @@ def no_js_page(new_context: Callable[..., BrowserContext]) -> Page:
 
 @pytest.fixture
 def shoot(pytestconfig: pytest.Config) -> Shoot:
-    """shoot(page, name) saves DIR/name.png (full page, 1280x800) under --screenshots DIR;
-    without the option it does nothing."""
+    """shoot(page, name) saves DIR/name.png under --screenshots DIR: what a 1280x800
+    front-desk screen shows, without scrolling. Without the option it does nothing."""
     directory = pytestconfig.getoption("screenshots", default=None)
     if not directory:
         return lambda page, name: None
 
     def save(page: Page, name: str) -> None:
         page.set_viewport_size(VIEWPORT)
-        page.screenshot(path=str(Path(directory, f"{name}.png")), full_page=True)
+        page.screenshot(path=str(Path(directory, f"{name}.png")))
 
     return save
 
