@@ -41,6 +41,7 @@ def init_app(app: Flask) -> None:
     # How long a page shown after a command waits for its read model before saying
     # "updating…" instead.
     app.config.setdefault("READ_YOUR_WRITES_SECONDS", 2.0)
+    app.config.setdefault("FRESHNESS_CACHE_SECONDS", 1.0)
     csrf.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(appointments.bp)
@@ -49,7 +50,13 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     formatting.init_app(app)
     app.jinja_env.globals.update(
-        uuid4=uuid4, actions_for=appointments.actions_for, here=here, url_with=url_with
+        uuid4=uuid4,
+        actions_for=appointments.actions_for,
+        here=here,
+        url_with=url_with,
+        appointment_path=appointments.appointment_path,
+        patient_path=appointments.patient_path,
+        STATUS_ICONS=appointments.STATUS_ICONS,
     )
     app.after_request(security_headers)
 

@@ -37,6 +37,16 @@ class Action:
     command: type[c.AppointmentCommand]
     done: str  # said once it is done
 
+    @property
+    def verb(self) -> str:
+        """The htmx attribute that sends it: confirm is the seed route's PUT."""
+        return "hx-put" if self.slug == "confirm" else "hx-post"
+
+    def path(self, row: q.AppointmentRow) -> str:
+        if self.slug == "reschedule":
+            return f"{appointment_path(row)}/reschedule"
+        return f"{appointment_path(row)}/{self.slug}"
+
 
 ACTIONS = {
     a.slug: a
@@ -55,6 +65,27 @@ CONTEXTS = {
     "agenda": "appointments/_agenda_row.html",
     "list": "appointments/_list_row.html",
     "detail": "appointments/_detail.html",
+}
+
+
+def appointment_path(row: q.AppointmentRow) -> str:
+    """The detail page's address. Pages list fifty rows with several links each; building
+    them from one prefix costs a fraction of a url_for per link."""
+    return f"{request.script_root}/appointments/{row.appointment_id}"
+
+
+def patient_path(patient_id: UUID) -> str:
+    return f"{request.script_root}/patients/{patient_id}"
+
+
+# Status is never shown by colour alone: each badge has a symbol and a word.
+STATUS_ICONS = {
+    "pending": "◷",
+    "confirmed": "✓",
+    "checked_in": "➜",
+    "completed": "✔",
+    "cancelled": "✕",
+    "no_show": "∅",
 }
 
 
@@ -207,17 +238,8 @@ def _render_in(
     if context == "detail":
         state = {"updating": updating, "refusal": refusal, "values": values, **extra}
         return fragment(template, status=status, **state, **_detail_context(row))
-    # Rows take their own names: a page that includes rows has its own `updating`, etc.
-    state = {f"row_{key}": value for key, value in extra.items()}
-    return fragment(
-        template,
-        status=status,
-        row=row,
-        row_updating=updating,
-        row_refusal=refusal,
-        row_values=values,
-        **state,
-    )
+    state = {"updating": updating, "refusal": refusal, "values": values, **extra}
+    return fragment(template, status=status, row=row, state=state)
 
 
 @bp.get("/<uuid:appointment_id>/reschedule")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Response, make_response, redirect, render_template, request
+from flask import Response, current_app, g, make_response, redirect, render_template, request
 
 from app.projections import PROJECTIONS
-from app.queries.freshness import freshness
+from app.queries.freshness import Freshness, freshness
 
 from .outcomes import Expectation, Refusal
 from .services import services
@@ -26,8 +27,20 @@ def page(template: str, *, status: int = 200, **context: Any) -> Response:
     moment, else marks the page as updating) and says when the read models lag."""
     expected = Expectation.parse(request.args)
     context.setdefault("updating", expected is not None and not expected.met())
-    context.setdefault("freshness", freshness(services().projector, READ_MODELS))
+    context.setdefault("freshness", _freshness())
     return make_response(render_template(template, **context), status)
+
+
+def _freshness() -> Freshness:
+    """The read models' lag, measured at most every FRESHNESS_CACHE_SECONDS per process: a
+    page that says "shown as of…" only after 3 s of lag needs no finer measure, and the two
+    queries it takes would otherwise run for every page."""
+    cache = current_app.extensions.setdefault("rendezvous.freshness", {})
+    now = time.monotonic()
+    if "value" not in cache or now - cache["at"] >= current_app.config["FRESHNESS_CACHE_SECONDS"]:
+        cache["value"] = freshness(services().projector, READ_MODELS)
+        cache["at"] = now
+    return cache["value"]
 
 
 def settle() -> bool:
@@ -65,7 +78,13 @@ def safe_next(default: str) -> str:
 
 def here() -> str:
     """The address of the page the user is on (for htmx requests, the page that made them),
-    so a plain form can come back to it."""
+    so a plain form can come back to it. Asked once per row: worked out once per request."""
+    if "here" not in g:
+        g.here = _here()
+    return g.here
+
+
+def _here() -> str:
     if request.htmx and request.htmx.current_url:
         parts = urlsplit(request.htmx.current_url)
         path, query = parts.path, parse_qsl(parts.query, keep_blank_values=True)

@@ -354,7 +354,10 @@ def test_pages_carry_no_inline_script_or_style_and_a_strict_policy(desk):
 def lagging(pg_url, pg_engine, clock):
     queue = f"rendezvous-test-{uuid.uuid4().hex[:8]}"
     app = make_app(
-        pg_url, CELERY=celery_config(redis_test_url(), queue, 5.0), READ_YOUR_WRITES_SECONDS=0.05
+        pg_url,
+        CELERY=celery_config(redis_test_url(), queue, 5.0),
+        READ_YOUR_WRITES_SECONDS=0.05,
+        FRESHNESS_CACHE_SECONDS=0,
     )
     yield _desk(app, clock)
     app.extensions["celery"].close()
