@@ -85,15 +85,19 @@ class Nudge:
 
     def _send(self) -> None:
         assert self.celery is not None
-        for name in self.projector.names:
-            try:
-                self.celery.send_task(project.name, (name,), expires=NUDGE_EXPIRES, retry=False)
-            except Exception:  # the command has committed; never fail it here
-                self._paused_until = time.monotonic() + BROKER_PAUSE
-                log.warning(
-                    "Could not send projection tasks (broker unreachable); pausing nudges "
-                    "for %.0f s, the catch-up tick will bring the projections up to date.",
-                    BROKER_PAUSE,
-                    exc_info=True,
-                )
-                return
+        try:
+            # One broker connection for the nudge's tasks, not one per task.
+            with self.celery.producer_or_acquire() as producer:
+                for name in self.projector.names:
+                    self.celery.send_task(
+                        project.name, (name,), expires=NUDGE_EXPIRES, retry=False,
+                        producer=producer,
+                    )  # fmt: skip
+        except Exception:  # the command has committed; never fail it here
+            self._paused_until = time.monotonic() + BROKER_PAUSE
+            log.warning(
+                "Could not send projection tasks (broker unreachable); pausing nudges "
+                "for %.0f s, the catch-up tick will bring the projections up to date.",
+                BROKER_PAUSE,
+                exc_info=True,
+            )

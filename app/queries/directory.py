@@ -67,3 +67,23 @@ def list_doctors(engine: Engine, text: str = "") -> list[DoctorRow]:
         query = query.where(d.c.name_key.like(like_pattern(key), escape="\\"))
     with engine.connect() as conn:
         return [DoctorRow.from_row(row) for row in conn.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class DoctorChoice:
+    """A doctor as a picker lists them: no working hours to decode."""
+
+    doctor_id: UUID
+    full_name: str
+    specialty: str
+    slot_minutes: int
+
+
+def doctor_choices(engine: Engine) -> list[DoctorChoice]:
+    """Every doctor, alphabetical, for the filters and the booking form's doctor list."""
+    d = t.doctors
+    query = sa.select(d.c.doctor_id, d.c.full_name, d.c.specialty, d.c.slot_minutes).order_by(
+        d.c.name_key, d.c.doctor_id
+    )
+    with engine.connect() as conn:
+        return [DoctorChoice(*row) for row in conn.execute(query)]

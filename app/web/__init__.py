@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from flask import Flask, Response
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, Response, g
+from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 from . import appointments, booking, doctors, errors, formatting, home, patients
 from .pages import here, url_with
@@ -34,6 +34,14 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+def csrf_token() -> str:
+    """The session's CSRF token; a list page puts it in a hundred forms, so it is worked out
+    once per request."""
+    if "csrf_value" not in g:
+        g.csrf_value = generate_csrf()
+    return g.csrf_value
+
+
 def init_app(app: Flask) -> None:
     """Register blueprints, error pages, CSRF protection and template helpers."""
     # A front-desk page stays open all day: the token lives as long as the session.
@@ -51,6 +59,7 @@ def init_app(app: Flask) -> None:
     formatting.init_app(app)
     app.jinja_env.globals.update(
         uuid4=uuid4,
+        csrf_token=csrf_token,
         actions_for=appointments.actions_for,
         here=here,
         url_with=url_with,

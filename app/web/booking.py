@@ -30,7 +30,7 @@ PATIENT_FIELDS = ("full_name", "date_of_birth", "phone", "email")
 
 def _booking_context(values: dict[str, str]) -> dict[str, Any]:
     engine = services().read_engine
-    doctors = d.list_doctors(engine)
+    doctors = d.doctor_choices(engine)
     patient_id = _uuid(values.get("patient_id"))
     chosen_patient = d.patient(engine, patient_id) if patient_id else None
     query = (values.get("q") or "").strip()
