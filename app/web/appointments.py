@@ -222,6 +222,7 @@ def row(appointment_id: UUID) -> Response:
         _row_or_404(appointment_id),
         updating,
         expectation=expected,
+        cancelling=request.args.get("cancel") == "1",
     )
 
 

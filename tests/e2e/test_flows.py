@@ -90,6 +90,17 @@ def test_an_appointment_is_cancelled_with_a_reason(page: Page, clinic: Clinic) -
     expect(root.locator("dl.facts")).to_contain_text("Patient has the flu")
     expect(root.locator(".timeline")).to_contain_text("Patient has the flu")
 
+    # From a row of the list: the reason is asked in the row, which then shows the result.
+    other = clinic.book(upcoming("11:00"), patient=1)
+    clinic.wait_for_read_models()
+    page.goto(f"/appointments?doctor_id={clinic.doctors[0].id}")
+    listed = row(page, other)
+    listed.get_by_role("link", name="Cancel…").click()
+    listed.get_by_label("Reason for cancelling").fill("Moved away")
+    listed.get_by_role("button", name="Cancel appointment").click()
+    expect(row(page, other)).to_have_attribute("data-status", "cancelled")
+    expect(row(page, other)).to_contain_text("Appointment cancelled.")
+
 
 def test_an_appointment_is_rescheduled_to_another_free_slot(page: Page, clinic: Clinic) -> None:
     booked = clinic.book(upcoming("10:00"), minutes=15)
