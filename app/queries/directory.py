@@ -87,3 +87,14 @@ def doctor_choices(engine: Engine) -> list[DoctorChoice]:
     )
     with engine.connect() as conn:
         return [DoctorChoice(*row) for row in conn.execute(query)]
+
+
+def doctors_signature(engine: Engine) -> tuple[Any, ...]:
+    """Changes whenever a doctor is registered or changed (or the table is emptied and
+    filled again): for caches of the doctor list."""
+    d = t.doctors
+    query = sa.select(
+        sa.func.count(), sa.func.max(d.c.changed_at), sa.func.max(sa.cast(d.c.doctor_id, sa.String))
+    )
+    with engine.connect() as conn:
+        return tuple(conn.execute(query).one())

@@ -7,7 +7,7 @@ from uuid import uuid4
 from flask import Flask, Response, g
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
-from . import appointments, booking, doctors, errors, formatting, home, patients
+from . import appointments, booking, doctors, errors, formatting, home, patients, pickers
 from .pages import here, url_with
 
 csrf = CSRFProtect()
@@ -60,6 +60,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         uuid4=uuid4,
         csrf_token=csrf_token,
+        doctor_options=pickers.doctor_options,
+        doctor_options_with_specialty=pickers.doctor_options_with_specialty,
         actions_for=appointments.actions_for,
         here=here,
         url_with=url_with,

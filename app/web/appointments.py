@@ -15,7 +15,7 @@ from app.domain.appointment import TRANSITIONS, Status
 from app.queries import appointments as q
 from app.queries import history
 from app.queries.agenda import free_slots_for_day
-from app.queries.directory import doctor_choices, patient
+from app.queries.directory import patient
 
 from . import formatting as fmt
 from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
@@ -167,8 +167,7 @@ def index() -> Response:
     }
     if wants_fragment("results"):
         return fragment("appointments/_results.html", **context)
-    doctors = doctor_choices(engine)
-    return page("appointments/index.html", doctors=doctors, updating=updating, **context)
+    return page("appointments/index.html", updating=updating, **context)
 
 
 def _row_or_404(appointment_id: UUID) -> q.AppointmentRow:

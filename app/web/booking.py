@@ -18,6 +18,7 @@ from app.queries import agenda
 from app.queries import directory as d
 
 from . import formatting as fmt
+from . import pickers
 from .appointments import _uuid, bp
 from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
 from .pages import fragment, page, see_other, settle
@@ -30,7 +31,7 @@ PATIENT_FIELDS = ("full_name", "date_of_birth", "phone", "email")
 
 def _booking_context(values: dict[str, str]) -> dict[str, Any]:
     engine = services().read_engine
-    doctors = d.doctor_choices(engine)
+    doctors = pickers.doctors()
     patient_id = _uuid(values.get("patient_id"))
     chosen_patient = d.patient(engine, patient_id) if patient_id else None
     query = (values.get("q") or "").strip()

@@ -399,3 +399,12 @@ def test_pages_say_when_the_read_models_lag(lagging, clock):
     assert "Shown as of 08:00:00, updating" in page
     catch_up(lagging.services.projector)
     assert "Shown as of" not in page_text(lagging.staff.get("/"))
+
+
+def test_a_doctor_registered_just_now_is_offered_at_once(desk):
+    assert "Dr Ada Martin" in page_text(desk.staff.get("/appointments/new"))
+    from app.commands import RegisterDoctor
+
+    desk.services.bus.handle(RegisterDoctor(full_name="Dr Newcomer", specialty="Cardiology"))
+    for url in ("/appointments/new", "/appointments"):
+        assert "Dr Newcomer" in page_text(desk.staff.get(url)), url

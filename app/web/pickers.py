@@ -1,0 +1,58 @@
+"""The doctor pickers of the list filters and the booking form.
+
+A clinic at scale has hundreds of doctors; every list page would read and render them all.
+The options are built once per change of the doctors' read model (its row count and latest
+change, one small aggregate), then only the chosen one is marked.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from markupsafe import Markup, escape
+
+from app.queries.directory import DoctorChoice, doctor_choices, doctors_signature
+
+from .services import services
+
+
+def _built() -> tuple[list[DoctorChoice], str, str]:
+    engine = services().read_engine
+    cache = current_app.extensions.setdefault("rendezvous.doctor_options", {})
+    signature = doctors_signature(engine)
+    if cache.get("signature") != signature:
+        choices = doctor_choices(engine)
+        cache["value"] = (
+            choices,
+            "".join(
+                f'<option value="{c.doctor_id}">{escape(c.full_name)}</option>' for c in choices
+            ),
+            "".join(
+                f'<option value="{c.doctor_id}">{escape(c.full_name)} · {escape(c.specialty)}'
+                "</option>"
+                for c in choices
+            ),
+        )
+        cache["signature"] = signature
+    return cache["value"]
+
+
+def doctors() -> list[DoctorChoice]:
+    return _built()[0]
+
+
+def _mark(options: str, selected: str | None) -> Markup:
+    if selected:
+        marker = f'value="{escape(selected)}"'
+        options = options.replace(marker, f"{marker} selected", 1)
+    # Every name and id in `options` was escaped when it was built.
+    return Markup(options)
+
+
+def doctor_options(selected: str | None = None) -> Markup:
+    """`<option>`s by name, for filters."""
+    return _mark(_built()[1], selected)
+
+
+def doctor_options_with_specialty(selected: str | None = None) -> Markup:
+    """`<option>`s by name and specialty, for booking."""
+    return _mark(_built()[2], selected)
