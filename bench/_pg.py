@@ -66,6 +66,34 @@ def recreate_database(url: str, *, extensions: Iterable[str] = ()) -> None:
                 )
 
 
+def clone_database(source_url: str, url: str) -> None:
+    """Make the database named in `url` a fresh copy of `source_url`'s (which nobody may be
+    connected to meanwhile). The same "bench" guard as `recreate_database` applies."""
+    name = database_name(url)
+    if "bench" not in name:
+        raise ValueError(f"refusing to drop {name!r}: scratch database names contain 'bench'")
+    with psycopg.connect(conninfo(url, database=MAINTENANCE_DB), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(database_name(source_url))
+            )
+        )
+
+
+def drop_database(url: str) -> None:
+    """Drop a scratch database (its name must contain "bench")."""
+    name = database_name(url)
+    if "bench" not in name:
+        raise ValueError(f"refusing to drop {name!r}: scratch database names contain 'bench'")
+    with psycopg.connect(conninfo(url, database=MAINTENANCE_DB), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
 def truncate(url: str, tables: Iterable[str]) -> None:
     """Empty `tables` (and restart their identities) in one statement."""
     names = sql.SQL(", ").join(sql.Identifier(table) for table in tables)
