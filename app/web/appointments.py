@@ -197,7 +197,7 @@ def detail(appointment_id: UUID) -> Response:
     if row is None:
         if updating:
             # Booked a moment ago and not projected yet: say so rather than "not found".
-            return page("appointments/pending.html", updating=True)
+            return page("pending.html", updating=True, noun="appointment", back=None)
         abort(404, description="There is no appointment with that id.")
     version = request.args.get("version", type=int)
     past = None

@@ -170,7 +170,7 @@ def detail(doctor_id: UUID) -> Response:
     doctor = agenda.doctor(services().read_engine, doctor_id)
     if doctor is None:
         if updating:
-            return page("doctors/pending.html", updating=True)
+            return page("pending.html", updating=True, noun="doctor", back=url_for("doctors.index"))
         abort(404, description="There is no doctor with that id.")
     chosen, view = _chosen(request.args)
     if wants_fragment(AGENDA):

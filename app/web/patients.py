@@ -120,7 +120,9 @@ def detail(patient_id: UUID) -> Response:
     if patient is None:
         if updating:
             # Registered a moment ago and not projected yet: say so rather than "not found".
-            return page("patients/pending.html", updating=True)
+            return page(
+                "pending.html", updating=True, noun="patient", back=url_for("patients.index")
+            )
         abort(404, description="There is no patient with that id.")
     return _patient_page(patient, updating=updating)
 
