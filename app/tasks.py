@@ -1,7 +1,8 @@
 """Celery tasks that run projections, and how a committed command reaches them.
 
-With a broker, each commit sends one small task per projection (the nudge) and beat sends a
-catch-up tick every few seconds, so a nudge lost while the broker was down is made good.
+With a broker, each commit sends one small task (the nudge) that brings every projection up
+to date, and beat sends a catch-up tick every few seconds, one task per projection spread
+over the workers, so a nudge lost while the broker was down is made good.
 Without one (the embedded default), the same projector runs in process after each commit.
 Tasks carry only a projection's name; running one twice is harmless, because the projector
 locks the checkpoint and applies each event once.
@@ -43,6 +44,21 @@ def project(name: str) -> dict[str, Any]:
     return {"name": name, "applied": report.applied, "outcome": report.outcome}
 
 
+@shared_task(
+    name="rendezvous.project_all",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=30,
+    max_retries=8,
+)
+def project_all() -> list[dict[str, Any]]:
+    """After a commit: bring every projection up to date in turn. A projection another
+    worker holds is passed over (it is being brought up to date already)."""
+    return [project(name) for name in current_app.extensions["rendezvous"].projector.names]
+
+
 @shared_task(name="rendezvous.catch_up", acks_late=True)
 def catch_up() -> None:
     """Beat's tick: one projection task per projection, spread over the workers."""
@@ -52,8 +68,9 @@ def catch_up() -> None:
 
 
 class Nudge:
-    """What the command bus calls after each commit: send one projection task per projection
-    to `celery`, or, without a broker, run the projections here and now.
+    """What the command bus calls after each commit: send one task that projects everything
+    to `celery`, or, without a broker, run the projections here and now. One task, not one
+    per projection: publishing is most of what a nudge costs the request.
 
     A nudge that cannot be sent (the broker is down) is dropped and logged: the command has
     committed, and the catch-up tick makes good. For the next BROKER_PAUSE seconds no nudge
@@ -86,13 +103,7 @@ class Nudge:
     def _send(self) -> None:
         assert self.celery is not None
         try:
-            # One broker connection for the nudge's tasks, not one per task.
-            with self.celery.producer_or_acquire() as producer:
-                for name in self.projector.names:
-                    self.celery.send_task(
-                        project.name, (name,), expires=NUDGE_EXPIRES, retry=False,
-                        producer=producer,
-                    )  # fmt: skip
+            self.celery.send_task(project_all.name, expires=NUDGE_EXPIRES, retry=False)
         except Exception:  # the command has committed; never fail it here
             self._paused_until = time.monotonic() + BROKER_PAUSE
             log.warning(
