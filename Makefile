@@ -61,7 +61,7 @@ clean:
 
 # Needs wrk (apt-get install wrk) and the two databases of docs/benchmarks.md, "HTTP".
 bench-http: install-dev
-	$(BIN)/python bench/http.py --compare-small
+	$(BIN)/python bench/http_pages.py --compare-small
 
 # Full-page PNGs of the main screens, taken by the e2e tests whose names contain "screens".
 screenshots: install-dev static

@@ -1,4 +1,4 @@
-"""The WSGI app that bench/http.py serves with gunicorn: the real app, plus baselines.
+"""The WSGI app that bench/http_pages.py serves with gunicorn: the real app, plus baselines.
 
     gunicorn 'bench._http_app:build()'      # from the repository root
 

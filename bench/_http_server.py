@@ -1,4 +1,4 @@
-"""The gunicorn server that bench/http.py loads, and plain requests to it (redirects not
+"""The gunicorn server that bench/http_pages.py loads, and plain requests to it (redirects not
 followed) for what wrk cannot do: waiting for it to answer, and fetching a CSRF token."""
 
 from __future__ import annotations

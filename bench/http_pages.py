@@ -33,9 +33,9 @@ started here with concurrency 1, projects.
 
 Run from the repository root (the databases: docs/benchmarks.md, "HTTP"):
 
-    .venv/bin/python bench/http.py --compare-small       # what docs/benchmarks.md shows
-    .venv/bin/python bench/http.py --targets insert,booking --broker redis://127.0.0.1:6379/13
-    .venv/bin/python bench/http.py --targets table,today --rounds 1 --duration 5
+    .venv/bin/python bench/http_pages.py --compare-small       # what docs/benchmarks.md shows
+    .venv/bin/python bench/http_pages.py --targets insert,booking --broker redis://127.0.0.1:6379/13
+    .venv/bin/python bench/http_pages.py --targets table,today --rounds 1 --duration 5
 """
 
 from __future__ import annotations
@@ -45,9 +45,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# This file is named like the standard library's `http` package, which Python would import
-# in its place while this folder heads sys.path; the folder goes to the end instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
