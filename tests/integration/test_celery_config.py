@@ -39,7 +39,7 @@ def test_a_task_sent_by_the_app_lands_in_its_own_queue_on_its_own_database(sqlit
         celery.send_task("rendezvous.noop")
         assert client.llen(queue) == 1
     finally:
-        client.delete(queue)
+        client.delete(queue, *client.keys(f"*{queue}*"))  # the queue and kombu's bindings
         client.close()
         celery.close()
 
