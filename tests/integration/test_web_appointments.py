@@ -408,3 +408,14 @@ def test_a_doctor_registered_just_now_is_offered_at_once(desk):
     desk.services.bus.handle(RegisterDoctor(full_name="Dr Newcomer", specialty="Cardiology"))
     for url in ("/appointments/new", "/appointments"):
         assert "Dr Newcomer" in page_text(desk.staff.get(url)), url
+
+
+def test_after_an_action_only_an_address_on_this_site_is_followed(desk):
+    for hour, target in (("09", "https://elsewhere.example/"), ("10", "//elsewhere.example/x"),
+                         ("11", "javascript:alert(1)")):  # fmt: skip
+        appointment = booked(desk, f"{TODAY}T{hour}:00")
+        response = desk.staff.post(
+            f"/appointments/{appointment}/confirm",
+            {"expected_version": "1", "next": target, "command_id": str(uuid.uuid4())},
+        )
+        assert response.headers["Location"].startswith(f"/appointments/{appointment}?expect=")
