@@ -19,7 +19,7 @@ from app.queries.directory import patient
 
 from . import formatting as fmt
 from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
-from .pages import fragment, page, refused, safe_next, see_other, settle, wants_fragment
+from .pages import fragment, missing, page, safe_next, see_other, settle, wants_fragment
 from .services import services
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
@@ -195,10 +195,7 @@ def detail(appointment_id: UUID) -> Response:
     updating = settle()
     row = q.appointment_detail(services().read_engine, appointment_id)
     if row is None:
-        if updating:
-            # Booked a moment ago and not projected yet: say so rather than "not found".
-            return page("pending.html", updating=True, noun="appointment", back=None)
-        abort(404, description="There is no appointment with that id.")
+        return missing("appointment", updating)
     version = request.args.get("version", type=int)
     past = None
     if version is not None:
@@ -331,7 +328,7 @@ def _refused_action(
             failed=action.slug,
             **_detail_context(row),
         )
-    return refused(refusal, row=row)
+    return page("refused.html", status=refusal.status, refusal=refusal, row=row)
 
 
 @bp.route("/<uuid:appointment_id>/confirm", methods=["PUT", "POST"])

@@ -19,7 +19,7 @@ from app.queries.directory import list_doctors
 
 from . import formatting as fmt
 from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
-from .pages import fragment, page, see_other, settle, wants_fragment
+from .pages import fragment, missing, page, see_other, settle, wants_fragment
 from .services import services
 
 bp = Blueprint("doctors", __name__, url_prefix="/doctors")
@@ -169,9 +169,7 @@ def detail(doctor_id: UUID) -> Response:
     updating = settle()
     doctor = agenda.doctor(services().read_engine, doctor_id)
     if doctor is None:
-        if updating:
-            return page("pending.html", updating=True, noun="doctor", back=url_for("doctors.index"))
-        abort(404, description="There is no doctor with that id.")
+        return missing("doctor", updating, url_for("doctors.index"))
     chosen, view = _chosen(request.args)
     if wants_fragment(AGENDA):
         return fragment("doctors/_agenda.html", **_agenda_context(doctor, chosen, view))

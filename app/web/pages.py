@@ -6,12 +6,21 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Response, current_app, g, make_response, redirect, render_template, request
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 
 from app.projections import PROJECTIONS
 from app.queries.freshness import Freshness, freshness
 
-from .outcomes import Expectation, Refusal
+from .outcomes import Expectation
 from .services import services
 
 READ_MODELS = tuple(p.name for p in PROJECTIONS)
@@ -25,9 +34,10 @@ def wants_fragment(target: str) -> bool:
 def page(template: str, *, status: int = 200, **context: Any) -> Response:
     """A full page: honours the `expect` of a redirect after a command (waits a bounded
     moment, else marks the page as updating) and says when the read models lag."""
-    expected = Expectation.parse(request.args)
-    context.setdefault("updating", expected is not None and not expected.met())
-    context.setdefault("freshness", _freshness())
+    if "updating" not in context:  # views that called settle() already know
+        expected = Expectation.parse(request.args)
+        context["updating"] = expected is not None and not expected.met()
+    context["freshness"] = _freshness()
     return make_response(render_template(template, **context), status)
 
 
@@ -53,18 +63,12 @@ def fragment(template: str, *, status: int = 200, **context: Any) -> Response:
     return make_response(render_template(template, **context), status)
 
 
-def refused(refusal: Refusal, *, template: str | None = None, **context: Any) -> Response:
-    """A refusal: the form again with its messages when there is one, else an alert. htmx
-    requests get the alert in the page's message area."""
-    if template is not None:
-        return fragment(template, status=refusal.status, refusal=refusal, **context)
-    response = fragment("_alert.html", status=refusal.status, refusal=refusal, **context)
-    if request.htmx:
-        response.headers["HX-Retarget"] = "#flash"
-        response.headers["HX-Reswap"] = "innerHTML"
-    elif refusal.status != 422:
-        response = page("refused.html", status=refusal.status, refusal=refusal, **context)
-    return response
+def missing(noun: str, updating: bool, back: str | None = None) -> Response:
+    """A record the read model does not show: if the user's own command just made it, say
+    it is on its way (the page refreshes itself); otherwise 404."""
+    if updating:
+        return page("pending.html", updating=True, noun=noun, back=back)
+    abort(404, description=f"There is no {noun} with that id.")
 
 
 def safe_next(default: str) -> str:

@@ -15,7 +15,7 @@ from app.queries.appointments import appointments_for_patient
 
 from . import formatting as fmt
 from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
-from .pages import fragment, page, see_other, settle, wants_fragment
+from .pages import fragment, missing, page, see_other, settle, wants_fragment
 from .services import services
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
@@ -118,12 +118,7 @@ def detail(patient_id: UUID) -> Response:
     updating = settle()
     patient = d.patient(services().read_engine, patient_id)
     if patient is None:
-        if updating:
-            # Registered a moment ago and not projected yet: say so rather than "not found".
-            return page(
-                "pending.html", updating=True, noun="patient", back=url_for("patients.index")
-            )
-        abort(404, description="There is no patient with that id.")
+        return missing("patient", updating, url_for("patients.index"))
     return _patient_page(patient, updating=updating)
 
 
