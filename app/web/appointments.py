@@ -18,7 +18,7 @@ from app.queries.agenda import free_slots_for_day
 from app.queries.directory import patient
 
 from . import formatting as fmt
-from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
+from .outcomes import FRONT_DESK, Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, safe_next, see_other, settle, wants_fragment
 from .services import services
 
@@ -265,9 +265,10 @@ def _reschedule_page(
 
 def _command_fields(action: Action) -> dict[str, Any]:
     form = request.form
-    fields: dict[str, Any] = {"expected_version": form.get("expected_version") or None}
-    if form.get("command_id"):
-        fields["command_id"] = form["command_id"]
+    fields: dict[str, Any] = {
+        "expected_version": form.get("expected_version") or None,
+        **form_command_id(form),
+    }
     if action.slug == "cancel":
         fields["reason"] = form.get("reason", "")
     elif action.slug == "reschedule":

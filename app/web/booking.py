@@ -20,7 +20,7 @@ from app.queries import directory as d
 from . import formatting as fmt
 from . import pickers
 from .appointments import _uuid, bp
-from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
+from .outcomes import FRONT_DESK, Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, page, see_other, settle
 from .services import services
 
@@ -101,11 +101,10 @@ def register_patient() -> Response:
     form = request.form
     values = _values(form)
     fields = {k: form.get(k, "") for k in PATIENT_FIELDS}
-    command_id = form.get("patient_command_id") or None
+    command_id = form_command_id(form, "patient_command_id")
 
     def build() -> c.Command:
-        extra = {"command_id": command_id} if command_id else {}
-        return c.RegisterPatient(actor=FRONT_DESK, **fields, **extra)
+        return c.RegisterPatient(actor=FRONT_DESK, **fields, **command_id)
 
     outcome = attempt(build)
     if isinstance(outcome, Refusal):
@@ -141,9 +140,8 @@ def create() -> Response:
             "starts_at": form.get("starts_at"),
             "duration_minutes": form.get("duration_minutes", ""),
             "title": form.get("title", ""),
+            **form_command_id(form),
         }
-        if form.get("command_id"):
-            fields["command_id"] = form["command_id"]
         return fmt.with_local_time(c.CreateAppointment, actor=FRONT_DESK, **fields)
 
     outcome = attempt(build)

@@ -18,7 +18,7 @@ from app.queries import agenda
 from app.queries.directory import list_doctors
 
 from . import formatting as fmt
-from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
+from .outcomes import FRONT_DESK, Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, see_other, settle, wants_fragment
 from .services import services
 
@@ -92,9 +92,8 @@ def _set_hours_command(doctor_id: UUID, form: Mapping[str, str]) -> c.Command:
     fields: dict[str, Any] = {
         "expected_version": form.get("expected_version") or None,
         "slot_minutes": form.get("slot_minutes", ""),
+        **form_command_id(form),
     }
-    if form.get("command_id"):
-        fields["command_id"] = form["command_id"]
     try:
         command = c.SetWorkingHours(doctor_id=doctor_id, hours=hours, actor=FRONT_DESK, **fields)
     except ValidationError as exc:

@@ -14,7 +14,7 @@ from app.queries import directory as d
 from app.queries.appointments import appointments_for_patient
 
 from . import formatting as fmt
-from .outcomes import FRONT_DESK, Expectation, Refusal, attempt
+from .outcomes import FRONT_DESK, Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, see_other, settle, wants_fragment
 from .services import services
 
@@ -26,10 +26,7 @@ PAGE_SIZE = 50
 
 
 def _details(form: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {k: form.get(k, "") for k in FIELDS}
-    if form.get("command_id"):
-        fields["command_id"] = form["command_id"]
-    return fields
+    return {**{k: form.get(k, "") for k in FIELDS}, **form_command_id(form)}
 
 
 def _command(command: type[c.Command], **fields: Any) -> c.Command:
