@@ -29,37 +29,40 @@ KEPT = ("patient_id", "doctor_id", "day", "starts_at", "duration_minutes", "titl
 PATIENT_FIELDS = ("full_name", "date_of_birth", "phone", "email")
 
 
-def _booking_context(values: dict[str, str]) -> dict[str, Any]:
+def _patient_context(values: dict[str, str]) -> dict[str, Any]:
+    """The patient chosen so far and the patients matching the search."""
     engine = services().read_engine
-    doctors = pickers.doctors()
     patient_id = _uuid(values.get("patient_id"))
-    chosen_patient = d.patient(engine, patient_id) if patient_id else None
     query = (values.get("q") or "").strip()
-    matches = d.search_patients(engine, query, limit=10) if query else []
-    doctor_id = _uuid(values.get("doctor_id"))
-    day = fmt.parse_day(values.get("day"))
-    slots, doctor = [], None
-    if doctor_id:
-        doctor = next((doc for doc in doctors if doc.doctor_id == doctor_id), None)
-    if doctor and day:
-        slots = agenda.free_slots_for_day(
-            engine, doctor.doctor_id, day, tz=services().tz, now=fmt.now()
-        )
-    values.setdefault("command_id", str(uuid4()))
-    values.setdefault("patient_command_id", str(uuid4()))
-    if not values.get("duration_minutes") and doctor:
-        values["duration_minutes"] = str(doctor.slot_minutes)
     return {
         "values": values,
-        "doctors": doctors,
-        "doctor": doctor,
-        "patient": chosen_patient,
-        "matches": matches,
+        "patient": d.patient(engine, patient_id) if patient_id else None,
+        "matches": d.search_patients(engine, query, limit=10) if query else [],
         "searched": bool(query),
-        "day": day,
-        "slots": slots,
-        "min_day": fmt.today().isoformat(),
     }
+
+
+def _slot_context(values: dict[str, str]) -> dict[str, Any]:
+    """The chosen doctor and day, and the doctor's free times that day."""
+    doctor_id = _uuid(values.get("doctor_id"))
+    doctor = next((doc for doc in pickers.doctors() if doc.doctor_id == doctor_id), None)
+    day = fmt.parse_day(values.get("day"))
+    slots = []
+    if doctor and day:
+        slots = agenda.free_slots_for_day(
+            services().read_engine, doctor.doctor_id, day, tz=services().tz, now=fmt.now()
+        )
+    return {"values": values, "doctor": doctor, "day": day, "slots": slots}
+
+
+def _booking_context(values: dict[str, str]) -> dict[str, Any]:
+    """Everything the whole booking form shows."""
+    context = {**_patient_context(values), **_slot_context(values)}
+    values.setdefault("command_id", str(uuid4()))
+    values.setdefault("patient_command_id", str(uuid4()))
+    if not values.get("duration_minutes") and context["doctor"]:
+        values["duration_minutes"] = str(context["doctor"].slot_minutes)
+    return {**context, "min_day": fmt.today().isoformat()}
 
 
 def _values(source: Any) -> dict[str, str]:
@@ -82,17 +85,17 @@ def new() -> Response:
 @bp.get("/new/patients")
 def patient_matches() -> Response:
     """Patients whose name or phone contains what was typed (search as you type)."""
-    context = _booking_context(_values(request.args))
+    context = _patient_context(_values(request.args))
     return fragment("appointments/_patient_matches.html", **context)
 
 
 @bp.get("/new/slots")
 def slots() -> Response:
     """The chosen doctor's free times on the chosen day."""
-    context = _booking_context(_values(request.args))
+    values = _values(request.args)
     if request.htmx:
-        return fragment("appointments/_slot_picker.html", **context)
-    return page("appointments/new.html", **context)
+        return fragment("appointments/_slot_picker.html", **_slot_context(values))
+    return page("appointments/new.html", **_booking_context(values))
 
 
 @bp.post("/new/patient")
