@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from app.config import celery_config
 
 from ..conftest import PG_SERVER, _libpq, dispose, make_app, migrate_to_head, redis_test_url
 from ..integration.projecting import everything_projected, wait_until
-from ..integration.workers import ROOT, Worker, free_port
+from ..integration.workers import ROOT, Worker, free_port, stop_group
 
 # A nudge can miss events held back by another test worker's open transaction; beat's tick
 # then picks them up within this many seconds.
@@ -86,14 +85,7 @@ class Server:
             return False
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        stop_group(self.process, timeout=15)
 
 
 @dataclass
