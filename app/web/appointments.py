@@ -232,10 +232,9 @@ def _render_in(
 ) -> Response:
     template = CONTEXTS.get(context, CONTEXTS["list"])
     values = dict(request.form) if refusal else {}
-    if context == "detail":
-        state = {"updating": updating, "refusal": refusal, "values": values, **extra}
-        return fragment(template, status=status, **state, **_detail_context(row))
     state = {"updating": updating, "refusal": refusal, "values": values, **extra}
+    if context == "detail":
+        return fragment(template, status=status, **state, **_detail_context(row))
     return fragment(template, status=status, row=row, state=state)
 
 
@@ -289,7 +288,7 @@ def _act(appointment_id: UUID, action: Action) -> Response:
 
     outcome = attempt(build)
     if isinstance(outcome, Refusal):
-        return _refused_action(appointment_id, action, context, outcome)
+        return _refused_action(appointment_id, context, outcome)
     return _acted(appointment_id, action, context, outcome)
 
 
@@ -309,9 +308,7 @@ def _acted(appointment_id: UUID, action: Action, context: str, result: CommandRe
     return response
 
 
-def _refused_action(
-    appointment_id: UUID, action: Action, context: str, refusal: Refusal
-) -> Response:
+def _refused_action(appointment_id: UUID, context: str, refusal: Refusal) -> Response:
     if refusal.status == 404:
         abort(404, description=refusal.message)
     row = _row_or_404(appointment_id)
@@ -326,7 +323,6 @@ def _refused_action(
             status=422,
             refusal=refusal,
             values=dict(request.form),
-            failed=action.slug,
             **_detail_context(row),
         )
     return page("refused.html", status=refusal.status, refusal=refusal, row=row)
