@@ -18,7 +18,6 @@ from pathlib import Path
 from uuid import uuid4
 
 import psycopg
-import redis
 from sqlalchemy.engine import Engine, make_url
 
 from app.bootstrap import Services
@@ -26,7 +25,7 @@ from app.config import celery_config
 
 from ..conftest import PG_SERVER, _libpq, dispose, make_app, migrate_to_head, redis_test_url
 from ..integration.projecting import everything_projected, wait_until
-from ..integration.workers import ROOT, Worker, free_port, stop_group
+from ..integration.workers import ROOT, Worker, forget_queue, free_port, stop_group
 
 # A nudge can miss events held back by another test worker's open transaction; beat's tick
 # then picks them up within this many seconds.
@@ -191,6 +190,4 @@ def _drop_database(name: str) -> None:
 
 
 def _delete_queue(queue: str) -> None:
-    client = redis.Redis.from_url(redis_test_url())
-    client.delete(queue, *client.keys(f"*{queue}*"))  # the queue and kombu's binding for it
-    client.close()
+    forget_queue(redis_test_url(), queue)

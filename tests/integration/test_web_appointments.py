@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-import redis
 
 from app.config import celery_config
 
@@ -17,6 +16,7 @@ from ..conftest import dispose, make_app, redis_test_url
 from .clinic import Clinic, open_clinic
 from .projecting import catch_up
 from .webclient import Staff, page_text
+from .workers import forget_queue
 
 TODAY = "2027-01-11"  # the clock fixture's Monday, 08:00 in the clinic
 
@@ -362,9 +362,7 @@ def lagging(pg_url, pg_engine, clock):
     yield _desk(app, clock)
     app.extensions["celery"].close()
     dispose(app)
-    client = redis.Redis.from_url(redis_test_url())
-    client.delete(queue, *client.keys(f"*{queue}*"))
-    client.close()
+    forget_queue(redis_test_url(), queue)
 
 
 def test_a_change_not_yet_projected_shows_updating_until_it_is(lagging):

@@ -22,7 +22,7 @@ from ..conftest import dispose, make_app, redis_test_url
 from .clinic import local, open_clinic
 from .projecting import everything_projected, wait_until
 from .test_projections import append_poison, status_of
-from .workers import RedisServer, Worker, free_port
+from .workers import RedisServer, Worker, forget_queue, free_port
 
 TICK = 0.5  # seconds between catch-up ticks in these tests
 
@@ -42,9 +42,7 @@ def monday_slots(weeks: int = 1) -> list[str]:
 def queue():
     name = f"rendezvous-test-{uuid.uuid4().hex[:8]}"
     yield name
-    client = redis.Redis.from_url(redis_test_url())
-    client.delete(name, *client.keys(f"*{name}*"))  # the queue and kombu's binding for it
-    client.close()
+    forget_queue(redis_test_url(), name)
 
 
 def web_app(pg_url, broker, queue, clock):

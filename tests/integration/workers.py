@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -70,6 +71,25 @@ def stop_group(process: subprocess.Popen | None, timeout: float) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+def forget_queue(url: str, name: str) -> None:
+    """Delete a test queue and all kombu keeps for it on the Redis database at `url`: its
+    bindings, and the messages a killed worker left unacknowledged, which any other worker
+    on that database (another test's) would otherwise put back into the queue later."""
+    client = redis.Redis.from_url(url)
+    try:
+        for tag, raw in client.hgetall("unacked").items():
+            try:
+                routing_key = json.loads(raw)[2]
+            except (ValueError, TypeError, IndexError):
+                continue
+            if routing_key == name:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
+        client.delete(name, *client.keys(f"*{name}*"))
+    finally:
+        client.close()
 
 
 def free_port() -> int:
