@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         read_engine=engines.get("read"),
         clinic_timezone=app.config["CLINIC_TIMEZONE"],
         batch_size=app.config.get("PROJECTION_BATCH_SIZE", 500),
+        password_hasher=app.config.get("PASSWORD_HASHER"),
     )
     app.extensions["rendezvous"] = services
 

@@ -8,9 +8,11 @@ from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from argon2 import PasswordHasher
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from app.accounts import Accounts
 from app.commands import CommandBus, CommandResult
 from app.commands.bus import utc_now
 from app.eventstore import EventStore
@@ -25,6 +27,7 @@ class Services:
     bus: CommandBus
     tz: ZoneInfo
     projector: Projector
+    accounts: Accounts
 
     @property
     def read_engine(self) -> Engine:
@@ -45,17 +48,19 @@ def build_services(
     clock: Callable[[], datetime] = utc_now,
     after_commit: Callable[[CommandResult], None] | None = None,
     batch_size: int = 500,
+    password_hasher: PasswordHasher | None = None,
 ) -> Services:
     """Assemble the write side on `engine` and the projector into `read_engine` (by
     default the same database). `after_commit` is how committed commands reach the
     projector: see `app.tasks.Nudge`."""
     tz = ZoneInfo(clinic_timezone)
     store = EventStore(engine)
-    bus = CommandBus(store, tz=tz, clock=clock, after_commit=after_commit)
+    accounts = Accounts(engine, store, hasher=password_hasher, clock=clock)
+    bus = CommandBus(store, tz=tz, clock=clock, after_commit=after_commit, actor_name=accounts.name)
     projector = Projector(
         store, read_engine or engine, PROJECTIONS, tz=tz, batch_size=batch_size, clock=clock
     )
-    return Services(store=store, bus=bus, tz=tz, projector=projector)
+    return Services(store=store, bus=bus, tz=tz, projector=projector, accounts=accounts)
 
 
 def prepare_sqlite(engine: Engine) -> None:

@@ -7,6 +7,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +30,11 @@ class Settings:
     secret_key: str | None
     projection_tick_seconds: float
     projection_batch_size: int
+    session_idle_minutes: float
+    login_limit_per_account: str
+    login_limit_per_address: str
+    max_request_bytes: int
+    trusted_proxies: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -42,6 +48,11 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or None,
             projection_tick_seconds=_number(env, "PROJECTION_TICK_SECONDS", 5.0, float, 0.1),
             projection_batch_size=_number(env, "PROJECTION_BATCH_SIZE", 500, int, 1),
+            session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", 30.0, float, 1),
+            login_limit_per_account=_limit(env, "LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
+            login_limit_per_address=_limit(env, "LOGIN_LIMIT_PER_ADDRESS", "20 per minute"),
+            max_request_bytes=_number(env, "MAX_REQUEST_BYTES", 64 * 1024, int, 1024),
+            trusted_proxies=_number(env, "TRUSTED_PROXIES", 0, int, 0),
         )
         try:
             ZoneInfo(settings.clinic_timezone)
@@ -72,6 +83,18 @@ class Settings:
             ),
             "PROJECTION_TICK_SECONDS": self.projection_tick_seconds,
             "PROJECTION_BATCH_SIZE": self.projection_batch_size,
+            # Sessions end after this long without a request: Flask signs the cookie with
+            # its time and refuses an older one, and each request renews it.
+            "PERMANENT_SESSION_LIFETIME": timedelta(minutes=self.session_idle_minutes),
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "LOGIN_LIMIT_PER_ACCOUNT": self.login_limit_per_account,
+            "LOGIN_LIMIT_PER_ADDRESS": self.login_limit_per_address,
+            # Sign-in attempts are counted in Redis when there is one, so that every web
+            # process shares the count; the embedded default counts in memory.
+            "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
+            "MAX_CONTENT_LENGTH": self.max_request_bytes,
+            "TRUSTED_PROXIES": self.trusted_proxies,
         }
 
 
@@ -117,6 +140,20 @@ def _number(env: Mapping[str, str], name: str, default: Any, kind: type, least: 
     if value is None or value < least:
         raise ConfigurationError(f"{name}={raw!r} must be a number of at least {least}.")
     return value
+
+
+def _limit(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit such as "5 per minute" (Flask-Limiter's notation)."""
+    from limits import parse_many
+
+    raw = env.get(name) or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a rate limit; write it like '5 per minute'."
+        ) from None
+    return raw
 
 
 def engine_options(database_url: str) -> dict[str, Any]:

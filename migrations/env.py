@@ -12,6 +12,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+import app.accounts.tables  # noqa: F401  (the users table joins the write metadata)
 from app.eventstore.tables import metadata as write_metadata
 from app.extensions import read_engine
 from app.projections.tables import metadata as read_metadata

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 import redis
+from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
 
 PG_SERVER = os.environ.get(
@@ -120,9 +121,15 @@ def pg_url(worker_id: str) -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# argon2id at its cheapest: tests sign in hundreds of times; the real settings are the
+# library's defaults.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
 def make_app(database_url: str, **extra: object):  # type: ignore[no-untyped-def]
     """The app on `database_url`; without a CELERY setting in `extra` it has no broker, so
-    it projects in process after each commit (whatever REDIS_URL the shell has)."""
+    it projects in process after each commit (whatever REDIS_URL the shell has). Sign-in
+    attempts are counted in memory unless `extra` names a storage."""
     from app import create_app
     from app.config import celery_config
 
@@ -133,6 +140,8 @@ def make_app(database_url: str, **extra: object):  # type: ignore[no-untyped-def
             "SECRET_KEY": "test",
             "CLINIC_TIMEZONE": "Europe/Paris",
             "CELERY": celery_config(None, "rendezvous-test", 5.0),
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "PASSWORD_HASHER": CHEAP_HASHER,
             **extra,
         }
     )

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from uuid import UUID
 
-from app.domain.errors import ConflictError, DomainError, SlotTakenError, ValidationError
+from app.domain.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    SlotTakenError,
+    ValidationError,
+)
+from app.domain.staff import Principal
 from app.eventstore import (
     CommandRecord,
     ConcurrencyError,
@@ -16,11 +23,11 @@ from app.eventstore import (
     EventStore,
     Hold,
     ReservationConflictError,
-    StoreTransaction,
 )
 
 from . import commands as c
-from .handlers import HANDLERS, Context, stale_version_error
+from .access import authorize
+from .handlers import HANDLERS, Context, actor_as_recorded, stale_version_error
 
 
 @dataclass(frozen=True)
@@ -52,22 +59,31 @@ class CommandBus:
         tz: tzinfo,
         clock: Callable[[], datetime] = utc_now,
         after_commit: Callable[[CommandResult], None] | None = None,
+        actor_name: Callable[[str], str] = actor_as_recorded,
     ) -> None:
         self.store, self.tz, self.clock = store, tz, clock
         self.after_commit = after_commit
+        # How conflict messages name who changed a record (user ids become names).
+        self.actor_name = actor_name
 
-    def handle(self, command: c.Command) -> CommandResult:
-        """Run `command`; a repeated command id returns the first outcome unchanged.
+    def handle(self, command: c.Command, principal: Principal | None = None) -> CommandResult:
+        """Run `command` for `principal` (a signed-in user; None for the system itself, as
+        in seeding), whose user id the events record as their actor. A repeated command id
+        returns the first outcome unchanged.
 
         There is no look-up before the work: the command log's primary key refuses a second
         record of the same id in the same transaction as the events, and a repeat that the
         domain refuses (already confirmed, slot taken by itself...) is recognised then.
         """
+        if principal is not None:
+            authorize(principal, command)
         user_version = getattr(command, "expected_version", None)
         for attempt in (1, 2):
             try:
-                result = self._run_once(command)
+                result = self._run_once(command, principal)
             except (ConcurrencyError, DomainError, DuplicateCommandError) as exc:
+                if isinstance(exc, ForbiddenError):
+                    raise
                 # A twin of this command (same id) may have committed while this one ran:
                 # then this is a repeat, and the answer is the twin's.
                 previous = self.store.find_command(command.command_id)
@@ -85,15 +101,15 @@ class CommandBus:
             return result
         raise AssertionError("unreachable")
 
-    def _run_once(self, command: c.Command) -> CommandResult:
+    def _run_once(self, command: c.Command, principal: Principal | None) -> CommandResult:
         now = self.clock()
         with self.store.transaction() as tx:
-            return _decide(tx, self.tz, now, command)
+            return _decide(Context(tx, now, self.tz, principal, self.actor_name), command)
 
     def _conflict(self, exc: ConcurrencyError) -> ConflictError:
         history = self.store.load(exc.stream_id)
         noun = history[0].stream_type if history else "record"
-        return stale_version_error(noun, exc.expected_version, history, self.tz)
+        return stale_version_error(noun, exc.expected_version, history, self.tz, self.actor_name)
 
     @staticmethod
     def _replay(record: CommandRecord, command: c.Command) -> CommandResult:
@@ -107,19 +123,19 @@ class CommandBus:
         )
 
 
-def _decide(tx: StoreTransaction, tz: tzinfo, now: datetime, command: c.Command) -> CommandResult:
-    """Decide `command` inside `tx` and save the decision there."""
-    decision = HANDLERS[type(command)](Context(tx, now, tz), command)
+def _decide(ctx: Context, command: c.Command) -> CommandResult:
+    """Decide `command` inside the context's transaction and save the decision there."""
+    decision = HANDLERS[type(command)](ctx, command)
     metadata = EventMetadata(
-        actor=command.actor,
+        actor=ctx.principal.actor if ctx.principal else command.actor,
         correlation_id=command.correlation_id or str(command.command_id),
         causation_id=str(command.command_id),
     )
     try:
-        position = tx.save(
+        position = ctx.tx.save(
             decision,
             metadata=metadata,
-            recorded_at=now,
+            recorded_at=ctx.now,
             command_id=command.command_id,
             command_type=command.name,
         )
@@ -136,4 +152,4 @@ def run_batch(store: EventStore, tz: tzinfo, steps: list[tuple[datetime, c.Comma
     """
     with store.transaction() as tx:
         for at, command in steps:
-            _decide(tx, tz, at, command)
+            _decide(Context(tx, at, tz), command)

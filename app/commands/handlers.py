@@ -15,18 +15,28 @@ from app.domain.errors import AlreadyExistsError, ConflictError, NotFoundError
 from app.domain.events import Event
 from app.domain.patient import Patient, PatientDetails
 from app.domain.rules import local_label
+from app.domain.staff import Principal
 from app.eventstore import Decision, Hold, RecordedEvent, Release, StoreTransaction
 
 from . import commands as c
+from .access import authorize_doctor_record
+
+
+def actor_as_recorded(actor: str) -> str:
+    """Names an event's actor as recorded (a user id, or a process such as "seed")."""
+    return actor
 
 
 @dataclass
 class Context:
-    """What a handler reads: the open transaction, the time, the clinic's zone."""
+    """What a handler reads: the open transaction, the time, the clinic's zone, who asks
+    (None for the system itself), and how to name the people in a record's history."""
 
     tx: StoreTransaction
     now: datetime
     tz: tzinfo
+    principal: Principal | None = None
+    actor_name: Callable[[str], str] = actor_as_recorded
 
     @property
     def today(self) -> date:
@@ -64,9 +74,7 @@ def register_patient(ctx: Context, cmd: c.RegisterPatient) -> Decision:
 
 def change_patient_details(ctx: Context, cmd: c.ChangePatientDetails) -> Decision:
     history = ctx.tx.load(cmd.patient_id)
-    patient = _load_existing(
-        Patient, cmd.patient_id, history, "patient", cmd.expected_version, ctx.tz
-    )
+    patient = _load_existing(ctx, Patient, cmd.patient_id, history, "patient", cmd.expected_version)
     events = patient.change_details(_patient_details(cmd, ctx.today))
     return Decision("patient", cmd.patient_id, patient.version, events)
 
@@ -81,7 +89,7 @@ def register_doctor(ctx: Context, cmd: c.RegisterDoctor) -> Decision:
 
 def set_working_hours(ctx: Context, cmd: c.SetWorkingHours) -> Decision:
     history = ctx.tx.load(cmd.doctor_id)
-    doctor = _load_existing(Doctor, cmd.doctor_id, history, "doctor", cmd.expected_version, ctx.tz)
+    doctor = _load_existing(ctx, Doctor, cmd.doctor_id, history, "doctor", cmd.expected_version)
     events = doctor.set_working_hours(parse_hours(cmd.hours), cmd.slot_minutes)
     return Decision("doctor", cmd.doctor_id, doctor.version, events)
 
@@ -175,26 +183,34 @@ def mark_no_show(ctx: Context, cmd: c.MarkNoShow) -> Decision:
 
 
 def _load_existing(
+    ctx: Context,
     cls: Any,
     stream_id: UUID,
     history: list[RecordedEvent],
     noun: str,
     expected: int | None,
-    tz: tzinfo,
 ) -> Any:
-    aggregate = _fold(cls, stream_id, history, noun)
+    return _checked(ctx, _fold(cls, stream_id, history, noun), history, noun, expected)
+
+
+def _checked(
+    ctx: Context, aggregate: Any, history: list[RecordedEvent], noun: str, expected: int | None
+) -> Any:
+    """The aggregate, if it exists and is still at the version the user saw."""
     if not aggregate.exists:
         raise NotFoundError(f"No {noun} with that id exists.", field=f"{noun}_id")
     if expected is not None and expected != aggregate.version:
-        raise stale_version_error(noun, expected, history, tz)
+        raise stale_version_error(noun, expected, history, ctx.tz, ctx.actor_name)
     return aggregate
 
 
 def _load_appointment(ctx: Context, cmd: c.AppointmentCommand) -> Appointment:
     history = ctx.tx.load(cmd.appointment_id)
-    return _load_existing(
-        Appointment, cmd.appointment_id, history, "appointment", cmd.expected_version, ctx.tz
-    )
+    appointment = _fold(Appointment, cmd.appointment_id, history, "appointment")
+    # Before the version check: a doctor learns nothing of another doctor's appointment.
+    if appointment.exists:
+        authorize_doctor_record(ctx.principal, appointment.doctor_id)
+    return _checked(ctx, appointment, history, "appointment", cmd.expected_version)
 
 
 def _appointment_decision(
@@ -211,17 +227,25 @@ def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> str:
     )
 
 
-def describe_change(record: RecordedEvent, tz: tzinfo) -> str:
+def describe_change(
+    record: RecordedEvent, tz: tzinfo, actor_name: Callable[[str], str] = actor_as_recorded
+) -> str:
     """'appointment rescheduled by alice on Tuesday 12 January 2027 at 09:30', for conflicts."""
-    actor = record.metadata.get("actor", "someone")
+    actor = actor_name(str(record.metadata.get("actor", "someone")))
     return f"{record.description} by {actor} on {local_label(record.recorded_at, tz)}"
 
 
 def stale_version_error(
-    noun: str, expected: int, history: list[RecordedEvent], tz: tzinfo
+    noun: str,
+    expected: int,
+    history: list[RecordedEvent],
+    tz: tzinfo,
+    actor_name: Callable[[str], str] = actor_as_recorded,
 ) -> ConflictError:
     """The record moved on since the user saw it: say what happened in between."""
-    changes = [describe_change(record, tz) for record in history if record.version > expected]
+    changes = [
+        describe_change(record, tz, actor_name) for record in history if record.version > expected
+    ]
     return ConflictError(
         f"This {noun} was changed by someone else after you opened it "
         f"({'; '.join(changes) or 'its history is shorter than the version you saw'}). "

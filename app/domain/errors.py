@@ -49,3 +49,7 @@ class ConflictError(DomainError):
 
 class AlreadyExistsError(DomainError):
     """Something with that id has already been registered."""
+
+
+class ForbiddenError(DomainError):
+    """The signed-in person's role does not allow this command on this record."""

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
 from flask_wtf.csrf import CSRFProtect, generate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import appointments, booking, doctors, errors, formatting, home, patients, pickers
+from . import (
+    access,
+    admin,
+    appointments,
+    auth,
+    booking,
+    doctors,
+    errors,
+    formatting,
+    home,
+    patients,
+    pickers,
+)
 from .pages import here, url_with
 
 csrf = CSRFProtect()
@@ -28,9 +41,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for older browsers
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint != "static":
+        # Pages show health data: a shared front-desk browser must not keep them, nor
+        # show them again with Back after the user has signed out.
+        headers.setdefault("Cache-Control", "no-store")
     return response
 
 
@@ -51,10 +73,18 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("READ_YOUR_WRITES_SECONDS", 2.0)
     app.config.setdefault("FRESHNESS_CACHE_SECONDS", 1.0)
     csrf.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N proxies, the client's address and scheme come from their headers.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    auth.init_app(app)
+    app.before_request(access.guard)
     app.register_blueprint(home.bp)
     app.register_blueprint(appointments.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(doctors.bp)
+    app.register_blueprint(admin.bp)
+    access.check_rules(app)
     errors.init_app(app)
     formatting.init_app(app)
     app.jinja_env.globals.update(
@@ -68,6 +98,8 @@ def init_app(app: Flask) -> None:
         appointment_path=appointments.appointment_path,
         patient_path=appointments.patient_path,
         STATUS_ICONS=appointments.STATUS_ICONS,
+        allowed=access.allowed,
+        may=access.may,
     )
     app.after_request(security_headers)
 

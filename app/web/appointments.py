@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, Response, abort, flash, request, url_for
+from flask import Blueprint, Response, abort, flash, g, request, url_for
 
 from app.commands import CommandResult
 from app.commands import commands as c
@@ -17,8 +18,9 @@ from app.queries import history
 from app.queries.agenda import free_slots_for_day
 from app.queries.directory import patient
 
+from . import access
 from . import formatting as fmt
-from .outcomes import FRONT_DESK, Expectation, Refusal, attempt, form_command_id
+from .outcomes import Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, safe_next, see_other, settle, wants_fragment
 from .services import services
 
@@ -36,6 +38,10 @@ class Action:
     domain: str  # key of domain TRANSITIONS
     command: type[c.AppointmentCommand]
     done: str  # said once it is done
+
+    @property
+    def endpoint(self) -> str:
+        return self.slug.replace("-", "_")
 
     @property
     def verb(self) -> str:
@@ -89,11 +95,21 @@ STATUS_ICONS = {
 }
 
 
+def _permitted() -> list[Action]:
+    """The actions the user's role allows (a page of rows asks once)."""
+    if "permitted_actions" not in g:
+        g.permitted_actions = [a for a in ACTIONS.values() if access.may(a.command)]
+    return g.permitted_actions
+
+
 def actions_for(row: q.AppointmentRow) -> list[Action]:
-    """The actions the row's status (and the clock) allow now, in the order staff use them."""
+    """The actions the user's role, the row's status and the clock allow now, in the order
+    staff use them."""
+    if not access.sees_doctor(row.doctor_id):
+        return []
     now = fmt.now()
     allowed = []
-    for action in ACTIONS.values():
+    for action in _permitted():
         if row.status not in TRANSITIONS[action.domain][0]:
             continue
         if action.slug == "check-in" and row.starts_at.astimezone(services().tz).date() != (
@@ -282,7 +298,7 @@ def _act(appointment_id: UUID, action: Action) -> Response:
 
     def build() -> c.Command:
         return fmt.with_local_time(
-            action.command, appointment_id=appointment_id, actor=FRONT_DESK,
+            action.command, appointment_id=appointment_id,
             **_command_fields(action),
         )  # fmt: skip
 
@@ -328,11 +344,20 @@ def _refused_action(appointment_id: UUID, context: str, refusal: Refusal) -> Res
     return page("refused.html", status=refusal.status, refusal=refusal, row=row)
 
 
-@bp.route("/<uuid:appointment_id>/confirm", methods=["PUT", "POST"])
-def confirm(appointment_id: UUID) -> Response:
-    return _act(appointment_id, ACTIONS["confirm"])
+def _action_view(action: Action) -> Callable[[UUID], Response]:
+    def view(appointment_id: UUID) -> Response:
+        return _act(appointment_id, action)
+
+    view.__doc__ = f"{action.label} one appointment."
+    return view
 
 
-@bp.post("/<uuid:appointment_id>/<any(cancel, reschedule, 'check-in', complete, 'no-show'):slug>")
-def act(appointment_id: UUID, slug: str) -> Response:
-    return _act(appointment_id, ACTIONS[slug])
+# One endpoint per action, so that each has its own access rule (app/web/access.py).
+for _action in ACTIONS.values():
+    bp.add_url_rule(
+        f"/<uuid:appointment_id>/{_action.slug}",
+        endpoint=_action.endpoint,
+        view_func=_action_view(_action),
+        # Confirm keeps the seed's PUT; a form without JavaScript posts.
+        methods=["PUT", "POST"] if _action.slug == "confirm" else ["POST"],
+    )

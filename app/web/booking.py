@@ -20,7 +20,7 @@ from app.queries import directory as d
 from . import formatting as fmt
 from . import pickers
 from .appointments import _uuid, bp
-from .outcomes import FRONT_DESK, Expectation, Refusal, attempt, form_command_id
+from .outcomes import Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, page, see_other, settle
 from .services import services
 
@@ -107,7 +107,7 @@ def register_patient() -> Response:
     command_id = form_command_id(form, "patient_command_id")
 
     def build() -> c.Command:
-        return c.RegisterPatient(actor=FRONT_DESK, **fields, **command_id)
+        return c.RegisterPatient(**fields, **command_id)
 
     outcome = attempt(build)
     if isinstance(outcome, Refusal):
@@ -145,7 +145,7 @@ def create() -> Response:
             "title": form.get("title", ""),
             **form_command_id(form),
         }
-        return fmt.with_local_time(c.CreateAppointment, actor=FRONT_DESK, **fields)
+        return fmt.with_local_time(c.CreateAppointment, **fields)
 
     outcome = attempt(build)
     if isinstance(outcome, Refusal):

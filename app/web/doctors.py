@@ -18,7 +18,7 @@ from app.queries import agenda
 from app.queries.directory import list_doctors
 
 from . import formatting as fmt
-from .outcomes import FRONT_DESK, Expectation, Refusal, attempt, form_command_id
+from .outcomes import Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, see_other, settle, wants_fragment
 from .services import services
 
@@ -48,7 +48,7 @@ def register() -> Response:
     fields = {k: form.get(k, "") for k in ("full_name", "specialty", "command_id", "slot_minutes")}
     # An empty slot length means the usual one (the command's default), not an error.
     fields = {k: v for k, v in fields.items() if v or k in ("full_name", "specialty")}
-    outcome = attempt(lambda: c.RegisterDoctor(actor=FRONT_DESK, **fields))
+    outcome = attempt(lambda: c.RegisterDoctor(**fields))
     if isinstance(outcome, Refusal):
         return _directory(outcome.status, refusal=outcome, values=dict(form))
     flash("Doctor registered.")
@@ -95,7 +95,7 @@ def _set_hours_command(doctor_id: UUID, form: Mapping[str, str]) -> c.Command:
         **form_command_id(form),
     }
     try:
-        command = c.SetWorkingHours(doctor_id=doctor_id, hours=hours, actor=FRONT_DESK, **fields)
+        command = c.SetWorkingHours(doctor_id=doctor_id, hours=hours, **fields)
     except ValidationError as exc:
         errors = {**exc.errors, **errors}
     if errors:

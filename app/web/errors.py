@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, make_response, render_template, request
+from flask import Flask, Response, g, make_response, render_template, request
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -49,6 +50,8 @@ def http_error(exc: HTTPException) -> Response:
 def unavailable(exc: Exception) -> Response:
     """The database (or another dependency) cannot be reached: 503, try again shortly."""
     log.error("dependency unavailable: %s", exc)
+    # The page must not need the database either: who is signed in is looked up there.
+    g._login_user = AnonymousUserMixin()
     return _error(
         503,
         "Temporarily unavailable",

@@ -21,6 +21,7 @@ from app.domain.errors import (
     AlreadyExistsError,
     ConflictError,
     DomainError,
+    ForbiddenError,
     InvalidTransitionError,
     NotFoundError,
     OutsideWorkingHoursError,
@@ -29,10 +30,8 @@ from app.domain.errors import (
 )
 from app.queries.freshness import projected_version
 
+from . import access
 from .services import services
-
-# Until staff sign in (the sign-in issue), commands from the web are the front desk's.
-FRONT_DESK = "front desk"
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,13 @@ def form_command_id(form: Mapping[str, str], key: str = "command_id") -> dict[st
 
 
 def attempt(build: Callable[[], c.Command]) -> CommandResult | Refusal:
-    """Build a command (its fields may be refused) and run it on the bus."""
+    """Build a command (its fields may be refused) and run it on the bus for the signed-in
+    user, whose id its events record."""
     try:
-        return services().bus.handle(build())
+        return services().bus.handle(build(), access.principal())
+    except ForbiddenError as exc:
+        access.refuse(exc.message)
+        raise  # refuse() aborts with 403
     except DomainError as exc:
         return refusal(exc)
 

@@ -14,7 +14,7 @@ from app.queries import directory as d
 from app.queries.appointments import appointments_for_patient
 
 from . import formatting as fmt
-from .outcomes import FRONT_DESK, Expectation, Refusal, attempt, form_command_id
+from .outcomes import Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, see_other, settle, wants_fragment
 from .services import services
 
@@ -33,7 +33,7 @@ def _command(command: type[c.Command], **fields: Any) -> c.Command:
     """Build `command`; when it refuses a field (a malformed date), the domain's checks of
     the others have not run yet: run them too, so the form shows every message at once."""
     try:
-        return command(actor=FRONT_DESK, **fields)
+        return command(**fields)
     except ValidationError as exc:
         errors = exc.errors
     try:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from app import seed
 
 from ..conftest import make_app
+from .webclient import signed_in_client
 
 
 def test_every_screen_of_the_demo_clinic_renders_on_the_embedded_default(sqlite_app):
     seed.seed_demo(sqlite_app.extensions["rendezvous"], echo=lambda _: None)
-    client = sqlite_app.test_client()
+    client = signed_in_client(sqlite_app)
     listing = client.get("/appointments?from=").get_data(as_text=True)
     appointment = re.search(r'data-appointment-id="([0-9a-f-]+)"', listing).group(1)
     patient = re.search(r'href="/patients/([0-9a-f-]+)"', listing).group(1)
@@ -26,7 +28,7 @@ def test_every_screen_of_the_demo_clinic_renders_on_the_embedded_default(sqlite_
 
 
 def test_an_unknown_page_is_a_404_page(sqlite_app):
-    response = sqlite_app.test_client().get("/no/such/page")
+    response = signed_in_client(sqlite_app).get("/no/such/page")
     assert response.status_code == 404
     assert "Not Found" in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
@@ -38,8 +40,11 @@ def test_a_dead_database_gives_a_503_page():
         "postgresql+psycopg://nobody@127.0.0.1:1/none",
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}},
     )
+    client = app.test_client()
+    with client.session_transaction() as session:  # signed in: the account is looked up
+        session["_user_id"] = f"{uuid.uuid4()}:0"
     for headers in ({}, {"HX-Request": "true"}):
-        response = app.test_client().get("/appointments", headers=headers)
+        response = client.get("/appointments", headers=headers)
         assert response.status_code == 503
         page = response.get_data(as_text=True)
         assert "cannot be reached right now" in page and "Traceback" not in page

@@ -10,6 +10,7 @@ import pytest
 
 from .clinic import local, monday_ahead
 from .projecting import catch_up
+from .webclient import signed_in_client
 
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 UNKNOWN = UUID(int=42)  # fixed, so every test worker collects the same test ids
@@ -23,7 +24,7 @@ def services(pg_app, pg_engine):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def client(pg_app, services):  # type: ignore[no-untyped-def]
-    return pg_app.test_client()
+    return signed_in_client(pg_app)
 
 
 def token(client, path: str = "/patients") -> str:  # type: ignore[no-untyped-def]
@@ -121,7 +122,7 @@ class TestPatientPage:
         html = response.get_data(as_text=True)
         assert response.status_code == 409
         assert 'data-refusal="409"' in html and "Reload to see the current version" in html
-        assert "front desk" in html  # who changed it meanwhile
+        assert "Test admin" in html  # who changed it meanwhile, by name
         assert 'value="Jeanne Durand"' in html  # what was typed is not lost
         assert services.store.count() == before
 

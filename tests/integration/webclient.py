@@ -1,23 +1,58 @@
-"""A browser-like test client: it carries the CSRF token the pages hand out, as forms do."""
+"""A browser-like test client: a signed-in member of staff, carrying the CSRF token the
+pages hand out, as forms do."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from uuid import UUID
 
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from app.accounts import User
+
 TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 HTMX = {"HX-Request": "true"}
+PASSWORD = "correct horse battery staple"
+
+
+def account(app: Flask, role: str = "admin", doctor_id: UUID | None = None,
+            username: str | None = None) -> User:  # fmt: skip
+    """A staff account of that role (made once per name), with the test password."""
+    accounts = app.extensions["rendezvous"].accounts
+    username = username or (f"dr-{str(doctor_id)[:8]}" if doctor_id else f"test-{role}")
+    found = accounts.find(username)
+    if found is not None:
+        return found
+    return accounts.create(
+        username, PASSWORD, role, doctor_id=doctor_id, by="tests", full_name=f"Test {role}"
+    )
+
+
+def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> TestResponse:
+    page = client.get("/login").get_data(as_text=True)
+    token = TOKEN.search(page)
+    assert token, "no CSRF token on the sign-in page"
+    form = {"csrf_token": token.group(1), "username": username, "password": password}
+    return client.post("/login", data=form)
+
+
+def signed_in_client(app: Flask, role: str = "admin", doctor_id: UUID | None = None) -> FlaskClient:
+    client = app.test_client()
+    response = sign_in(client, account(app, role, doctor_id).username)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
 
 
 class Staff:
-    """One member of staff at a browser: a session, its CSRF token, plain or htmx requests."""
+    """One member of staff at a browser: signed in with `role` (and, for a doctor, as which
+    doctor), a session, its CSRF token, plain or htmx requests."""
 
-    def __init__(self, app: Flask) -> None:
-        self.client: FlaskClient = app.test_client()
+    def __init__(self, app: Flask, role: str = "admin", doctor_id: UUID | None = None) -> None:
+        self.client: FlaskClient = signed_in_client(app, role, doctor_id)
+        self.user = account(app, role, doctor_id)
         self.token = ""
 
     def get(self, url: str, **kwargs: Any) -> TestResponse:

@@ -1,0 +1,296 @@
+"""Staff accounts: creating, listing, disabling, and checking a password at sign-in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Engine
+
+from app.domain.errors import NotFoundError, ValidationError
+from app.domain.staff import Principal, Role
+from app.eventstore import EventStore
+
+from .tables import users
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD = 12
+# argon2 hashes what it is given whatever its length; the cap keeps a request from making
+# the server hash megabytes.
+MAX_PASSWORD = 256
+
+
+@dataclass(frozen=True)
+class User:
+    """A member of staff's account, without its password hash."""
+
+    user_id: UUID
+    username: str
+    full_name: str
+    role: Role
+    doctor_id: UUID | None
+    active: bool
+    session_epoch: int
+    created_at: datetime
+    created_by: str
+    changed_at: datetime
+    changed_by: str
+    last_sign_in_at: datetime | None
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(str(self.user_id), self.role, self.doctor_id)
+
+    @classmethod
+    def from_row(cls, row: sa.RowMapping) -> User:
+        fields = {k: row[k] for k in cls.__dataclass_fields__ if k != "role"}
+        return cls(role=Role(row["role"]), **fields)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Accounts:
+    """Staff accounts in the write database. `store` tells whether a doctor id is a
+    registered doctor; `hasher` is argon2id (cheaper settings only in tests)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: EventStore,
+        *,
+        hasher: PasswordHasher | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.engine, self.store, self.clock = engine, store, clock
+        self.hasher = hasher or PasswordHasher()
+
+    @cached_property
+    def _decoy(self) -> str:
+        """Verified when the username is unknown, so that a wrong name takes as long to
+        refuse as a wrong password and does not tell which names exist."""
+        return self.hasher.hash(uuid4().hex)
+
+    # -- reading --
+
+    def get(self, user_id: UUID) -> User | None:
+        return self._one(users.c.user_id == user_id)
+
+    def find(self, username: str) -> User | None:
+        return self._one(users.c.username == username.strip().lower())
+
+    def all(self) -> list[User]:
+        query = sa.select(*_columns()).order_by(users.c.active.desc(), users.c.username)
+        with self.engine.connect() as conn:
+            return [User.from_row(row) for row in conn.execute(query).mappings()]
+
+    def any_admin(self) -> bool:
+        query = sa.select(users.c.user_id).where(users.c.role == Role.ADMIN.value).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def names(self, actors: Iterable[str]) -> dict[str, str]:
+        """How to show each event actor: a user's name, or the actor as recorded (the
+        system, the demo seed, history written before sign-in existed)."""
+        wanted = set(actors)
+        ids = {_as_uuid(actor) for actor in wanted} - {None}
+        found: dict[str, str] = {}
+        if ids:
+            query = sa.select(users.c.user_id, users.c.full_name, users.c.username).where(
+                users.c.user_id.in_(ids)
+            )
+            with self.engine.connect() as conn:
+                for user_id, full_name, username in conn.execute(query):
+                    found[str(user_id)] = full_name or username
+        return {actor: found.get(actor, actor) for actor in wanted}
+
+    def name(self, actor: str) -> str:
+        return self.names([actor])[actor]
+
+    # -- signing in --
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The account if the password is right and the account active, else None."""
+        user = self.find(username) if len(password) <= MAX_PASSWORD else None
+        stored = self._password_hash(user.user_id) if user else None
+        try:
+            self.hasher.verify(stored or self._decoy, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if user is None or stored is None or not user.active:
+            return None
+        values: dict[str, object] = {"last_sign_in_at": self.clock()}
+        if self.hasher.check_needs_rehash(stored):
+            values["password_hash"] = self.hasher.hash(password)
+        self._update(user.user_id, values)
+        return user
+
+    # -- changing --
+
+    def create(
+        self,
+        username: str,
+        password: str,
+        role: str,
+        *,
+        by: str,
+        doctor_id: UUID | str | None = None,
+        full_name: str = "",
+    ) -> User:
+        """A new active account; refused with a message per field when input is wrong."""
+        errors: dict[str, str] = {}
+        username = username.strip().lower()
+        if not USERNAME.match(username):
+            errors["username"] = (
+                "Use 2 to 32 lower-case letters, digits, dots, dashes or underscores, "
+                "starting with a letter or digit."
+            )
+        elif self.find(username) is not None:
+            errors["username"] = f"The username {username!r} is taken."
+        full_name = " ".join(full_name.split())
+        if len(full_name) > 120:
+            errors["full_name"] = "The name can be at most 120 characters."
+        if message := password_problem(password, username):
+            errors["password"] = message
+        try:
+            chosen = Role(role)
+        except ValueError:
+            chosen = None
+            errors["role"] = "Choose reception, doctor or admin."
+        doctor = self._doctor(chosen, doctor_id, errors)
+        if errors:
+            raise ValidationError(errors)
+        assert chosen is not None
+        now = self.clock()
+        row = {
+            "user_id": uuid4(),
+            "username": username,
+            "full_name": full_name,
+            "role": chosen.value,
+            "doctor_id": doctor,
+            "password_hash": self.hasher.hash(password),
+            "active": True,
+            "session_epoch": 0,
+            "created_at": now,
+            "created_by": by,
+            "changed_at": now,
+            "changed_by": by,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(users.insert().values(row))
+        except sa.exc.IntegrityError:
+            # Someone created the same username in between.
+            raise ValidationError({"username": f"The username {username!r} is taken."}) from None
+        user = self.get(row["user_id"])
+        assert user is not None
+        return user
+
+    def set_active(self, username: str, active: bool, *, by: str) -> User:
+        """Disable (every session ends at its next request) or enable an account."""
+        user = self._existing(username)
+        if not active and user.role is Role.ADMIN and user.active and self._active_admins() <= 1:
+            raise ValidationError(
+                {"username": "This is the last active admin; enable or create another first."}
+            )
+        if user.active != active:
+            self._update(
+                user.user_id,
+                {"active": active, "session_epoch": user.session_epoch + 1},
+                by=by,
+            )
+        return self._existing(username)
+
+    def set_password(self, username: str, password: str, *, by: str) -> User:
+        """A new password; the account's other sessions end."""
+        user = self._existing(username)
+        if message := password_problem(password, user.username):
+            raise ValidationError({"password": message})
+        self._update(
+            user.user_id,
+            {"password_hash": self.hasher.hash(password), "session_epoch": user.session_epoch + 1},
+            by=by,
+        )
+        return self._existing(username)
+
+    # -- inside --
+
+    def _one(self, where: sa.ColumnElement[bool]) -> User | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(*_columns()).where(where)).mappings().first()
+        return User.from_row(row) if row else None
+
+    def _existing(self, username: str) -> User:
+        user = self.find(username)
+        if user is None:
+            raise NotFoundError(f"There is no account named {username!r}.", field="username")
+        return user
+
+    def _password_hash(self, user_id: UUID) -> str | None:
+        query = sa.select(users.c.password_hash).where(users.c.user_id == user_id)
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def _active_admins(self) -> int:
+        query = sa.select(sa.func.count()).where(
+            users.c.role == Role.ADMIN.value, users.c.active.is_(True)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def _update(self, user_id: UUID, values: dict[str, object], by: str | None = None) -> None:
+        if by is not None:
+            values = {**values, "changed_at": self.clock(), "changed_by": by}
+        with self.engine.begin() as conn:
+            conn.execute(users.update().where(users.c.user_id == user_id).values(values))
+
+    def _doctor(
+        self, role: Role | None, doctor_id: UUID | str | None, errors: dict[str, str]
+    ) -> UUID | None:
+        if role is not Role.DOCTOR:
+            if doctor_id:
+                errors["doctor_id"] = "Only a doctor's account names a doctor."
+            return None
+        chosen = _as_uuid(str(doctor_id or ""))
+        if chosen is None:
+            errors["doctor_id"] = "A doctor's account must name which doctor they are."
+            return None
+        history = self.store.load(chosen)
+        if not history or history[0].stream_type != "doctor":
+            errors["doctor_id"] = "No doctor with that id is registered."
+            return None
+        return chosen
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why a new password is refused, or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"Use at least {MIN_PASSWORD} characters."
+    if len(password) > MAX_PASSWORD:
+        return f"Use at most {MAX_PASSWORD} characters."
+    if password.strip().lower() == username:
+        return "The password cannot be the username."
+    return None
+
+
+def _columns() -> list[sa.Column]:
+    return [column for column in users.c if column.name != "password_hash"]
+
+
+def _as_uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value.strip())
+    except ValueError:
+        return None

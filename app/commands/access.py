@@ -1,0 +1,43 @@
+"""Which roles may run which command. The web checks routes too; this is the last word,
+whatever calls the bus."""
+
+from __future__ import annotations
+
+from app.domain.errors import ForbiddenError
+from app.domain.staff import Principal, Role
+
+from . import commands as c
+
+FRONT_DESK = frozenset({Role.RECEPTION, Role.ADMIN})
+CLINICAL = frozenset({Role.RECEPTION, Role.DOCTOR, Role.ADMIN})
+
+COMMAND_ROLES: dict[type[c.Command], frozenset[Role]] = {
+    c.RegisterPatient: FRONT_DESK,
+    c.ChangePatientDetails: FRONT_DESK,
+    c.RegisterDoctor: frozenset({Role.ADMIN}),
+    c.SetWorkingHours: frozenset({Role.ADMIN}),
+    c.CreateAppointment: FRONT_DESK,
+    c.ConfirmAppointment: FRONT_DESK,
+    c.CancelAppointment: FRONT_DESK,
+    c.RescheduleAppointment: FRONT_DESK,
+    # A doctor may run these only on their own appointments (checked by the handler).
+    c.CheckInAppointment: CLINICAL,
+    c.CompleteAppointment: CLINICAL,
+    c.MarkNoShow: CLINICAL,
+}
+
+
+def may_run(principal: Principal, command: type[c.Command]) -> bool:
+    """Whether the role allows this kind of command at all."""
+    return principal.role in COMMAND_ROLES[command]
+
+
+def authorize(principal: Principal, command: c.Command) -> None:
+    if not may_run(principal, type(command)):
+        raise ForbiddenError("Your role does not allow this action.")
+
+
+def authorize_doctor_record(principal: Principal | None, doctor_id: object) -> None:
+    """A doctor acts only on their own appointments."""
+    if principal is not None and principal.is_doctor and not principal.owns(doctor_id):  # type: ignore[arg-type]
+        raise ForbiddenError("Doctors can act only on their own appointments.")

@@ -1,0 +1,132 @@
+"""Who may open which page or send which form: one rule per endpoint, checked before any
+view runs. An endpoint without a rule makes the app refuse to start, so no route can be
+added unguarded. Rules by role stop at the door; what a doctor may see of a record (only
+their own agenda, appointments and patients) is checked by the views with `require_own`,
+and the command bus checks every command again."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from flask import Flask, abort, request
+from flask_login import current_user
+
+from app.commands.access import may_run
+from app.commands.commands import Command
+from app.domain.staff import Principal, Role
+
+log = logging.getLogger("rendezvous.access")
+
+EVERYONE = frozenset(Role)
+FRONT_DESK = frozenset({Role.RECEPTION, Role.ADMIN})
+ADMIN = frozenset({Role.ADMIN})
+PUBLIC = None  # no sign-in needed
+
+RULES: dict[str, frozenset[Role] | None] = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": PUBLIC,  # signing out needs no role; anonymous, it does nothing
+    "home.index": EVERYONE,
+    "appointments.index": EVERYONE,
+    "appointments.detail": EVERYONE,
+    "appointments.row": EVERYONE,
+    "appointments.reschedule_form": FRONT_DESK,
+    "appointments.confirm": FRONT_DESK,
+    "appointments.cancel": FRONT_DESK,
+    "appointments.reschedule": FRONT_DESK,
+    "appointments.check_in": EVERYONE,
+    "appointments.complete": EVERYONE,
+    "appointments.no_show": EVERYONE,
+    "appointments.new": FRONT_DESK,
+    "appointments.patient_matches": FRONT_DESK,
+    "appointments.slots": FRONT_DESK,
+    "appointments.register_patient": FRONT_DESK,
+    "appointments.create": FRONT_DESK,
+    "patients.index": FRONT_DESK,
+    "patients.register": FRONT_DESK,
+    "patients.detail": EVERYONE,
+    "patients.change": FRONT_DESK,
+    "doctors.index": FRONT_DESK,
+    "doctors.register": ADMIN,
+    "doctors.detail": EVERYONE,
+    "doctors.set_hours": ADMIN,
+    "admin.users": ADMIN,
+    "admin.create_user": ADMIN,
+    "admin.set_active": ADMIN,
+    "admin.set_password": ADMIN,
+}
+
+
+def principal() -> Principal:
+    """The signed-in user as the command bus knows them."""
+    return current_user.principal
+
+
+def allowed(endpoint: str) -> bool:
+    """Whether the signed-in user's role opens `endpoint` (for showing links and buttons)."""
+    if endpoint not in RULES:
+        return False
+    rule = RULES[endpoint]
+    return rule is PUBLIC or (current_user.is_authenticated and current_user.role in rule)
+
+
+def may(command: type[Command]) -> bool:
+    """Whether the signed-in user's role may send this kind of command at all."""
+    return current_user.is_authenticated and may_run(current_user.principal, command)
+
+
+def sees_doctor(doctor_id: UUID | None) -> bool:
+    """Whether a record of this doctor's (agenda, appointment) is for the user's eyes:
+    always for the front desk, only their own for a doctor."""
+    user = current_user
+    return not user.principal.is_doctor or user.principal.owns(doctor_id)
+
+
+def require_own(doctor_id: UUID | None) -> None:
+    """403 unless the user may see a record of this doctor's."""
+    if not sees_doctor(doctor_id):
+        refuse("a record of another doctor")
+
+
+def refuse(what: str) -> None:
+    log.warning(
+        "permission refused: %s %s (%s) to %s, role %s",
+        request.method,
+        request.path,
+        what,
+        current_user.username,
+        current_user.role,
+    )
+    abort(403, description="Your role does not allow this. Ask an admin if you need it.")
+
+
+def guard() -> None:
+    """Before every request: sign-in first, then the endpoint's rule."""
+    endpoint = request.endpoint
+    rule = RULES.get(endpoint) if endpoint else None
+    if endpoint in RULES and rule is PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        # An unknown address too: nobody learns which pages exist before signing in.
+        from .auth import login_manager
+
+        return login_manager.unauthorized()
+    if endpoint is None:
+        return None  # routing failed: the 404 or 405 follows
+    assert rule is not None
+    if current_user.role not in rule:
+        refuse(f"endpoint {endpoint}")
+    return None
+
+
+def check_rules(app: Flask) -> None:
+    """Refuse to start with a route that has no rule, or a rule for no route."""
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    unguarded = endpoints - RULES.keys()
+    stale = RULES.keys() - endpoints
+    if unguarded or stale:
+        raise RuntimeError(
+            f"Access rules out of step with the routes: no rule for {sorted(unguarded)}; "
+            f"rules for missing routes {sorted(stale)} (see app/web/access.py)."
+        )

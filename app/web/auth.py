@@ -1,0 +1,218 @@
+"""Signing in and out: Flask-Login sessions over the staff accounts, rate-limited sign-in."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter, RequestLimit
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user, login_user, logout_user
+
+from app.accounts import MAX_PASSWORD, User
+from app.domain.staff import ROLE_LABELS, Principal, Role
+
+from .pages import safe_next
+from .services import services
+
+log = logging.getLogger("rendezvous.auth")
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+# Counts only failed sign-ins (see `_failed`); storage from RATELIMIT_STORAGE_URI.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class SignedIn:
+    """The signed-in member of staff, as Flask-Login and the templates see them."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    def get_id(self) -> str:
+        # The epoch changes when the account is disabled or its password reset, which
+        # ends every session made before.
+        return f"{self.user.user_id}:{self.user.session_epoch}"
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+    @property
+    def display_name(self) -> str:
+        return self.user.display_name
+
+    @property
+    def role(self) -> Role:
+        return self.user.role
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.user.role]
+
+    @property
+    def doctor_id(self) -> UUID | None:
+        return self.user.doctor_id
+
+    @property
+    def principal(self) -> Principal:
+        return self.user.principal
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> SignedIn | None:
+    user_id, _, epoch = session_id.partition(":")
+    try:
+        user = services().accounts.get(UUID(user_id))
+    except ValueError:
+        return None
+    if user is None or not user.active or str(user.session_epoch) != epoch:
+        return None
+    return SignedIn(user)
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> Response:
+    """To the sign-in page, then back. An htmx request is told by header to load the
+    sign-in page whole, rather than swap it into the fragment it asked for."""
+    if request.htmx:
+        back = _page_of_htmx_request()
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = url_for("auth.login", next=back)
+        return response
+    back = request.full_path.rstrip("?") if request.method == "GET" else None
+    if back == "/":
+        back = None
+    return redirect(url_for("auth.login", next=back), 303)
+
+
+def _page_of_htmx_request() -> str | None:
+    parts = urlsplit(request.htmx.current_url or "")
+    if not parts.path.startswith("/") or parts.path == "/":
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _account_key() -> str:
+    return "account:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+def _failed(response: Response) -> bool:
+    """Only refused sign-ins count towards the limits: a front desk shares one address."""
+    return response.status_code != 303
+
+
+def _too_many(limit: RequestLimit) -> Response:
+    log.warning(
+        "sign-in rate limit reached for %s from %s (%s)",
+        (request.form.get("username") or "")[:64],
+        get_remote_address(),
+        limit.limit,
+    )
+    message = (
+        "Too many failed sign-ins. Wait a minute before trying again; "
+        "if you have forgotten your password, ask an admin to reset it."
+    )
+    return _login_page(429, message, username=request.form.get("username", ""))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_failed,
+    on_breach=_too_many,
+    scope="login-address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    on_breach=_too_many,
+    scope="login-account",
+)
+def login() -> Response:
+    """The sign-in form; a right username and password start a session."""
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(safe_next(url_for("home.index")), 303)
+        return _login_page(200)
+    username = (request.form.get("username") or "").strip()[:64]
+    password = request.form.get("password") or ""
+    if not username or not password:
+        return _login_page(422, "Enter your username and password.", username=username)
+    user = services().accounts.authenticate(username, password[: MAX_PASSWORD + 1])
+    if user is None:
+        log.warning("failed sign-in for %r from %s", username, get_remote_address())
+        return _login_page(401, "Wrong username or password.", username=username)
+    # A fresh session: nothing from before signing in carries over (nor its CSRF token).
+    session.clear()
+    login_user(SignedIn(user))
+    session.permanent = True
+    log.info("signed in: %s (%s) from %s", user.username, user.role, get_remote_address())
+    return redirect(safe_next(url_for("home.index")), 303)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    if current_user.is_authenticated:
+        log.info("signed out: %s", current_user.username)
+    logout_user()
+    session.clear()
+    flash("You have signed out.")
+    return redirect(url_for("auth.login"), 303)
+
+
+def _login_page(status: int, message: str | None = None, **values: Any) -> Response:
+    page = render_template(
+        "login.html",
+        message=message,
+        values=values,
+        next=safe_next(""),
+        idle_minutes=int(current_app.permanent_session_lifetime.total_seconds() // 60),
+    )
+    return make_response(page, status)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS (directly, or
+    through a proxy trusted by TRUSTED_PROXIES), as well as when configured so."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or request.is_secure
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+    login_manager.init_app(app)
+    # Flask-Login's "remember me" cookie would outlive the inactivity limit: never set.
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", 0)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "rendezvous")
+    # Counting attempts must not stop people signing in: if Redis is down, count in
+    # memory (per process) and log it, rather than fail the request.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    app.register_blueprint(bp)
