@@ -50,11 +50,13 @@ def events_tail(count: int) -> None:
     import json
 
     store = _services().store
-    for record in store.tail(count):
+    records = store.tail(count)
+    people = _services().accounts.names(str(r.metadata.get("actor", "?")) for r in records)
+    for record in records:
         click.echo(
             f"{record.position:>8}  {record.recorded_at:%Y-%m-%d %H:%M:%S}  "
             f"{record.stream_type}:{record.stream_id}  v{record.version}  "
-            f"{record.event_type}  by {record.metadata.get('actor', '?')}  "
+            f"{record.event_type}  by {people[str(record.metadata.get('actor', '?'))]}  "
             f"{json.dumps(store.codec.encode(record.event)[2])}"
         )
 

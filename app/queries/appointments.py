@@ -182,11 +182,33 @@ def appointments_for_patient(
         )
 
 
-def day_counts(engine: Engine, day: date) -> dict[Status, int]:
-    """How many of the day's appointments are in each status (zero included)."""
-    query = sa.select(t.day_counts.c.status, t.day_counts.c.count).where(t.day_counts.c.day == day)
+def day_counts(
+    engine: Engine, day: date, *, doctor_id: UUID | None = None, tz: tzinfo | None = None
+) -> dict[Status, int]:
+    """How many of the day's appointments are in each status (zero included): the whole
+    clinic's from its counters, or one doctor's counted from their day's appointments."""
+    if doctor_id is None:
+        c = t.day_counts.c
+        query = sa.select(c.status, c.count).where(c.day == day)
+    else:
+        assert tz is not None, "a doctor's day is counted in the clinic's time zone"
+        a = t.appointments.c
+        start, end = local_bounds(day, tz)
+        query = (
+            sa.select(a.status, sa.func.count())
+            .where(a.doctor_id == doctor_id, a.starts_at >= start, a.starts_at < end)
+            .group_by(a.status)
+        )
     counts = dict.fromkeys(Status, 0)
     with engine.connect() as conn:
         for status, count in conn.execute(query):
             counts[Status(status)] = count
     return counts
+
+
+def is_patient_of(engine: Engine, patient_id: UUID, doctor_id: UUID) -> bool:
+    """Whether the patient has (or had) an appointment with the doctor."""
+    a = t.appointments.c
+    query = sa.select(a.appointment_id).where(a.patient_id == patient_id, a.doctor_id == doctor_id)
+    with engine.connect() as conn:
+        return conn.execute(query.limit(1)).first() is not None

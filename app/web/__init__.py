@@ -100,6 +100,7 @@ def init_app(app: Flask) -> None:
         STATUS_ICONS=appointments.STATUS_ICONS,
         allowed=access.allowed,
         may=access.may,
+        sees_doctor=access.sees_doctor,
     )
     app.after_request(security_headers)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -143,6 +143,9 @@ def _filters() -> tuple[q.AppointmentFilter, dict[str, Any]]:
         day_to=fmt.parse_day(args.get("to")),
         text=(args.get("q") or "").strip()[:100],
     )
+    if access.principal().is_doctor:
+        # A doctor's list is their own appointments, whatever the address asks for.
+        where = replace(where, doctor_id=access.principal().doctor_id)
     shown = {
         "status": [s.value for s in statuses],
         "doctor_id": str(where.doctor_id or ""),
@@ -190,7 +193,18 @@ def _row_or_404(appointment_id: UUID) -> q.AppointmentRow:
     row = q.appointment_detail(services().read_engine, appointment_id)
     if row is None:
         abort(404, description="There is no appointment with that id.")
+    _require_sight(row)
     return row
+
+
+def _require_sight(row: q.AppointmentRow) -> None:
+    """A doctor sees their own appointments, and (read-only) those of their patients."""
+    if access.sees_doctor(row.doctor_id):
+        return
+    principal = access.principal()
+    assert principal.doctor_id is not None
+    if not q.is_patient_of(services().read_engine, row.patient_id, principal.doctor_id):
+        access.refuse("an appointment of another doctor's patient")
 
 
 def _detail_context(row: q.AppointmentRow) -> dict[str, Any]:
@@ -202,7 +216,9 @@ def _detail_context(row: q.AppointmentRow) -> dict[str, Any]:
             {row.patient_id: row.patient_name, row.doctor_id: row.doctor_name}
         ),
     )
-    return {"row": row, "history": entries}
+    # Events name their actor by user id; people read names.
+    actors = [row.booked_by, row.changed_by, *(entry.actor for entry in entries)]
+    return {"row": row, "history": entries, "people": services().accounts.names(actors)}
 
 
 @bp.get("/<uuid:appointment_id>")
@@ -212,6 +228,7 @@ def detail(appointment_id: UUID) -> Response:
     row = q.appointment_detail(services().read_engine, appointment_id)
     if row is None:
         return missing("appointment", updating)
+    _require_sight(row)
     version = request.args.get("version", type=int)
     past = None
     if version is not None:

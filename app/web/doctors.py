@@ -17,6 +17,7 @@ from app.domain.rules import WEEKDAY_NAMES, WEEKDAYS
 from app.queries import agenda
 from app.queries.directory import list_doctors
 
+from . import access
 from . import formatting as fmt
 from .outcomes import Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, see_other, settle, wants_fragment
@@ -165,6 +166,7 @@ def _chosen(source: Mapping[str, str]) -> tuple[date, str]:
 @bp.get("/<uuid:doctor_id>")
 def detail(doctor_id: UUID) -> Response:
     """A doctor's agenda for a day or a week, their free slots, and their working hours."""
+    access.require_own(doctor_id)
     updating = settle()
     doctor = agenda.doctor(services().read_engine, doctor_id)
     if doctor is None:

@@ -7,9 +7,11 @@ from itertools import groupby
 
 from flask import Blueprint, Response, request
 
+from app.commands import ConfirmAppointment
 from app.domain.appointment import Status
 from app.queries import appointments as q
 
+from . import access
 from . import formatting as fmt
 from .pages import fragment, page, settle, wants_fragment
 from .services import services
@@ -24,14 +26,19 @@ QUEUE_LIMIT = 12
 
 @bp.get("/")
 def index() -> Response:
-    """The day's counters and agenda across doctors, and the bookings awaiting confirmation."""
+    """The day's counters and agenda across doctors (a doctor's own only, for a doctor),
+    and the bookings awaiting confirmation."""
     updating = settle()
     engine, tz = services().read_engine, services().tz
     today = fmt.today()
     day = fmt.parse_day(request.args.get("day")) or today
-    counts = q.day_counts(engine, day)
+    mine = access.principal().doctor_id if access.principal().is_doctor else None
+    counts = q.day_counts(engine, day, doctor_id=mine, tz=tz)
     agenda = q.list_appointments(
-        engine, q.AppointmentFilter(day_from=day, day_to=day), tz=tz, limit=DAY_LIMIT
+        engine,
+        q.AppointmentFilter(day_from=day, day_to=day, doctor_id=mine),
+        tz=tz,
+        limit=DAY_LIMIT,
     )
     rows = agenda.items
     by_doctor = [
@@ -53,6 +60,8 @@ def index() -> Response:
     }
     if wants_fragment("day-board"):
         return fragment("_day_board.html", **board)
+    if not access.may(ConfirmAppointment):
+        return page("home.html", updating=updating, queue=None, **board)
     queue = q.list_appointments(
         engine,
         q.AppointmentFilter(statuses=[Status.PENDING], day_from=today),

@@ -11,8 +11,9 @@ from app.commands import commands as c
 from app.domain.errors import ValidationError
 from app.domain.patient import PatientDetails
 from app.queries import directory as d
-from app.queries.appointments import appointments_for_patient
+from app.queries.appointments import appointments_for_patient, is_patient_of
 
+from . import access
 from . import formatting as fmt
 from .outcomes import Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, see_other, settle, wants_fragment
@@ -116,6 +117,11 @@ def detail(patient_id: UUID) -> Response:
     patient = d.patient(services().read_engine, patient_id)
     if patient is None:
         return missing("patient", updating, url_for("patients.index"))
+    principal = access.principal()
+    if principal.is_doctor:
+        assert principal.doctor_id is not None
+        if not is_patient_of(services().read_engine, patient_id, principal.doctor_id):
+            access.refuse("a patient who is not theirs")
     return _patient_page(patient, updating=updating)
 
 

@@ -1,0 +1,245 @@
+"""Who may do what: every route, for every role, allowed or 403, through real sign-in.
+
+Two doctors, each with a patient and an appointment; the doctor signed in is Dr Ada Martin
+(`own`), the other is Dr Lee (`other`). A refused request writes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+import pytest
+
+from app.commands import RegisterDoctor, RegisterPatient, SetWorkingHours
+
+from .clinic import WEEKDAYS, Clinic, monday_ahead, open_clinic
+from .projecting import catch_up
+from .webclient import HTMX, Staff, account, page_text
+
+OK, NO = "ok", 403
+ROLES = ("reception", "doctor", "admin")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    rules: tuple[str | int, str | int, str | int]  # reception, doctor, admin
+    endpoint: str
+
+    def expected(self, role: str) -> str | int:
+        return self.rules[ROLES.index(role)]
+
+
+# {own}/{other}: the signed-in doctor's records and another doctor's; {patient}/{stranger}:
+# the doctor's patient and another doctor's patient.
+TABLE = [
+    Route("GET", "/", (OK, OK, OK), "home.index"),
+    Route("GET", "/appointments", (OK, OK, OK), "appointments.index"),
+    Route("GET", "/appointments/{own_appt}", (OK, OK, OK), "appointments.detail"),
+    Route("GET", "/appointments/{other_appt}", (OK, NO, OK), "appointments.detail"),
+    Route("GET", "/appointments/{own_appt}/row", (OK, OK, OK), "appointments.row"),
+    Route("GET", "/appointments/{other_appt}/row", (OK, NO, OK), "appointments.row"),
+    Route(
+        "GET", "/appointments/{own_appt}/reschedule", (OK, NO, OK), "appointments.reschedule_form"
+    ),
+    Route("POST", "/appointments/{own_appt}/confirm", (OK, NO, OK), "appointments.confirm"),
+    Route("PUT", "/appointments/{own_appt}/confirm", (OK, NO, OK), "appointments.confirm"),
+    Route("POST", "/appointments/{own_appt}/cancel", (OK, NO, OK), "appointments.cancel"),
+    Route("POST", "/appointments/{own_appt}/reschedule", (OK, NO, OK), "appointments.reschedule"),
+    Route("POST", "/appointments/{own_appt}/check-in", (OK, OK, OK), "appointments.check_in"),
+    Route("POST", "/appointments/{other_appt}/check-in", (OK, NO, OK), "appointments.check_in"),
+    Route("POST", "/appointments/{own_appt}/complete", (OK, OK, OK), "appointments.complete"),
+    Route("POST", "/appointments/{other_appt}/complete", (OK, NO, OK), "appointments.complete"),
+    Route("POST", "/appointments/{own_appt}/no-show", (OK, OK, OK), "appointments.no_show"),
+    Route("POST", "/appointments/{other_appt}/no-show", (OK, NO, OK), "appointments.no_show"),
+    Route("GET", "/appointments/new", (OK, NO, OK), "appointments.new"),
+    Route("GET", "/appointments/new/patients?q=pat", (OK, NO, OK), "appointments.patient_matches"),
+    Route("GET", "/appointments/new/slots?doctor_id={own}", (OK, NO, OK), "appointments.slots"),
+    Route("POST", "/appointments/new/patient", (OK, NO, OK), "appointments.register_patient"),
+    Route("POST", "/appointments", (OK, NO, OK), "appointments.create"),
+    Route("GET", "/patients", (OK, NO, OK), "patients.index"),
+    Route("POST", "/patients", (OK, NO, OK), "patients.register"),
+    Route("GET", "/patients/{patient}", (OK, OK, OK), "patients.detail"),
+    Route("GET", "/patients/{stranger}", (OK, NO, OK), "patients.detail"),
+    Route("POST", "/patients/{patient}", (OK, NO, OK), "patients.change"),
+    Route("GET", "/doctors", (OK, NO, OK), "doctors.index"),
+    Route("POST", "/doctors", (NO, NO, OK), "doctors.register"),
+    Route("GET", "/doctors/{own}", (OK, OK, OK), "doctors.detail"),
+    Route("GET", "/doctors/{other}", (OK, NO, OK), "doctors.detail"),
+    Route("POST", "/doctors/{own}/hours", (NO, NO, OK), "doctors.set_hours"),
+    Route("GET", "/admin/users", (NO, NO, OK), "admin.users"),
+    Route("POST", "/admin/users", (NO, NO, OK), "admin.create_user"),
+    Route("POST", "/admin/users/test-reception/active", (NO, NO, OK), "admin.set_active"),
+    Route("POST", "/admin/users/test-reception/password", (NO, NO, OK), "admin.set_password"),
+    Route("POST", "/logout", (OK, OK, OK), "auth.logout"),
+]
+PUBLIC = {"static", "auth.login"}
+
+
+@dataclass
+class Places:
+    clinic: Clinic
+    ids: dict[str, UUID]
+
+    def url(self, route: Route) -> str:
+        return route.path.format(**self.ids)
+
+
+@pytest.fixture
+def places(pg_app, pg_engine) -> Places:  # type: ignore[no-untyped-def]
+    services = pg_app.extensions["rendezvous"]
+    bus = services.bus
+    clinic = open_clinic(bus, patients=1)
+    other = bus.handle(RegisterDoctor(full_name="Dr Lee", specialty="Dermatology")).stream_id
+    bus.handle(SetWorkingHours(doctor_id=other, hours=WEEKDAYS, slot_minutes=15))
+    stranger = bus.handle(
+        RegisterPatient(full_name="Sam Stranger", date_of_birth="1990-01-01", phone="0600000000")
+    ).stream_id
+    day = monday_ahead()
+    own_appt = clinic.book(f"{day} 09:00")
+    clinic.patient_ids.append(stranger)
+    other_clinic = Clinic(bus, other, [stranger])
+    other_appt = other_clinic.book(f"{day} 10:00")
+    catch_up(services.projector)
+    for role in ("reception", "admin"):
+        account(pg_app, role)
+    account(pg_app, "doctor", clinic.doctor_id)
+    ids = {
+        "own": clinic.doctor_id,
+        "other": other,
+        "patient": clinic.patient_ids[0],
+        "stranger": stranger,
+        "own_appt": own_appt,
+        "other_appt": other_appt,
+    }
+    return Places(clinic, ids)
+
+
+def _staff(app, role: str, places: Places) -> Staff:  # type: ignore[no-untyped-def]
+    return Staff(app, role, places.ids["own"] if role == "doctor" else None)
+
+
+def _send(staff: Staff, route: Route, url: str):  # type: ignore[no-untyped-def]
+    if route.method == "GET":
+        return staff.client.get(url)
+    # A form that would be valid enough to reach the command: ids and a fresh command id.
+    form = {"command_id": str(uuid.uuid4()), "reason": "Asked by the patient"}
+    return staff.post(url, form, method=route.method)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_is_allowed_or_refused_by_role(pg_app, places, role):
+    services = pg_app.extensions["rendezvous"]
+    staff = _staff(pg_app, role, places)
+    wrong = []
+    for route in TABLE:
+        if route.endpoint == "auth.logout":
+            continue  # signs this client out; checked on its own below
+        before = services.store.count()
+        response = _send(staff, route, places.url(route))
+        expected = route.expected(role)
+        refused = response.status_code == 403
+        if refused != (expected == NO):
+            wrong.append(f"{route.method} {route.path}: {response.status_code}, want {expected}")
+        elif refused:
+            assert services.store.count() == before, f"{route.path} wrote while refusing"
+            assert "Your role does not allow this" in page_text(response)
+        assert response.status_code < 500, f"{route.method} {route.path}: {response.status_code}"
+        # Still signed in: a refusal is not a sign-out.
+        assert "/login" not in response.headers.get("Location", ""), route.path
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_table_covers_every_route(pg_app):
+    endpoints = {rule.endpoint for rule in pg_app.url_map.iter_rules()}
+    assert endpoints - PUBLIC == {route.endpoint for route in TABLE}
+
+
+def test_without_signing_in_every_page_leads_to_the_sign_in_page(pg_app, places):
+    client = pg_app.test_client()
+    for route in TABLE:
+        if route.method != "GET":
+            continue
+        url = places.url(route)
+        response = client.get(url)
+        assert response.status_code in (302, 303), url
+        assert response.headers["Location"].startswith("/login"), url
+    # Back to the page asked for, once signed in.
+    response = client.get(f"/patients/{places.ids['patient']}")
+    assert "next=/patients/" in response.headers["Location"]
+
+
+def test_htmx_requests_get_a_header_redirect_not_a_sign_in_page_in_a_fragment(pg_app, places):
+    page = f"http://localhost/appointments?doctor_id={places.ids['own']}"
+    response = pg_app.test_client().get(
+        "/appointments?status=pending",
+        headers={**HTMX, "HX-Target": "results", "HX-Current-URL": page},
+    )
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login?next=")
+    assert "doctor_id" in response.headers["HX-Redirect"]  # back to the page, not the fragment
+    assert "<form" not in page_text(response)
+
+
+def test_a_doctor_sees_only_their_own_day_and_appointments(pg_app, places):
+    staff = _staff(pg_app, "doctor", places)
+    listing = page_text(staff.client.get("/appointments?from="))
+    assert str(places.ids["own_appt"]) in listing
+    assert str(places.ids["other_appt"]) not in listing
+    # Asking for the other doctor's list still shows only their own.
+    listing = page_text(staff.client.get(f"/appointments?from=&doctor_id={places.ids['other']}"))
+    assert str(places.ids["other_appt"]) not in listing
+    # Read-only: no booking, no confirm or cancel buttons on their own appointment.
+    detail = page_text(staff.client.get(f"/appointments/{places.ids['own_appt']}"))
+    assert "/confirm" not in detail and "/cancel" not in detail
+    assert "Book an appointment" not in page_text(staff.client.get("/"))
+
+
+def test_signing_out_ends_the_session(pg_app, places):
+    staff = _staff(pg_app, "reception", places)
+    response = staff.post("/logout", {})
+    assert response.status_code == 303 and response.headers["Location"] == "/login"
+    after = staff.client.get("/")
+    assert after.status_code == 303 and after.headers["Location"].startswith("/login")
+
+
+def test_the_bus_checks_every_command_whoever_calls_it(pg_app, places):
+    """The last word is the command bus's: the same rules hold without the web."""
+    from app.commands import CheckInAppointment, ConfirmAppointment, RegisterDoctor
+    from app.domain.errors import ForbiddenError
+    from app.domain.staff import Principal, Role
+
+    services = pg_app.extensions["rendezvous"]
+    doctor = Principal(str(uuid.uuid4()), Role.DOCTOR, places.ids["own"])
+    reception = Principal(str(uuid.uuid4()), Role.RECEPTION)
+    before = services.store.count()
+    refused = [
+        (doctor, ConfirmAppointment(appointment_id=places.ids["own_appt"])),
+        (doctor, CheckInAppointment(appointment_id=places.ids["other_appt"])),
+        (reception, RegisterDoctor(full_name="Dr Who", specialty="Time")),
+    ]
+    for principal, command in refused:
+        with pytest.raises(ForbiddenError):
+            services.bus.handle(command, principal)
+    assert services.store.count() == before
+    # Allowed: the events record who did it, by user id.
+    result = services.bus.handle(
+        ConfirmAppointment(appointment_id=places.ids["own_appt"]), reception
+    )
+    [event] = [r for r in services.store.load(result.stream_id) if r.version == result.version]
+    assert event.metadata["actor"] == reception.actor
+
+
+def test_timelines_name_the_user_who_acted(pg_app, places):
+    staff = _staff(pg_app, "reception", places)
+    appointment = places.ids["own_appt"]
+    response = staff.post(f"/appointments/{appointment}/confirm", {"expected_version": "1"})
+    assert response.status_code == 303
+    catch_up(pg_app.extensions["rendezvous"].projector)
+    page = page_text(staff.client.get(f"/appointments/{appointment}"))
+    assert "Test reception" in page  # the user's name, not their id
+    assert str(staff.user.user_id) not in page
+    events = pg_app.extensions["rendezvous"].store.load(appointment)
+    assert events[-1].metadata["actor"] == str(staff.user.user_id)
