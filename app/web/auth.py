@@ -35,8 +35,6 @@ log = logging.getLogger("rendezvous.auth")
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
-# Counts only failed sign-ins (see `_failed`); storage from RATELIMIT_STORAGE_URI.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 class SignedIn:
@@ -136,22 +134,6 @@ def _too_many(limit: RequestLimit) -> Response:
     return _login_page(429, message, username=request.form.get("username", ""))
 
 
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_failed,
-    on_breach=_too_many,
-    scope="login-address",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    on_breach=_too_many,
-    scope="login-account",
-)
 def login() -> Response:
     """The sign-in form; a right username and password start a session."""
     if request.method == "GET":
@@ -214,5 +196,26 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    limiter.init_app(app)
     app.register_blueprint(bp)
+    # A limiter per app, not per module: it holds its storage (Redis or memory), and two
+    # apps in one process (tests) must not share counts or settings.
+    limiter = Limiter(get_remote_address, app=app, default_limits=[])
+    app.extensions["rendezvous.limiter"] = limiter
+    # Only refused sign-ins count (`_failed`): per address and per account named.
+    limited = limiter.limit(
+        lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+        methods=["POST"],
+        deduct_when=_failed,
+        on_breach=_too_many,
+        scope="login-address",
+    )(
+        limiter.limit(
+            lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+            key_func=_account_key,
+            methods=["POST"],
+            deduct_when=_failed,
+            on_breach=_too_many,
+            scope="login-account",
+        )(login)
+    )
+    app.add_url_rule("/login", "auth.login", limited, methods=["GET", "POST"])

@@ -43,6 +43,8 @@ def csrf_error(exc: CSRFError) -> Response:
 
 def http_error(exc: HTTPException) -> Response:
     """A plain page for 404, 405 and friends."""
+    if exc.response is not None:
+        return exc.response  # the raiser made its own page (too many sign-ins)
     code = exc.code or 500
     return _error(code, exc.name, exc.description or "")
 

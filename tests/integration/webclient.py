@@ -31,12 +31,13 @@ def account(app: Flask, role: str = "admin", doctor_id: UUID | None = None,
     )
 
 
-def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> TestResponse:
-    page = client.get("/login").get_data(as_text=True)
+def sign_in(client: FlaskClient, username: str, password: str = PASSWORD,
+            **kwargs: Any) -> TestResponse:  # fmt: skip
+    page = client.get("/login", **kwargs).get_data(as_text=True)
     token = TOKEN.search(page)
     assert token, "no CSRF token on the sign-in page"
     form = {"csrf_token": token.group(1), "username": username, "password": password}
-    return client.post("/login", data=form)
+    return client.post("/login", data=form, **kwargs)
 
 
 def signed_in_client(app: Flask, role: str = "admin", doctor_id: UUID | None = None) -> FlaskClient:

@@ -1,0 +1,237 @@
+"""Signing in: the form, the session cookie, inactivity, rate limits (counted in real Redis),
+what is logged, and the headers every response carries."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+import redis
+from itsdangerous import TimestampSigner
+
+from ..conftest import dispose, make_app, redis_test_url
+from .webclient import PASSWORD, Staff, account, page_text, sign_in
+
+
+@pytest.fixture
+def app(pg_app, pg_engine):  # type: ignore[no-untyped-def]
+    return pg_app
+
+
+def test_the_right_password_signs_in_and_returns_to_the_page_asked_for(app):
+    user = account(app, "reception")
+    client = app.test_client()
+    asked = client.get("/patients?q=dup")
+    assert asked.headers["Location"] == "/login?next=/patients?q%3Ddup"
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post(
+        "/login",
+        data={"csrf_token": token, "username": "  TEST-Reception ", "password": PASSWORD,
+              "next": "/patients?q=dup"},
+    )  # fmt: skip
+    assert response.status_code == 303 and response.headers["Location"] == "/patients?q=dup"
+    home = page_text(client.get("/"))
+    assert user.display_name in home and "Sign out" in home
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("test-reception", "wrong password!"), ("nobody", PASSWORD), ("test-reception", "")],
+)
+def test_a_wrong_sign_in_is_refused_with_one_message_for_both_mistakes(app, username, password):
+    account(app, "reception")
+    client = app.test_client()
+    response = sign_in(client, username, password)
+    assert response.status_code in (401, 422)
+    page = page_text(response)
+    assert "Wrong username or password." in page or "Enter your username and password." in page
+    assert client.get("/").status_code == 303  # still signed out
+
+
+def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(app):
+    staff = Staff(app, "reception")
+    assert staff.client.get("/").status_code == 200
+    app.extensions["rendezvous"].accounts.set_active("test-reception", False, by="tests")
+    assert staff.client.get("/").status_code == 303
+    assert sign_in(app.test_client(), "test-reception").status_code == 401
+
+
+def test_the_next_address_never_leads_off_site(app):
+    account(app, "reception")
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        response = client.post(
+            "/login",
+            data={"csrf_token": token, "username": "test-reception", "password": PASSWORD,
+                  "next": target},
+        )  # fmt: skip
+        assert response.headers["Location"] == "/", target
+        client.post("/logout", data={"csrf_token": _token(client)})
+        token = _token(client, "/login")
+
+
+def _token(client, path: str = "/") -> str:  # type: ignore[no-untyped-def]
+    page = client.get(path).get_data(as_text=True)
+    return page.split('name="csrf-token" content="')[1].split('"')[0]
+
+
+def test_the_session_cookie_is_httponly_lax_and_secure_over_https(app):
+    account(app, "reception")
+    plain = sign_in(app.test_client(), "test-reception")
+    cookie = plain.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    secure = sign_in(app.test_client(), "test-reception", base_url="https://clinic.example")
+    assert "Secure" in secure.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" in secure.headers
+
+
+def test_behind_a_trusted_proxy_https_is_recognised(pg_url, pg_engine):  # type: ignore[no-untyped-def]
+    proxied = make_app(pg_url, TRUSTED_PROXIES=1)
+    try:
+        account(proxied, "reception")
+        client = proxied.test_client()
+        client.environ_base["HTTP_X_FORWARDED_PROTO"] = "https"
+        response = sign_in(client, "test-reception")
+        assert "Secure" in response.headers["Set-Cookie"]
+        assert "Strict-Transport-Security" in response.headers
+    finally:
+        dispose(proxied)
+
+
+def test_a_session_ends_after_the_inactivity_limit_and_activity_renews_it(app, monkeypatch):
+    staff = Staff(app, "reception")
+    idle = app.permanent_session_lifetime
+    start = int(time.time())
+    later = {"now": start}
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: later["now"])
+    # Active just within the limit, twice: each request renews the session.
+    for _ in range(2):
+        later["now"] += int(idle.total_seconds()) - 60
+        assert staff.client.get("/").status_code == 200
+    later["now"] += int(idle.total_seconds()) + 1
+    response = staff.client.get("/")
+    assert response.status_code == 303 and response.headers["Location"].startswith("/login")
+
+
+def test_sign_ins_and_failures_are_logged_without_the_password(app, caplog):
+    account(app, "reception")
+    with caplog.at_level(logging.INFO, logger="rendezvous.auth"):
+        sign_in(app.test_client(), "test-reception", "not the password")
+        sign_in(app.test_client(), "test-reception")
+    text = caplog.text
+    assert "failed sign-in for 'test-reception'" in text
+    assert "signed in: test-reception (reception)" in text
+    assert "not the password" not in text and PASSWORD not in text
+
+
+def test_permission_refusals_are_logged(app, caplog):
+    staff = Staff(app, "reception")
+    with caplog.at_level(logging.WARNING, logger="rendezvous.access"):
+        assert staff.client.get("/admin/users").status_code == 403
+    assert "permission refused: GET /admin/users" in caplog.text
+    assert "test-reception" in caplog.text
+
+
+# -- rate limits, counted in real Redis so that every web process shares them --
+
+
+@pytest.fixture
+def limited(pg_url, pg_engine):  # type: ignore[no-untyped-def]
+    """Two app instances (as two web processes) sharing one Redis count."""
+    prefix = f"rendezvous-test-{uuid.uuid4().hex[:8]}"
+    settings = {
+        "RATELIMIT_STORAGE_URI": redis_test_url(),
+        "RATELIMIT_KEY_PREFIX": prefix,
+        "LOGIN_LIMIT_PER_ACCOUNT": "3 per minute",
+        "LOGIN_LIMIT_PER_ADDRESS": "6 per minute",
+    }
+    apps = [make_app(pg_url, **settings), make_app(pg_url, **settings)]
+    yield apps
+    store = redis.Redis.from_url(redis_test_url())
+    keys = list(store.scan_iter(f"*{prefix}*"))
+    if keys:
+        store.delete(*keys)
+    for each in apps:
+        dispose(each)
+
+
+def test_failed_sign_ins_are_limited_per_account_across_processes(limited):
+    first, second = limited
+    account(first, "reception")
+    account(first, "admin")
+    for _ in range(3):
+        assert sign_in(first.test_client(), "test-reception", "wrong password!").status_code == 401
+    # The other process knows: even the right password is refused for a while.
+    refused = sign_in(second.test_client(), "test-reception")
+    assert refused.status_code == 429
+    assert "Too many failed sign-ins" in page_text(refused)
+    assert "Retry-After" in refused.headers
+    # Another account from the same address still signs in.
+    assert sign_in(second.test_client(), "test-admin").status_code == 303
+
+
+def test_failed_sign_ins_are_limited_per_address(limited):
+    app = limited[0]
+    account(app, "reception")
+    for n in range(6):
+        response = sign_in(app.test_client(), f"guess-{n}", "wrong password!")
+        assert response.status_code == 401
+    assert sign_in(app.test_client(), "test-reception").status_code == 429
+    # Another address is not held back.
+    elsewhere = {"REMOTE_ADDR": "10.1.2.3"}
+    assert sign_in(app.test_client(), "test-reception", environ_base=elsewhere).status_code == 303
+
+
+def test_successful_sign_ins_do_not_count(limited):
+    app = limited[0]
+    account(app, "reception")
+    for _ in range(5):
+        assert sign_in(app.test_client(), "test-reception").status_code == 303
+
+
+# -- headers on every response --
+
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
+
+
+def _closed(response):  # type: ignore[no-untyped-def]
+    response.close()  # a static file is streamed from disk
+    return response
+
+
+def test_every_response_carries_the_security_headers(app):
+    staff = Staff(app, "reception")
+    anonymous = app.test_client()
+    responses = {
+        "sign-in page": anonymous.get("/login"),
+        "redirect to sign in": anonymous.get("/"),
+        "page": staff.client.get("/"),
+        "forbidden": staff.client.get("/admin/users"),
+        "not found": staff.client.get("/no/such/page"),
+        "static file": _closed(anonymous.get("/static/css/app.css")),
+        "csrf failure": staff.client.post("/patients", data={}),
+    }
+    for what, response in responses.items():
+        policy = response.headers.get("Content-Security-Policy", "")
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, what
+        assert "unsafe-inline" not in policy, what
+        assert response.headers["X-Content-Type-Options"] == "nosniff", what
+        assert response.headers["Referrer-Policy"] in ("same-origin", "no-referrer"), what
+    assert responses["page"].headers["Cache-Control"] == "no-store"
+    assert responses["static file"].headers.get("Cache-Control") != "no-store"
+
+
+def test_idle_limit_is_configurable(pg_url, pg_engine, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SESSION_IDLE_MINUTES", "5")
+    configured = make_app(pg_url)
+    try:
+        assert configured.permanent_session_lifetime == timedelta(minutes=5)
+        assert "after 5 minutes" in page_text(configured.test_client().get("/login"))
+    finally:
+        dispose(configured)
