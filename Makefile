@@ -44,6 +44,8 @@ run: install static
 lint: install-dev
 	$(BIN)/ruff check app tests bench celery_worker.py
 	$(BIN)/lint-imports
+	# Security lint: fails on any finding of medium severity or above.
+	$(BIN)/bandit --quiet --recursive app --severity-level medium
 
 test: lint static
 	$(BIN)/pytest -n $(PYTEST_WORKERS)

@@ -8,14 +8,14 @@ change, one small aggregate), then only the chosen one is marked.
 from __future__ import annotations
 
 from flask import current_app
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from app.queries.directory import DoctorChoice, doctor_choices, doctors_signature
 
 from .services import services
 
 
-def _built() -> tuple[list[DoctorChoice], str, str]:
+def _built() -> tuple[list[DoctorChoice], Markup, Markup]:
     engine = services().read_engine
     cache = current_app.extensions.setdefault("rendezvous.doctor_options", {})
     signature = doctors_signature(engine)
@@ -23,12 +23,14 @@ def _built() -> tuple[list[DoctorChoice], str, str]:
         choices = doctor_choices(engine)
         cache["value"] = (
             choices,
-            "".join(
-                f'<option value="{c.doctor_id}">{escape(c.full_name)}</option>' for c in choices
+            Markup("").join(
+                Markup('<option value="{}">{}</option>').format(c.doctor_id, c.full_name)
+                for c in choices
             ),
-            "".join(
-                f'<option value="{c.doctor_id}">{escape(c.full_name)} · {escape(c.specialty)}'
-                "</option>"
+            Markup("").join(
+                Markup('<option value="{}">{} · {}</option>').format(
+                    c.doctor_id, c.full_name, c.specialty
+                )
                 for c in choices
             ),
         )
@@ -40,12 +42,12 @@ def doctors() -> list[DoctorChoice]:
     return _built()[0]
 
 
-def _mark(options: str, selected: str | None) -> Markup:
+def _mark(options: Markup, selected: str | None) -> Markup:
     if selected:
-        marker = f'value="{escape(selected)}"'
-        options = options.replace(marker, f"{marker} selected", 1)
-    # Every name and id in `options` was escaped when it was built.
-    return Markup(options)
+        # Markup's format escapes `selected`; its replace keeps the markup as built.
+        marker = Markup('value="{}"').format(selected)
+        options = options.replace(marker, marker + Markup(" selected"), 1)
+    return options
 
 
 def doctor_options(selected: str | None = None) -> Markup:
