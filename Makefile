@@ -39,6 +39,8 @@ install-dev: $(VENV)/.installed-dev
 run: install static
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
+	@# On first start only: an admin with a random password, printed this once.
+	$(FLASK) users ensure-admin
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: install-dev

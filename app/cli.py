@@ -63,7 +63,9 @@ def events_tail(count: int) -> None:
 
 def init_app(app: Flask) -> None:
     from .projections_cli import projections_cli
+    from .users_cli import users_cli
 
     app.cli.add_command(seed_demo)
+    app.cli.add_command(users_cli)
     app.cli.add_command(events_cli)
     app.cli.add_command(projections_cli)
