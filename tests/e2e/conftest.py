@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from .clinic import Clinic, open_clinic
 from .stack import LiveStack, run_stack
@@ -60,15 +60,42 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+FRONT_DESK_SETTINGS = {
     # The front desk's setting, so dates and times read the same on every machine.
-    return {
-        **browser_context_args,
-        "viewport": VIEWPORT,
-        "locale": "en-GB",
-        "timezone_id": "Europe/Paris",
-    }
+    "viewport": VIEWPORT,
+    "locale": "en-GB",
+    "timezone_id": "Europe/Paris",
+}
+E2E_PASSWORD = "e2e password, long enough"
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser: Browser, live_stack: LiveStack, base_url: str) -> dict[str, Any]:
+    """An admin's session, signed in once through the sign-in form, for every page to use."""
+    live_stack.services.accounts.create(
+        "e2e-admin", E2E_PASSWORD, "admin", by="tests", full_name="Alex Admin"
+    )
+    context = browser.new_context(base_url=base_url, **FRONT_DESK_SETTINGS)
+    try:
+        sign_in(context.new_page(), "e2e-admin", E2E_PASSWORD)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(
+    browser_context_args: dict[str, Any], signed_in: dict[str, Any]
+) -> dict[str, Any]:
+    return {**browser_context_args, **FRONT_DESK_SETTINGS, "storage_state": signed_in}
 
 
 @pytest.fixture(scope="session")

@@ -63,23 +63,24 @@ class Server:
         return self
 
     def wait_ready(self, timeout: float = 30) -> None:
-        """Until `/` answers 200; fail at once if gunicorn exits (say, the port was taken)."""
+        """Until the sign-in page answers 200; fail at once if gunicorn exits (say, the port
+        was taken)."""
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while not self._answers():
             if self.process.poll() is not None:
                 raise AssertionError(f"gunicorn exited with {self.process.returncode}")
             if time.monotonic() > deadline:
-                raise AssertionError(f"gunicorn did not answer 200 on / within {timeout} s")
+                raise AssertionError(f"gunicorn did not answer 200 on /login within {timeout} s")
             time.sleep(0.05)
 
     def _answers(self) -> bool:
         try:
-            with urllib.request.urlopen(self.url + "/", timeout=2) as response:
+            with urllib.request.urlopen(self.url + "/login", timeout=2) as response:
                 return response.status == 200
         except urllib.error.HTTPError as exc:
             # The app is up and answers wrongly: waiting longer will not mend it.
-            raise AssertionError(f"GET / answered {exc.code}") from None
+            raise AssertionError(f"GET /login answered {exc.code}") from None
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
 
