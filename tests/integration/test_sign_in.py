@@ -235,3 +235,14 @@ def test_idle_limit_is_configurable(pg_url, pg_engine, monkeypatch):  # type: ig
         assert "after 5 minutes" in page_text(configured.test_client().get("/login"))
     finally:
         dispose(configured)
+
+
+def test_sign_in_still_works_when_the_limits_redis_is_down(pg_url, pg_engine):  # type: ignore[no-untyped-def]
+    # Nothing listens on port 1: the limiter cannot count there and falls back to memory.
+    app = make_app(pg_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    try:
+        account(app, "reception")
+        assert sign_in(app.test_client(), "test-reception", "wrong password!").status_code == 401
+        assert sign_in(app.test_client(), "test-reception").status_code == 303
+    finally:
+        dispose(app)
