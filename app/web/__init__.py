@@ -18,6 +18,7 @@ from . import (
     errors,
     formatting,
     home,
+    inputs,
     patients,
     pickers,
 )
@@ -72,6 +73,8 @@ def init_app(app: Flask) -> None:
     # "updating…" instead.
     app.config.setdefault("READ_YOUR_WRITES_SECONDS", 2.0)
     app.config.setdefault("FRESHNESS_CACHE_SECONDS", 1.0)
+    # First of all the checks, so that the CSRF check never meets a nameless form part.
+    app.before_request(inputs.refuse_unreadable)
     csrf.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, the client's address and scheme come from their headers.

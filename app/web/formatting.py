@@ -113,12 +113,18 @@ def with_local_time(command: Callable[..., T], **fields: Any) -> T:
     return built
 
 
+# The days a page may be asked to show: pages also reach the day before and the week after,
+# which would overflow at the calendar's ends (year 1, year 9999).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def parse_day(text: str | None) -> date | None:
-    """A `YYYY-MM-DD` from a query string, or None when absent or malformed."""
+    """A `YYYY-MM-DD` from a query string, or None when absent, malformed or out of range."""
     try:
-        return date.fromisoformat((text or "").strip()) if text else None
+        day = date.fromisoformat((text or "").strip()) if text else None
     except ValueError:
         return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
 
 
 def init_app(app: Flask) -> None:
