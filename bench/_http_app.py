@@ -10,11 +10,18 @@ CSRF and WSGI work as the pages it is compared with:
   GET  /_bench/table-string   the same through `render_template_string`, which compiles the
                               template on every request (the issue's reference figures
                               match this one)
+  GET  /_bench/table-public   the first page without signing in: what loading the signed-in
+                              account costs every page
   POST /_bench/insert         one row inserted into `bench_http_inserts`, then a 303
+
+The baselines need a signed-in user like every page, so they pay for loading the account
+too. The account, `bench-admin`, gets the password in BENCH_STAFF_PASSWORD (made at random
+by bench/http_pages.py for each run).
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import sqlalchemy as sa
@@ -22,11 +29,15 @@ from flask import Flask, redirect, render_template_string, request
 from werkzeug.wrappers import Response
 
 from app import create_app
+from app.domain.errors import ValidationError
 from app.extensions import db
+from app.web import access
 
 TABLE_URL = "/_bench/table"
 TABLE_STRING_URL = "/_bench/table-string"
+TABLE_PUBLIC_URL = "/_bench/table-public"
 INSERT_URL = "/_bench/insert"
+STAFF = "bench-admin"
 
 metadata = sa.MetaData()
 inserts = sa.Table(
@@ -101,7 +112,26 @@ def build() -> Flask:
     app.add_url_rule(TABLE_URL, "bench_table", bench_table, methods=["GET"])
     app.add_url_rule(TABLE_STRING_URL, "bench_table_string", bench_table_string)
     app.add_url_rule(INSERT_URL, "bench_insert", bench_insert, methods=["POST"])
+    app.add_url_rule(TABLE_PUBLIC_URL, "bench_table_public", bench_table)
+    for endpoint in ("bench_table", "bench_table_string", "bench_insert"):
+        access.RULES[endpoint] = access.EVERYONE
+    access.RULES["bench_table_public"] = access.PUBLIC
+    _staff_account(app)
     return app
+
+
+def _staff_account(app: Flask) -> None:
+    """The account the load signs in with (each gunicorn worker builds the app: the second
+    finds the account the first made, and sets the same password)."""
+    accounts = app.extensions["rendezvous"].accounts
+    password = os.environ["BENCH_STAFF_PASSWORD"]
+    if accounts.find(STAFF) is None:
+        try:
+            accounts.create(STAFF, password, "admin", by="bench", full_name="Benchmark")
+            return
+        except ValidationError:
+            pass  # made meanwhile by the other worker
+    accounts.set_password(STAFF, password, by="bench")
 
 
 def ensure_table(engine: sa.Engine) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,9 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import _pg
-from _http_app import TABLE_URL
+from _http_app import STAFF
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +44,7 @@ class Server:
 def server_env(url: str, broker: str | None, queue: str) -> dict[str, str]:
     """The app's settings for one database; with `broker`, projections go to a worker."""
     env = {**os.environ, "DATABASE_URL_WRITE": _pg.sqlalchemy_url(url), "SECRET_KEY": "bench"}
+    env["BENCH_STAFF_PASSWORD"] = STAFF_PASSWORD
     env["CLINIC_TIMEZONE"] = "Europe/Paris"
     for name in ("DATABASE_URL_READ", "CELERY_BROKER_URL", "REDIS_URL", "CELERY_QUEUE"):
         env.pop(name, None)
@@ -110,14 +113,14 @@ def forget_queue(broker: str, queue: str) -> None:
 
 
 def wait_until_up(server: Server, log: Path, timeout: float = 60) -> None:
-    """Return once the baseline page answers; exit with gunicorn's log if it never does."""
+    """Return once the sign-in page answers; exit with gunicorn's log if it never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert server.process is not None
         if server.process.poll() is not None:
             sys.exit(f"gunicorn for {server.label} exited; see {log}:\n{log.read_text()[-2000:]}")
         try:
-            if fetch(server, "GET", TABLE_URL)[0] == 200:
+            if fetch(server, "GET", "/login")[0] == 200:
                 return
         except OSError:
             pass
@@ -145,17 +148,30 @@ def fetch(
         conn.close()
 
 
+# The password of the account the load signs in with, new for each run.
+STAFF_PASSWORD = secrets.token_urlsafe(18)
 CSRF_META = re.compile(r'<meta\s+name="csrf-token"\s+content="([^"]+)"', re.I)
 
 
 def csrf_credentials(server: Server) -> tuple[str | None, str | None]:
-    """A session cookie and the CSRF token bound to it, from the first page that has one."""
-    for path in ("/appointments/new", "/appointments", "/"):
-        status, headers, text = fetch(server, "GET", path)
-        match = CSRF_META.search(text)
-        if status == 200 and match:
-            return headers.get("set-cookie"), match.group(1)
-    return None, None  # the app does not use CSRF tokens (yet)
+    """Sign in as the benchmark's account: its session cookie, and the CSRF token bound to
+    that session."""
+    status, headers, text = fetch(server, "GET", "/login")
+    cookie, token = headers.get("set-cookie"), CSRF_META.search(text)
+    if status != 200 or not cookie or not token:
+        sys.exit(f"GET /login answered {status} without a session or a CSRF token")
+    form = urlencode({"csrf_token": token.group(1), "username": STAFF, "password": STAFF_PASSWORD})
+    form_headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    status, headers, _ = fetch(server, "POST", "/login", form, form_headers)
+    if status != 303:
+        sys.exit(f"signing in as {STAFF} answered {status}")
+    cookie = headers["set-cookie"]
+    # A signed-in session gets a new CSRF token, stored in it: keep the cookie that holds it.
+    status, headers, text = fetch(server, "GET", "/appointments/new", headers={"Cookie": cookie})
+    token = CSRF_META.search(text)
+    if status != 200 or not token:
+        sys.exit(f"GET /appointments/new answered {status} once signed in")
+    return headers.get("set-cookie", cookie), token.group(1)
 
 
 def post_headers(server: Server) -> dict[str, str]:

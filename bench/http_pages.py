@@ -7,6 +7,7 @@ drives each target in turn with 16 connections, after a short warm-up:
 
   minimal page   GET /_bench/table                        the baseline for the pages
   (the same)     GET /_bench/table-string                 compiled per request, for reference
+  (the same)     GET /_bench/table-public                 without signing in (the account's cost)
   Today          GET /
   list           GET /appointments                        default filters
   detail         GET /appointments/<id>                   ids drawn at random from rm_appointments
@@ -66,7 +67,13 @@ from urllib.parse import urlencode  # noqa: E402
 import _pg  # noqa: E402
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from _http_app import INSERT_URL, TABLE_STRING_URL, TABLE_URL, ensure_table  # noqa: E402
+from _http_app import (  # noqa: E402
+    INSERT_URL,
+    TABLE_PUBLIC_URL,
+    TABLE_STRING_URL,
+    TABLE_URL,
+    ensure_table,
+)
 from _http_server import Server, fetch, post_headers, serving  # noqa: E402
 from _http_slots import TZ, Slots, form_bodies, sample_paths  # noqa: E402
 
@@ -87,6 +94,7 @@ class Target:
 TARGETS = [
     Target("table", "GET", TABLE_URL, None),
     Target("table-string", "GET", TABLE_STRING_URL, "table"),
+    Target("table-public", "GET", TABLE_PUBLIC_URL, "table"),
     Target("today", "GET", "/", "table"),
     Target("list", "GET", "/appointments", "table"),
     Target("detail", "GET", "/appointments/<id>", "table", kind="detail"),
