@@ -67,6 +67,6 @@ clean:
 bench-http: install-dev
 	$(BIN)/python bench/http_pages.py --compare-small
 
-# Full-page PNGs of the main screens, taken by the e2e tests whose names contain "screens".
+# PNGs of the main screens, taken by the e2e tests of the screens and of signing in.
 screenshots: install-dev static
-	$(BIN)/pytest tests/e2e -p no:xdist --screenshots docs/screenshots -k screens
+	$(BIN)/pytest tests/e2e -p no:xdist --screenshots docs/screenshots -k "screens or sign_in"

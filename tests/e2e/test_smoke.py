@@ -35,7 +35,7 @@ def anonymous_page(browser: Browser, base_url: str) -> Iterator[Page]:
 
 
 def test_staff_sign_in_through_the_form_and_out_again(
-    anonymous_page: Page, live_stack: LiveStack
+    anonymous_page: Page, live_stack: LiveStack, shoot: Callable[[Page, str], None]
 ) -> None:
     live_stack.services.accounts.create(
         "e2e-reception", E2E_PASSWORD, "reception", by="tests", full_name="Rita Reception"
@@ -44,6 +44,7 @@ def test_staff_sign_in_through_the_form_and_out_again(
     page.goto("/patients")
     expect(page).to_have_url(re.compile(r"/login\?next=/patients$"))
     check_accessibility(page)
+    shoot(page, "sign-in")
     page.get_by_label("Username").fill("e2e-reception")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
