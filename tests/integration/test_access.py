@@ -243,3 +243,11 @@ def test_timelines_name_the_user_who_acted(pg_app, places):
     assert str(staff.user.user_id) not in page
     events = pg_app.extensions["rendezvous"].store.load(appointment)
     assert events[-1].metadata["actor"] == str(staff.user.user_id)
+
+
+def test_a_doctor_filtering_by_another_doctors_patient_learns_not_even_the_name(pg_app, places):
+    staff = _staff(pg_app, "doctor", places)
+    page = page_text(staff.client.get(f"/appointments?from=&patient_id={places.ids['stranger']}"))
+    assert "Sam Stranger" not in page
+    own = page_text(staff.client.get(f"/appointments?from=&patient_id={places.ids['patient']}"))
+    assert "Patient 0" in own
