@@ -8,10 +8,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+from app.commands import ConfirmAppointment
 
 from ..conftest import CLINIC_TZ
 from .clinic import Clinic, upcoming
+from .conftest import E2E_PASSWORD, FRONT_DESK_SETTINGS, sign_in
+from .stack import LiveStack
 
 # The last 15-minute slot of the day starts at 23:30 (hours end at 23:59).
 DAY_ENDS_SOON = timedelta(minutes=35)
@@ -182,3 +186,46 @@ def test_the_booking_flow_works_with_javascript_off(no_js_page: Page, clinic: Cl
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator("article#appointment")).to_have_attribute("data-status", "confirmed")
     expect(page.get_by_text("Appointment confirmed.")).to_be_visible()
+
+
+def test_a_doctor_signs_in_sees_only_their_day_and_checks_in_their_patient(
+    browser: Browser, base_url: str, clinic: Clinic, live_stack: LiveStack
+) -> None:
+    today_with_time_left()
+    # The next quarter hour: at the latest 23:30, which leaves a quarter before the hours end.
+    now = datetime.now(CLINIC_TZ)
+    soon = now.replace(minute=now.minute // 15 * 15, second=0, microsecond=0)
+    soon += timedelta(minutes=15)
+    mine = clinic.book(soon, minutes=15, doctor=0, patient=0)
+    theirs = clinic.book(soon, minutes=15, doctor=1, patient=1)
+    for appointment in (mine, theirs):
+        clinic.bus.handle(ConfirmAppointment(appointment_id=appointment))
+    clinic.wait_for_read_models()
+    live_stack.services.accounts.create(
+        f"dr-{clinic.tag.lower()}", E2E_PASSWORD, "doctor",
+        doctor_id=clinic.doctors[0].id, by="tests", full_name=clinic.doctors[0].name,
+    )  # fmt: skip
+    context = browser.new_context(base_url=base_url, **FRONT_DESK_SETTINGS)
+    page = context.new_page()
+    sign_in(page, f"dr-{clinic.tag.lower()}", E2E_PASSWORD)
+
+    # Today is their own day: their patient, not the other doctor's; nothing to confirm.
+    mine_row = row(page, str(mine), "#day-board")
+    expect(mine_row).to_have_attribute("data-status", "confirmed")
+    expect(row(page, str(theirs))).to_have_count(0)
+    expect(page.locator("#queue")).to_have_count(0)
+    expect(mine_row.get_by_role("button", name="Cancel")).to_have_count(0)
+    mine_row.get_by_role("button", name="Check in").click()
+    expect(row(page, str(mine), "#day-board")).to_have_attribute("data-status", "checked_in")
+
+    # The other doctor's appointment is refused, and the menu offers no booking.
+    response = page.goto(f"/appointments/{theirs}")
+    assert response is not None and response.status == 403
+    expect(page.get_by_text("Your role does not allow this")).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Book")
+    ).to_have_count(0)
+    # The check-in is recorded as theirs, by name.
+    page.goto(f"/appointments/{mine}")
+    expect(page.locator(".timeline")).to_contain_text(clinic.doctors[0].name)
+    context.close()
