@@ -129,7 +129,8 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 def make_app(database_url: str, **extra: object):  # type: ignore[no-untyped-def]
     """The app on `database_url`; without a CELERY setting in `extra` it has no broker, so
     it projects in process after each commit (whatever REDIS_URL the shell has). Sign-in
-    attempts are counted in memory unless `extra` names a storage."""
+    attempts are counted in memory unless `extra` names a storage, under limits no test
+    reaches unless `extra` sets them."""
     from app import create_app
     from app.config import celery_config
 
@@ -141,6 +142,10 @@ def make_app(database_url: str, **extra: object):  # type: ignore[no-untyped-def
             "CLINIC_TIMEZONE": "Europe/Paris",
             "CELERY": celery_config(None, "rendezvous-test", 5.0),
             "RATELIMIT_STORAGE_URI": "memory://",
+            # Every sign-in counts, and the tests sign in hundreds of times a minute; the
+            # tests of the limits set their own.
+            "LOGIN_LIMIT_PER_ACCOUNT": "100000 per minute",
+            "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute",
             "PASSWORD_HASHER": CHEAP_HASHER,
             **extra,
         }

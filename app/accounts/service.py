@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
@@ -201,16 +202,23 @@ class Accounts:
     def set_active(self, username: str, active: bool, *, by: str) -> User:
         """Disable (every session ends at its next request) or enable an account."""
         user = self._existing(username)
-        if not active and user.role is Role.ADMIN and user.active and self._active_admins() <= 1:
-            raise ValidationError(
-                {"username": "This is the last active admin; enable or create another first."}
+        with self.engine.begin() as conn:
+            if not active and user.role is Role.ADMIN:
+                # The active admins' rows stay locked until this commits: two admins
+                # disabled at once cannot both see the other one still active.
+                admins = sa.select(users.c.user_id).where(
+                    users.c.role == Role.ADMIN.value, users.c.active.is_(True)
+                )
+                locked = conn.execute(admins.with_for_update()).scalars().all()
+                if locked == [user.user_id]:
+                    raise ValidationError(
+                        {"username": "This is the last active admin; enable or create another "
+                         "first."}
+                    )  # fmt: skip
+            changed = users.update().where(
+                users.c.user_id == user.user_id, users.c.active.is_not(active)
             )
-        if user.active != active:
-            self._update(
-                user.user_id,
-                {"active": active, "session_epoch": user.session_epoch + 1},
-                by=by,
-            )
+            conn.execute(changed.values(active=active, **self._ended(by)))
         return self._existing(username)
 
     def set_password(self, username: str, password: str, *, by: str) -> User:
@@ -218,12 +226,27 @@ class Accounts:
         user = self._existing(username)
         if message := password_problem(password, user.username):
             raise ValidationError({"password": message})
-        self._update(
-            user.user_id,
-            {"password_hash": self.hasher.hash(password), "session_epoch": user.session_epoch + 1},
-            by=by,
-        )
+        with self.engine.begin() as conn:
+            changed = users.update().where(users.c.user_id == user.user_id)
+            conn.execute(
+                changed.values(password_hash=self.hasher.hash(password), **self._ended(by))
+            )
         return self._existing(username)
+
+    def end_sessions(self, user_id: UUID) -> None:
+        """End every session of the account (signing out), wherever it was made."""
+        with self.engine.begin() as conn:
+            ended = users.update().where(users.c.user_id == user_id)
+            conn.execute(ended.values(session_epoch=users.c.session_epoch + 1))
+
+    def _ended(self, by: str) -> dict[str, Any]:
+        """The values of a change that ends the account's sessions: the epoch is counted up
+        in SQL, so that two changes at once both count."""
+        return {
+            "session_epoch": users.c.session_epoch + 1,
+            "changed_at": self.clock(),
+            "changed_by": by,
+        }
 
     # -- inside --
 
@@ -242,13 +265,6 @@ class Accounts:
         query = sa.select(users.c.password_hash).where(users.c.user_id == user_id)
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
-
-    def _active_admins(self) -> int:
-        query = sa.select(sa.func.count()).where(
-            users.c.role == Role.ADMIN.value, users.c.active.is_(True)
-        )
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
 
     def _update(self, user_id: UUID, values: dict[str, object], by: str | None = None) -> None:
         if by is not None:

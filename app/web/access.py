@@ -91,12 +91,12 @@ def require_own(doctor_id: UUID | None) -> None:
 
 def refuse(what: str) -> None:
     log.warning(
-        "permission refused: %s %s (%s) to %s, role %s",
+        "permission refused: %s %r (%s) to %s, role %s",
         request.method,
         request.path,
         what,
         current_user.username,
-        current_user.role,
+        current_user.role.value,
     )
     abort(403, description="Your role does not allow this. Ask an admin if you need it.")
 

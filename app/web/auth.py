@@ -20,7 +20,7 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -105,7 +105,10 @@ def unauthorized() -> Response:
 
 
 def _page_of_htmx_request() -> str | None:
-    parts = urlsplit(request.htmx.current_url or "")
+    try:
+        parts = urlsplit(request.htmx.current_url or "")
+    except ValueError:  # a malformed header: no way back, the sign-in page still comes
+        return None
     if not parts.path.startswith("/") or parts.path == "/":
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
@@ -115,20 +118,15 @@ def _account_key() -> str:
     return "account:" + (request.form.get("username") or "").strip().lower()[:64]
 
 
-def _failed(response: Response) -> bool:
-    """Only refused sign-ins count towards the limits: a front desk shares one address."""
-    return response.status_code != 303
-
-
 def _too_many(limit: RequestLimit) -> Response:
     log.warning(
-        "sign-in rate limit reached for %s from %s (%s)",
+        "sign-in rate limit reached for %r from %s (%s)",
         (request.form.get("username") or "")[:64],
         get_remote_address(),
         limit.limit,
     )
     message = (
-        "Too many failed sign-ins. Wait a minute before trying again; "
+        "Too many sign-in attempts. Wait a minute before trying again; "
         "if you have forgotten your password, ask an admin to reset it."
     )
     return _login_page(429, message, username=request.form.get("username", ""))
@@ -152,18 +150,27 @@ def login() -> Response:
     session.clear()
     login_user(SignedIn(user))
     session.permanent = True
-    log.info("signed in: %s (%s) from %s", user.username, user.role, get_remote_address())
+    log.info("signed in: %s (%s) from %s", user.username, user.role.value, get_remote_address())
     return redirect(safe_next(url_for("home.index")), 303)
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    """Sign out: the session cookie is cleared, and the account's sessions end on the
+    server too, so a copy of the cookie (a shared front-desk computer) is worthless."""
     if current_user.is_authenticated:
         log.info("signed out: %s", current_user.username)
+        services().accounts.end_sessions(current_user.user.user_id)
     logout_user()
     session.clear()
     flash("You have signed out.")
     return redirect(url_for("auth.login"), 303)
+
+
+def expired_sign_in() -> Response:
+    """The sign-in form was left open longer than its session lived: a fresh one."""
+    message = "This form has expired (it was open a long time). Please sign in again."
+    return _login_page(400, message, username=request.form.get("username", ""))
 
 
 def _login_page(status: int, message: str | None = None, **values: Any) -> Response:
@@ -177,12 +184,23 @@ def _login_page(status: int, message: str | None = None, **values: Any) -> Respo
     return make_response(page, status)
 
 
+# Sent by pages that poll (the "updating" and "shown as of" banners, templates/_freshness.html):
+# a page left open and polling is not activity.
+POLL_HEADER = "X-Rendezvous-Poll"
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """The session cookie is Secure whenever the request came over HTTPS (directly, or
-    through a proxy trusted by TRUSTED_PROXIES), as well as when configured so."""
+    through a proxy trusted by TRUSTED_PROXIES), as well as when configured so. A polling
+    request does not renew it, so an open page that polls still signs out when idle."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or request.is_secure
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        if request.headers.get(POLL_HEADER) and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
 
 
 def init_app(app: Flask) -> None:
@@ -201,11 +219,11 @@ def init_app(app: Flask) -> None:
     # apps in one process (tests) must not share counts or settings.
     limiter = Limiter(get_remote_address, app=app, default_limits=[])
     app.extensions["rendezvous.limiter"] = limiter
-    # Only refused sign-ins count (`_failed`): per address and per account named.
+    # Every attempt counts, before its password is checked: the limiter's check-and-count
+    # is one atomic step, so guesses sent in parallel cannot all slip in before the count.
     limited = limiter.limit(
         lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
         methods=["POST"],
-        deduct_when=_failed,
         on_breach=_too_many,
         scope="login-address",
     )(
@@ -213,7 +231,6 @@ def init_app(app: Flask) -> None:
             lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
             key_func=_account_key,
             methods=["POST"],
-            deduct_when=_failed,
             on_breach=_too_many,
             scope="login-account",
         )(login)

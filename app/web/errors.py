@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, make_response, render_template, request
-from flask_login import AnonymousUserMixin
+from flask import Flask, Response, g, make_response, redirect, render_template, request, url_for
+from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -32,8 +32,20 @@ def _error(code: int, title: str, message: str) -> Response:
 
 
 def csrf_error(exc: CSRFError) -> Response:
-    """A form without a valid token: expired page, or a request forged from another site."""
+    """A form without a valid token: expired page, or a request forged from another site.
+
+    The token lives in the session, so a session that ended (inactivity) takes it along:
+    then the answer is the sign-in page (for htmx, by header), as for any request without a
+    session, rather than an error swapped into the row that was clicked."""
     log.warning("refused a request without a valid CSRF token: %s", exc.description)
+    from .auth import expired_sign_in, login_manager
+
+    if request.endpoint == "auth.login":
+        return expired_sign_in()
+    if not current_user.is_authenticated:
+        if request.endpoint == "auth.logout":
+            return redirect(url_for("auth.login"), 303)  # signed out already
+        return login_manager.unauthorized()
     return _error(
         400,
         "This form has expired",

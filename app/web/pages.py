@@ -89,8 +89,13 @@ def here() -> str:
 
 
 def _here() -> str:
+    parts = None
     if request.htmx and request.htmx.current_url:
-        parts = urlsplit(request.htmx.current_url)
+        try:
+            parts = urlsplit(request.htmx.current_url)
+        except ValueError:
+            parts = None  # a malformed header: fall back to this request's own address
+    if parts is not None:
         path, query = parts.path, parse_qsl(parts.query, keep_blank_values=True)
     else:
         path, query = request.path, list(request.args.items(multi=True))
