@@ -85,6 +85,9 @@ def parse_local(text: str | None, field: str = "starts_at") -> datetime:
         raise ValidationError(
             {field: f"{text[:40]!r} is not a date and time (YYYY-MM-DDTHH:MM)."}
         ) from None
+    if not FIRST_DAY <= naive.date() <= LAST_DAY:
+        # Converting year 1 to UTC would overflow; no clinic books that far anyway.
+        raise ValidationError({field: "Choose a date between the years 1900 and 2999."})
     found = local_moment(naive.date(), naive.strftime(CLOCK_FORMAT), services().tz)
     if found is None:
         raise ValidationError(

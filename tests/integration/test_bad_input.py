@@ -787,6 +787,14 @@ CASES = [
     Case("first day, list to", "GET", "/appointments?to=0001-01-01"),
     Case("first day, reschedule page", "GET", f"{RESCHEDULE}?day={FIRST}"),
     Case("first day, free slots", "GET", SLOTS + FIRST),
+    # Found on a fresh clone: a time on the first day overflowed converting it to UTC.
+    Case(
+        "first day, booking time",
+        "POST",
+        "/appointments",
+        {"doctor_id": "{doctor}", "duration_minutes": "15", "starts_at": "0001-1-1T0:0"},
+    ),
+    Case("first day, reschedule time", "POST", RESCHEDULE, {"starts_at": "0001-01-01T00:00"}),
 ]
 
 
