@@ -18,6 +18,7 @@ import psycopg
 import pytest
 import redis
 from argon2 import PasswordHasher
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 
 PG_SERVER = os.environ.get(
@@ -26,6 +27,12 @@ PG_SERVER = os.environ.get(
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "14"))
 CLINIC_TZ = ZoneInfo("Europe/Paris")
+
+# The property tests (tests/integration/test_bad_input.py) draw random examples at a desk,
+# which keeps finding new inputs; CI (.ci/run sets HYPOTHESIS_PROFILE=ci) derives them from
+# each test's name, so that the run that decides whether a change lands is repeatable.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 START_POSTGRES = (
     "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
