@@ -124,8 +124,16 @@ class Accounts:
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The account if the password is right and the account active, else None."""
-        user = self.find(username) if len(password) <= MAX_PASSWORD else None
-        stored = self._password_hash(user.user_id) if user else None
+        user, stored = None, None
+        if len(password) <= MAX_PASSWORD:
+            # The account and its hash in one query: sign-in is rate-limited, not cheap.
+            query = sa.select(*_columns(), users.c.password_hash).where(
+                users.c.username == username.strip().lower()
+            )
+            with self.engine.connect() as conn:
+                row = conn.execute(query).mappings().first()
+            if row is not None:
+                user, stored = User.from_row(row), row["password_hash"]
         try:
             self.hasher.verify(stored or self._decoy, password)
         except (VerificationError, InvalidHashError):
@@ -135,7 +143,8 @@ class Accounts:
         values: dict[str, object] = {"last_sign_in_at": self.clock()}
         if self.hasher.check_needs_rehash(stored):
             values["password_hash"] = self.hasher.hash(password)
-        self._update(user.user_id, values)
+        with self.engine.begin() as conn:
+            conn.execute(users.update().where(users.c.user_id == user.user_id).values(values))
         return user
 
     # -- changing --
@@ -260,17 +269,6 @@ class Accounts:
         if user is None:
             raise NotFoundError(f"There is no account named {username!r}.", field="username")
         return user
-
-    def _password_hash(self, user_id: UUID) -> str | None:
-        query = sa.select(users.c.password_hash).where(users.c.user_id == user_id)
-        with self.engine.connect() as conn:
-            return conn.execute(query).scalar()
-
-    def _update(self, user_id: UUID, values: dict[str, object], by: str | None = None) -> None:
-        if by is not None:
-            values = {**values, "changed_at": self.clock(), "changed_by": by}
-        with self.engine.begin() as conn:
-            conn.execute(users.update().where(users.c.user_id == user_id).values(values))
 
     def _doctor(
         self, role: Role | None, doctor_id: UUID | str | None, errors: dict[str, str]
