@@ -347,8 +347,6 @@ def _acted(appointment_id: UUID, action: Action, context: str, result: CommandRe
 
 
 def _refused_action(appointment_id: UUID, context: str, refusal: Refusal) -> Response:
-    if refusal.status == 404:
-        abort(404, description=refusal.message)
     row = _row_or_404(appointment_id)
     if context == "reschedule":
         chosen = fmt.parse_day(request.form.get("day")) or row.local_day

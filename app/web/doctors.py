@@ -187,8 +187,6 @@ def set_hours(doctor_id: UUID) -> Response:
     chosen, view = _chosen(form)
     outcome = attempt(lambda: _set_hours_command(doctor_id, form))
     if isinstance(outcome, Refusal):
-        if outcome.status == 404:
-            abort(404, description=outcome.message)
         return _doctor_page(doctor, chosen=chosen, view=view, refusal=outcome, values=dict(form))
     flash("Working hours saved." if outcome.position is not None else "The hours were unchanged.")
     day = fmt.parse_day(form.get("day"))

@@ -141,8 +141,6 @@ def change(patient_id: UUID) -> Response:
         )
     )
     if isinstance(outcome, Refusal):
-        if outcome.status == 404:
-            abort(404, description=outcome.message)
         # What was typed stays, and so does the version it was typed against: after a
         # conflict the form keeps refusing until the user has reloaded and seen the change.
         return _patient_page(patient, refusal=outcome, values=dict(form))
