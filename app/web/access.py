@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from flask import Flask, abort, request
+from flask import Flask, Response, abort, current_app, request
 from flask_login import current_user
 
 from app.commands.access import may_run
 from app.commands.commands import Command
 from app.domain.staff import Principal, Role
+from app.queries.appointments import is_patient_of
+
+from .services import services
 
 log = logging.getLogger("rendezvous.access")
 
@@ -83,6 +86,12 @@ def sees_doctor(doctor_id: UUID | None) -> bool:
     return not user.principal.is_doctor or user.principal.owns(doctor_id)
 
 
+def may_see_patient(patient_id: UUID) -> bool:
+    """Anyone at the front desk; a doctor, only a patient who has an appointment with them."""
+    doctor_id = principal().doctor_id
+    return doctor_id is None or is_patient_of(services().read_engine, patient_id, doctor_id)
+
+
 def require_own(doctor_id: UUID | None) -> None:
     """403 unless the user may see a record of this doctor's."""
     if not sees_doctor(doctor_id):
@@ -101,23 +110,17 @@ def refuse(what: str) -> None:
     abort(403, description="Your role does not allow this. Ask an admin if you need it.")
 
 
-def guard() -> None:
+def guard() -> Response | None:
     """Before every request: sign-in first, then the endpoint's rule."""
     endpoint = request.endpoint
-    rule = RULES.get(endpoint) if endpoint else None
-    if endpoint in RULES and rule is PUBLIC:
+    if endpoint in RULES and RULES[endpoint] is PUBLIC:
         return None
     if not current_user.is_authenticated:
         # An unknown address too: nobody learns which pages exist before signing in.
-        from .auth import login_manager
-
-        return login_manager.unauthorized()
-    if endpoint is None:
-        return None  # routing failed: the 404 or 405 follows
-    assert rule is not None
-    if current_user.role not in rule:
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    if endpoint is not None and current_user.role not in RULES[endpoint]:  # type: ignore[operator]
         refuse(f"endpoint {endpoint}")
-    return None
+    return None  # with no endpoint, routing failed: the 404 or 405 follows
 
 
 def check_rules(app: Flask) -> None:

@@ -143,9 +143,9 @@ def _filters() -> tuple[q.AppointmentFilter, dict[str, Any]]:
         day_to=fmt.parse_day(args.get("to")),
         text=(args.get("q") or "").strip()[:100],
     )
-    if access.principal().is_doctor:
+    if mine := access.principal().doctor_id:
         # A doctor's list is their own appointments, whatever the address asks for.
-        where = replace(where, doctor_id=access.principal().doctor_id)
+        where = replace(where, doctor_id=mine)
     shown = {
         "status": [s.value for s in statuses],
         "doctor_id": str(where.doctor_id or ""),
@@ -173,7 +173,7 @@ def index() -> Response:
         notice = "That page link is out of date; showing the first page."
         results = q.list_appointments(engine, where, tz=services().tz)
     patient_name = None
-    if where.patient_id and _may_see_patient(where.patient_id):
+    if where.patient_id and access.may_see_patient(where.patient_id):
         found = patient(engine, where.patient_id)
         patient_name = found.full_name if found else None
     context = {
@@ -199,17 +199,8 @@ def _row_or_404(appointment_id: UUID) -> q.AppointmentRow:
 
 def _require_sight(row: q.AppointmentRow) -> None:
     """A doctor sees their own appointments, and (read-only) those of their patients."""
-    if not access.sees_doctor(row.doctor_id) and not _may_see_patient(row.patient_id):
+    if not access.sees_doctor(row.doctor_id) and not access.may_see_patient(row.patient_id):
         access.refuse("an appointment of another doctor's patient")
-
-
-def _may_see_patient(patient_id: UUID) -> bool:
-    """Anyone at the front desk; a doctor, only a patient who has an appointment with them."""
-    principal = access.principal()
-    if not principal.is_doctor:
-        return True
-    assert principal.doctor_id is not None
-    return q.is_patient_of(services().read_engine, patient_id, principal.doctor_id)
 
 
 def _detail_context(row: q.AppointmentRow) -> dict[str, Any]:

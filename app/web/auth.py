@@ -23,10 +23,10 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from app.accounts import MAX_PASSWORD, User
-from app.domain.staff import ROLE_LABELS, Principal, Role
+from app.domain.staff import ROLE_LABELS
 
 from .pages import safe_next
 from .services import services
@@ -37,44 +37,25 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 
 
-class SignedIn:
-    """The signed-in member of staff, as Flask-Login and the templates see them."""
-
-    is_authenticated = True
-    is_active = True
-    is_anonymous = False
+class SignedIn(UserMixin):
+    """The signed-in member of staff, as Flask-Login and the templates see them: the
+    account's fields (username, display_name, role, doctor_id, principal...) and its role's
+    label."""
 
     def __init__(self, user: User) -> None:
         self.user = user
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.user, name)
+
     def get_id(self) -> str:
-        # The epoch changes when the account is disabled or its password reset, which
-        # ends every session made before.
+        # The epoch changes when the account is disabled, its password reset or signed out
+        # of, which ends every session made before.
         return f"{self.user.user_id}:{self.user.session_epoch}"
-
-    @property
-    def username(self) -> str:
-        return self.user.username
-
-    @property
-    def display_name(self) -> str:
-        return self.user.display_name
-
-    @property
-    def role(self) -> Role:
-        return self.user.role
 
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.user.role]
-
-    @property
-    def doctor_id(self) -> UUID | None:
-        return self.user.doctor_id
-
-    @property
-    def principal(self) -> Principal:
-        return self.user.principal
 
 
 @login_manager.user_loader

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from .auth import expired_sign_in
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +50,12 @@ def csrf_error(exc: CSRFError) -> Response:
     then the answer is the sign-in page (for htmx, by header), as for any request without a
     session, rather than an error swapped into the row that was clicked."""
     log.warning("refused a request without a valid CSRF token: %s", exc.description)
-    from .auth import expired_sign_in, login_manager
-
     if request.endpoint == "auth.login":
         return expired_sign_in()
     if not current_user.is_authenticated:
         if request.endpoint == "auth.logout":
             return redirect(url_for("auth.login"), 303)  # signed out already
-        return login_manager.unauthorized()
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
     return _error(
         400,
         "This form has expired",

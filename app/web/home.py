@@ -32,7 +32,7 @@ def index() -> Response:
     engine, tz = services().read_engine, services().tz
     today = fmt.today()
     day = fmt.parse_day(request.args.get("day")) or today
-    mine = access.principal().doctor_id if access.principal().is_doctor else None
+    mine = access.principal().doctor_id  # a doctor's own day; None for the front desk
     counts = q.day_counts(engine, day, doctor_id=mine, tz=tz)
     agenda = q.list_appointments(
         engine,

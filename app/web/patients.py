@@ -11,7 +11,7 @@ from app.commands import commands as c
 from app.domain.errors import ValidationError
 from app.domain.patient import PatientDetails
 from app.queries import directory as d
-from app.queries.appointments import appointments_for_patient, is_patient_of
+from app.queries.appointments import appointments_for_patient
 
 from . import access
 from . import formatting as fmt
@@ -117,11 +117,8 @@ def detail(patient_id: UUID) -> Response:
     patient = d.patient(services().read_engine, patient_id)
     if patient is None:
         return missing("patient", updating, url_for("patients.index"))
-    principal = access.principal()
-    if principal.is_doctor:
-        assert principal.doctor_id is not None
-        if not is_patient_of(services().read_engine, patient_id, principal.doctor_id):
-            access.refuse("a patient who is not theirs")
+    if not access.may_see_patient(patient_id):
+        access.refuse("a patient who is not theirs")
     return _patient_page(patient, updating=updating)
 
 
