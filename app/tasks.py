@@ -27,15 +27,19 @@ NUDGE_EXPIRES = 60  # seconds; a nudge older than this is redundant with the tic
 BROKER_PAUSE = 30.0  # seconds without nudges after one could not be sent
 
 
-@shared_task(
-    name="rendezvous.project",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=30,
-    max_retries=8,
-)
+# Projection tasks: acknowledged once done (a worker lost mid-task leaves it to be run
+# again, which is safe), retried with backoff while the database is unreachable.
+PROJECTION_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_backoff_max": 30,
+    "max_retries": 8,
+}
+
+
+@shared_task(name="rendezvous.project", **PROJECTION_TASK)
 def project(name: str) -> dict[str, Any]:
     """Bring one projection up to date with the event store."""
     report = current_app.extensions["rendezvous"].projector.settle(name)
@@ -44,15 +48,7 @@ def project(name: str) -> dict[str, Any]:
     return {"name": name, "applied": report.applied, "outcome": report.outcome}
 
 
-@shared_task(
-    name="rendezvous.project_all",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=30,
-    max_retries=8,
-)
+@shared_task(name="rendezvous.project_all", **PROJECTION_TASK)
 def project_all() -> list[dict[str, Any]]:
     """After a commit: bring every projection up to date in turn. A projection another
     worker holds is passed over (it is being brought up to date already)."""
