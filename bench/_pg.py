@@ -50,13 +50,8 @@ def recreate_database(url: str, *, extensions: Iterable[str] = ()) -> None:
     Only scratch databases are touched: the name must contain "bench", so a mistyped URL
     cannot drop real data.
     """
-    name = database_name(url)
-    if "bench" not in name:
-        raise ValueError(f"refusing to drop {name!r}: scratch database names contain 'bench'")
+    name = _drop_scratch(url)
     with psycopg.connect(conninfo(url, database=MAINTENANCE_DB), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     if extensions:
         with psycopg.connect(conninfo(url), autocommit=True) as conn:
@@ -66,9 +61,8 @@ def recreate_database(url: str, *, extensions: Iterable[str] = ()) -> None:
                 )
 
 
-def clone_database(source_url: str, url: str) -> None:
-    """Make the database named in `url` a fresh copy of `source_url`'s (which nobody may be
-    connected to meanwhile). The same "bench" guard as `recreate_database` applies."""
+def _drop_scratch(url: str) -> str:
+    """Drop the scratch database named in `url` if it exists; its name, to create it again."""
     name = database_name(url)
     if "bench" not in name:
         raise ValueError(f"refusing to drop {name!r}: scratch database names contain 'bench'")
@@ -76,6 +70,14 @@ def clone_database(source_url: str, url: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+    return name
+
+
+def clone_database(source_url: str, url: str) -> None:
+    """Make the database named in `url` a fresh copy of `source_url`'s (which nobody may be
+    connected to meanwhile). The same "bench" guard as `recreate_database` applies."""
+    name = _drop_scratch(url)
+    with psycopg.connect(conninfo(url, database=MAINTENANCE_DB), autocommit=True) as conn:
         conn.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                 sql.Identifier(name), sql.Identifier(database_name(source_url))
