@@ -56,7 +56,9 @@ def build_services(
     tz = ZoneInfo(clinic_timezone)
     store = EventStore(engine)
     accounts = Accounts(engine, store, hasher=password_hasher, clock=clock)
-    bus = CommandBus(store, tz=tz, clock=clock, after_commit=after_commit, actor_name=accounts.name)
+    bus = CommandBus(
+        store, tz=tz, clock=clock, after_commit=after_commit, actor_names=accounts.names
+    )
     projector = Projector(
         store, read_engine or engine, PROJECTIONS, tz=tz, batch_size=batch_size, clock=clock
     )

@@ -117,9 +117,6 @@ class Accounts:
                     found[str(user_id)] = full_name or username
         return {actor: found.get(actor, actor) for actor in wanted}
 
-    def name(self, actor: str) -> str:
-        return self.names([actor])[actor]
-
     # -- signing in --
 
     def authenticate(self, username: str, password: str) -> User | None:

@@ -3,6 +3,8 @@ whatever calls the bus."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from app.domain.errors import ForbiddenError
 from app.domain.staff import Principal, Role
 
@@ -37,7 +39,7 @@ def authorize(principal: Principal, command: c.Command) -> None:
         raise ForbiddenError("Your role does not allow this action.")
 
 
-def authorize_doctor_record(principal: Principal | None, doctor_id: object) -> None:
+def authorize_doctor_record(principal: Principal | None, doctor_id: UUID | None) -> None:
     """A doctor acts only on their own appointments."""
-    if principal is not None and principal.is_doctor and not principal.owns(doctor_id):  # type: ignore[arg-type]
+    if principal is not None and principal.is_doctor and not principal.owns(doctor_id):
         raise ForbiddenError("Doctors can act only on their own appointments.")

@@ -27,7 +27,7 @@ from app.eventstore import (
 
 from . import commands as c
 from .access import authorize
-from .handlers import HANDLERS, Context, actor_as_recorded, stale_version_error
+from .handlers import HANDLERS, ActorNames, Context, actors_as_recorded, stale_version_error
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,12 @@ class CommandBus:
         tz: tzinfo,
         clock: Callable[[], datetime] = utc_now,
         after_commit: Callable[[CommandResult], None] | None = None,
-        actor_name: Callable[[str], str] = actor_as_recorded,
+        actor_names: ActorNames = actors_as_recorded,
     ) -> None:
         self.store, self.tz, self.clock = store, tz, clock
         self.after_commit = after_commit
         # How conflict messages name who changed a record (user ids become names).
-        self.actor_name = actor_name
+        self.actor_names = actor_names
 
     def handle(self, command: c.Command, principal: Principal | None = None) -> CommandResult:
         """Run `command` for `principal` (a signed-in user; None for the system itself, as
@@ -104,12 +104,12 @@ class CommandBus:
     def _run_once(self, command: c.Command, principal: Principal | None) -> CommandResult:
         now = self.clock()
         with self.store.transaction() as tx:
-            return _decide(Context(tx, now, self.tz, principal, self.actor_name), command)
+            return _decide(Context(tx, now, self.tz, principal, self.actor_names), command)
 
     def _conflict(self, exc: ConcurrencyError) -> ConflictError:
         history = self.store.load(exc.stream_id)
         noun = history[0].stream_type if history else "record"
-        return stale_version_error(noun, exc.expected_version, history, self.tz, self.actor_name)
+        return stale_version_error(noun, exc.expected_version, history, self.tz, self.actor_names)
 
     @staticmethod
     def _replay(record: CommandRecord, command: c.Command) -> CommandResult:

@@ -3,7 +3,7 @@ saves each Decision (events, doctor-time change, command record) in the same tra
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -21,10 +21,13 @@ from app.eventstore import Decision, Hold, RecordedEvent, Release, StoreTransact
 from . import commands as c
 from .access import authorize_doctor_record
 
+# How to show events' actors, asked once for all the actors of a message.
+ActorNames = Callable[[Iterable[str]], Mapping[str, str]]
 
-def actor_as_recorded(actor: str) -> str:
-    """Names an event's actor as recorded (a user id, or a process such as "seed")."""
-    return actor
+
+def actors_as_recorded(actors: Iterable[str]) -> dict[str, str]:
+    """Each actor as recorded (a user id, or a process such as "seed")."""
+    return {actor: actor for actor in actors}
 
 
 @dataclass
@@ -36,7 +39,7 @@ class Context:
     now: datetime
     tz: tzinfo
     principal: Principal | None = None
-    actor_name: Callable[[str], str] = actor_as_recorded
+    actor_names: ActorNames = actors_as_recorded
 
     @property
     def today(self) -> date:
@@ -200,7 +203,7 @@ def _checked(
     if not aggregate.exists:
         raise NotFoundError(f"No {noun} with that id exists.", field=f"{noun}_id")
     if expected is not None and expected != aggregate.version:
-        raise stale_version_error(noun, expected, history, ctx.tz, ctx.actor_name)
+        raise stale_version_error(noun, expected, history, ctx.tz, ctx.actor_names)
     return aggregate
 
 
@@ -227,12 +230,15 @@ def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> str:
     )
 
 
-def describe_change(
-    record: RecordedEvent, tz: tzinfo, actor_name: Callable[[str], str] = actor_as_recorded
-) -> str:
-    """'appointment rescheduled by alice on Tuesday 12 January 2027 at 09:30', for conflicts."""
-    actor = actor_name(str(record.metadata.get("actor", "someone")))
-    return f"{record.description} by {actor} on {local_label(record.recorded_at, tz)}"
+def _actor(record: RecordedEvent) -> str:
+    return str(record.metadata.get("actor", "someone"))
+
+
+def describe_change(record: RecordedEvent, tz: tzinfo, actor: str | None = None) -> str:
+    """'appointment rescheduled by Alice Martin on Tuesday 12 January 2027 at 09:30', for
+    conflicts; `actor` is who to name (by default, the actor as recorded)."""
+    who = actor or _actor(record)
+    return f"{record.description} by {who} on {local_label(record.recorded_at, tz)}"
 
 
 def stale_version_error(
@@ -240,12 +246,12 @@ def stale_version_error(
     expected: int,
     history: list[RecordedEvent],
     tz: tzinfo,
-    actor_name: Callable[[str], str] = actor_as_recorded,
+    actor_names: ActorNames = actors_as_recorded,
 ) -> ConflictError:
     """The record moved on since the user saw it: say what happened in between."""
-    changes = [
-        describe_change(record, tz, actor_name) for record in history if record.version > expected
-    ]
+    since = [record for record in history if record.version > expected]
+    names = actor_names({_actor(record) for record in since})
+    changes = [describe_change(record, tz, names[_actor(record)]) for record in since]
     return ConflictError(
         f"This {noun} was changed by someone else after you opened it "
         f"({'; '.join(changes) or 'its history is shorter than the version you saw'}). "
