@@ -49,7 +49,7 @@ class User:
     def display_name(self) -> str:
         return self.full_name or self.username
 
-    @property
+    @cached_property  # asked for each row of a page (which actions it offers)
     def principal(self) -> Principal:
         return Principal(str(self.user_id), self.role, self.doctor_id)
 

@@ -82,8 +82,8 @@ def may(command: type[Command]) -> bool:
 def sees_doctor(doctor_id: UUID | None) -> bool:
     """Whether a record of this doctor's (agenda, appointment) is for the user's eyes:
     always for the front desk, only their own for a doctor."""
-    user = current_user
-    return not user.principal.is_doctor or user.principal.owns(doctor_id)
+    me = principal()
+    return not me.is_doctor or me.owns(doctor_id)
 
 
 def may_see_patient(patient_id: UUID) -> bool:
