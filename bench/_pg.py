@@ -50,7 +50,8 @@ def recreate_database(url: str, *, extensions: Iterable[str] = ()) -> None:
     Only scratch databases are touched: the name must contain "bench", so a mistyped URL
     cannot drop real data.
     """
-    name = _drop_scratch(url)
+    drop_database(url)
+    name = database_name(url)
     with psycopg.connect(conninfo(url, database=MAINTENANCE_DB), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     if extensions:
@@ -61,22 +62,11 @@ def recreate_database(url: str, *, extensions: Iterable[str] = ()) -> None:
                 )
 
 
-def _drop_scratch(url: str) -> str:
-    """Drop the scratch database named in `url` if it exists; its name, to create it again."""
-    name = database_name(url)
-    if "bench" not in name:
-        raise ValueError(f"refusing to drop {name!r}: scratch database names contain 'bench'")
-    with psycopg.connect(conninfo(url, database=MAINTENANCE_DB), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-    return name
-
-
 def clone_database(source_url: str, url: str) -> None:
     """Make the database named in `url` a fresh copy of `source_url`'s (which nobody may be
     connected to meanwhile). The same "bench" guard as `recreate_database` applies."""
-    name = _drop_scratch(url)
+    drop_database(url)
+    name = database_name(url)
     with psycopg.connect(conninfo(url, database=MAINTENANCE_DB), autocommit=True) as conn:
         conn.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
