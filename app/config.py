@@ -35,6 +35,16 @@ class Settings:
     login_limit_per_address: str
     max_request_bytes: int
     trusted_proxies: int
+    metrics_token: str | None
+    ready_max_lag_seconds: float
+    cache_ttl_seconds: int
+    cache_prefix: str
+    event_stream: str
+    event_stream_maxlen: int
+    relay_batch_size: int
+    relay_poll_seconds: float
+    ops_sample_seconds: float
+    worker_metrics_port: int | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -53,6 +63,16 @@ class Settings:
             login_limit_per_address=_limit(env, "LOGIN_LIMIT_PER_ADDRESS", "20 per minute"),
             max_request_bytes=_number(env, "MAX_REQUEST_BYTES", 64 * 1024, int, 1024),
             trusted_proxies=_number(env, "TRUSTED_PROXIES", 0, int, 0),
+            metrics_token=env.get("METRICS_TOKEN") or None,
+            ready_max_lag_seconds=_number(env, "READY_MAX_LAG_SECONDS", 60.0, float, 1),
+            cache_ttl_seconds=_number(env, "CACHE_TTL_SECONDS", 300, int, 1),
+            cache_prefix=env.get("CACHE_PREFIX") or "rendezvous",
+            event_stream=env.get("EVENT_STREAM") or "rendezvous.events",
+            event_stream_maxlen=_number(env, "EVENT_STREAM_MAXLEN", 0, int, 0),
+            relay_batch_size=_number(env, "RELAY_BATCH_SIZE", 500, int, 1),
+            relay_poll_seconds=_number(env, "RELAY_POLL_SECONDS", 0.5, float, 0.01),
+            ops_sample_seconds=_number(env, "OPS_SAMPLE_SECONDS", 15.0, float, 1),
+            worker_metrics_port=_number(env, "WORKER_METRICS_PORT", None, int, 1),
         )
         try:
             ZoneInfo(settings.clinic_timezone)
@@ -95,6 +115,21 @@ class Settings:
             "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
             "MAX_CONTENT_LENGTH": self.max_request_bytes,
             "TRUSTED_PROXIES": self.trusted_proxies,
+            # /metrics answers an admin's session or `Authorization: Bearer <token>`.
+            "METRICS_TOKEN": self.metrics_token,
+            # /readyz fails when a projection is further behind than this.
+            "READY_MAX_LAG_SECONDS": self.ready_max_lag_seconds,
+            # The read cache (on when REDIS_URL is set): entries live at most this long, a
+            # bound on what a missed invalidation could cost.
+            "CACHE_TTL_SECONDS": self.cache_ttl_seconds,
+            "CACHE_PREFIX": self.cache_prefix,
+            # The outbound event stream (`flask events relay`).
+            "EVENT_STREAM": self.event_stream,
+            "EVENT_STREAM_MAXLEN": self.event_stream_maxlen,
+            "RELAY_BATCH_SIZE": self.relay_batch_size,
+            "RELAY_POLL_SECONDS": self.relay_poll_seconds,
+            "OPS_SAMPLE_SECONDS": self.ops_sample_seconds,
+            "WORKER_METRICS_PORT": self.worker_metrics_port,
         }
 
 
