@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 
-from .bootstrap import build_services, prepare_sqlite
+from .bootstrap import build_services, prepare_sqlite, use_cache
 from .celery_app import celery_init_app
 from .config import Settings, engine_options
 from .extensions import db, htmx, migrate
@@ -53,6 +53,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         password_hasher=app.config.get("PASSWORD_HASHER"),
     )
     app.extensions["rendezvous"] = services
+    if app.config.get("REDIS_URL"):
+        from .queries import cache
+
+        client = cache.connect(app.config["REDIS_URL"])
+        prefix, ttl = app.config["CACHE_PREFIX"], app.config["CACHE_TTL_SECONDS"]
+        use_cache(services, cache.ReadCache(client, prefix=prefix, ttl=ttl))
 
     from . import cli, web
     from .tasks import Nudge

@@ -17,6 +17,8 @@ from app.commands import CommandBus, CommandResult
 from app.commands.bus import utc_now
 from app.eventstore import EventStore
 from app.projections import PROJECTIONS, Maintenance, Projector
+from app.queries.cache import ReadCache
+from app.queries.reads import Reads
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Services:
     tz: ZoneInfo
     projector: Projector
     accounts: Accounts
+    reads: Reads
 
     @property
     def read_engine(self) -> Engine:
@@ -62,7 +65,16 @@ def build_services(
     projector = Projector(
         store, read_engine or engine, PROJECTIONS, tz=tz, batch_size=batch_size, clock=clock
     )
-    return Services(store=store, bus=bus, tz=tz, projector=projector, accounts=accounts)
+    reads = Reads(projector.engine, tz)
+    return Services(
+        store=store, bus=bus, tz=tz, projector=projector, accounts=accounts, reads=reads
+    )
+
+
+def use_cache(services: Services, cache: ReadCache) -> None:
+    """Serve the busiest pages through `cache`, which the projector keeps in step."""
+    services.reads.cache = cache
+    services.projector.invalidation = cache
 
 
 def prepare_sqlite(engine: Engine) -> None:

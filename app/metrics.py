@@ -11,7 +11,11 @@ Names follow Prometheus' conventions: a unit suffix, `_total` on counters.
 
 from __future__ import annotations
 
+import functools
 import os
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 
@@ -86,3 +90,24 @@ def registry() -> CollectorRegistry:
     combined = CollectorRegistry()
     multiprocess.MultiProcessCollector(combined)
     return combined
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def timed(repository: str) -> Callable[[F], F]:
+    """Record each call's duration in QUERY_SECONDS under `repository`."""
+    histogram = QUERY_SECONDS.labels(repository)
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                histogram.observe(time.perf_counter() - started)
+
+        return timed_call  # type: ignore[return-value]
+
+    return decorate

@@ -3,7 +3,8 @@ the day counters of the dashboard, and the index of doctor-days each appointment
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -25,17 +26,36 @@ from app.eventstore import RecordedEvent
 from . import tables as t
 from .keys import search_key
 from .projection import Projection, stream_row
-from .view import View
+from .view import Row, Tag, View
+
+
+def local_day(moment: datetime, tz: tzinfo) -> date:
+    return moment.astimezone(tz).date()
+
+
+def _appointment_tags(row: Row, tz: tzinfo) -> Iterator[Tag]:
+    """An appointment row feeds its detail page, its doctor's counters for its day, and its
+    doctor's agenda on every day it spans (an agenda shows what overlaps the day)."""
+    yield ("appointment", row["appointment_id"])
+    yield ("today", row["local_day"], row["doctor_id"])
+    day = local_day(row["starts_at"], tz)
+    last = local_day(row["ends_at"] - timedelta(microseconds=1), tz)
+    while day <= last:
+        yield ("agenda", row["doctor_id"], day)
+        day += timedelta(days=1)
+
+
+def _day_count_tags(row: Row, tz: tzinfo) -> Iterator[Tag]:
+    """The clinic's counters for the day (None: no one doctor's)."""
+    yield ("today", row["day"], None)
+
 
 appointments = Projection(
     "appointments",
     version=1,
     tables=(t.appointments, t.day_counts, t.agenda_touches, t.parties),
+    taggers={t.appointments: _appointment_tags, t.day_counts: _day_count_tags},
 )
-
-
-def local_day(moment: datetime, tz: tzinfo) -> date:
-    return moment.astimezone(tz).date()
 
 
 @appointments.on(PatientRegistered)

@@ -21,7 +21,7 @@ from app.eventstore import START, Checkpoint
 
 from . import checkpoints as cp
 from .projection import Projection
-from .projector import Projector, apply_batch
+from .projector import EVERYTHING, Projector, apply_batch
 from .view import TableStatements, View
 
 Progress = Callable[[int], Any]
@@ -165,7 +165,8 @@ class Maintenance:
                 replay = self._replay(shadow, Replay(), skip=skipped, progress=progress)
                 with self.engine.begin() as conn:
                     shadow.create_indexes(conn)
-                with self.projector.transaction() as conn:
+                # New tables: every cached page may be stale.
+                with self.projector.transaction(stale={EVERYTHING}) as conn:
                     cp.lock(conn, projection, wait=True)
                     skipped = cp.skipped(conn, name)
                     self._replay(shadow, replay, skip=skipped, conn=conn, progress=progress)

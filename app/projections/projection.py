@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.domain.events import Event
 from app.eventstore import RecordedEvent
 
-from .view import Key, View
+from .view import Key, Tagger, View
 
 Handler = Callable[[View, RecordedEvent], None]
 Loads = Callable[[RecordedEvent], Iterable[tuple[sa.Table, Key]]]
@@ -30,6 +30,9 @@ class Projection:
     version: int
     tables: tuple[sa.Table, ...]
     handlers: dict[str, tuple[Handler, Loads | None]] = field(default_factory=dict)
+    # Per table, the cache tags a row feeds (see app.queries.cache): the projector
+    # invalidates the tags of every row a batch changes, before and after the change.
+    taggers: dict[sa.Table, Tagger] = field(default_factory=dict)
 
     def on(self, event_type: type[Event], *, loads: Loads | None = None) -> Callable:
         """Register the decorated function as the handler of `event_type`.

@@ -11,6 +11,10 @@ For each projection it owns what no projection should write itself:
   (the projection waits at it; `flask projections retry|skip` moves it on).
 Lost connections are not the event's fault: they are raised for the caller (the Celery
 task) to retry with backoff.
+
+With a read cache, the projector also invalidates the cache entries a batch makes stale, in
+two steps around the commit (see `Invalidation`): no reader can see a cached page older
+than the read model it has just been able to read.
 """
 
 from __future__ import annotations
@@ -21,20 +25,50 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from app import metrics
 from app.eventstore import START, Checkpoint, EventStore, RecordedEvent
 
 from . import checkpoints as cp
 from .projection import Projection
-from .view import TableStatements, View
+from .view import TableStatements, Tag, View
 
 log = logging.getLogger(__name__)
 
+# Every cache entry: what a rebuild's swap makes stale.
+EVERYTHING: Tag = ("all",)
+
+
+class InvalidationError(RuntimeError):
+    """The cache entries a batch makes stale could not be invalidated (the cache is
+    unreachable): the batch is not committed, and is tried again later."""
+
+
+class Invalidation(Protocol):
+    """How the projector keeps a read cache in step (app.queries.cache implements it).
+
+    `begin` runs just before the commit and must make every entry under `tags` unusable,
+    and stop them being filled, until `end`; it raises InvalidationError if it cannot, and
+    the batch is rolled back. `end` runs after the commit (or the rollback) and lets the
+    entries be filled again, from the new rows; it never raises.
+    """
+
+    def begin(self, tags: set[Tag]) -> None: ...
+
+    def end(self, tags: set[Tag]) -> None: ...
+
+
 # Errors of the connection, not of the event: retry later rather than count against it.
-TRANSIENT = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+TRANSIENT = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+    InvalidationError,
+)
 
 
 class HandlerError(Exception):
@@ -91,6 +125,7 @@ class Projector:
         self.projections = {projection.name: projection for projection in projections}
         self.batch_size, self.max_failures = batch_size, max_failures
         self.backoff, self.clock = backoff, clock
+        self.invalidation: Invalidation | None = None
         dialect = engine.dialect.name
         self.statements = {
             table: TableStatements(table, dialect)
@@ -152,13 +187,21 @@ class Projector:
         return RunReport(name, applied, "more")
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, stale: set[Tag] | None = None) -> Iterator[Connection]:
         """A write transaction on the read database (on SQLite, the write lock is taken up
-        front: see bootstrap.prepare_sqlite)."""
+        front: see bootstrap.prepare_sqlite). Tags added to `stale` within it are
+        invalidated in the cache around its commit."""
+        invalidation = self.invalidation if stale is not None else None
         with self.engine.connect() as conn:
             conn.execution_options(write=True)
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+                    if invalidation is not None and stale:
+                        invalidation.begin(stale)
+            finally:
+                if invalidation is not None and stale:
+                    invalidation.end(stale)
 
     def ensure(self, name: str) -> bool:
         """Create the projection's checkpoint row if it is missing (a new projection, or a
@@ -167,7 +210,8 @@ class Projector:
             return cp.ensure(conn, self.projection(name))
 
     def _batch(self, projection: Projection) -> tuple[str, int, int, Checkpoint]:
-        with self.transaction() as conn:
+        started, stale = time.perf_counter(), set[Tag]()
+        with self.transaction(stale) as conn:
             row = cp.lock(conn, projection, wait=False)
             if row is None:
                 outcome = "busy" if cp.exists(conn, projection.name) else "missing"
@@ -183,31 +227,46 @@ class Projector:
                 if reached > row.checkpoint:  # only other projections' events
                     cp.advance(conn, projection, reached, None, now)
                 return ("more" if page.full else "caught_up"), 0, 0, reached
-            done, failure = self._apply_guarded(conn, projection, records)
+            done, failure = self._apply_guarded(conn, projection, records, stale)
             if failure is None:
                 cp.advance(conn, projection, reached, records[-1].recorded_at, now)
-                return ("more" if page.full else "caught_up"), len(done), 0, reached
-            if done:
-                cp.advance(conn, projection, done[-1].checkpoint, done[-1].recorded_at, now)
-            record, error = failure
-            failures = cp.record_failure(conn, row, record, error, self.max_failures, now)
+            else:
+                if done:
+                    cp.advance(conn, projection, done[-1].checkpoint, done[-1].recorded_at, now)
+                record, error = failure
+                failures = cp.record_failure(conn, row, record, error, self.max_failures, now)
+        self._observe(projection.name, len(done), started)
+        if failure is None:
+            return ("more" if page.full else "caught_up"), len(done), 0, reached
         self._log_failure(projection.name, record, error, failures)
         outcome = "failed" if failures < self.max_failures else "parked"
         return outcome, len(done), failures, START
 
+    @staticmethod
+    def _observe(name: str, applied: int, started: float) -> None:
+        """Count a committed batch that applied events (an idle look is not a batch)."""
+        if applied:
+            metrics.PROJECTION_EVENTS.labels(name).inc(applied)
+            metrics.PROJECTION_BATCH_SECONDS.labels(name).observe(time.perf_counter() - started)
+
     def _apply_guarded(
-        self, conn: Connection, projection: Projection, records: list[RecordedEvent]
+        self,
+        conn: Connection,
+        projection: Projection,
+        records: list[RecordedEvent],
+        stale: set[Tag],
     ) -> tuple[list[RecordedEvent], tuple[RecordedEvent, Exception] | None]:
-        """Apply the batch; on a failure, keep what precedes the failing event."""
+        """Apply the batch; on a failure, keep what precedes the failing event. The cache
+        tags of what was kept are added to `stale`."""
         try:
-            self._apply_in_savepoint(conn, projection, records)
+            self._apply_in_savepoint(conn, projection, records, stale)
             return records, None
         except TRANSIENT:
             raise
         except HandlerError as exc:
             culprit = records.index(exc.record)
             try:
-                self._apply_in_savepoint(conn, projection, records[:culprit])
+                self._apply_in_savepoint(conn, projection, records[:culprit], stale)
                 return records[:culprit], (exc.record, exc.cause)
             except TRANSIENT:
                 raise
@@ -217,7 +276,7 @@ class Projector:
             pass
         for index, record in enumerate(records):
             try:
-                self._apply_in_savepoint(conn, projection, [record])
+                self._apply_in_savepoint(conn, projection, [record], stale)
             except TRANSIENT:
                 raise
             except Exception as exc:
@@ -226,10 +285,18 @@ class Projector:
         return records, None
 
     def _apply_in_savepoint(
-        self, conn: Connection, projection: Projection, records: list[RecordedEvent]
+        self,
+        conn: Connection,
+        projection: Projection,
+        records: list[RecordedEvent],
+        stale: set[Tag],
     ) -> None:
+        # Tags cost a query per patient rename: only worth it with a cache to invalidate.
+        taggers = projection.taggers if self.invalidation is not None else None
+        view = View(conn, self.statements, self.tz, taggers)
         with conn.begin_nested():
-            apply_batch(View(conn, self.statements, self.tz), projection, records)
+            apply_batch(view, projection, records)
+        stale |= view.tags
 
     def _log_failure(
         self, name: str, record: RecordedEvent, error: Exception, failures: int

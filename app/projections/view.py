@@ -9,7 +9,7 @@ lets a rebuild run at the speed of bulk SQL rather than of one statement per eve
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -20,6 +20,10 @@ from sqlalchemy.engine import Connection
 
 Key = Any  # the primary key value, or a tuple of them for a composite key
 Row = dict[str, Any]
+# What a read-model row feeds, for the read cache: ("appointment", id), ("agenda", doctor,
+# day)... A projection names its tags per table; see `Projection.tags`.
+Tag = tuple[Hashable, ...]
+Tagger = Callable[[Row, tzinfo], Iterable[Tag]]
 
 
 class MissingRowError(LookupError):
@@ -96,11 +100,22 @@ class View:
         conn: Connection,
         statements: Mapping[sa.Table, TableStatements],
         tz: tzinfo,
+        taggers: Mapping[sa.Table, Tagger] | None = None,
     ) -> None:
         self.conn, self.tz = conn, tz
         self._statements = statements
         self._rows: dict[sa.Table, dict[Key, Row | None]] = defaultdict(dict)
         self._dirty: dict[sa.Table, set[Key]] = defaultdict(set)
+        # With taggers, every change records the tags of the row before and after it: the
+        # cache entries the batch makes stale (an appointment moved to another day makes
+        # both days' agendas stale).
+        self._taggers = taggers or {}
+        self.tags: set[Tag] = set()
+
+    def _tag(self, table: sa.Table, row: Row | None) -> None:
+        tagger = self._taggers.get(table)
+        if tagger is not None and row is not None:
+            self.tags.update(tagger(row, self.tz))
 
     def prefetch(self, wanted: Iterable[tuple[sa.Table, Key]]) -> None:
         """Load, in one query per table, the rows that the coming handlers will ask for."""
@@ -131,18 +146,24 @@ class View:
         """Insert or replace a whole row."""
         key = self._statements[table].key_of(row)
         rows = self._rows[table]
-        rows.pop(key, None)
+        # A row replaced without being read first is a new one (handlers read what they
+        # change), so only a loaded row has a "before" to tag.
+        self._tag(table, rows.pop(key, None))
+        self._tag(table, row)
         rows[key] = row
         self._dirty[table].add(key)
 
     def update(self, table: sa.Table, key: Key, **values: Any) -> Row:
         """Change some columns of an existing row."""
         row = self.require(table, key)
+        self._tag(table, row)
         row.update(values)
+        self._tag(table, row)
         self._dirty[table].add(key)
         return row
 
     def delete(self, table: sa.Table, key: Key) -> None:
+        self._tag(table, self._rows[table].get(key))
         self._rows[table][key] = None
         self._dirty[table].add(key)
 
@@ -163,11 +184,12 @@ class View:
         """Change every row matching `match` (say, a patient's name on all their visits)."""
         self.flush()
         physical = self._statements[table].table
-        self.conn.execute(
-            sa.update(physical)
-            .where(*(physical.c[name] == value for name, value in match.items()))
-            .values(**values)
-        )
+        where = [physical.c[name] == value for name, value in match.items()]
+        if table in self._taggers:
+            for found in self.conn.execute(sa.select(physical).where(*where)).mappings():
+                self._tag(table, dict(found))
+                self._tag(table, {**found, **values})
+        self.conn.execute(sa.update(physical).where(*where).values(**values))
         for row in self._rows[table].values():
             if row is not None and all(row[name] == value for name, value in match.items()):
                 row.update(values)

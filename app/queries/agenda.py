@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.domain.appointment import Status
+from app.metrics import timed
 from app.projections import tables as t
 
 from .appointments import AppointmentRow, local_bounds
@@ -37,6 +38,7 @@ class DoctorRow:
         return row_to(cls, row)
 
 
+@timed("doctor_detail")
 def doctor(engine: Engine, doctor_id: UUID) -> DoctorRow | None:
     query = sa.select(t.doctors).where(t.doctors.c.doctor_id == doctor_id)
     with engine.connect() as conn:
@@ -78,6 +80,7 @@ def agenda_for_week(
     return week
 
 
+@timed("free_slots")
 def free_slots_for_day(
     engine: Engine, doctor_id: UUID, day: date, *, tz: tzinfo, now: datetime
 ) -> list[Slot]:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from app.domain.appointment import Status
 from app.eventstore.serialization import to_utc
+from app.metrics import timed
 from app.projections import tables as t
 from app.projections.keys import search_key
 
@@ -108,6 +109,7 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+@timed("appointment_list")
 def list_appointments(
     engine: Engine,
     where: AppointmentFilter,
@@ -167,6 +169,7 @@ class PatientVisits:
     past: list[AppointmentRow]  # latest first
 
 
+@timed("patient_appointments")
 def appointments_for_patient(
     engine: Engine, patient_id: UUID, *, now: datetime, limit: int = 50
 ) -> PatientVisits:

@@ -10,6 +10,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from app.metrics import timed
 from app.projections import tables as t
 from app.projections.keys import digits, search_key
 
@@ -36,6 +37,7 @@ class PatientRow:
         return row_to(cls, row)
 
 
+@timed("patient_search")
 def search_patients(engine: Engine, text: str, *, limit: int = 20) -> list[PatientRow]:
     """Patients whose name contains `text` (any case, any accents) or whose phone contains
     its digits; alphabetical. An empty search lists the first `limit` patients."""
@@ -52,6 +54,7 @@ def search_patients(engine: Engine, text: str, *, limit: int = 20) -> list[Patie
         return [PatientRow.from_row(row) for row in conn.execute(query).mappings()]
 
 
+@timed("patient_detail")
 def patient(engine: Engine, patient_id: UUID) -> PatientRow | None:
     query = sa.select(t.patients).where(t.patients.c.patient_id == patient_id)
     with engine.connect() as conn:
@@ -59,6 +62,7 @@ def patient(engine: Engine, patient_id: UUID) -> PatientRow | None:
     return PatientRow.from_row(row) if row is not None else None
 
 
+@timed("doctor_directory")
 def list_doctors(engine: Engine, text: str = "") -> list[DoctorRow]:
     """Every doctor (a clinic has tens, not thousands), alphabetical, optionally by name."""
     d = t.doctors
@@ -79,6 +83,7 @@ class DoctorChoice:
     slot_minutes: int
 
 
+@timed("doctor_choices")
 def doctor_choices(engine: Engine) -> list[DoctorChoice]:
     """Every doctor, alphabetical, for the filters and the booking form's doctor list."""
     d = t.doctors

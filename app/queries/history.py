@@ -16,6 +16,7 @@ from app.domain.appointment import Appointment, Status
 from app.domain.events import AppointmentCancelled, AppointmentRescheduled
 from app.domain.rules import local_label
 from app.eventstore import EventStore, RecordedEvent
+from app.metrics import timed
 from app.projections import tables as t
 
 
@@ -51,6 +52,7 @@ def _describe(state: Appointment, tz: tzinfo, names: Names) -> dict[str, str | N
     }
 
 
+@timed("appointment_history")
 def appointment_history(
     store: EventStore, appointment_id: UUID, *, tz: tzinfo, names: Names = str
 ) -> list[HistoryEntry]:

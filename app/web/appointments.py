@@ -190,7 +190,7 @@ def index() -> Response:
 
 
 def _row_or_404(appointment_id: UUID) -> q.AppointmentRow:
-    row = q.appointment_detail(services().read_engine, appointment_id)
+    row = services().reads.appointment_detail(appointment_id)
     if row is None:
         abort(404, description="There is no appointment with that id.")
     _require_sight(row)
@@ -221,7 +221,7 @@ def _detail_context(row: q.AppointmentRow) -> dict[str, Any]:
 def detail(appointment_id: UUID) -> Response:
     """Everything about one appointment, what can be done to it, and its history."""
     updating = settle()
-    row = q.appointment_detail(services().read_engine, appointment_id)
+    row = services().reads.appointment_detail(appointment_id)
     if row is None:
         return missing("appointment", updating)
     _require_sight(row)

@@ -127,9 +127,9 @@ def _agenda_context(doctor: agenda.DoctorRow, chosen: date, view: str) -> dict[s
         "slots": agenda.free_slots_for_day(engine, doctor.doctor_id, chosen, tz=tz, now=fmt.now()),
     }
     if view == "week":
-        context["week"] = agenda.agenda_for_week(engine, doctor.doctor_id, _week_of(chosen), tz=tz)
+        context["week"] = services().reads.agenda_for_week(doctor.doctor_id, _week_of(chosen))
     else:
-        context["rows"] = agenda.agenda_for_day(engine, doctor.doctor_id, chosen, tz=tz)
+        context["rows"] = services().reads.agenda_for_day(doctor.doctor_id, chosen)
     return context
 
 

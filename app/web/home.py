@@ -33,7 +33,7 @@ def index() -> Response:
     today = fmt.today()
     day = fmt.parse_day(request.args.get("day")) or today
     mine = access.principal().doctor_id  # a doctor's own day; None for the front desk
-    counts = q.day_counts(engine, day, doctor_id=mine, tz=tz)
+    counts = services().reads.day_counts(day, doctor_id=mine)
     agenda = q.list_appointments(
         engine,
         q.AppointmentFilter(day_from=day, day_to=day, doctor_id=mine),

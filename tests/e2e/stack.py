@@ -172,10 +172,15 @@ def _environment(database_url: str, queue: str) -> dict[str, str]:
         "CLINIC_TIMEZONE": "Europe/Paris",
         "SECRET_KEY": secrets.token_hex(32),
         "PROJECTION_TICK_SECONDS": str(TICK_SECONDS),
+        # The read cache on, as in production: the worker invalidates what gunicorn serves.
+        "REDIS_URL": redis_test_url(),
+        "CACHE_PREFIX": f"e2e-{queue}",
+        # Sign-in attempts are counted in Redis too, where every run's accounts share names.
+        "LOGIN_LIMIT_PER_ACCOUNT": "1000 per minute",
+        "LOGIN_LIMIT_PER_ADDRESS": "1000 per minute",
     }
-    # A read database or Redis URL in the shell would point the stack somewhere else.
-    for name in ("DATABASE_URL_READ", "REDIS_URL"):
-        env.pop(name, None)
+    # A read database in the shell would point the stack somewhere else.
+    env.pop("DATABASE_URL_READ", None)
     return env
 
 
