@@ -1,4 +1,5 @@
-"""Flask CLI commands: `flask seed-demo`, `flask events tail` and `flask projections ...`."""
+"""Flask CLI commands: `flask seed-demo`, `flask events tail|relay|relay-status|reminders`
+and `flask projections ...`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-events_cli = AppGroup("events", help="Read the event store.")
+events_cli = AppGroup(
+    "events", help="Read the event store; relay it to the outbound stream and consume it."
+)
 
 
 def _services():  # type: ignore[no-untyped-def]
@@ -62,9 +65,12 @@ def events_tail(count: int) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from .outbound.cli import COMMANDS as outbound_commands
     from .projections_cli import projections_cli
     from .users_cli import users_cli
 
+    for command in outbound_commands:  # events relay, relay-status, reminders
+        events_cli.add_command(command)
     app.cli.add_command(seed_demo)
     app.cli.add_command(users_cli)
     app.cli.add_command(events_cli)
