@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import (
+    task_failure,
+    task_retry,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+)
 from flask import Flask
+
+from app.metrics import TASK_FAILURES, registry
+
+log = logging.getLogger(__name__)
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -33,4 +45,58 @@ def celery_init_app(app: Flask) -> Celery:
             for engine in db.engines.values():
                 engine.dispose(close=False)
 
+    @worker_ready.connect(weak=False)
+    def serve_metrics(sender: Any = None, **_: Any) -> None:
+        # Sent once, in the worker's main process. Every app built in this process (tests
+        # build many) connects a receiver: only the worker's own app's serves.
+        if getattr(sender, "app", None) is celery:
+            start_metrics_server(app.config.get("WORKER_METRICS_PORT"))
+
+    # One receiver each, however many apps are built: a failure must be counted once.
+    task_failure.connect(count_failure, weak=False, dispatch_uid="rendezvous.task_failure")
+    task_retry.connect(count_failure, weak=False, dispatch_uid="rendezvous.task_retry")
+    worker_process_shutdown.connect(
+        forget_pool_process, weak=False, dispatch_uid="rendezvous.process_shutdown"
+    )
     return celery
+
+
+def count_failure(sender: Any = None, **_: Any) -> None:
+    """A task raised: counted whether Celery gives up (task_failure) or will try again
+    (task_retry), so a task that keeps failing while the database is away shows at once,
+    not only after its last retry, minutes later."""
+    TASK_FAILURES.labels(getattr(sender, "name", None) or "unknown").inc()
+
+
+def forget_pool_process(pid: int | None = None, **_: Any) -> None:
+    """A pool process exits: its live gauges (if any are ever defined) must stop counting;
+    its counters stay, so totals never go backwards."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
+
+
+def start_metrics_server(port: int | None) -> None:
+    """Serve the metrics of every process sharing PROMETHEUS_MULTIPROC_DIR on `port`, for a
+    worker on a host with no web process to scrape (no port: nothing to do).
+
+    A port that cannot be bound is logged, not fatal: projections matter more than their
+    metrics."""
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        log.warning(
+            "WORKER_METRICS_PORT is set without PROMETHEUS_MULTIPROC_DIR: tasks run in pool "
+            "processes, so this port shows the main process's metrics only."
+        )
+    try:
+        # Every interface: the point is a scraper on another host. Unauthenticated, like
+        # most exporters (counts only, no patient data): firewall it (README).
+        start_http_server(port, addr="0.0.0.0", registry=registry())  # nosec B104
+    except OSError as exc:
+        log.error("Could not serve worker metrics on port %s: %s", port, exc)
+        return
+    log.info("Serving worker metrics on port %s", port)

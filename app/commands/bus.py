@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -24,10 +26,13 @@ from app.eventstore import (
     Hold,
     ReservationConflictError,
 )
+from app.metrics import COMMAND_SECONDS
 
 from . import commands as c
 from .access import authorize
 from .handlers import HANDLERS, ActorNames, Context, actors_as_recorded, stale_version_error
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,12 +80,26 @@ class CommandBus:
         record of the same id in the same transaction as the events, and a repeat that the
         domain refuses (already confirmed, slot taken by itself...) is recognised then.
         """
+        started = time.perf_counter()
+        try:
+            result = self._handle(command, principal)
+        except Exception as exc:
+            _observe(command, _outcome(exc), started)
+            raise
+        # Timed before the nudge: without a broker, that runs the projections in process,
+        # which is the projections' time (their own histogram), not the command's.
+        _observe(command, "ok", started)
+        if self.after_commit is not None:
+            self.after_commit(result)
+        return result
+
+    def _handle(self, command: c.Command, principal: Principal | None) -> CommandResult:
         if principal is not None:
             authorize(principal, command)
         user_version = getattr(command, "expected_version", None)
         for attempt in (1, 2):
             try:
-                result = self._run_once(command, principal)
+                return self._run_once(command, principal)
             except (ConcurrencyError, DomainError, DuplicateCommandError) as exc:
                 if isinstance(exc, ForbiddenError):
                     raise
@@ -96,9 +115,6 @@ class CommandBus:
                 if user_version is None and attempt == 1:
                     continue
                 raise self._conflict(exc) from exc
-            if self.after_commit is not None:
-                self.after_commit(result)
-            return result
         raise AssertionError("unreachable")
 
     def _run_once(self, command: c.Command, principal: Principal | None) -> CommandResult:
@@ -121,6 +137,23 @@ class CommandBus:
         return CommandResult(
             record.command_id, record.stream_id, record.version, record.position, replayed=True
         )
+
+
+def _outcome(exc: Exception) -> str:
+    """The outcome label of a command that raised: a stale view is a conflict; any other
+    refusal by the rules (validation, permission, slot taken...) is a rejection."""
+    if isinstance(exc, ConflictError):
+        return "conflict"
+    if isinstance(exc, DomainError):
+        return "rejected"
+    return "error"
+
+
+def _observe(command: c.Command, outcome: str, started: float) -> None:
+    try:
+        COMMAND_SECONDS.labels(command.name, outcome).observe(time.perf_counter() - started)
+    except Exception:  # the command's outcome stands whatever happens to its metrics
+        log.warning("Could not record the duration of %s", command.name, exc_info=True)
 
 
 def _decide(ctx: Context, command: c.Command) -> CommandResult:

@@ -13,6 +13,8 @@ See docs/event-store.md for the trade-off.
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app.domain.events import Event
+from app.metrics import EVENTS_APPENDED
 
 from . import pipeline
 from .decisions import Decision
@@ -33,6 +36,8 @@ from .errors import ConcurrencyError, DuplicateCommandError, ReservationConflict
 from .guards import CommandLog, CommandRecord, Reservations
 from .serialization import EventCodec, to_utc
 from .statements import Statements
+
+log = logging.getLogger(__name__)
 
 Checkpoint = tuple[int, int]  # (tx_id, position): the last event a reader has seen
 START: Checkpoint = (0, 0)
@@ -115,7 +120,17 @@ class EventStore:
         with self.engine.connect() as conn:
             conn.execution_options(write=True)
             with conn.begin():
-                yield StoreTransaction(self, conn)
+                tx = StoreTransaction(self, conn)
+                yield tx
+        # Counted here, after the commit, because every way of appending (the bus, bulk
+        # seeding, `append`) goes through this transaction, and a rolled-back one wrote
+        # nothing. The events are committed: a metrics fault (PROMETHEUS_MULTIPROC_DIR
+        # missing, full) must not make their writer believe otherwise.
+        try:
+            for event_type, count in tx.written.items():
+                EVENTS_APPENDED.labels(event_type).inc(count)
+        except Exception:
+            log.warning("Could not count appended events", exc_info=True)
 
     def append(
         self,
@@ -263,6 +278,8 @@ class StoreTransaction(Reservations, CommandLog):
     store: EventStore
     conn: Connection
     _loaded: dict[UUID, int] = field(default_factory=dict)
+    # Events inserted so far, by type: counted once the transaction commits.
+    written: Counter[str] = field(default_factory=Counter)
 
     @property
     def sql(self) -> Statements:
@@ -339,7 +356,7 @@ class StoreTransaction(Reservations, CommandLog):
         recorded_at: datetime,
     ) -> list[int]:
         try:
-            return pipeline.send(
+            positions = pipeline.send(
                 self.conn.connection.driver_connection,  # type: ignore[arg-type]
                 reservation=decision.reservation,
                 rows=rows,
@@ -360,6 +377,8 @@ class StoreTransaction(Reservations, CommandLog):
             # Raised by psycopg directly, not through SQLAlchemy: wrap it the way SQLAlchemy
             # would, so that a lost server still gets the 503 page rather than a 500.
             raise _wrapped(exc) from exc
+        self.written.update(row["event_type"] for row in rows)
+        return positions
 
     def _check_version(self, stream_id: UUID, expected_version: int) -> None:
         seen = self._loaded.get(stream_id)
@@ -405,6 +424,7 @@ class StoreTransaction(Reservations, CommandLog):
             # The unique (stream_id, version) key: another writer got there first.
             raise ConcurrencyError(stream_id, expected_version) from exc
         self._loaded[stream_id] = expected_version + len(rows)
+        self.written.update(row["event_type"] for row in rows)
         return positions
 
 

@@ -17,8 +17,10 @@ from . import (
     doctors,
     errors,
     formatting,
+    health,
     home,
     inputs,
+    ops_metrics,
     patients,
     pickers,
 )
@@ -87,6 +89,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(patients.bp)
     app.register_blueprint(doctors.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(ops_metrics.bp)
     access.check_rules(app)
     errors.init_app(app)
     formatting.init_app(app)

@@ -58,6 +58,12 @@ RULES: dict[str, frozenset[Role] | None] = {
     "admin.create_user": ADMIN,
     "admin.set_active": ADMIN,
     "admin.set_password": ADMIN,
+    # Load balancers and orchestrators do not sign in; the answers name no host or user.
+    "health.live": PUBLIC,
+    "health.ready": PUBLIC,
+    # Prometheus does not sign in either: open at the door, and the view lets in an admin's
+    # session or the METRICS_TOKEN bearer, answering 401 (not the sign-in page) or 403.
+    "metrics.scrape": PUBLIC,
 }
 
 

@@ -1,0 +1,126 @@
+"""Health checks for load balancers and orchestrators: /healthz says the process is up,
+/readyz whether it can serve (databases, Redis, read models recent enough).
+
+Both are public (load balancers do not sign in), so the answers say which check failed and
+a short reason, never a driver's message (it can name hosts and users).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask.blueprints import BlueprintSetupState
+
+from app.queries.operations import (
+    SystemFigures,
+    database_problem,
+    redis_probe,
+    redis_problem,
+)
+
+from .services import services
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+bp = Blueprint("health", __name__)
+
+
+@dataclass
+class Probes:
+    """What the checks and /metrics reuse from one request to the next, per app."""
+
+    figures: SystemFigures
+    redis: dict[str, Redis]  # check name -> a client with short timeouts
+
+
+@bp.record_once
+def _set_up(state: BlueprintSetupState) -> None:
+    app: Flask = state.app
+    # Database figures (store size, lag) are reused this long, per process.
+    app.config.setdefault("METRICS_CACHE_SECONDS", 5.0)
+    found = app.extensions["rendezvous"]
+    figures = SystemFigures(found.store, found.projector, app.config["METRICS_CACHE_SECONDS"])
+    app.extensions["rendezvous.probes"] = Probes(figures, _redis_clients(app))
+
+
+def _redis_clients(app: Flask) -> dict[str, Redis]:
+    """One check per Redis the app uses: REDIS_URL (cache, sign-in limits) and the Celery
+    broker, once if they are the same."""
+    urls = {"redis": app.config.get("REDIS_URL"), "broker": app.config["CELERY"].get("broker_url")}
+    if urls["broker"] == urls["redis"]:
+        del urls["broker"]
+    return {
+        name: redis_probe(url)
+        for name, url in urls.items()
+        if url and url.startswith(("redis://", "rediss://", "unix://"))
+    }
+
+
+def probes() -> Probes:
+    """This app's probes and figures."""
+    return current_app.extensions["rendezvous.probes"]
+
+
+@bp.get("/healthz")
+def live() -> Response:
+    """200 while the process answers; it asks nothing of the databases, so a database
+    outage does not get healthy processes restarted."""
+    return Response("ok\n", mimetype="text/plain")
+
+
+@bp.get("/readyz")
+def ready() -> Response:
+    """200 when this process can serve, 503 when it cannot; each check's result as JSON."""
+    checks = readiness()
+    fine = all(check["ok"] for check in checks.values())
+    response = jsonify({"status": "ready" if fine else "not ready", "checks": checks})
+    response.status_code = 200 if fine else 503
+    return response
+
+
+def readiness() -> dict[str, dict[str, Any]]:
+    """Every check's result, by name: the databases, each Redis, the projections."""
+    found, probing = services(), probes()
+    checks = {"write_database": _result(database_problem(found.store.engine))}
+    if found.read_engine is found.store.engine:
+        checks["read_database"] = checks["write_database"]  # one database holds both
+    else:
+        checks["read_database"] = _result(database_problem(found.read_engine))
+    for name, client in probing.redis.items():
+        checks[name] = _result(redis_problem(client))
+    checks["projections"] = _projections(probing.figures)
+    return checks
+
+
+def _result(problem: str | None) -> dict[str, Any]:
+    return {"ok": True} if problem is None else {"ok": False, "reason": problem}
+
+
+def _projections(figures: SystemFigures) -> dict[str, Any]:
+    """Ready when no projection is parked and none is further behind than
+    READY_MAX_LAG_SECONDS: pages would show data that old."""
+    limit = current_app.config["READY_MAX_LAG_SECONDS"]
+    try:
+        found = figures.lag()
+    except Exception:
+        current_app.logger.warning("readiness: the projections' lag is unknown", exc_info=True)
+        return {"ok": False, "reason": "unknown"}
+    parked = [status.name for status in found if status.state == "parked"]
+    late = [status.name for status in found if status.seconds_behind > limit]
+    reasons = [f"parked: {', '.join(parked)}"] if parked else []
+    if late:
+        reasons.append(f"more than {limit:g} s behind: {', '.join(late)}")
+    lag = {
+        status.name: {
+            "state": status.state,
+            "events_behind": status.events_behind,
+            "seconds_behind": round(status.seconds_behind, 3),
+        }
+        for status in found
+    }
+    if reasons:
+        return {"ok": False, "reason": "; ".join(reasons), "lag": lag}
+    return {"ok": True, "lag": lag}
