@@ -100,6 +100,7 @@ class Settings:
                 self.celery_broker_url or self.redis_url,
                 self.celery_queue,
                 self.projection_tick_seconds,
+                self.ops_sample_seconds,
             ),
             "PROJECTION_TICK_SECONDS": self.projection_tick_seconds,
             "PROJECTION_BATCH_SIZE": self.projection_batch_size,
@@ -133,7 +134,9 @@ class Settings:
         }
 
 
-def celery_config(broker_url: str | None, queue: str, tick_seconds: float) -> dict[str, Any]:
+def celery_config(
+    broker_url: str | None, queue: str, tick_seconds: float, sample_seconds: float = 15.0
+) -> dict[str, Any]:
     """Celery's settings: at-least-once delivery of idempotent projection tasks."""
     return {
         "broker_url": broker_url,
@@ -159,7 +162,13 @@ def celery_config(broker_url: str | None, queue: str, tick_seconds: float) -> di
                 "task": "rendezvous.catch_up",
                 "schedule": tick_seconds,
                 "options": {"expires": tick_seconds},
-            }
+            },
+            # The operations page's charts: a sample of the metrics and lag.
+            "ops-sample": {
+                "task": "rendezvous.sample_ops",
+                "schedule": sample_seconds,
+                "options": {"expires": sample_seconds},
+            },
         },
     }
 
@@ -203,7 +212,12 @@ def engine_options(database_url: str) -> dict[str, Any]:
         # request gets the 503 page.
         # A transaction left open anywhere holds back every reader of the event log
         # (see docs/event-store.md), so the server ends an idle one after 30 s.
-        "connect_args": {"options": "-c idle_in_transaction_session_timeout=30000"},
+        # A database host that drops packets fails a page (503) and /readyz in seconds,
+        # not when the operating system gives up on the connection.
+        "connect_args": {
+            "connect_timeout": 5,
+            "options": "-c idle_in_transaction_session_timeout=30000",
+        },
     }
 
 

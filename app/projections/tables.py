@@ -165,3 +165,49 @@ parties = sa.Table(
     sa.Column("full_name", sa.String(200), nullable=False),
     sa.Column("detail", sa.String(120), nullable=False),
 )
+
+# -- the operations page (/ops) --
+
+# Rebuilds asked for on the operations page, and how far each has got: any web process can
+# show one that a worker (or another web process) is carrying out.
+REBUILD_ACTIVE = "state IN ('queued', 'running')"
+rebuilds = sa.Table(
+    "projection_rebuilds",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("projection", sa.String(60), nullable=False),
+    sa.Column("requested_by", sa.String(120), nullable=False),
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    # Last sign of life from whoever carries it out: a row that stops moving is abandoned.
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("total", sa.BigInteger(), nullable=False),
+    sa.Column("done", sa.BigInteger(), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.CheckConstraint(
+        "state IN ('queued', 'running', 'done', 'failed')", name="ck_projection_rebuilds_state"
+    ),
+    # At most one queued or running rebuild per projection, even for two admins clicking at
+    # once: the second insert fails. (SQLite has partial indexes too.)
+    sa.Index(
+        "ix_projection_rebuilds_active",
+        "projection",
+        unique=True,
+        postgresql_where=sa.text(REBUILD_ACTIVE),
+        sqlite_where=sa.text(REBUILD_ACTIVE),
+    ),
+    sa.Index(None, "projection", "requested_at"),
+)
+
+# What the charts are drawn from: every OPS_SAMPLE_SECONDS, the cumulative metrics and each
+# projection's checkpoint and lag, kept about two hours.
+ops_samples = sa.Table(
+    "ops_samples",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("taken_at", UTCDateTime, nullable=False),
+    sa.Column("payload", JSONData, nullable=False),
+    sa.Index(None, "taken_at"),
+)

@@ -20,6 +20,7 @@ from . import (
     health,
     home,
     inputs,
+    ops,
     ops_metrics,
     patients,
     pickers,
@@ -91,6 +92,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(ops_metrics.bp)
+    app.register_blueprint(ops.bp)
     access.check_rules(app)
     errors.init_app(app)
     formatting.init_app(app)

@@ -58,6 +58,12 @@ RULES: dict[str, frozenset[Role] | None] = {
     "admin.create_user": ADMIN,
     "admin.set_active": ADMIN,
     "admin.set_password": ADMIN,
+    "ops.index": ADMIN,
+    "ops.projection": ADMIN,
+    "ops.charts": ADMIN,
+    "ops.retry": ADMIN,
+    "ops.skip": ADMIN,
+    "ops.rebuild": ADMIN,
     # Load balancers and orchestrators do not sign in; the answers name no host or user.
     "health.live": PUBLIC,
     "health.ready": PUBLIC,

@@ -73,6 +73,13 @@ TABLE = [
     Route("POST", "/admin/users", (NO, NO, OK), "admin.create_user"),
     Route("POST", "/admin/users/test-reception/active", (NO, NO, OK), "admin.set_active"),
     Route("POST", "/admin/users/test-reception/password", (NO, NO, OK), "admin.set_password"),
+    Route("GET", "/ops", (NO, NO, OK), "ops.index"),
+    Route("GET", "/ops/projections/patients", (NO, NO, OK), "ops.projection"),
+    Route("GET", "/ops/charts", (NO, NO, OK), "ops.charts"),
+    Route("POST", "/ops/projections/patients/retry", (NO, NO, OK), "ops.retry"),
+    Route("POST", "/ops/projections/patients/skip", (NO, NO, OK), "ops.skip"),
+    # An unknown projection: the admin gets past the door (404) without starting a rebuild.
+    Route("POST", "/ops/projections/unknown/rebuild", (NO, NO, OK), "ops.rebuild"),
     # Open at the door; the view lets in admins (and the metrics token: test_metrics.py).
     Route("GET", "/metrics", (NO, NO, OK), "metrics.scrape"),
     Route("POST", "/logout", (OK, OK, OK), "auth.logout"),

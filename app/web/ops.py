@@ -1,0 +1,158 @@
+"""The operations page, for admins: each projection's state, lag and throughput, the event
+it is stuck on with Retry and Skip, a Rebuild with its progress, and charts of the last hour.
+Every action is logged to "rendezvous.ops" with the admin who took it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, flash, request, url_for
+from flask_login import current_user
+
+from app import tasks
+from app.projections import RunReport
+from app.queries import ops, rebuilds
+
+from . import charts as ops_charts
+from .outcomes import Refusal
+from .pages import fragment, see_other, wants_fragment
+from .services import services
+
+log = logging.getLogger("rendezvous.ops")
+
+bp = Blueprint("ops", __name__, url_prefix="/ops")
+
+OUTCOMES = {
+    "caught_up": "up to date",
+    "more": "more to go: the workers (or the next command) carry on",
+    "busy": "a worker is running it now",
+    "held_back": "newer events wait for a transaction still open elsewhere",
+    "parked": "parked again: see its error",
+    "needs_rebuild": "it needs a rebuild",
+}
+
+
+def _who() -> str:
+    return current_user.username
+
+
+def _now() -> datetime:
+    return services().projector.clock()
+
+
+def _known(name: str) -> str:
+    try:
+        services().projector.projection(name)
+    except LookupError:
+        abort(404, description=f"There is no projection named {name!r}.")
+    return name
+
+
+def _back(name: str) -> Response:
+    return see_other(url_for(".index") + f"#projection-{name}")
+
+
+def _page(status: int = 200, *, refused: str | None = None,
+          refusal: Refusal | None = None) -> Response:  # fmt: skip
+    """The whole page; `refusal` shows in the card of the projection named `refused`.
+
+    Drawn without pages.page(): this page shows the lag itself, and the "shown as of" banner
+    that page() adds would reload the whole page every few seconds while a projection is
+    parked, closing the traceback and the Skip confirmation the admin has open."""
+    now = _now()
+    return fragment(
+        "ops/index.html",
+        status=status,
+        panels=ops.panels(services().projector, now),
+        refused=refused,
+        refusal=refusal,
+        **ops_charts.chart_context(now),
+    )
+
+
+@bp.get("")
+def index() -> Response:
+    """Projections with their actions, and charts of the last hour."""
+    return _page()
+
+
+@bp.get("/projections/<name>")
+def projection(name: str) -> Response:
+    """One projection's card; the page polls it every second while a rebuild runs."""
+    _known(name)
+    if wants_fragment(f"projection-{name}"):
+        now = _now()
+        panel = ops.panel(services().projector, name, now)
+        return fragment("ops/_projection.html", p=panel, now=now, number=ops_charts.number)
+    return _page()
+
+
+@bp.get("/charts")
+def charts() -> Response:
+    """The charts, which the page refreshes every 15 seconds."""
+    if wants_fragment("ops-charts"):
+        return fragment("ops/_charts.html", **ops_charts.chart_context(_now()))
+    return _page()
+
+
+@bp.post("/projections/<name>/retry")
+def retry(name: str) -> Response:
+    """Try a projection's failed event again (after a fix), and carry on."""
+    _known(name)
+    report = ops.retry(services().projector, name)
+    log.info("retry of %s by %s: %d events applied, %s", name, _who(), report.applied,
+             report.outcome)  # fmt: skip
+    flash(f"Retried {name}: {_ran(report)}.")
+    return _back(name)
+
+
+@bp.post("/projections/<name>/skip")
+def skip(name: str) -> Response:
+    """Pass over a projection's failed event for good (it is recorded), and carry on."""
+    _known(name)
+    seen = request.form.get("position") or ""
+    try:
+        position = int(seen) if seen else None
+    except ValueError:
+        abort(400, description="The event's position is a whole number.")
+    try:
+        row, report = ops.skip(services().projector, name, position)
+    except (ops.NothingToSkipError, ops.FailureMovedError) as exc:
+        log.info("skip on %s refused for %s: %s", name, _who(), exc)
+        return _page(409, refused=name, refusal=Refusal(409, str(exc)))
+    log.warning("skipped %s at position %s on %s, by %s", row.failed_event_type,
+                row.failed_position, name, _who())  # fmt: skip
+    flash(
+        f"Skipped {row.failed_event_type} at position {row.failed_position} on {name}: "
+        f"{_ran(report)}."
+    )
+    return _back(name)
+
+
+@bp.post("/projections/<name>/rebuild")
+def rebuild(name: str) -> Response:
+    """Queue a rebuild: the log replayed into new tables, swapped in at the end."""
+    _known(name)
+    engine = services().read_engine
+    try:
+        asked = rebuilds.request(engine, name, by=_who(), now=_now())
+    except rebuilds.RebuildRefusedError as exc:
+        log.info("rebuild of %s refused for %s: %s", name, _who(), exc)
+        return _page(409, refused=name, refusal=Refusal(409, str(exc)))
+    try:
+        tasks.start_rebuild(asked.id)
+    except Exception:  # the broker is unreachable: say so, rather than leave it queued
+        log.warning("rebuild #%d of %s by %s not started: broker unreachable", asked.id, name,
+                    _who(), exc_info=True)  # fmt: skip
+        rebuilds.fail(engine, asked.id, "The task queue could not be reached.", _now())
+        message = "The task queue could not be reached, so the rebuild did not start. Try again."
+        return _page(503, refused=name, refusal=Refusal(503, message))
+    log.info("rebuild #%d of %s asked for by %s", asked.id, name, _who())
+    flash(f"Rebuild of {name} queued; its progress shows below.")
+    return _back(name)
+
+
+def _ran(report: RunReport) -> str:
+    applied = f"{report.applied} event{'s' if report.applied != 1 else ''} applied"
+    return f"{applied}, {OUTCOMES.get(report.outcome, report.outcome.replace('_', ' '))}"
