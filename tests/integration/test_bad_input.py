@@ -291,6 +291,8 @@ def value_for(name: str, desk: Desk) -> st.SearchStrategy[Any]:
 
 def fields_for(names: tuple[str, ...], desk: Desk, made_up: bool = True, size: int = 8):
     """Some of the endpoint's real fields, with random values, and a few made-up fields."""
+    if not names and not made_up:
+        return st.just({})  # a form with no fields of its own
     keys: st.SearchStrategy[str] = st.sampled_from(names) if names else st.nothing()
     if made_up:
         keys = keys | keys | st.text(min_size=1, max_size=20).filter(lambda k: k != "csrf_token")
@@ -396,6 +398,9 @@ FORMS = [
     ),
     Form("POST", "/admin/users/{account}/active", ("active",)),
     Form("POST", "/admin/users/{account}/password", ("password",)),
+    # Rebuild is left out: each accepted example would start one in a thread.
+    Form("POST", "/ops/projections/{projection}/retry", ()),
+    Form("POST", "/ops/projections/{projection}/skip", ("position",)),
 ]
 
 
@@ -414,6 +419,9 @@ def url_for_example(path: str, desk: Desk, data: st.DataObject) -> str:
             min_size=1
         )
         places["account"] = quote(data.draw(account_names, label="account"), safe="")
+    if "{projection}" in path:
+        names = st.sampled_from(["patients", "doctors", "appointments"]) | st.text(min_size=1)
+        places["projection"] = quote(data.draw(names, label="projection"), safe="")
     return path.format(**places)
 
 
@@ -448,6 +456,9 @@ QUERIES = {
     "/doctors/{doctor}": ("day", "view"),
     "/admin/users": (),
     "/login": ("next",),
+    "/ops": (),
+    "/ops/charts": (),
+    "/ops/projections/{projection}": (),
 }
 
 
