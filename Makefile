@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint install install-dev static bench bench-project clean bench-http screenshots
+.PHONY: run test lint install install-dev static bench bench-project clean bench-http bench-cache screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Rendezvous needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -66,6 +66,10 @@ clean:
 # Needs wrk (apt-get install wrk) and the two databases of docs/benchmarks.md, "HTTP".
 bench-http: install-dev
 	$(BIN)/python bench/http_pages.py --compare-small
+
+# Needs wrk, Redis and the ten-thousand-event database: see docs/benchmarks.md, "Read cache".
+bench-cache: install-dev
+	$(BIN)/python bench/http_cache.py
 
 # PNGs of the main screens, taken by the e2e tests of the screens and of signing in.
 screenshots: install-dev static

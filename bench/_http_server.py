@@ -1,5 +1,6 @@
-"""The gunicorn server that bench/http_pages.py loads, and plain requests to it (redirects not
-followed) for what wrk cannot do: waiting for it to answer, and fetching a CSRF token."""
+"""The gunicorn server that bench/http_pages.py and bench/http_cache.py load, and plain
+requests to it (redirects not followed) for what wrk cannot do: waiting for it to answer, and
+fetching a CSRF token."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +55,21 @@ def server_env(url: str, broker: str | None, queue: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(server: Server, workers: int, broker: str | None, logs: Path) -> Iterator[Server]:
-    """Run gunicorn (and, with a broker, a Celery worker) until the block ends."""
-    queue = f"rendezvous-bench-http-{uuid.uuid4().hex[:8]}"
-    env = server_env(server.url, broker, queue)
+def serving(
+    server: Server,
+    workers: int,
+    broker: str | None,
+    logs: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    queue: str | None = None,
+    worker: bool = True,
+) -> Iterator[Server]:
+    """Run gunicorn (and, with a broker, a Celery worker) until the block ends. `env` adds
+    settings for both; two servers given the same `queue` may share one worker (the other
+    passes worker=False)."""
+    queue = queue or f"rendezvous-bench-http-{uuid.uuid4().hex[:8]}"
+    env = {**server_env(server.url, broker, queue), **(env or {})}
     log = logs / f"gunicorn-{server.label}.log"
     args = [
         str(Path(sys.executable).with_name("gunicorn")), "--workers", str(workers),
@@ -68,14 +80,15 @@ def serving(server: Server, workers: int, broker: str | None, logs: Path) -> Ite
         args, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
-    if broker:
+    if broker and worker:
         celery_args = [
             sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "-B",
             "--schedule", str(logs / f"beat-{server.label}"), "--loglevel=WARNING",
             "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
+        celery_log = logs / f"celery-{server.label}.log"
         server.worker = subprocess.Popen(
-            celery_args, cwd=ROOT, env=env, stdout=(logs / "celery.log").open("w"),
+            celery_args, cwd=ROOT, env=env, stdout=celery_log.open("w"),
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:

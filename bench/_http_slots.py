@@ -53,6 +53,9 @@ class Slots:
             _doctor_slots(str(doctor_id), minutes, hours, _start_day(latest, earliest))
             for doctor_id, minutes, hours, latest in doctors
         ]
+        self._by_doctor = {
+            str(row[0]): slots for row, slots in zip(doctors, self._doctors, strict=True)
+        }
         self._count = 0
 
     def take(self) -> dict[str, str]:
@@ -69,6 +72,11 @@ class Slots:
             "title": "Benchmark booking",
             "command_id": str(uuid.uuid4()),
         }
+
+    def take_for(self, doctor_id: str) -> dict[str, str]:
+        """The next free slot of one doctor, as a form's fields (for a move)."""
+        _, starts_at, minutes = next(self._by_doctor[doctor_id])
+        return {"starts_at": starts_at.strftime("%Y-%m-%dT%H:%M"), "duration_minutes": str(minutes)}
 
 
 def _start_day(latest: datetime | None, earliest: date) -> date:

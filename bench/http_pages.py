@@ -182,15 +182,20 @@ class Load:
         extra = {"csrf_token": server.token} if server.token else {}
         return [urlencode({"title": "Benchmark insert", **extra})] * count
 
-    def wrk(
-        self, server: Server, target: Target, slots: Slots | None, paths: list[str], seconds: float
-    ) -> Run:
+    def wrk_args(self, server: Server, seconds: float) -> list[str]:
+        """wrk's command line up to the script: threads, connections, duration, cookie."""
         args = [
             "wrk", "-t", str(self.threads), "-c", str(self.connections),
             "-d", f"{seconds:g}s", "--timeout", "10s",
         ]  # fmt: skip
         if server.cookie:
             args += ["-H", f"Cookie: {server.cookie}"]
+        return args
+
+    def wrk(
+        self, server: Server, target: Target, slots: Slots | None, paths: list[str], seconds: float
+    ) -> Run:
+        args = self.wrk_args(server, seconds)
         if target.kind == "detail":
             ids = self.scratch / f"paths-{server.label}.txt"
             ids.write_text("\n".join(paths) + "\n")
@@ -207,20 +212,25 @@ class Load:
         else:
             args += ["-s", str(wrk_script(self.scratch, "plain"))]
             args += [server.base + target.path]
-        done = subprocess.run(args, capture_output=True, text=True, check=True)
-        found = re.search(r"^WRK_JSON (.*)$", done.stdout, re.M)
-        if not found:
-            sys.exit(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
-        raw = json.loads(found.group(1))
-        return Run(
-            requests=raw["requests"],
-            seconds=raw["duration_us"] / 1e6,
-            p50_ms=raw["p50_us"] / 1000,
-            p99_ms=raw["p99_us"] / 1000,
-            bad_status=raw["status"],
-            socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
-            exhausted=raw["exhausted"],
-        )
+        return run_wrk(args)
+
+
+def run_wrk(args: list[str]) -> Run:
+    """Run wrk with a script that ends in report.lua, and read the figures it prints."""
+    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    found = re.search(r"^WRK_JSON (.*)$", done.stdout, re.M)
+    if not found:
+        sys.exit(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
+    raw = json.loads(found.group(1))
+    return Run(
+        requests=raw["requests"],
+        seconds=raw["duration_us"] / 1e6,
+        p50_ms=raw["p50_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        bad_status=raw["status"],
+        socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
+        exhausted=raw["exhausted"],
+    )
 
 
 def cpu_busy(seconds: float = 1.0) -> float:
