@@ -203,6 +203,44 @@ class TestWhatCommandsRecord:
         assert services.store.load(clinic.patient_ids[0])
 
 
+class TestWhatTheReadSideRecords:
+    def test_each_page_times_its_read_repositories(self, metrics_app, services):
+        clinic = open_clinic(services.bus, patients=1)
+        appointment = clinic.book(f"{monday_ahead()} 09:00")
+        staff = Staff(metrics_app, "reception")
+        before = scrape(metrics_app)
+        staff.get(f"/appointments/{appointment}")
+        staff.get("/appointments")
+        staff.get("/")
+        after = scrape(metrics_app)
+        count = "rendezvous_query_duration_seconds_count"
+        assert moved(before, after, count, repository="appointment_detail") == 1
+        assert moved(before, after, count, repository="appointment_history") == 1
+        assert moved(before, after, count, repository="appointment_list") >= 1
+        assert moved(before, after, count, repository="day_counts") == 1
+        # No cache without REDIS_URL: nothing is counted as a hit or a miss.
+        for kind in ("hits", "misses"):
+            assert total(after, f"rendezvous_cache_{kind}_total") == total(
+                before, f"rendezvous_cache_{kind}_total"
+            )
+
+    def test_projections_count_the_events_they_apply_and_time_their_batches(
+        self, metrics_app, services
+    ):
+        before = scrape(metrics_app)
+        open_clinic(services.bus, patients=2)  # 4 events, each projected after its command
+        after = scrape(metrics_app)
+        processed = "rendezvous_projection_events_processed_total"
+        batches = "rendezvous_projection_batch_duration_seconds_count"
+        # patients: the 2 registrations; doctors: the registration and the hours;
+        # appointments: the 3 registrations (it keeps the parties' names), not the hours.
+        assert moved(before, after, processed, projection="patients") == 2
+        assert moved(before, after, processed, projection="doctors") == 2
+        assert moved(before, after, processed, projection="appointments") == 3
+        for name in ("patients", "doctors", "appointments"):
+            assert moved(before, after, batches, projection=name) >= 1
+
+
 class TestFiguresReadWhenScraped:
     def test_the_store_size_is_the_store_as_it_is_now(self, metrics_app, services, pg_engine):
         open_clinic(services.bus, patients=2)
