@@ -51,7 +51,8 @@ class Server:
 
     def start(self) -> Server:
         args = [
-            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+            sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf",
+            "--bind", f"127.0.0.1:{self.port}",
             "--workers", "2", "--threads", "4", "--graceful-timeout", "5",
             "--access-logfile", "-", "--error-logfile", "-", "app:create_app()",
         ]  # fmt: skip
@@ -142,6 +143,11 @@ def run_stack(directory: Path, label: str) -> Iterator[LiveStack]:
         cleanup.callback(_delete_queue, queue)
         migrate_to_head(database_url)
         env = _environment(database_url, queue)
+        # As in production: gunicorn's and the worker's metrics in one directory, which the
+        # operations page's sampler (beat, every second here) reads.
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(directory / "metrics")
+        (directory / "metrics").mkdir(exist_ok=True)
+        env["OPS_SAMPLE_SECONDS"] = "1"
         server = Server(env, directory / "server.log")
         worker = Worker(env, directory / "worker.log", f"e2e-{label}-{suffix}", beat=True)
         cleanup.callback(server.stop)
