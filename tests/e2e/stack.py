@@ -6,14 +6,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
@@ -25,7 +20,7 @@ from app.config import celery_config
 
 from ..conftest import PG_SERVER, _libpq, dispose, make_app, migrate_to_head, redis_test_url
 from ..integration.projecting import everything_projected, wait_until
-from ..integration.workers import ROOT, Worker, forget_queue, free_port, stop_group
+from ..integration.workers import Gunicorn, Worker, forget_queue
 
 # A nudge can miss events held back by another test worker's open transaction; beat's tick
 # then picks them up within this many seconds.
@@ -37,59 +32,6 @@ class StackError(RuntimeError):
 
 
 @dataclass
-class Server:
-    """gunicorn serving `app:create_app()` as in production, in its own process group."""
-
-    env: dict[str, str]
-    log: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = field(default=None, repr=False)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Server:
-        args = [
-            sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", "2", "--threads", "4", "--graceful-timeout", "5",
-            "--access-logfile", "-", "--error-logfile", "-", "app:create_app()",
-        ]  # fmt: skip
-        with self.log.open("a") as output:
-            self.process = subprocess.Popen(
-                args, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        return self
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        """Until the sign-in page answers 200; fail at once if gunicorn exits (say, the port
-        was taken)."""
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while not self._answers():
-            if self.process.poll() is not None:
-                raise AssertionError(f"gunicorn exited with {self.process.returncode}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gunicorn did not answer 200 on /login within {timeout} s")
-            time.sleep(0.05)
-
-    def _answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url + "/login", timeout=2) as response:
-                return response.status == 200
-        except urllib.error.HTTPError as exc:
-            # The app is up and answers wrongly: waiting longer will not mend it.
-            raise AssertionError(f"GET /login answered {exc.code}") from None
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
-
-    def stop(self) -> None:
-        stop_group(self.process, timeout=15)
-
-
-@dataclass
 class LiveStack:
     """What tests reach for: the server's URL, and the same database and broker in process."""
 
@@ -97,7 +39,7 @@ class LiveStack:
     database_url: str
     queue: str
     services: Services
-    server: Server
+    server: Gunicorn
     worker: Worker
 
     @property
@@ -148,7 +90,7 @@ def run_stack(directory: Path, label: str) -> Iterator[LiveStack]:
         env["PROMETHEUS_MULTIPROC_DIR"] = str(directory / "metrics")
         (directory / "metrics").mkdir(exist_ok=True)
         env["OPS_SAMPLE_SECONDS"] = "1"
-        server = Server(env, directory / "server.log")
+        server = Gunicorn(env, directory / "server.log", extra=("--threads", "4"))
         worker = Worker(env, directory / "worker.log", f"e2e-{label}-{suffix}", beat=True)
         cleanup.callback(server.stop)
         cleanup.callback(worker.stop)

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -37,7 +36,7 @@ from ..conftest import dispose, make_app, redis_test_url
 from .clinic import monday_ahead, open_clinic
 from .projecting import everything_projected, wait_until
 from .webclient import PASSWORD, TOKEN, Staff, account
-from .workers import ROOT, Worker, forget_queue, free_port, stop_group
+from .workers import ROOT, Gunicorn, Worker, forget_queue, free_port
 
 METRICS_TOKEN = "test-metrics-token-" + "x" * 24
 BEARER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
@@ -364,46 +363,13 @@ class Browser:
         return self.open(path, {"csrf_token": self.token, **form})[0]
 
 
-@dataclass
-class Gunicorn:
-    env: dict[str, str]
-    log: Path
-    port: int
-    process: subprocess.Popen | None = None
+# gunicorn's access log names the worker process that served each request.
+ACCESS_LOG_WITH_PID = ("--access-logformat", "pid=%(p)s %(m)s %(U)s %(s)s")
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> Gunicorn:
-        args = [
-            sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf",
-            "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--graceful-timeout", "5",
-            "--access-logfile", "-", "--access-logformat", "pid=%(p)s %(m)s %(U)s %(s)s",
-            # gunicorn's control socket is one path per user: others may be running.
-            "--no-control-socket",
-        ]  # fmt: skip
-        with self.log.open("a") as output:
-            self.process = subprocess.Popen(
-                args, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        return self
-
-    def wait_ready(self, timeout: float = 20) -> None:
-        def answers() -> bool:
-            assert self.process is not None and self.process.poll() is None, self.log.read_text()
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    return response.status == 200
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                return False
-
-        wait_until(answers, timeout=timeout, what="gunicorn to answer /healthz")
-
-    def pids_that_served(self, method: str, path: str) -> set[str]:
-        pattern = re.compile(rf"pid=<(\d+)> {method} {re.escape(path)} ")
-        return set(pattern.findall(self.log.read_text()))
+def pids_that_served(web: Gunicorn, method: str, path: str) -> set[str]:
+    pattern = re.compile(rf"pid=<(\d+)> {method} {re.escape(path)} ")
+    return set(pattern.findall(web.log.read_text()))
 
 
 @pytest.fixture
@@ -426,7 +392,7 @@ def stack(tmp_path, pg_url, pg_engine) -> Iterator[tuple[Gunicorn, Worker, str]]
     for name in ("DATABASE_URL_READ", "REDIS_URL"):
         env.pop(name, None)
     web = Gunicorn({k: v for k, v in env.items() if k != "WORKER_METRICS_PORT"},
-                   tmp_path / "gunicorn.log", free_port())  # fmt: skip
+                   tmp_path / "gunicorn.log", extra=ACCESS_LOG_WITH_PID)  # fmt: skip
     worker = Worker(env, tmp_path / "worker.log", f"metrics-{queue[-8:]}")
     try:
         web.start()
@@ -434,7 +400,7 @@ def stack(tmp_path, pg_url, pg_engine) -> Iterator[tuple[Gunicorn, Worker, str]]
         web.wait_ready()
         yield web, worker, f"http://127.0.0.1:{worker_port}/metrics"
     finally:
-        stop_group(web.process, timeout=15)
+        web.stop()
         worker.stop()
         forget_queue(redis_test_url(), queue)
         # Shown by pytest only when the test fails.
@@ -462,7 +428,7 @@ def test_gunicorn_workers_and_the_celery_worker_add_up_in_one_scrape(stack, pg_u
         # Four at a time, so that both sync workers take some.
         with ThreadPoolExecutor(4) as pool:
             assert list(pool.map(register, range(commands))) == [303] * commands
-        assert len(web.pids_that_served("POST", "/patients")) == 2, web.log.read_text()
+        assert len(pids_that_served(web, "POST", "/patients")) == 2, web.log.read_text()
         wait_until(lambda: everything_projected(services.projector), timeout=15,
                    what="the worker to project every event")  # fmt: skip
 

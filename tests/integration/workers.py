@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,3 +135,59 @@ class RedisServer:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+@dataclass
+class Gunicorn:
+    """gunicorn serving `app:create_app()` with the production settings module
+    (app/gunicorn_conf.py), in its own process group; `extra` adds command-line options."""
+
+    env: dict[str, str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    workers: int = 2
+    extra: tuple[str, ...] = ()
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Gunicorn:
+        args = [
+            sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+            "--graceful-timeout", "5", "--access-logfile", "-", "--error-logfile", "-",
+            # gunicorn's control socket is one path per user: other tests run servers too.
+            "--no-control-socket", *self.extra,
+        ]  # fmt: skip
+        with self.log.open("a") as output:
+            self.process = subprocess.Popen(
+                args, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Until /healthz answers; fail at once if gunicorn exits (say, the port was taken,
+        or the app would not start)."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while not self._answers():
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"gunicorn exited with {self.process.returncode}:\n{self.log.read_text()}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"gunicorn did not answer /healthz within {timeout} s")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def stop(self) -> None:
+        stop_group(self.process, timeout=15)
