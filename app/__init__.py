@@ -14,6 +14,7 @@ from .bootstrap import build_services, prepare_sqlite, use_cache
 from .celery_app import celery_init_app
 from .config import Settings, engine_options
 from .extensions import db, htmx, migrate
+from .projections.projector import InvalidationError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,11 +55,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["rendezvous"] = services
     if app.config.get("REDIS_URL"):
-        from .queries import cache
+        from .queries import cache, reads
 
         client = cache.connect(app.config["REDIS_URL"])
         prefix, ttl = app.config["CACHE_PREFIX"], app.config["CACHE_TTL_SECONDS"]
-        use_cache(services, cache.ReadCache(client, prefix=prefix, ttl=ttl))
+        read_cache = cache.ReadCache(client, prefix=prefix, ttl=ttl, shape=reads.SHAPE)
+        use_cache(services, read_cache)
 
     from . import cli, web
     from .tasks import Nudge
@@ -71,4 +73,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_error_handler(sa.exc.OperationalError, web.errors.unavailable)
     app.register_error_handler(sa.exc.InterfaceError, web.errors.unavailable)
     app.register_error_handler(sa.exc.TimeoutError, web.errors.unavailable)  # pool exhausted
+    # A projection run inside a request (Retry, Skip on /ops) while the cache is away.
+    app.register_error_handler(InvalidationError, web.errors.unavailable)
     return app

@@ -120,8 +120,8 @@ class Settings:
             "METRICS_TOKEN": self.metrics_token,
             # /readyz fails when a projection is further behind than this.
             "READY_MAX_LAG_SECONDS": self.ready_max_lag_seconds,
-            # The read cache (on when REDIS_URL is set): entries live at most this long, a
-            # bound on what a missed invalidation could cost.
+            # The read cache (on when REDIS_URL is set): entries live at most this long. It
+            # bounds memory; invalidation, not expiry, keeps entries current.
             "CACHE_TTL_SECONDS": self.cache_ttl_seconds,
             "CACHE_PREFIX": self.cache_prefix,
             # The outbound event stream (`flask events relay`).

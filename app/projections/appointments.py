@@ -22,6 +22,7 @@ from app.domain.events import (
     PatientRegistered,
 )
 from app.eventstore import RecordedEvent
+from app.eventstore.serialization import to_utc
 
 from . import tables as t
 from .keys import search_key
@@ -38,8 +39,9 @@ def _appointment_tags(row: Row, tz: tzinfo) -> Iterator[Tag]:
     doctor's agenda on every day it spans (an agenda shows what overlaps the day)."""
     yield ("appointment", row["appointment_id"])
     yield ("today", row["local_day"], row["doctor_id"])
-    day = local_day(row["starts_at"], tz)
-    last = local_day(row["ends_at"] - timedelta(microseconds=1), tz)
+    # Rows read back from SQLite hold naive UTC times.
+    day = local_day(to_utc(row["starts_at"]), tz)
+    last = local_day(to_utc(row["ends_at"]) - timedelta(microseconds=1), tz)
     while day <= last:
         yield ("agenda", row["doctor_id"], day)
         day += timedelta(days=1)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 Key = Any  # the primary key value, or a tuple of them for a composite key
 Row = dict[str, Any]
 # What a read-model row feeds, for the read cache: ("appointment", id), ("agenda", doctor,
-# day)... A projection names its tags per table; see `Projection.tags`.
+# day)... A projection names its tags per table; see `Projection.taggers`.
 Tag = tuple[Hashable, ...]
 Tagger = Callable[[Row, tzinfo], Iterable[Tag]]
 

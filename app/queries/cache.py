@@ -24,8 +24,9 @@ If `begin` cannot reach Redis, the batch is rolled back and retried (the project
 as a lost connection): a commit the cache does not know of would leave it stale. Pages, on
 the other hand, never wait for Redis: an error sends them to the database, logs a warning,
 and keeps them off the cache for a few seconds so that a dead Redis costs no timeouts.
-Generation keys outlive the entries stored under them (a store renews its key's life), so a
-generation that expires and starts again from nothing cannot revive an old entry.
+Generation keys (and the epoch) outlive the entries stored under them (a store renews their
+life), so a generation that expires and starts again from nothing cannot revive an old
+entry; and one left odd by a failed `end` comes back to life no later than that.
 """
 
 from __future__ import annotations
@@ -53,28 +54,25 @@ PAUSE_SECONDS = 10.0  # pages skip the cache this long after it failed them
 TIMEOUT_SECONDS = 0.25  # a cache slower than this is worse than the database
 
 # Moves each generation in KEYS to the next number of the parity ARGV[1] (1: odd, "being
-# changed"; 0: even, "may be stored"); ARGV[2] is the key's life in seconds, 0 for none.
+# changed"; 0: even, "may be stored"), to live ARGV[2] seconds.
 _BUMP = """
 for _, key in ipairs(KEYS) do
   local generation = tonumber(redis.call('GET', key) or '0') + 1
   if generation % 2 ~= tonumber(ARGV[1]) then generation = generation + 1 end
-  if ARGV[2] == '0' then
-    redis.call('SET', key, generation)
-  else
-    redis.call('SET', key, generation, 'EX', ARGV[2])
-  end
+  redis.call('SET', key, generation, 'EX', ARGV[2])
 end
 return #KEYS
 """
 
 # Stores ARGV[3] under KEYS[3] for ARGV[4] seconds if the epoch (KEYS[1]) and the entry's
-# generation (KEYS[2]) are still ARGV[1] and ARGV[2], and keeps the generation alive longer
-# than the entry (ARGV[5] seconds).
+# generation (KEYS[2]) are still ARGV[1] and ARGV[2], and keeps both alive longer than the
+# entry (ARGV[5] seconds).
 _STORE = """
 if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
 if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[5])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5])
 return 1
 """
 
@@ -98,8 +96,11 @@ def _part(value: Hashable) -> str:
 class ReadCache:
     """Entries by key, with the generations that make them stale (module docstring)."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str, ttl: int) -> None:
+    def __init__(self, client: redis.Redis, *, prefix: str, ttl: int, shape: str = "") -> None:
         self.client, self.prefix, self.ttl = client, prefix, ttl
+        # Entries are stored under the shape of the rows they hold (see app.queries.reads),
+        # so that code with another shape, during a rolling deploy, never reads them.
+        self.shape = shape
         self._epoch = f"{prefix}:cache:epoch"
         self._bump = client.register_script(_BUMP)
         self._store = client.register_script(_STORE)
@@ -125,7 +126,7 @@ class ReadCache:
         return f"{self.prefix}:cache:gen:{key}"
 
     def _value(self, key: str) -> str:
-        return f"{self.prefix}:cache:value:{key}"
+        return f"{self.prefix}:cache:value:{self.shape}:{key}"
 
     # -- pages --
 
@@ -152,8 +153,14 @@ class ReadCache:
             return load()
         stamp = b"%s|%s|" % (epoch or b"0", generation or b"0")
         if stored is not None and stored.startswith(stamp):
-            metrics.CACHE_HITS.labels(repository).inc()
-            return decode(stored[len(stamp) :])
+            try:
+                found = decode(stored[len(stamp) :])
+            except Exception:  # an entry this code cannot read is an entry it does not have
+                log.warning("Read cache: unreadable entry %s; reading the database.", key,
+                            exc_info=True)  # fmt: skip
+            else:
+                metrics.CACHE_HITS.labels(repository).inc()
+                return found
         metrics.CACHE_MISSES.labels(repository).inc()
         value = load()
         if value is not None and _even(epoch) and _even(generation):
@@ -213,7 +220,7 @@ class ReadCache:
                 if drop:  # dead entries: free the memory now rather than at expiry
                     pipe.delete(*(self._value(key) for key in keys))
             if EVERYTHING in tags:
-                self._bump(keys=[self._epoch], args=[parity, 0], client=pipe)
+                self._bump(keys=[self._epoch], args=[parity, self.ttl + 60], client=pipe)
             pipe.execute()
 
 

@@ -341,3 +341,39 @@ def test_without_redis_the_projector_holds_its_batch_until_it_can_invalidate(
     cached.services.projector.run("appointments")
     assert cached.version(appointment) == 2
     assert cached.reads.appointment_detail(appointment).status.value == "confirmed"
+
+
+def test_an_entry_this_code_cannot_read_is_read_from_the_database(cached: Cached, caplog) -> None:
+    appointment = cached.clinic.book("2027-01-12 09:00")
+    cached.reads.appointment_detail(appointment)  # stored
+    [entry] = cached.cache.client.keys(f"{cached.cache.prefix}:cache:value:*")
+    stamp = cached.cache.client.get(entry).split(b"|")[:2]
+    cached.cache.client.set(entry, b"|".join([*stamp, b'{"not": "a row"}']))
+    with caplog.at_level(logging.WARNING, logger="rendezvous.cache"):
+        row = cached.reads.appointment_detail(appointment)
+    assert row == cached.fresh().appointment_detail(appointment)
+    assert any("unreadable entry" in r.getMessage() for r in caplog.records)
+
+
+def test_rows_of_another_shape_are_kept_apart(cached: Cached) -> None:
+    """Code whose rows have other fields (a rolling deploy) stores under other names."""
+    appointment = cached.clinic.book("2027-01-12 09:00")
+    cached.reads.appointment_detail(appointment)
+    other = ReadCache(cached.cache.client, prefix=cached.cache.prefix, ttl=120, shape="other")
+    loads: list[int] = []
+
+    def load() -> Any:
+        loads.append(1)
+        return q.appointment_detail(cached.services.read_engine, appointment)
+
+    fetch_detail(other, appointment, load)
+    assert loads == [1]
+
+
+def test_a_rebuild_left_half_done_does_not_switch_the_cache_off_for_good(cached: Cached) -> None:
+    """If the step after a swap never runs, the epoch stays odd (nothing is stored) only
+    until it expires, after every entry stored under it."""
+    cached.cache.begin({("all",)})  # and no `end`: Redis went away
+    epoch = f"{cached.cache.prefix}:cache:epoch"
+    assert cached.cache.client.get(epoch) == b"1"
+    assert 0 < cached.cache.client.ttl(epoch) <= cached.cache.ttl + 60
