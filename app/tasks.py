@@ -1,4 +1,5 @@
-"""Celery tasks that run projections, and how a committed command reaches them.
+"""Celery tasks that run projections, and how a committed command reaches them; and the
+operations page's tasks (rebuilds, chart samples).
 
 With a broker, each commit sends one small task (the nudge) that brings every projection up
 to date, and beat sends a catch-up tick every few seconds, one task per projection spread
@@ -11,6 +12,7 @@ locks the checkpoint and applies each event once.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -124,8 +126,19 @@ ops_log = logging.getLogger("rendezvous.ops")
 @shared_task(name="rendezvous.sample_ops", acks_late=True)
 def sample_ops() -> None:
     """Beat's tick: record the metrics and projection lag that the operations page charts."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each pool process would sample its own few counts, and the charts would read
+        # the jumps between processes as restarts.
+        if not _warned_unsampled.is_set():
+            _warned_unsampled.set()
+            ops_log.warning("Not sampling the operations page's charts: set "
+                            "PROMETHEUS_MULTIPROC_DIR for the web and worker processes.")
+        return
     projector = current_app.extensions["rendezvous"].projector
     samples.take(projector, projector.clock())
+
+
+_warned_unsampled = threading.Event()
 
 
 # Acknowledged on receipt, unlike the projection tasks: a rebuild outlasting the broker's

@@ -8,6 +8,7 @@ and compares them with the live tables row for row.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ from .projector import EVERYTHING, Projector, apply_batch
 from .view import TableStatements, View
 
 Progress = Callable[[int], Any]
+
+# Without PostgreSQL's advisory locks: one rebuild (or verify) of a projection at a time
+# within this process.
+_LOCAL_LOCKS: dict[str, threading.Lock] = {}
 
 
 class MaintenanceError(RuntimeError):
@@ -276,7 +281,15 @@ class Maintenance:
     def _exclusive(self, key: str) -> Iterator[None]:
         """One rebuild (or verify) of a projection at a time, across processes."""
         if self.dialect != "postgresql":
-            yield  # SQLite is the single-process embedded default
+            # The embedded default is one process, but rebuilds asked for on /ops run in
+            # its threads: two of one projection would share the shadow tables' names.
+            lock = _LOCAL_LOCKS.setdefault(key, threading.Lock())
+            if not lock.acquire(blocking=False):
+                raise MaintenanceError(f"Another rebuild or verify of {key} is running.")
+            try:
+                yield
+            finally:
+                lock.release()
             return
         lock_id = sa.func.hashtext(f"projection:{key}")
         with self.engine.connect() as conn:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from app.projections import RunReport
 from app.projections import checkpoints as cp
-from app.projections.projector import ProjectionStatus, Projector, statuses
+from app.projections.projector import TRANSIENT, ProjectionStatus, Projector, statuses
 
 from . import rebuilds, samples
 from .rebuilds import Rebuild
@@ -78,7 +78,7 @@ def retry(projector: Projector, name: str) -> RunReport:
     projector.projection(name)
     with projector.transaction() as conn:
         cp.unpark(conn, name)
-    return projector.run(name, max_batches=RUN_BATCHES)
+    return _run_on(projector, name)
 
 
 def skip(
@@ -99,4 +99,14 @@ def skip(
                 "at its error before skipping it."
             )
         cp.skip(conn, row, projector.clock())
-    return row, projector.run(name, max_batches=RUN_BATCHES)
+    return row, _run_on(projector, name)
+
+
+def _run_on(projector: Projector, name: str) -> RunReport:
+    """A few batches now, so the admin sees the effect; the operator's change is committed
+    already, so a database or cache that does not answer just leaves the rest to the
+    workers ("deferred") rather than fail the request."""
+    try:
+        return projector.run(name, max_batches=RUN_BATCHES)
+    except TRANSIENT:
+        return RunReport(name, 0, "deferred")

@@ -208,5 +208,6 @@ class ProgressReporter:
             except Exception:  # a lost write only delays the page; the rebuild goes on
                 log.warning("Could not record rebuild #%d's progress", self.rebuild_id,
                             exc_info=True)  # fmt: skip
+                last = time.monotonic()  # try again at the next heartbeat, not 4 times a second
                 continue
             written, last = done, time.monotonic()

@@ -30,6 +30,7 @@ OUTCOMES = {
     "held_back": "newer events wait for a transaction still open elsewhere",
     "parked": "parked again: see its error",
     "needs_rebuild": "it needs a rebuild",
+    "deferred": "the database or the cache did not answer just now; the workers carry on",
 }
 
 

@@ -226,7 +226,10 @@ def start_worker(tmp_path, pg_url: str, queue: str) -> Worker:  # type: ignore[n
         "SECRET_KEY": "test",
     }
     env.pop("DATABASE_URL_READ", None)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # The sampler reads the metrics of every process on the host: without this directory
+    # it would read one pool process's, and does not sample.
+    (tmp_path / "metrics").mkdir()
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
     return Worker(env, tmp_path / "ops-worker.log", "ops", beat=True).start()
 
 
