@@ -69,7 +69,7 @@ def init_app(app: Flask) -> None:
     from .projections_cli import projections_cli
     from .users_cli import users_cli
 
-    for command in outbound_commands:  # events relay, relay-status, reminders
+    for command in outbound_commands:
         events_cli.add_command(command)
     app.cli.add_command(seed_demo)
     app.cli.add_command(users_cli)

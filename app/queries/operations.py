@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-COUNT_EVENTS = sa.select(sa.func.count()).select_from(events)
 # The table, its indexes and its TOAST (the large JSON payloads): what the log costs on disk.
 EVENTS_TABLE = sa.cast(sa.literal(events.name), REGCLASS)
 EVENTS_BYTES = sa.select(sa.func.pg_total_relation_size(EVENTS_TABLE))
@@ -50,8 +49,8 @@ class StoreSize:
 
 def store_size(store: EventStore) -> StoreSize:
     """Count the events and measure their table, now."""
+    count = store.count()
     with store.engine.connect() as conn:
-        count = conn.execute(COUNT_EVENTS).scalar_one()
         if store.is_postgres:
             size = conn.execute(EVENTS_BYTES).scalar_one()
         else:

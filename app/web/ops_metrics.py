@@ -102,10 +102,11 @@ def scrape() -> Response:
 def _refusal() -> Response | None:
     """None for a right bearer token or an admin's session; otherwise the 401 or 403."""
     header = request.headers.get("Authorization")
-    if header is not None:
-        scheme, _, given = header.partition(" ")
+    scheme, _, given = (header or "").partition(" ")
+    # Another scheme (a proxy's Basic credentials) says nothing about this app's users.
+    if scheme.lower() == "bearer":
         token = current_app.config.get("METRICS_TOKEN")
-        if scheme.lower() == "bearer" and token and _same(given.strip(), token):
+        if token and _same(given.strip(), token):
             return None
         log.warning("refused /metrics: wrong or unexpected token from %s", request.remote_addr)
         return _unauthorized(f'{REALM}, error="invalid_token"')

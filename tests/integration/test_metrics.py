@@ -116,6 +116,11 @@ class TestWhoMayScrape:
         assert response.status_code == 200
         assert "rendezvous_event_store_events" in response.get_data(as_text=True)
 
+    def test_a_proxys_basic_credentials_do_not_hide_an_admins_session(self, metrics_app):
+        basic = {"Authorization": "Basic cHJveHk6c2VjcmV0"}
+        response = Staff(metrics_app, "admin").client.get("/metrics", headers=basic)
+        assert response.status_code == 200
+
     def test_without_a_configured_token_no_token_opens_it(self, pg_app):
         assert pg_app.config["METRICS_TOKEN"] is None
         response = pg_app.test_client().get("/metrics", headers={"Authorization": "Bearer "})
