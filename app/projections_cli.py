@@ -47,10 +47,9 @@ def status() -> None:
         row = found.row
         if row is not None and row.failed_position is not None:
             verb = "parked on" if row.parked_at else "failing on"
-            last_line = (row.last_error or "").strip().splitlines()[-1:] or ["?"]
             click.echo(
                 f"  {verb} {row.failed_event_type} at position {row.failed_position} "
-                f"({row.failures} attempts): {last_line[0]}"
+                f"({row.failures} attempts): {cp.last_line(row.last_error)}"
             )
         if found.state == "needs rebuild":
             click.echo(

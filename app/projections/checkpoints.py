@@ -63,6 +63,12 @@ class CheckpointRow:
         return cls(**values)
 
 
+def last_line(error: str | None) -> str:
+    """A recorded error's last line: the exception and its message."""
+    lines = (error or "").strip().splitlines()
+    return lines[-1] if lines else "(no message)"
+
+
 def describe(error: BaseException) -> str:
     """An error as an operator needs it: the traceback, ending with the message."""
     return "".join(traceback.format_exception(error))[-4000:]

@@ -331,13 +331,16 @@ class ProjectionStatus:
         return "behind" if self.events_behind else "up to date"
 
 
-def statuses(projector: Projector) -> list[ProjectionStatus]:
-    """Every projection's checkpoint and lag, measured against the store now."""
+def statuses(projector: Projector, only: str | None = None) -> list[ProjectionStatus]:
+    """Every projection's (or `only` that one's) checkpoint and lag, measured against the
+    store now: a count of the events behind each."""
     with projector.engine.connect() as conn:
         rows = cp.read_all(conn)
     now = projector.clock()
     found = []
     for name, projection in projector.projections.items():
+        if only is not None and name != only:
+            continue
         row = rows.get(name)
         behind, oldest = projector.store.backlog(row.checkpoint if row else START)
         seconds = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0

@@ -50,17 +50,15 @@ class Panel:
 
     @property
     def error_line(self) -> str:
-        """The error's last line (the exception and its message)."""
-        lines = ((self.row.last_error if self.row else None) or "").strip().splitlines()
-        return lines[-1] if lines else "(no message)"
+        return cp.last_line(self.row.last_error if self.row else None)
 
 
-def panels(projector: Projector, now: datetime) -> list[Panel]:
-    """Every projection: its status, throughput and latest rebuild."""
+def panels(projector: Projector, now: datetime, only: str | None = None) -> list[Panel]:
+    """Every projection (or `only` that one): its status, throughput and latest rebuild."""
     recent = samples.since(projector.engine, now - THROUGHPUT_WINDOW)
     latest = rebuilds.latest(projector.engine)
     found = []
-    for status in statuses(projector):
+    for status in statuses(projector, only):
         position = status.row.position if status.row else 0
         rate = samples.throughput(recent, status.name, now, position)
         found.append(Panel(status, rate, latest.get(status.name)))
@@ -68,9 +66,10 @@ def panels(projector: Projector, now: datetime) -> list[Panel]:
 
 
 def panel(projector: Projector, name: str, now: datetime) -> Panel:
-    """One projection's panel (LookupError for an unknown name)."""
+    """One projection's panel (LookupError for an unknown name); the card polls it every
+    second during a rebuild, so only its own backlog is counted."""
     projector.projection(name)
-    return next(p for p in panels(projector, now) if p.name == name)
+    return panels(projector, now, only=name)[0]
 
 
 def retry(projector: Projector, name: str) -> RunReport:

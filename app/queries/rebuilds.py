@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app.eventstore.serialization import to_utc
+from app.projections.checkpoints import last_line
 from app.projections.tables import rebuilds
 
 log = logging.getLogger("rendezvous.ops")
@@ -77,9 +78,7 @@ class Rebuild:
 
     @property
     def error_line(self) -> str:
-        """The error's last line (the exception and its message)."""
-        lines = (self.error or "").strip().splitlines()
-        return lines[-1] if lines else "(no message)"
+        return last_line(self.error)
 
     def stale(self, now: datetime) -> bool:
         return self.active and now - self.updated_at > STALE_AFTER
