@@ -11,7 +11,6 @@ from celery.signals import (
     task_failure,
     task_retry,
     worker_process_init,
-    worker_process_shutdown,
     worker_ready,
 )
 from flask import Flask
@@ -55,9 +54,6 @@ def celery_init_app(app: Flask) -> Celery:
     # One receiver each, however many apps are built: a failure must be counted once.
     task_failure.connect(count_failure, weak=False, dispatch_uid="rendezvous.task_failure")
     task_retry.connect(count_failure, weak=False, dispatch_uid="rendezvous.task_retry")
-    worker_process_shutdown.connect(
-        forget_pool_process, weak=False, dispatch_uid="rendezvous.process_shutdown"
-    )
     return celery
 
 
@@ -66,15 +62,6 @@ def count_failure(sender: Any = None, **_: Any) -> None:
     (task_retry), so a task that keeps failing while the database is away shows at once,
     not only after its last retry, minutes later."""
     TASK_FAILURES.labels(getattr(sender, "name", None) or "unknown").inc()
-
-
-def forget_pool_process(pid: int | None = None, **_: Any) -> None:
-    """A pool process exits: its live gauges (if any are ever defined) must stop counting;
-    its counters stay, so totals never go backwards."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid or os.getpid())
 
 
 def start_metrics_server(port: int | None) -> None:

@@ -58,12 +58,3 @@ def on_starting(server: Any) -> None:
         raise RuntimeError(fatal)
     if warning:
         server.log.warning(warning)
-
-
-def child_exit(server: Any, worker: Any) -> None:
-    """In the master, after a worker exits: its live gauges stop counting (its counters and
-    histograms stay, so totals never go backwards)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(worker.pid)

@@ -6,7 +6,8 @@ adds them up; without that variable the metrics live in the one process. Figures
 read from the databases when scraped (the store's size, the projections' lag) are not
 recorded here: see `app.web.ops_metrics`.
 
-Names follow Prometheus' conventions: a unit suffix, `_total` on counters.
+Names follow Prometheus' conventions: a unit suffix, `_total` on counters. There is no
+live gauge (a process's files would then need `mark_process_dead` when it ends).
 """
 
 from __future__ import annotations
