@@ -22,12 +22,11 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from app.config import ConfigurationError
 from app.eventstore import START, Checkpoint, EventStore
 from app.metrics import RELAY_PUBLISHED
+from app.redis_clients import fail_fast
 
 from .entries import entry, format_checkpoint, parse_checkpoint
 
@@ -187,14 +186,10 @@ class Relay:
 def redis_client(url: str) -> redis.Redis:
     """A client for the relay and consumers: text replies, short timeouts, and a single
     quick retry, since their loops do the backing off."""
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=2,
-        socket_timeout=10,
-        retry=Retry(NoBackoff(), 1),
+    return fail_fast(
+        url, timeout=10, connect_timeout=2, retries=1, decode_responses=True,
         health_check_interval=30,
-    )
+    )  # fmt: skip
 
 
 def relay_from_config(

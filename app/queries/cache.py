@@ -39,12 +39,11 @@ from datetime import date, timedelta
 from typing import TypeVar
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from app import metrics
 from app.projections.projector import EVERYTHING, InvalidationError
 from app.projections.view import Tag
+from app.redis_clients import fail_fast
 
 log = logging.getLogger("rendezvous.cache")
 
@@ -79,12 +78,7 @@ return 1
 
 def connect(url: str) -> redis.Redis:
     """A client that fails fast: one try, short timeouts."""
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=TIMEOUT_SECONDS,
-        socket_connect_timeout=TIMEOUT_SECONDS,
-        retry=Retry(NoBackoff(), 0),
-    )
+    return fail_fast(url, timeout=TIMEOUT_SECONDS)
 
 
 def _part(value: Hashable) -> str:

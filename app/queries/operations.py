@@ -20,14 +20,13 @@ from typing import Generic, TypeVar
 
 import redis
 import sqlalchemy as sa
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.engine import Engine
 
 from app.eventstore import EventStore
 from app.eventstore.tables import events
 from app.projections.projector import ProjectionStatus, Projector, statuses
+from app.redis_clients import fail_fast
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +73,7 @@ def database_problem(engine: Engine) -> str | None:
 def redis_probe(url: str, timeout: float = 1.0) -> redis.Redis:
     """A client for asking whether Redis answers: short timeouts and no retries, so a
     Redis that is away costs a second at most."""
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
-        health_check_interval=0,
-    )
+    return fail_fast(url, timeout=timeout)
 
 
 def redis_problem(client: redis.Redis) -> str | None:
