@@ -90,6 +90,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(patients.bp)
     app.register_blueprint(doctors.bp)
     app.register_blueprint(admin.bp)
+    health.init_probes(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(ops_metrics.bp)
     app.register_blueprint(ops.bp)

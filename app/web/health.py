@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
-from flask.blueprints import BlueprintSetupState
 
 from app.queries.operations import (
     SystemFigures,
@@ -36,9 +35,8 @@ class Probes:
     redis: dict[str, Redis]  # check name -> a client with short timeouts
 
 
-@bp.record_once
-def _set_up(state: BlueprintSetupState) -> None:
-    app: Flask = state.app
+def init_probes(app: Flask) -> None:
+    """The probes /readyz and /metrics share, built once per app."""
     # Database figures (store size, lag) are reused this long, per process.
     app.config.setdefault("METRICS_CACHE_SECONDS", 5.0)
     found = app.extensions["rendezvous"]
