@@ -71,6 +71,16 @@ TRANSIENT = (
 )
 
 
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction on the read database: on SQLite the write lock is taken up front
+    (see bootstrap.prepare_sqlite), so a check made inside it still holds at the commit."""
+    with engine.connect() as conn:
+        conn.execution_options(write=True)
+        with conn.begin():
+            yield conn
+
+
 class HandlerError(Exception):
     """A projection handler raised while applying one event."""
 
@@ -192,16 +202,14 @@ class Projector:
         front: see bootstrap.prepare_sqlite). Tags added to `stale` within it are
         invalidated in the cache around its commit."""
         invalidation = self.invalidation if stale is not None else None
-        with self.engine.connect() as conn:
-            conn.execution_options(write=True)
-            try:
-                with conn.begin():
-                    yield conn
-                    if invalidation is not None and stale:
-                        invalidation.begin(stale)
-            finally:
+        try:
+            with write_transaction(self.engine) as conn:
+                yield conn
                 if invalidation is not None and stale:
-                    invalidation.end(stale)
+                    invalidation.begin(stale)
+        finally:
+            if invalidation is not None and stale:
+                invalidation.end(stale)
 
     def ensure(self, name: str) -> bool:
         """Create the projection's checkpoint row if it is missing (a new projection, or a

@@ -170,7 +170,8 @@ parties = sa.Table(
 
 # Rebuilds asked for on the operations page, and how far each has got: any web process can
 # show one that a worker (or another web process) is carrying out.
-REBUILD_ACTIVE = "state IN ('queued', 'running')"
+REBUILD_ACTIVE_STATES = ("queued", "running")
+REBUILD_ACTIVE = f"state IN {REBUILD_ACTIVE_STATES!r}"
 rebuilds = sa.Table(
     "projection_rebuilds",
     metadata,

@@ -7,22 +7,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from app.eventstore.serialization import to_utc
 from app.projections.checkpoints import last_line
-from app.projections.tables import rebuilds
+from app.projections.projector import write_transaction
+from app.projections.tables import REBUILD_ACTIVE_STATES, rebuilds
 
 log = logging.getLogger("rendezvous.ops")
 
-ACTIVE = ("queued", "running")
+ACTIVE = REBUILD_ACTIVE_STATES
 # Whoever carries out a rebuild writes its row at least this often...
 HEARTBEAT_SECONDS = 5.0
 # ...and its progress at most this often (the page polls every second).
@@ -39,7 +39,6 @@ class RebuildRefusedError(Exception):
         who = f", asked for by {active.requested_by}" if active else ""
         state = active.state if active else "queued"
         super().__init__(f"A rebuild of {name} is {state} already{who}; wait for it to finish.")
-        self.active = active
 
 
 @dataclass(frozen=True)
@@ -84,18 +83,9 @@ class Rebuild:
         return self.active and now - self.updated_at > STALE_AFTER
 
 
-@contextmanager
-def _writing(engine: Engine) -> Iterator[Connection]:
-    # `write`: on SQLite, take the write lock up front (see bootstrap.prepare_sqlite).
-    with engine.connect() as conn:
-        conn.execution_options(write=True)
-        with conn.begin():
-            yield conn
-
-
 def _update(engine: Engine, rebuild_id: int, states: tuple[str, ...], **values: Any) -> bool:
     query = rebuilds.update().where(rebuilds.c.id == rebuild_id, rebuilds.c.state.in_(states))
-    with _writing(engine) as conn:
+    with write_transaction(engine) as conn:
         return conn.execute(query.values(**values)).rowcount == 1
 
 
@@ -109,13 +99,13 @@ def request(engine: Engine, name: str, by: str, now: datetime) -> Rebuild:
     )
     row = {"projection": name, "requested_by": by, "requested_at": now, "updated_at": now}
     try:
-        with _writing(engine) as conn:
+        with write_transaction(engine) as conn:
             conn.execute(
                 abandoned.values(
                     state="failed",
                     finished_at=now,
-                    error="Abandoned: no sign of progress for a minute (the process carrying "
-                    "it out stopped, or the task was lost).",
+                    error=f"Abandoned: no sign of progress for {STALE_AFTER.seconds} s (the "
+                    "process carrying it out stopped, or the task was lost).",
                 )
             )
             inserted = conn.execute(

@@ -77,17 +77,13 @@ def take(projector: Projector, now: datetime, *, every: float | None = None) -> 
     if every is not None and not _due(engine, now, every):
         return False
     payload = measure(projector)
-    with engine.connect() as conn:
-        conn.execution_options(write=True)  # SQLite: the write lock first, then the check
-        with conn.begin():
-            if engine.dialect.name == "postgresql":
-                conn.execute(
-                    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("ops_samples")))
-                )
-            if every is not None and not _due(conn, now, every):
-                return False
-            conn.execute(ops_samples.insert().values(taken_at=now, payload=payload))
-            conn.execute(ops_samples.delete().where(ops_samples.c.taken_at < now - KEEP))
+    with projector.transaction() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("ops_samples"))))
+        if every is not None and not _due(conn, now, every):
+            return False
+        conn.execute(ops_samples.insert().values(taken_at=now, payload=payload))
+        conn.execute(ops_samples.delete().where(ops_samples.c.taken_at < now - KEEP))
     return True
 
 
