@@ -172,11 +172,17 @@ def carry_out(services: Services, rebuild_id: int) -> str:
     return "done"
 
 
+def has_broker() -> bool:
+    """Whether tasks go to workers; without a broker (the embedded default) this process
+    does their work itself."""
+    return bool(current_app.config["CELERY"].get("broker_url"))
+
+
 def start_rebuild(rebuild_id: int) -> None:
     """Hand a queued rebuild to the workers; without a broker (the embedded default), to a
     thread of this web process. Raises if the broker cannot be reached."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.config["CELERY"].get("broker_url"):
+    if has_broker():
         app.extensions["celery"].send_task(rebuild.name, (rebuild_id,), retry=False)
         return
     services = app.extensions["rendezvous"]

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 
+from app import tasks
 from app.charts import Chart, Point, line_chart
 from app.queries import samples
 
@@ -57,7 +58,7 @@ def chart_context(now: datetime) -> dict[str, Any]:
     """The charts of the last hour, from the samples (taken here first when there is no
     beat to take them: the embedded default)."""
     projector, every = services().projector, current_app.config["OPS_SAMPLE_SECONDS"]
-    if not current_app.config["CELERY"].get("broker_url"):
+    if not tasks.has_broker():
         samples.take(projector, now, every=every)
     found = samples.since(projector.engine, now - WINDOW - timedelta(seconds=2 * every))
     s = samples.series(found)
