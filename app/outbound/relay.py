@@ -42,7 +42,7 @@ class RelayError(RuntimeError):
 
 @dataclass(frozen=True)
 class RelayStatus:
-    """Where the relay stands: for `flask events relay-status`, the ops page and metrics."""
+    """Where the relay stands, as `flask events relay-status` prints it."""
 
     stream: str
     checkpoint: Checkpoint

@@ -97,8 +97,7 @@ class Reads:
     ) -> Any:
         if self.cache is None:
             return load()
-        kind, *parts = entry
-        return self.cache.fetch(repository, self.cache.key(kind, *parts), load, encode, decode)
+        return self.cache.fetch(repository, self.cache.key(*entry), load, encode, decode)
 
 
 def appointment_from_json(raw: bytes) -> AppointmentRow:
