@@ -346,11 +346,16 @@ def statuses(projector: Projector, only: str | None = None) -> list[ProjectionSt
         rows = cp.read_all(conn)
     now = projector.clock()
     found = []
+    # Projections that are level share a checkpoint: its backlog is counted once.
+    backlogs: dict[Checkpoint, tuple[int, datetime | None]] = {}
     for name, projection in projector.projections.items():
         if only is not None and name != only:
             continue
         row = rows.get(name)
-        behind, oldest = projector.store.backlog(row.checkpoint if row else START)
+        checkpoint = row.checkpoint if row else START
+        if checkpoint not in backlogs:
+            backlogs[checkpoint] = projector.store.backlog(checkpoint)
+        behind, oldest = backlogs[checkpoint]
         seconds = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
         found.append(ProjectionStatus(name, projection.version, row, behind, seconds))
     return found
