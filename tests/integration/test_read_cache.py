@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from uuid import UUID, uuid4
 
 import orjson
 import pytest
+import redis
 from prometheus_client import REGISTRY
 
 from app.bootstrap import Services, use_cache
@@ -67,16 +69,26 @@ def _forget(cache: ReadCache) -> None:
         keys = list(cache.client.scan_iter(match=f"{cache.prefix}:*", count=1000))
         if keys:
             cache.client.delete(*keys)
+    except redis.RedisError:
+        pass  # a private Redis a test stopped: nothing of it to clean
     finally:
         cache.client.close()
 
 
 @pytest.fixture
 def cached(pg_app, pg_engine, clock) -> Iterator[Cached]:
-    services = pg_app.extensions["rendezvous"]
+    with cache_on(pg_app, clock, redis_test_url()) as found:
+        yield found
+
+
+@contextmanager
+def cache_on(app, clock, url: str) -> Iterator[Cached]:  # type: ignore[no-untyped-def]
+    """The app's services on the test clock with a cache of their own on `url`, and a
+    clinic; afterwards, no cache and the cache's keys gone (if its Redis is still there)."""
+    services = app.extensions["rendezvous"]
     saved = services.bus.clock, services.projector.clock
     services.bus.clock = services.projector.clock = clock
-    cache = _cache_on(services, redis_test_url())
+    cache = _cache_on(services, url)
     try:
         yield Cached(services, cache, open_clinic(services.bus))
     finally:
@@ -281,16 +293,8 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def cached_on_private_redis(pg_app, pg_engine, clock, private_redis) -> Iterator[Cached]:
-    services = pg_app.extensions["rendezvous"]
-    saved = services.bus.clock, services.projector.clock
-    services.bus.clock = services.projector.clock = clock
-    cache = _cache_on(services, private_redis.url)
-    try:
-        yield Cached(services, cache, open_clinic(services.bus))
-    finally:
-        services.bus.clock, services.projector.clock = saved
-        services.reads.cache = services.projector.invalidation = None
-        cache.client.close()
+    with cache_on(pg_app, clock, private_redis.url) as found:
+        yield found
 
 
 def errors(operation: str) -> float:
