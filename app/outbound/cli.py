@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.config import ConfigurationError
+from app.eventstore import START
 
 from .entries import format_checkpoint
 from .relay import TRANSIENT, Relay, redis_client, relay_from_config
@@ -77,11 +78,16 @@ def relay_status_command(stream: str | None) -> None:
     try:
         status = relay.status()
     except TRANSIENT as exc:
-        raise click.ClickException(f"Cannot read the relay's status: {exc}") from None
-    oldest = f" (oldest recorded {status.oldest_behind_at:%Y-%m-%d %H:%M:%S} UTC)"
+        raise click.ClickException(
+            f"Cannot read the relay's status from {relay.where()}: {exc}"
+        ) from None
+    # Caught up (the usual state) has no oldest event behind, so no date to print.
+    oldest = status.oldest_behind_at
+    since = f" (oldest recorded {oldest:%Y-%m-%d %H:%M:%S} UTC)" if oldest else " (caught up)"
+    started = "" if status.checkpoint != START else " (never started: nothing published yet)"
     click.echo(f"stream      {relay.where()}")
-    click.echo(f"checkpoint  {format_checkpoint(status.checkpoint)}")
-    click.echo(f"behind      {status.events_behind}{oldest if status.oldest_behind_at else ''}")
+    click.echo(f"checkpoint  {format_checkpoint(status.checkpoint)}{started}")
+    click.echo(f"behind      {status.events_behind}{since}")
     click.echo(f"length      {status.stream_length}")
 
 

@@ -38,7 +38,7 @@ from app.outbound.entries import format_checkpoint, parse_checkpoint
 from app.outbound.relay import Relay, RelayError, redis_client
 from app.outbound.reminders import APPLIED, DUPLICATE, IGNORED, WAITING, ReminderConsumer
 
-from ..conftest import dispose, make_app, redis_test_url
+from ..conftest import redis_test_url
 from .projecting import wait_until
 from .workers import ROOT, RedisServer, free_port, stop_group
 
@@ -246,9 +246,8 @@ def test_a_relay_refuses_a_stream_key_that_holds_something_else(store, client, s
     assert relay.checkpoint() == START  # nothing passed over
 
 
-def test_status_and_relay_status_show_the_checkpoint_the_backlog_and_the_stream_length(
-    pg_url, store, client, stream
-):
+def test_status_shows_the_checkpoint_the_backlog_and_the_stream_length(store, client, stream):
+    # The command that prints it, in every state: tests/integration/test_relay_status.py.
     append_confirmations(store, 10)
     records = committed(store, 10)
     relay = relay_for(store, client, stream, batch_size=4)
@@ -259,16 +258,6 @@ def test_status_and_relay_status_show_the_checkpoint_the_backlog_and_the_stream_
         records[3].checkpoint, 6, 4,
     )  # fmt: skip
     assert status.oldest_behind_at == records[4].recorded_at
-
-    app = make_app(pg_url, REDIS_URL=redis_test_url(), EVENT_STREAM=stream, CACHE_PREFIX=stream)
-    try:
-        result = app.test_cli_runner().invoke(args=["events", "relay-status"])
-    finally:
-        dispose(app)
-    assert result.exit_code == 0, result.output
-    assert f"checkpoint  {format_checkpoint(records[3].checkpoint)}" in result.output
-    assert "behind      6 " in result.output
-    assert "length      4" in result.output
 
 
 class RivalFirst:
