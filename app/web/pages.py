@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -72,12 +73,15 @@ def missing(noun: str, updating: bool, back: str | None = None) -> Response:
 
 
 def safe_next(default: str) -> str:
-    """The `next` field if it points inside this site, else `default` (no open redirect)."""
+    """The `next` field if it is a path on this site, else `default` (no open redirect)."""
     target = request.values.get("next") or ""
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return default
+    if not target.startswith("/") or target.startswith("//"):
+        return default
+    # Browsers read a backslash as "/" and drop tabs and newlines from an address, so
+    # "/\evil" and "/<tab>/evil" lead off site; a CR or LF also breaks the Location header.
+    if "\\" in target or any(unicodedata.category(c) == "Cc" for c in target):
+        return default
+    return default if urlsplit(target).netloc else target
 
 
 def here() -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 from uuid import UUID
 
 import pytest
@@ -513,6 +513,44 @@ def test_no_sign_in_input_gives_a_server_error(roomy_app, data):
     check_answer(response, before, after, f"POST /login {fields!r} htmx={htmx}")
     # 400: a NUL character, which no browser form sends.
     assert response.status_code in (303, 400, 401, 413, 422), response.status_code
+
+
+# Addresses that have led off site somewhere: schemes, protocol-relative, backslashes (read
+# as "/"), tabs and newlines (dropped by browsers), CR/LF (header injection). Without NUL,
+# which is refused with 400 before anything reads the request (see the cases below).
+NEXT_PREFIXES = ["/", "//", "///", "/\\", "\\\\", "/\t/", "/\r\n", "http:", "https://",
+                 "javascript:", " /", "/%2F", "/\x7f", "/\u2028"]  # fmt: skip
+texts = st.text(st.characters(exclude_characters="\x00"))
+next_addresses = st.one_of(
+    texts,
+    st.tuples(st.sampled_from(NEXT_PREFIXES), texts).map("".join),
+    st.sampled_from(["/\r\nX: y", "/patients", "/appointments?from=", "/é?q=ü"]),
+)
+
+
+def leads_to_this_site(location: str) -> bool:
+    """Whether a browser on clinic.example, following `location`, stays there."""
+    if not location.startswith("/") or "\\" in location:
+        return False
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in location):
+        return False
+    return urlsplit(urljoin("https://clinic.example/login", location)).netloc == "clinic.example"
+
+
+@FUZZ
+@given(target=next_addresses)
+def test_no_next_address_gives_a_server_error_or_leads_off_site(roomy_app, target):
+    visitor = Visitor(roomy_app)
+    shown = visitor.client.get("/login", query_string={"next": target})
+    assert shown.status_code == 200, f"GET /login next={target!r}: {shown.status_code}"
+    signed_in = visitor.post("/login", {"username": "test-admin", "password": PASSWORD,
+                                        "next": target})  # fmt: skip
+    assert signed_in.status_code == 303, f"POST /login next={target!r}: {signed_in.status_code}"
+    assert leads_to_this_site(signed_in.headers["Location"]), (target, signed_in.headers)
+    # Signed in already, the sign-in page sends on at once.
+    again = visitor.client.get("/login", query_string={"next": target})
+    assert again.status_code == 303, f"GET /login next={target!r}: {again.status_code}"
+    assert leads_to_this_site(again.headers["Location"]), (target, again.headers)
 
 
 # -- a body over the limit --

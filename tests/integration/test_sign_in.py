@@ -69,7 +69,9 @@ def test_the_next_address_never_leads_off_site(app):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+    off_site = ("https://evil.example/", "//evil.example/", "javascript:alert(1)",
+                "/\\evil.example/", "/\t/evil.example/", "/\r\nX: y")  # fmt: skip
+    for target in off_site:
         response = client.post(
             "/login",
             data={"csrf_token": token, "username": "test-reception", "password": PASSWORD,
@@ -78,6 +80,15 @@ def test_the_next_address_never_leads_off_site(app):
         assert response.headers["Location"] == "/", target
         client.post("/logout", data={"csrf_token": _token(client)})
         token = _token(client, "/login")
+
+
+def test_a_next_address_with_a_line_break_leads_home_not_to_a_server_error(app):
+    staff = Staff(app, "reception")
+    for query in ("next=/%0d%0aX:%20y", "next=/patients%0a", "next=/%09/evil.example"):
+        response = staff.client.get(f"/login?{query}")
+        assert response.status_code == 303, query
+        assert response.headers["Location"] == "/", query
+    assert 'name="next"' not in page_text(app.test_client().get("/login?next=/%0d%0aX:%20y"))
 
 
 def _token(client, path: str = "/") -> str:  # type: ignore[no-untyped-def]
