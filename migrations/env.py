@@ -23,6 +23,7 @@ logger = logging.getLogger("alembic.env")
 
 METADATA = {"write": write_metadata, "read": read_metadata}
 VERSION_TABLE = {"write": "alembic_version", "read": "alembic_version_read"}
+DATABASE = {"write": "Write database (event store)", "read": "Read database (read models)"}
 
 
 def engines():
@@ -57,9 +58,28 @@ def options(name, dialect):
     }
 
 
+def describe(name, engines):
+    """Which database a block of migrations is for, for people (no password)."""
+    url = engines[name].url
+    if name == "read" and url == engines["write"].url:
+        return f"{DATABASE[name]}, in the write database"
+    return f"{DATABASE[name]} at {url.render_as_string(hide_password=True)}"
+
+
+def report(name, engines, before, after):
+    # Alembic's own per-revision lines are off (alembic.ini): with two databases each
+    # revision printed twice, on stderr, and read like an error before the admin password.
+    revisions = ", ".join(after) or "empty"
+    if before == after:
+        logger.info("%s: up to date at %s.", describe(name, engines), revisions)
+    else:
+        start = ", ".join(before) or "empty"
+        logger.info("%s: migrated from %s to %s.", describe(name, engines), start, revisions)
+
+
 def run_migrations_offline():
     for name, engine in engines().items():
-        logger.info("Migrating the %s database", name)
+        logger.info("-- %s", DATABASE[name])
         url = engine.url.render_as_string(hide_password=False)
         context.configure(url=url, literal_binds=True, **options(name, engine.dialect.name))
         with context.begin_transaction():
@@ -80,13 +100,17 @@ def run_migrations_online():
                 logger.info("No changes in schema detected.")
 
     conf_args.setdefault("process_revision_directives", skip_empty)
-    for name, engine in engines().items():
+    named = engines()
+    for name, engine in named.items():
         with engine.connect() as connection:
             context.configure(
                 connection=connection, **options(name, engine.dialect.name), **conf_args
             )
+            migration = context.get_context()
+            before = migration.get_current_heads()
             with context.begin_transaction():
                 context.run_migrations(engine_name=name)
+            report(name, named, before, migration.get_current_heads())
 
 
 if context.is_offline_mode():
