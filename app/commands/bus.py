@@ -10,11 +10,11 @@ from datetime import UTC, datetime, tzinfo
 from uuid import UUID
 
 from app.domain.errors import (
+    CommandReusedError,
     ConflictError,
     DomainError,
     ForbiddenError,
     SlotTakenError,
-    ValidationError,
 )
 from app.domain.staff import Principal
 from app.eventstore import (
@@ -33,6 +33,10 @@ from .access import authorize
 from .handlers import HANDLERS, ActorNames, Context, actors_as_recorded, stale_version_error
 
 log = logging.getLogger(__name__)
+
+# The record a command acts on is named by the first of these fields it has: a booking also
+# names its patient and doctor, but writes to its appointment.
+TARGET_FIELDS = ("appointment_id", "patient_id", "doctor_id")
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,8 @@ class CommandBus:
     def handle(self, command: c.Command, principal: Principal | None = None) -> CommandResult:
         """Run `command` for `principal` (a signed-in user; None for the system itself, as
         in seeding), whose user id the events record as their actor. A repeated command id
-        returns the first outcome unchanged.
+        returns the first outcome unchanged, but only to the same actor for the same action
+        on the same record; any other reuse is refused with CommandReusedError.
 
         There is no look-up before the work: the command log's primary key refuses a second
         record of the same id in the same transaction as the events, and a repeat that the
@@ -107,7 +112,7 @@ class CommandBus:
                 # then this is a repeat, and the answer is the twin's.
                 previous = self.store.find_command(command.command_id)
                 if previous is not None:
-                    return self._replay(previous, command)
+                    return _replay(previous, command, _actor(command, principal))
                 if not isinstance(exc, ConcurrencyError):
                     raise
                 # Without a user-given version the command was never stale for anyone:
@@ -127,16 +132,31 @@ class CommandBus:
         noun = history[0].stream_type if history else "record"
         return stale_version_error(noun, exc.expected_version, history, self.tz, self.actor_names)
 
-    @staticmethod
-    def _replay(record: CommandRecord, command: c.Command) -> CommandResult:
-        if record.command_type != command.name:
-            # The id was made for another action (a reused form, or a client bug).
-            raise ValidationError(
-                {"command_id": "This form was already used for another action; reload the page."}
-            )
-        return CommandResult(
-            record.command_id, record.stream_id, record.version, record.position, replayed=True
-        )
+
+def target_of(command: c.Command) -> UUID:
+    """The id of the record (stream) that `command` writes to."""
+    return next(getattr(command, name) for name in TARGET_FIELDS if hasattr(command, name))
+
+
+def _actor(command: c.Command, principal: Principal | None) -> str:
+    """Who the events of `command` name as its actor."""
+    return principal.actor if principal else command.actor
+
+
+def _replay(record: CommandRecord, command: c.Command, actor: str) -> CommandResult:
+    """The first outcome of a command id, again; refused unless it is the same action on the
+    same record by the same actor (a reused form, a client bug, or someone else's id)."""
+    reuse = "This form was already used {}; nothing was changed. Reload the page and try again."
+    if record.command_type != command.name:
+        raise CommandReusedError(reuse.format("for another action"))
+    if record.stream_id != target_of(command):
+        raise CommandReusedError(reuse.format("for another record"))
+    # A command logged before the actor was kept (migration 0005) is checked without it.
+    if record.actor is not None and record.actor != actor:
+        raise CommandReusedError(reuse.format("by someone else"))
+    return CommandResult(
+        record.command_id, record.stream_id, record.version, record.position, replayed=True
+    )
 
 
 def _outcome(exc: Exception) -> str:
@@ -160,7 +180,7 @@ def _decide(ctx: Context, command: c.Command) -> CommandResult:
     """Decide `command` inside the context's transaction and save the decision there."""
     decision = HANDLERS[type(command)](ctx, command)
     metadata = EventMetadata(
-        actor=ctx.principal.actor if ctx.principal else command.actor,
+        actor=_actor(command, ctx.principal),
         correlation_id=command.correlation_id or str(command.command_id),
         causation_id=str(command.command_id),
     )

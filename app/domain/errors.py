@@ -53,3 +53,7 @@ class AlreadyExistsError(DomainError):
 
 class ForbiddenError(DomainError):
     """The signed-in person's role does not allow this command on this record."""
+
+
+class CommandReusedError(DomainError):
+    """A command id already used for another action, another record or by another person."""

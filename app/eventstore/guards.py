@@ -28,6 +28,7 @@ class CommandRecord:
     stream_id: UUID
     version: int
     position: int | None
+    actor: str | None = None  # None for commands logged before the actor was kept
 
 
 class Reservations:
@@ -121,7 +122,7 @@ class CommandLog:
         if row is None:
             return None
         return CommandRecord(
-            row.command_id, row.command_type, row.stream_id, row.version, row.position
+            row.command_id, row.command_type, row.stream_id, row.version, row.position, row.actor
         )
 
     def record_command(self, record: CommandRecord, processed_at: datetime) -> None:
@@ -136,6 +137,7 @@ class CommandLog:
                     "version": record.version,
                     "position": record.position,
                     "processed_at": to_utc(processed_at),
+                    "actor": record.actor,
                 },
             )
         except sa.exc.IntegrityError as exc:

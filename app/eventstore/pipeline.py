@@ -37,8 +37,8 @@ RELEASE = "DELETE FROM reservations WHERE appointment_id = %s"
 # currval() is the last position this session drew, i.e. this decision's last event.
 RECORD_COMMAND = (
     "INSERT INTO processed_commands "
-    "(command_id, command_type, stream_id, version, position, processed_at) "
-    "VALUES (%s, %s, %s, %s, {position}, %s)"
+    "(command_id, command_type, stream_id, version, position, processed_at, actor) "
+    "VALUES (%s, %s, %s, %s, {position}, %s, %s)"
 )
 LAST_POSITION = "currval(pg_get_serial_sequence('events', 'position'))"
 
@@ -49,6 +49,7 @@ def send(
     reservation: Hold | Release | None,
     rows: Sequence[dict[str, Any]],
     command: tuple[UUID, str, UUID, int],
+    actor: str,
     processed_at: datetime,
 ) -> list[int]:
     """Write everything in one pipeline; returns the events' positions.
@@ -84,5 +85,6 @@ def send(
             for row in rows
         ]
         position = LAST_POSITION if rows else "NULL"
-        connection.execute(RECORD_COMMAND.format(position=position), (*command, processed_at))
+        recorded = (*command, processed_at, actor)
+        connection.execute(RECORD_COMMAND.format(position=position), recorded)
     return [cursor.fetchone()[0] for cursor in cursors]  # type: ignore[index]

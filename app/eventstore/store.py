@@ -338,13 +338,12 @@ class StoreTransaction(Reservations, CommandLog):
         )
         command = (command_id, command_type, stream_id, decision.new_version)
         if self.store.is_postgres:
-            positions = self._save_pipelined(decision, rows, command, recorded_at)
+            positions = self._save_pipelined(decision, rows, command, metadata.actor, recorded_at)
         else:
             self.change_reservation(decision.reservation)
             positions = self._insert(stream_id, expected, rows) if rows else []
-            self.record_command(
-                CommandRecord(*command, positions[-1] if positions else None), recorded_at
-            )
+            last = positions[-1] if positions else None
+            self.record_command(CommandRecord(*command, last, metadata.actor), recorded_at)
         self._loaded[stream_id] = decision.new_version
         return positions[-1] if positions else None
 
@@ -353,6 +352,7 @@ class StoreTransaction(Reservations, CommandLog):
         decision: Decision,
         rows: list[dict[str, Any]],
         command: tuple[UUID, str, UUID, int],
+        actor: str,
         recorded_at: datetime,
     ) -> list[int]:
         try:
@@ -361,6 +361,7 @@ class StoreTransaction(Reservations, CommandLog):
                 reservation=decision.reservation,
                 rows=rows,
                 command=command,
+                actor=actor,
                 processed_at=to_utc(recorded_at),
             )
         except psycopg.errors.IntegrityError as exc:

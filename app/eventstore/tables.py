@@ -69,4 +69,6 @@ processed_commands = sa.Table(
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("position", sa.BigInteger(), nullable=True),
     sa.Column("processed_at", UTCDateTime, nullable=False),
+    # Who sent it, so that only they get its outcome again (null: logged before 0005).
+    sa.Column("actor", sa.Text(), nullable=True),
 )

@@ -345,17 +345,3 @@ def test_a_reschedule_restores_a_missing_hold(services, clinic, engine):
     )
     with pytest.raises(SlotTakenError):
         clinic.book("2027-01-12 15:00", patient=1)
-
-
-def test_a_command_id_reused_for_another_action_is_refused(services, clinic):
-    appointment = clinic.book("2027-01-12 10:00")
-    confirm = ConfirmAppointment(appointment_id=appointment)
-    services.bus.handle(confirm)
-    with pytest.raises(ValidationError) as refused:
-        services.bus.handle(
-            CancelAppointment(
-                appointment_id=appointment, reason="ill", command_id=confirm.command_id
-            )
-        )
-    assert "already used for another action" in refused.value.errors["command_id"]
-    assert services.store.stream_version(appointment) == 2
