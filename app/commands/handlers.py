@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from app.domain.appointment import Appointment
+from app.domain.diary import Booked, check_free
 from app.domain.doctor import Doctor, parse_hours
 from app.domain.errors import AlreadyExistsError, ConflictError, NotFoundError
 from app.domain.events import Event
@@ -122,6 +123,7 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
         now=ctx.now,
         tz=ctx.tz,
     )
+    _check_free(ctx, doctor, cmd.appointment_id, cmd.starts_at, ends_at)
     hold = Hold(
         cmd.appointment_id,
         doctor.id,
@@ -146,6 +148,7 @@ def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Decisi
         now=ctx.now,
         tz=ctx.tz,
     )
+    _check_free(ctx, doctor, appointment.id, cmd.starts_at, ends_at)
     hold = Hold(
         appointment.id,
         doctor.id,
@@ -222,8 +225,31 @@ def _appointment_decision(
     return Decision("appointment", appointment.id, appointment.version, events, reservation)
 
 
+def _check_free(
+    ctx: Context, doctor: Doctor, appointment_id: UUID, starts_at: datetime, ends_at: datetime
+) -> None:
+    """Refuse, naming the appointment in the way, a time the doctor's diary already holds.
+
+    The store's own check at save still guards a clash with a concurrent booking (then the
+    refusal is the Hold's shorter message). The store returns any one overlap: narrowing the
+    window to before it finds the earliest, which bounds the time free at the start.
+    """
+    booked: list[Booked] = []
+    until = ends_at
+    while until > starts_at and (
+        found := ctx.tx.find_overlap(doctor.id, starts_at, until, exclude=appointment_id)
+    ):
+        other = _fold(Appointment, found, ctx.tx.load(found), "appointment")
+        assert other.starts_at is not None and other.ends_at is not None
+        assert other.patient_id is not None
+        patient = _fold(Patient, other.patient_id, ctx.tx.load(other.patient_id), "patient")
+        booked.append(Booked(other.starts_at, other.ends_at, patient.name or "another patient"))
+        until = other.starts_at
+    check_free(starts_at, ends_at, booked, doctor_name=doctor.full_name, tz=ctx.tz)
+
+
 def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> str:
-    """What staff read when another appointment holds the time."""
+    """What staff read when another appointment takes the time meanwhile."""
     return (
         f"That time is no longer free: {doctor.full_name} already has an appointment "
         f"overlapping {local_label(starts_at, tz)}."
