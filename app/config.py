@@ -31,6 +31,7 @@ class Settings:
     projection_tick_seconds: float
     projection_batch_size: int
     session_idle_minutes: float
+    doctor_patient_months: int
     login_limit_per_account: str
     login_limit_per_address: str
     max_request_bytes: int
@@ -59,6 +60,7 @@ class Settings:
             projection_tick_seconds=_number(env, "PROJECTION_TICK_SECONDS", 5.0, float, 0.1),
             projection_batch_size=_number(env, "PROJECTION_BATCH_SIZE", 500, int, 1),
             session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", 30.0, float, 1),
+            doctor_patient_months=_number(env, "DOCTOR_PATIENT_MONTHS", 24, int, 1),
             login_limit_per_account=_limit(env, "LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
             login_limit_per_address=_limit(env, "LOGIN_LIMIT_PER_ADDRESS", "20 per minute"),
             max_request_bytes=_number(env, "MAX_REQUEST_BYTES", 64 * 1024, int, 1024),
@@ -107,6 +109,8 @@ class Settings:
             # Sessions end after this long without a request: Flask signs the cookie with
             # its time and refuses an older one, and each request renews it.
             "PERMANENT_SESSION_LIFETIME": timedelta(minutes=self.session_idle_minutes),
+            # A doctor's patients: seen within this many months, or expected (README).
+            "DOCTOR_PATIENT_MONTHS": self.doctor_patient_months,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "LOGIN_LIMIT_PER_ACCOUNT": self.login_limit_per_account,

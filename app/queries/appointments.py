@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 from sqlalchemy.engine import Engine
 
 from app.domain.appointment import Status
@@ -209,9 +210,31 @@ def day_counts(
     return counts
 
 
-def is_patient_of(engine: Engine, patient_id: UUID, doctor_id: UUID) -> bool:
-    """Whether the patient has (or had) an appointment with the doctor."""
+# Who is a doctor's patient (README, "Staff, roles and signing in"): someone who came to see
+# them (checked in or completed) within the period, or who is expected (pending or
+# confirmed, today or later). A cancelled booking or a no-show alone makes no patient.
+VISITED = (Status.CHECKED_IN.value, Status.COMPLETED.value)
+EXPECTED = (Status.PENDING.value, Status.CONFIRMED.value)
+
+
+def is_patient_of(
+    engine: Engine, patient_id: UUID, doctor_id: UUID, *, now: datetime, tz: tzinfo, months: int
+) -> bool:
+    """Whether the patient saw the doctor within `months` before `now` (counted in whole
+    clinic days), or has a pending or confirmed appointment with them from today on."""
+    today = now.astimezone(tz).date()
+    visits_from = local_bounds(today - relativedelta(months=months), tz)[0]
+    today_from = local_bounds(today, tz)[0]
     a = t.appointments.c
-    query = sa.select(a.appointment_id).where(a.patient_id == patient_id, a.doctor_id == doctor_id)
+    query = sa.select(a.appointment_id).where(
+        a.patient_id == patient_id,
+        # One range on the (patient_id, starts_at) index covers both kinds: today is later.
+        a.starts_at >= visits_from,
+        a.doctor_id == doctor_id,
+        sa.or_(
+            a.status.in_(VISITED),
+            sa.and_(a.status.in_(EXPECTED), a.starts_at >= today_from),
+        ),
+    )
     with engine.connect() as conn:
         return conn.execute(query.limit(1)).first() is not None

@@ -99,9 +99,20 @@ def sees_doctor(doctor_id: UUID | None) -> bool:
 
 
 def may_see_patient(patient_id: UUID) -> bool:
-    """Anyone at the front desk; a doctor, only a patient who has an appointment with them."""
+    """Anyone at the front desk; a doctor, only their patient (the rule of `is_patient_of`,
+    on the app's clock; the README's role table)."""
     doctor_id = principal().doctor_id
-    return doctor_id is None or is_patient_of(services().read_engine, patient_id, doctor_id)
+    if doctor_id is None:
+        return True
+    app = services()
+    return is_patient_of(
+        app.read_engine,
+        patient_id,
+        doctor_id,
+        now=app.bus.clock(),
+        tz=app.tz,
+        months=current_app.config["DOCTOR_PATIENT_MONTHS"],
+    )
 
 
 def require_own(doctor_id: UUID | None) -> None:
