@@ -14,7 +14,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.eventstore import START
+from app.domain.appointment import Appointment
+from app.eventstore import START, EventStore
 from app.projections import checkpoints as cp
 from app.projections import tables as t
 from app.projections.projector import Projector
@@ -27,6 +28,17 @@ _VERSIONED = {
     "patient": (t.patients, t.patients.c.patient_id),
     "doctor": (t.doctors, t.doctors.c.doctor_id),
 }
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A record as the event store has it, whatever the read models show yet: its version
+    and whose it is (for the access check of a record not projected yet)."""
+
+    kind: str
+    version: int
+    doctor_id: UUID | None = None
+    patient_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -63,3 +75,17 @@ def projected_version(engine: Engine, kind: str, record_id: UUID) -> int | None:
     table, key = _VERSIONED[kind]
     with engine.connect() as conn:
         return conn.execute(sa.select(table.c.version).where(key == record_id)).scalar()
+
+
+def recorded(store: EventStore, kind: str, record_id: UUID) -> Recorded | None:
+    """The appointment, patient or doctor as the store has it (None: no such record)."""
+    history = store.load(record_id)
+    if not history or history[0].stream_type != kind:
+        return None
+    version = history[-1].version
+    if kind == "appointment":
+        state = Appointment.from_history(record_id, (r.event for r in history))
+        return Recorded(kind, version, state.doctor_id, state.patient_id)
+    if kind == "patient":
+        return Recorded(kind, version, patient_id=record_id)
+    return Recorded(kind, version, doctor_id=record_id)

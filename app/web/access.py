@@ -1,12 +1,14 @@
 """Who may open which page or send which form: one rule per endpoint, checked before any
 view runs. An endpoint without a rule makes the app refuse to start, so no route can be
 added unguarded. Rules by role stop at the door; what a doctor may see of a record (only
-their own agenda, appointments and patients) is checked by the views with `require_own`,
-and the command bus checks every command again."""
+their own agenda, appointments and patients) is checked by the views with `require_own`
+and `conceal`, and the command bus checks every command again. A record the user may not
+see is answered 404, as an unknown id is: a 403 would tell them that it exists."""
 
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 from uuid import UUID
 
 from flask import Flask, Response, abort, current_app, request
@@ -116,21 +118,33 @@ def may_see_patient(patient_id: UUID) -> bool:
 
 
 def require_own(doctor_id: UUID | None) -> None:
-    """403 unless the user may see a record of this doctor's."""
+    """404, as for an unknown doctor, unless the user may see a record of this doctor's."""
     if not sees_doctor(doctor_id):
-        refuse("a record of another doctor")
+        conceal("a record of another doctor", "doctor")
 
 
-def refuse(what: str) -> None:
+def refuse(what: str) -> NoReturn:
+    """Log the refusal and answer 403: the role does not open this page or command."""
+    _log_refusal(what, 403)
+    abort(403, description="Your role does not allow this. Ask an admin if you need it.")
+
+
+def conceal(what: str, noun: str) -> NoReturn:
+    """Log the refusal and answer exactly as for an unknown id of a `noun`."""
+    _log_refusal(what, 404)
+    abort(404, description=f"There is no {noun} with that id.")
+
+
+def _log_refusal(what: str, status: int) -> None:
     log.warning(
-        "permission refused: %s %r (%s) to %s, role %s",
+        "permission refused: %s %r (%s) to %s, role %s, answered %d",
         request.method,
         request.path,
         what,
         current_user.username,
         current_user.role.value,
+        status,
     )
-    abort(403, description="Your role does not allow this. Ask an admin if you need it.")
 
 
 def guard() -> Response | None:

@@ -17,6 +17,7 @@ from app.queries import appointments as q
 from app.queries import history
 from app.queries.agenda import free_slots_for_day
 from app.queries.directory import patient
+from app.queries.freshness import recorded
 
 from . import access
 from . import formatting as fmt
@@ -189,18 +190,32 @@ def index() -> Response:
     return page("appointments/index.html", updating=updating, **context)
 
 
-def _row_or_404(appointment_id: UUID) -> q.AppointmentRow:
+def _found(appointment_id: UUID) -> q.AppointmentRow | None:
+    """The appointment's row once the user may see it; None for one the store has and the
+    read model does not show yet (it lags, or is being rebuilt); 404 for no appointment."""
     row = services().reads.appointment_detail(appointment_id)
-    if row is None:
+    if row is not None:
+        _require_sight(row.doctor_id, row.patient_id)
+        return row
+    # The store is the truth: a command may have been taken on a record not projected yet.
+    found = recorded(services().store, "appointment", appointment_id)
+    if found is None:
         abort(404, description="There is no appointment with that id.")
-    _require_sight(row)
-    return row
+    _require_sight(found.doctor_id, found.patient_id)
+    return None
 
 
-def _require_sight(row: q.AppointmentRow) -> None:
+def _require_sight(doctor_id: UUID | None, patient_id: UUID | None) -> None:
     """A doctor sees their own appointments, and (read-only) those of their patients."""
-    if not access.sees_doctor(row.doctor_id) and not access.may_see_patient(row.patient_id):
-        access.refuse("an appointment of another doctor's patient")
+    if access.sees_doctor(doctor_id):
+        return
+    if patient_id is None or not access.may_see_patient(patient_id):
+        access.conceal("an appointment of another doctor's patient", "appointment")
+
+
+def _not_shown_yet() -> Response:
+    """An appointment the read model does not show yet, on a page: it refreshes itself."""
+    return missing("appointment", True, url_for("appointments.index"))
 
 
 def _detail_context(row: q.AppointmentRow) -> dict[str, Any]:
@@ -221,10 +236,9 @@ def _detail_context(row: q.AppointmentRow) -> dict[str, Any]:
 def detail(appointment_id: UUID) -> Response:
     """Everything about one appointment, what can be done to it, and its history."""
     updating = settle()
-    row = services().reads.appointment_detail(appointment_id)
+    row = _found(appointment_id)
     if row is None:
-        return missing("appointment", updating)
-    _require_sight(row)
+        return _not_shown_yet()
     version = request.args.get("version", type=int)
     past = None
     if version is not None:
@@ -240,11 +254,14 @@ def detail(appointment_id: UUID) -> Response:
 @bp.get("/<uuid:appointment_id>/row")
 def row(appointment_id: UUID) -> Response:
     """One row as a page region shows it (`context`), for htmx to refresh in place."""
+    found = _found(appointment_id)
+    if found is None:
+        return Response(status=204)  # no swap: the row's poll asks again
     expected = Expectation.parse(request.args)
     updating = expected is not None and not expected.met()
     return _render_in(
         request.args.get("context", "list"),
-        _row_or_404(appointment_id),
+        found,
         updating,
         expectation=expected,
         cancelling=request.args.get("cancel") == "1",
@@ -270,7 +287,9 @@ def _render_in(
 @bp.get("/<uuid:appointment_id>/reschedule")
 def reschedule_form(appointment_id: UUID) -> Response:
     """Choose another day and free slot of the same doctor."""
-    row = _row_or_404(appointment_id)
+    row = _found(appointment_id)
+    if row is None:
+        return _not_shown_yet()
     chosen = fmt.parse_day(request.args.get("day")) or row.local_day
     return _reschedule_page(row, chosen, {})
 
@@ -328,9 +347,15 @@ def _acted(appointment_id: UUID, action: Action, context: str, result: CommandRe
         default = url_for("appointments.detail", appointment_id=appointment_id)
         return see_other(safe_next(default), expectation)
     caught_up = expectation.wait()
+    row = _found(appointment_id)
+    if row is None:
+        # No row to swap in yet: the appointment's page says "updating" until there is.
+        detail = url_for("appointments.detail", appointment_id=appointment_id)
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = f"{detail}?expect={expectation.param()}"
+        return response
     response = _render_in(
-        context, _row_or_404(appointment_id), not caught_up, done=action.done,
-        expectation=expectation,
+        context, row, not caught_up, done=action.done, expectation=expectation
     )  # fmt: skip
     # Other regions (Today's counters) refresh themselves when they hear this.
     response.headers["HX-Trigger"] = "appointment-changed"
@@ -338,7 +363,9 @@ def _acted(appointment_id: UUID, action: Action, context: str, result: CommandRe
 
 
 def _refused_action(appointment_id: UUID, context: str, refusal: Refusal) -> Response:
-    row = _row_or_404(appointment_id)
+    row = _found(appointment_id)
+    if row is None:
+        return _refused_unshown(appointment_id, refusal)
     if context == "reschedule":
         chosen = fmt.parse_day(request.form.get("day")) or row.local_day
         return _reschedule_page(row, chosen, dict(request.form), refusal, refusal.status)
@@ -353,6 +380,21 @@ def _refused_action(appointment_id: UUID, context: str, refusal: Refusal) -> Res
             **_detail_context(row),
         )
     return page("refused.html", status=refusal.status, refusal=refusal, row=row)
+
+
+def _refused_unshown(appointment_id: UUID, refusal: Refusal) -> Response:
+    """A refusal on an appointment the read model does not show yet: the refusal as it is
+    (409 with what changed), never "no such appointment"."""
+    reload = url_for("appointments.detail", appointment_id=appointment_id)
+    if not request.htmx:
+        return page("refused.html", status=refusal.status, refusal=refusal, reload=reload)
+    response = fragment(
+        "_refusal_notice.html", status=refusal.status, refusal=refusal, reload=reload
+    )
+    # No row to show it in: the page's message area, as for other errors (web/errors.py).
+    response.headers["HX-Retarget"] = "#flash"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
 
 
 def _action_view(action: Action) -> Callable[[UUID], Response]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from flask import current_app
+from flask import current_app, g, request
 
 from app.commands import CommandResult
 from app.commands import commands as c
@@ -28,7 +28,7 @@ from app.domain.errors import (
     SlotTakenError,
     ValidationError,
 )
-from app.queries.freshness import projected_version
+from app.queries.freshness import Recorded, projected_version, recorded
 
 from . import access
 from .services import services
@@ -74,9 +74,16 @@ def form_command_id(form: Mapping[str, str], key: str = "command_id") -> dict[st
 def attempt(build: Callable[[], c.Command]) -> CommandResult | Refusal:
     """Build a command (its fields may be refused) and run it on the bus for the signed-in
     user, whose id its events record."""
+    command = None
     try:
-        return services().bus.handle(build(), access.principal())
+        command = build()
+        return services().bus.handle(command, access.principal())
     except ForbiddenError as exc:
+        if command is not None and access.may(type(command)):
+            # The role may send it, so the record was refused (another doctor's): answered
+            # as an unknown id is, or the answer would tell that the record exists.
+            noun = "appointment" if isinstance(command, c.AppointmentCommand) else "record"
+            access.conceal(exc.message, noun)
         access.refuse(exc.message)
         raise  # refuse() aborts with 403
     except DomainError as exc:
@@ -100,28 +107,63 @@ class Expectation:
 
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> Expectation | None:
-        """From a page's `expect` query parameter; anything malformed is ignored."""
-        kind, _, rest = (args.get("expect") or "").partition(":")
+        """The page's `expect` query parameter if the page may wait for it; None (as if it
+        were met) for anything malformed, or that `_honoured` refuses."""
+        raw = args.get("expect") or ""
+        cache = g.setdefault("rendezvous_expectations", {})
+        if raw not in cache:
+            cache[raw] = cls._read(raw)
+        return cache[raw]
+
+    @classmethod
+    def _read(cls, raw: str) -> Expectation | None:
+        kind, _, rest = raw.partition(":")
         record, _, version = rest.partition(":")
         if kind not in ("appointment", "patient", "doctor"):
             return None
         try:
-            return cls(kind, UUID(record), int(version))
+            expected = cls(kind, UUID(record), int(version))
         except ValueError:
             return None
+        return expected if expected._honoured() else None
+
+    def _honoured(self) -> bool:
+        """Only a change that happened, to a record the user may see, that this page shows.
+
+        Anyone can write an `expect` into an address: waiting for an unknown record, an
+        unseen one or a version never reached would tell, by delay or "updating", whether
+        it exists and at which version, and hold a worker to no purpose."""
+        shown = request.view_args or {}
+        if f"{self.kind}_id" in shown and shown[f"{self.kind}_id"] != self.record_id:
+            return False  # a page of one record shows no other of its kind
+        found = recorded(services().store, self.kind, self.record_id)
+        return found is not None and found.version >= self.version and visible(found)
 
     def met(self) -> bool:
         shown = projected_version(services().read_engine, self.kind, self.record_id)
         return shown is not None and shown >= self.version
 
     def wait(self, seconds: float | None = None) -> bool:
-        """Whether the read model shows this version, polling up to `seconds`."""
+        """Whether the read model shows this version, polling up to `seconds`; all the waits
+        of one request share one deadline, so no request waits longer than that."""
         if seconds is None:
             seconds = current_app.config["READ_YOUR_WRITES_SECONDS"]
-        deadline, pause = time.monotonic() + seconds, 0.005
+        deadline = g.setdefault("rendezvous_wait_until", time.monotonic() + seconds)
+        pause = 0.005
         while not self.met():
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(pause)
+            time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
             pause = min(pause * 2, 0.1)
         return True
+
+
+def visible(found: Recorded) -> bool:
+    """Whether the signed-in user may see this record (one not projected yet, too)."""
+    if found.kind == "appointment":
+        # As the appointment's pages: a doctor's own, and (read-only) their patients'.
+        seen = access.sees_doctor(found.doctor_id)
+        return seen or (found.patient_id is not None and access.may_see_patient(found.patient_id))
+    if found.kind == "patient":
+        return found.patient_id is not None and access.may_see_patient(found.patient_id)
+    return access.sees_doctor(found.doctor_id)

@@ -118,7 +118,7 @@ def detail(patient_id: UUID) -> Response:
     if patient is None:
         return missing("patient", updating, url_for("patients.index"))
     if not access.may_see_patient(patient_id):
-        access.refuse("a patient who is not theirs")
+        access.conceal("a patient who is not theirs", "patient")
     return _patient_page(patient, updating=updating)
 
 

@@ -1,10 +1,13 @@
-"""Who may do what: every route, for every role, allowed or 403, through real sign-in.
+"""Who may do what: every route, for every role, allowed or refused, through real sign-in.
 
 Two doctors, each with a patient and an appointment; the doctor signed in is Dr Ada Martin
-(`own`), the other is Dr Lee (`other`). A refused request writes nothing."""
+(`own`), the other is Dr Lee (`other`). A refused request writes nothing. A role refused at
+the door gets 403; a doctor asking for another doctor's record gets the 404 of an unknown
+id (a 403 would tell that the record exists), and both refusals are logged."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from uuid import UUID
@@ -17,7 +20,7 @@ from .clinic import WEEKDAYS, Clinic, monday_ahead, open_clinic
 from .projecting import catch_up
 from .webclient import HTMX, Staff, account, page_text
 
-OK, NO = "ok", 403
+OK, NO, HIDDEN = "ok", 403, 404
 ROLES = ("reception", "doctor", "admin")
 
 
@@ -38,9 +41,9 @@ TABLE = [
     Route("GET", "/", (OK, OK, OK), "home.index"),
     Route("GET", "/appointments", (OK, OK, OK), "appointments.index"),
     Route("GET", "/appointments/{own_appt}", (OK, OK, OK), "appointments.detail"),
-    Route("GET", "/appointments/{other_appt}", (OK, NO, OK), "appointments.detail"),
+    Route("GET", "/appointments/{other_appt}", (OK, HIDDEN, OK), "appointments.detail"),
     Route("GET", "/appointments/{own_appt}/row", (OK, OK, OK), "appointments.row"),
-    Route("GET", "/appointments/{other_appt}/row", (OK, NO, OK), "appointments.row"),
+    Route("GET", "/appointments/{other_appt}/row", (OK, HIDDEN, OK), "appointments.row"),
     Route(
         "GET", "/appointments/{own_appt}/reschedule", (OK, NO, OK), "appointments.reschedule_form"
     ),
@@ -49,11 +52,11 @@ TABLE = [
     Route("POST", "/appointments/{own_appt}/cancel", (OK, NO, OK), "appointments.cancel"),
     Route("POST", "/appointments/{own_appt}/reschedule", (OK, NO, OK), "appointments.reschedule"),
     Route("POST", "/appointments/{own_appt}/check-in", (OK, OK, OK), "appointments.check_in"),
-    Route("POST", "/appointments/{other_appt}/check-in", (OK, NO, OK), "appointments.check_in"),
+    Route("POST", "/appointments/{other_appt}/check-in", (OK, HIDDEN, OK), "appointments.check_in"),
     Route("POST", "/appointments/{own_appt}/complete", (OK, OK, OK), "appointments.complete"),
-    Route("POST", "/appointments/{other_appt}/complete", (OK, NO, OK), "appointments.complete"),
+    Route("POST", "/appointments/{other_appt}/complete", (OK, HIDDEN, OK), "appointments.complete"),
     Route("POST", "/appointments/{own_appt}/no-show", (OK, OK, OK), "appointments.no_show"),
-    Route("POST", "/appointments/{other_appt}/no-show", (OK, NO, OK), "appointments.no_show"),
+    Route("POST", "/appointments/{other_appt}/no-show", (OK, HIDDEN, OK), "appointments.no_show"),
     Route("GET", "/appointments/new", (OK, NO, OK), "appointments.new"),
     Route("GET", "/appointments/new/patients?q=pat", (OK, NO, OK), "appointments.patient_matches"),
     Route("GET", "/appointments/new/slots?doctor_id={own}", (OK, NO, OK), "appointments.slots"),
@@ -62,12 +65,12 @@ TABLE = [
     Route("GET", "/patients", (OK, NO, OK), "patients.index"),
     Route("POST", "/patients", (OK, NO, OK), "patients.register"),
     Route("GET", "/patients/{patient}", (OK, OK, OK), "patients.detail"),
-    Route("GET", "/patients/{stranger}", (OK, NO, OK), "patients.detail"),
+    Route("GET", "/patients/{stranger}", (OK, HIDDEN, OK), "patients.detail"),
     Route("POST", "/patients/{patient}", (OK, NO, OK), "patients.change"),
     Route("GET", "/doctors", (OK, NO, OK), "doctors.index"),
     Route("POST", "/doctors", (NO, NO, OK), "doctors.register"),
     Route("GET", "/doctors/{own}", (OK, OK, OK), "doctors.detail"),
-    Route("GET", "/doctors/{other}", (OK, NO, OK), "doctors.detail"),
+    Route("GET", "/doctors/{other}", (OK, HIDDEN, OK), "doctors.detail"),
     Route("POST", "/doctors/{own}/hours", (NO, NO, OK), "doctors.set_hours"),
     Route("GET", "/admin/users", (NO, NO, OK), "admin.users"),
     Route("POST", "/admin/users", (NO, NO, OK), "admin.create_user"),
@@ -96,6 +99,10 @@ class Places:
 
     def url(self, route: Route) -> str:
         return route.path.format(**self.ids)
+
+    def unknown_url(self, route: Route) -> str:
+        """The same address with an id that names no record."""
+        return route.path.format(**{name: uuid.uuid4() for name in self.ids})
 
 
 @pytest.fixture
@@ -141,7 +148,7 @@ def _send(staff: Staff, route: Route, url: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_route_is_allowed_or_refused_by_role(pg_app, places, role):
+def test_every_route_is_allowed_or_refused_by_role(pg_app, places, role, caplog):
     services = pg_app.extensions["rendezvous"]
     staff = _staff(pg_app, role, places)
     wrong = []
@@ -149,14 +156,26 @@ def test_every_route_is_allowed_or_refused_by_role(pg_app, places, role):
         if route.endpoint == "auth.logout":
             continue  # signs this client out; checked on its own below
         before = services.store.count()
-        response = _send(staff, route, places.url(route))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="rendezvous.access"):
+            response = _send(staff, route, places.url(route))
         expected = route.expected(role)
-        refused = response.status_code == 403
-        if refused != (expected == NO):
-            wrong.append(f"{route.method} {route.path}: {response.status_code}, want {expected}")
-        elif refused:
+        status = response.status_code
+        # Past the door, the unknown projection is a 404 of its own (see TABLE).
+        hidden = status == HIDDEN and route.endpoint != "ops.rebuild"
+        got = status if status == NO or hidden else OK
+        if got != expected:
+            wrong.append(f"{route.method} {route.path}: {status}, want {expected}")
+            continue
+        if expected != OK:
             assert services.store.count() == before, f"{route.path} wrote while refusing"
+            assert f"permission refused: {route.method}" in caplog.text, route.path
+        if expected == NO:
             assert "Your role does not allow this" in page_text(response)
+        elif expected == HIDDEN:
+            # Word for word the answer for an id that names nothing.
+            unknown = _send(staff, route, places.unknown_url(route))
+            assert (unknown.status_code, page_text(unknown)) == (404, page_text(response))
         assert response.status_code < 500, f"{route.method} {route.path}: {response.status_code}"
         # Still signed in: a refusal is not a sign-out.
         assert "/login" not in response.headers.get("Location", ""), route.path
