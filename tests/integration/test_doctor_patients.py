@@ -17,6 +17,7 @@ from app.commands import (
     RegisterDoctor,
     SetWorkingHours,
 )
+from app.config import ConfigurationError, Settings
 from app.queries.appointments import is_patient_of
 
 from ..conftest import CLINIC_TZ
@@ -132,6 +133,15 @@ def test_a_patient_of_one_doctor_is_not_therefore_anothers(visits):
     visits.seen("2026-10-05 10:00", patient=0)
     visits.clock.set_local(NOW)
     assert not visits.patient_of_doctor(0, doctor=other)
+
+
+def test_the_period_is_a_setting_of_whole_months():
+    assert Settings.from_env({}).flask_config("/tmp")["DOCTOR_PATIENT_MONTHS"] == 24
+    six = Settings.from_env({"DOCTOR_PATIENT_MONTHS": "6"}).flask_config("/tmp")
+    assert six["DOCTOR_PATIENT_MONTHS"] == 6
+    for bad in ("two years", "0", "1.5"):
+        with pytest.raises(ConfigurationError, match="DOCTOR_PATIENT_MONTHS"):
+            Settings.from_env({"DOCTOR_PATIENT_MONTHS": bad})
 
 
 # -- the pages --
