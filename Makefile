@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
+# Where `make run` serves (port 5000 is AirPlay's on a Mac): `make run PORT=8000`.
+HOST ?= 127.0.0.1
+PORT ?= 5000
 
 .PHONY: run test lint install install-dev static bench bench-project clean bench-http bench-cache screenshots
 
@@ -41,7 +44,7 @@ run: install static
 	$(FLASK) seed-demo
 	@# On first start only: an admin with a random password, printed this once.
 	$(FLASK) users ensure-admin
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: install-dev
 	$(BIN)/ruff check app tests bench celery_worker.py

@@ -38,7 +38,10 @@ def metrics_directory_problem(directory: str | None, workers: int) -> tuple[str 
         )
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
         return f"PROMETHEUS_MULTIPROC_DIR={directory} is not a writable directory.", None
-    left = [name for name in os.listdir(directory) if name.endswith(".db")]
+    # Not this process's own files: importing the app (for this very check) writes one.
+    own = f"_{os.getpid()}.db"
+    files = [name for name in os.listdir(directory) if name.endswith(".db")]
+    left = [name for name in files if not name.endswith(own)]
     if left:
         return None, (
             f"PROMETHEUS_MULTIPROC_DIR={directory} holds {len(left)} metric files from "

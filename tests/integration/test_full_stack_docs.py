@@ -1,0 +1,169 @@
+"""The README's "Running the full stack" commands, run as pasted into one shell, on scratch
+databases: the first admin signs in with the printed password and gets pages that load htmx.
+
+The README's block is the only copy of the commands: this test reads it, swaps in scratch
+values (databases, Redis database, metrics directory, port) and runs it, all but the demo
+data (a minute or more of commands; tests/integration/test_cli.py covers it) and the
+worker, beat and relay, which the page does not need.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from ..conftest import PG_SERVER, _libpq, redis_test_url
+from .test_metrics import Browser
+from .workers import ROOT, free_port, stop_group
+
+SECTION = "## Running the full stack"
+PASSWORD = re.compile(r"Sign in at /login as (\S+) with password (\S+)")
+HTMX_SCRIPT = re.compile(r'<script src="(/static/vendor/htmx\.min\.js[^"]*)"')
+EXPORT = re.compile(r"^export (\w+)=(\S+)")
+
+
+def readme_block() -> tuple[list[str], list[str]]:
+    """The section's first sh block: its set-up lines, and the long-running ones after the
+    blank line."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(SECTION) :]
+    start = section.index("```sh\n") + len("```sh\n")
+    block = section[start : section.index("\n```", start)]
+    setup, _, running = block.partition("\n\n")
+    return setup.splitlines(), running.splitlines()
+
+
+def database_names(lines: list[str]) -> dict[str, str]:
+    """The README's database names (from its DATABASE_URL_* exports) and scratch ones."""
+    names = {}
+    for line in lines:
+        if (found := EXPORT.match(line)) and found.group(1).startswith("DATABASE_URL_"):
+            name = make_url(found.group(2)).database
+            names[name] = f"rendezvous_docs_{uuid.uuid4().hex[:8]}_{len(names)}"
+    return names
+
+
+def scratch(line: str, names: dict[str, str], metrics: Path, port: int) -> str | None:
+    """The line with this test's values instead of the README's; None to leave it out."""
+    server = make_url(PG_SERVER)
+    if "seed-demo" in line:
+        return None
+    if found := EXPORT.match(line):
+        variable, value = found.groups()
+        if variable.startswith("DATABASE_URL_"):
+            database = names[make_url(value).database]
+            value = server.set(database=database).render_as_string(hide_password=False)
+        elif variable == "REDIS_URL":
+            value = redis_test_url()
+        elif variable == "PROMETHEUS_MULTIPROC_DIR":
+            value = str(metrics)
+        else:
+            return line  # a secret made on the spot, as pasted
+        return f"export {variable}={shlex.quote(value)}"
+    if line.startswith("createdb "):
+        *_, name = line.split("#")[0].split()
+        options = f"-h {server.host} -p {server.port or 5432} -U {server.username}"
+        return f"createdb {options} {names[name]}"
+    if "gunicorn" in line:
+        line = re.sub(r"--bind \S+", f"--bind 127.0.0.1:{port}", line)
+        return "exec " + re.sub(r"--workers \d+", "--workers 2", line)
+    return line
+
+
+@pytest.fixture
+def scratch_databases() -> Iterator[dict[str, str]]:
+    """README database name -> scratch name; the scratch databases are dropped after."""
+    names = database_names(readme_block()[0])
+    yield names
+    with psycopg.connect(_libpq(PG_SERVER), autocommit=True) as admin:
+        for name in names.values():
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def wait_until_serving(base: str, shell: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    """Poll /healthz until it answers, failing at once if the shell exits."""
+    deadline = time.monotonic() + timeout
+    while not answers(base):
+        if shell.poll() is not None:
+            raise AssertionError(f"the commands stopped ({shell.returncode}):\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not serving after {timeout} s:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
+def answers(base: str) -> bool:
+    try:
+        return Browser(base).open("/healthz")[0] == 200
+    except OSError:
+        return False
+
+
+def test_the_documented_commands_serve_pages_with_htmx_to_the_first_admin(
+    scratch_databases, tmp_path
+):
+    port, metrics = free_port(), tmp_path / "metrics"
+    setup, running = readme_block()
+    # static/vendor is git-ignored and already here (make test builds it): only this says
+    # that a fresh clone's pages get htmx too.
+    assert any(re.match(r"make\b.*\bstatic\b", line) for line in setup), setup
+    web = [line for line in running if "gunicorn" in line]
+    assert len(web) == 1, running
+    lines = [scratch(line, scratch_databases, metrics, port) for line in [*setup, *web]]
+    script = "\n".join(["set -euo pipefail", *(line for line in lines if line is not None)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL_", "PROM"))}
+    tag = f"docs-{uuid.uuid4().hex[:8]}"  # this test's own keys and queue on shared Redis
+    env |= {"CACHE_PREFIX": tag, "CELERY_QUEUE": tag, "EVENT_STREAM": tag}
+    log = tmp_path / "shell.log"
+    with log.open("w") as output:
+        shell = subprocess.Popen(
+            ["bash", "-c", script], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_serving(base, shell, log)
+        username, password = PASSWORD.search(log.read_text()).groups()  # type: ignore[union-attr]
+        browser = Browser(base)
+        browser.open("/login")
+        form = {"csrf_token": browser.token, "username": username, "password": password}
+        assert browser.open("/login", form)[0] == 303, log.read_text()
+        status, page = browser.open("/")
+        assert status == 200, page
+        script_url = HTMX_SCRIPT.search(page)
+        assert script_url, "the page loads no htmx"
+        status, htmx = browser.open(script_url.group(1))
+        assert status == 200 and "htmx" in htmx and len(htmx) > 10_000
+        assert "metric files from earlier processes" not in log.read_text()
+    finally:
+        stop_group(shell, timeout=20)
+
+
+@pytest.mark.parametrize("how", ["arguments", "environment"])
+def test_make_run_serves_on_the_host_and_port_given(how: str):
+    settings = {"HOST": "0.0.0.0", "PORT": "8123"}
+    arguments = [f"{name}={value}" for name, value in settings.items()]
+    env = {**os.environ, **(settings if how == "environment" else {})}
+    done = subprocess.run(
+        ["make", "--dry-run", "run", *(arguments if how == "arguments" else [])],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert done.stdout.splitlines()[-1].endswith(" run --host 0.0.0.0 --port 8123")
+
+
+def test_make_run_serves_on_localhost_port_5000_by_default():
+    env = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")}
+    done = subprocess.run(
+        ["make", "--dry-run", "run"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert done.stdout.splitlines()[-1].endswith(" run --host 127.0.0.1 --port 5000")
