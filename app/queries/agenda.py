@@ -68,6 +68,18 @@ def agenda_for_day(
     return _between(engine, doctor_id, start, end, holding_only=False)
 
 
+def birth_dates(engine: Engine, patient_ids: set[UUID]) -> dict[UUID, date | None]:
+    """The patients' dates of birth, for the doctor's printed day."""
+    # Read from the directory by primary key, not copied into the cached agenda rows: a
+    # corrected date of birth shows at once, with no agenda entry to invalidate.
+    if not patient_ids:
+        return {}
+    p = t.patients
+    query = sa.select(p.c.patient_id, p.c.date_of_birth).where(p.c.patient_id.in_(patient_ids))
+    with engine.connect() as conn:
+        return {row.patient_id: row.date_of_birth for row in conn.execute(query)}
+
+
 def agenda_for_week(
     engine: Engine, doctor_id: UUID, monday: date, *, tz: tzinfo
 ) -> dict[date, list[AppointmentRow]]:

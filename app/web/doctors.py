@@ -129,7 +129,8 @@ def _agenda_context(doctor: agenda.DoctorRow, chosen: date, view: str) -> dict[s
     if view == "week":
         context["week"] = services().reads.agenda_for_week(doctor.doctor_id, _week_of(chosen))
     else:
-        context["rows"] = services().reads.agenda_for_day(doctor.doctor_id, chosen)
+        rows = context["rows"] = services().reads.agenda_for_day(doctor.doctor_id, chosen)
+        context["born"] = agenda.birth_dates(engine, {row.patient_id for row in rows})
     return context
 
 
