@@ -25,7 +25,11 @@ from .pages import fragment, page, see_other, settle
 from .services import services
 
 # What the booking form carries from one step to the next.
-KEPT = ("patient_id", "doctor_id", "day", "starts_at", "duration_minutes", "title", "q")
+# duration_for: the doctor whose slot length the duration was last set for (see _duration).
+KEPT = (
+    "patient_id", "doctor_id", "day", "starts_at", "duration_minutes", "duration_for", "title",
+    "q",
+)  # fmt: skip
 PATIENT_FIELDS = ("full_name", "date_of_birth", "phone", "email")
 
 
@@ -43,9 +47,10 @@ def _patient_context(values: dict[str, str]) -> dict[str, Any]:
 
 
 def _slot_context(values: dict[str, str]) -> dict[str, Any]:
-    """The chosen doctor and day, and the doctor's free times that day."""
+    """The chosen doctor and day, the doctor's free times that day, and the duration."""
     doctor_id = _uuid(values.get("doctor_id"))
     doctor = next((doc for doc in pickers.doctors() if doc.doctor_id == doctor_id), None)
+    _duration(values, doctor)
     day = fmt.parse_day(values.get("day"))
     slots = []
     if doctor and day:
@@ -55,13 +60,20 @@ def _slot_context(values: dict[str, str]) -> dict[str, Any]:
     return {"values": values, "doctor": doctor, "day": day, "slots": slots}
 
 
+def _duration(values: dict[str, str], doctor: d.DoctorChoice | None) -> None:
+    """The duration follows the doctor: a doctor other than the one it was last set for
+    brings their slot length; for the same doctor what was typed stays."""
+    chosen = str(doctor.doctor_id) if doctor else ""
+    if doctor and (values.get("duration_for") != chosen or not values.get("duration_minutes")):
+        values["duration_minutes"] = str(doctor.slot_minutes)
+    values["duration_for"] = chosen
+
+
 def _booking_context(values: dict[str, str]) -> dict[str, Any]:
     """Everything the whole booking form shows."""
     context = {**_patient_context(values), **_slot_context(values)}
     values.setdefault("command_id", str(uuid4()))
     values.setdefault("patient_command_id", str(uuid4()))
-    if not values.get("duration_minutes") and context["doctor"]:
-        values["duration_minutes"] = str(context["doctor"].slot_minutes)
     return {**context, "min_day": fmt.today().isoformat()}
 
 
@@ -94,7 +106,10 @@ def slots() -> Response:
     """The chosen doctor's free times on the chosen day."""
     values = _values(request.args)
     if request.htmx:
-        return fragment("appointments/_slot_picker.html", **_slot_context(values))
+        # The duration field comes along out of band: it follows the doctor chosen.
+        return fragment(
+            "appointments/_slot_picker.html", oob_duration=True, **_slot_context(values)
+        )
     return page("appointments/new.html", **_booking_context(values))
 
 
@@ -149,6 +164,7 @@ def create() -> Response:
 
     outcome = attempt(build)
     if isinstance(outcome, Refusal):
+        values["duration_for"] = values.get("doctor_id", "")  # keep the duration as sent
         context = _booking_context(values)
         context["refusal"] = outcome
         return page("appointments/new.html", status=outcome.status, **context)
