@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
+from zxcvbn import zxcvbn
 
 from app.domain.errors import NotFoundError, ValidationError
 from app.domain.staff import Principal, Role
@@ -26,6 +27,12 @@ MIN_PASSWORD = 12
 # argon2 hashes what it is given whatever its length; the cap keeps a request from making
 # the server hash megabytes.
 MAX_PASSWORD = 256
+# zxcvbn's score, 0 to 4: 3 is an estimated 10^8 to 10^10 guesses, out of reach online (sign-in
+# is rate-limited) and costly offline against argon2id hashes.
+MIN_STRENGTH = 3
+# zxcvbn refuses longer input (its matching grows fast with length): it judges the start.
+STRENGTH_CHECKED = 72
+MORE_WORDS = "Add another word or two. Uncommon words are better."
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,7 @@ class Accounts:
         full_name = " ".join(full_name.split())
         if len(full_name) > 120:
             errors["full_name"] = "The name can be at most 120 characters."
-        if message := password_problem(password, username):
+        if message := password_problem(password, username, full_name):
             errors["password"] = message
         try:
             chosen = Role(role)
@@ -230,7 +237,7 @@ class Accounts:
     def set_password(self, username: str, password: str, *, by: str) -> User:
         """A new password; the account's other sessions end."""
         user = self._existing(username)
-        if message := password_problem(password, user.username):
+        if message := password_problem(password, user.username, user.full_name):
             raise ValidationError({"password": message})
         with self.engine.begin() as conn:
             changed = users.update().where(users.c.user_id == user.user_id)
@@ -285,15 +292,21 @@ class Accounts:
         return chosen
 
 
-def password_problem(password: str, username: str) -> str | None:
-    """Why a new password is refused, or None."""
+def password_problem(password: str, username: str, full_name: str = "") -> str | None:
+    """Why a new password is refused, or None; every refusal's wording is here."""
     if len(password) < MIN_PASSWORD:
         return f"Use at least {MIN_PASSWORD} characters."
     if len(password) > MAX_PASSWORD:
         return f"Use at most {MAX_PASSWORD} characters."
     if password.strip().lower() == username:
         return "The password cannot be the username."
-    return None
+    # The account's own names count as guessable words.
+    judged = zxcvbn(password[:STRENGTH_CHECKED], user_inputs=[username, *full_name.split()])
+    if judged["score"] >= MIN_STRENGTH:
+        return None
+    feedback = judged["feedback"]
+    advice = [text for text in (feedback["warning"], *feedback["suggestions"]) if text]
+    return " ".join(["This password is too easy to guess.", *(advice or [MORE_WORDS])])
 
 
 def _columns() -> list[sa.Column]:

@@ -94,7 +94,7 @@ def create_user() -> Response:
     password = form.get("password") or ""
     if password != (form.get("password_repeat") or ""):
         errors = {"password_repeat": "The two passwords differ: type the same one twice."}
-        if problem := password_problem(password, values["username"].lower()):
+        if problem := password_problem(password, values["username"].lower(), values["full_name"]):
             errors["password"] = problem
         refused = Refusal(422, "Please correct the marked fields.", errors)
         return _users_page(422, refusal=refused, values=values)

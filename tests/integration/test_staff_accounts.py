@@ -9,12 +9,20 @@ import pytest
 from click.testing import Result
 from flask import Flask
 
+from app.accounts import password_problem
 from app.users_cli import users_cli
 
 from .projecting import catch_up
 from .webclient import PASSWORD, Staff, account, page_text, sign_in
 
 NEW_PASSWORD = "a quite different passphrase"
+# Passwords of 12 characters or more that people were able to set, and why each is weak.
+EASY_TO_GUESS = [
+    (" " * 12, "Repeats like"),
+    ("aaaaaaaaaaaa", "Repeats like"),
+    ("password1234", "This is a very common password."),
+    ("123456789012", "similar to a commonly used password"),
+]
 PRINTED_PASSWORD = re.compile(r"with password (\S+)")
 
 
@@ -110,6 +118,14 @@ class TestCreateOnTheCommandLine:
         assert "password: Use at least 12 characters." in result.output
         assert usernames(services) == set()
 
+    @pytest.mark.parametrize(("password", "why"), EASY_TO_GUESS)
+    def test_refuses_a_password_easy_to_guess_and_says_why(self, app, services, password, why):
+        result = users(app, "create", "bob", "--role", "reception", input=f"{password}\n")
+        assert result.exit_code == 1, result.output
+        assert "password: This password is too easy to guess." in result.output
+        assert why in result.output
+        assert usernames(services) == set()
+
     def test_refuses_a_taken_username(self, app, services):
         account(app, "reception", username="bob")
         result = users(app, "create", "BOB", "--role", "admin", input=f"{NEW_PASSWORD}\n")
@@ -177,6 +193,9 @@ def test_set_password_from_stdin_ends_sessions(app, services):
     assert signs_in(app, "test-reception", NEW_PASSWORD)
     short = users(app, "set-password", "test-reception", input="short\n")
     assert short.exit_code == 1 and "Use at least 12 characters." in short.output
+    weak = users(app, "set-password", "test-reception", input="password1234\n")
+    assert weak.exit_code == 1 and "This is a very common password." in weak.output
+    assert signs_in(app, "test-reception", NEW_PASSWORD)
     assert users(app, "set-password", "nobody", input=f"{NEW_PASSWORD}\n").exit_code == 1
 
 
@@ -189,6 +208,7 @@ def test_ensure_admin_creates_one_admin_once_and_prints_its_password_once(app, s
     admin = services.accounts.find("admin")
     assert admin.role.value == "admin" and admin.full_name == "Administrator"
     assert signs_in(app, "admin", printed.group(1))
+    assert password_problem(printed.group(1), "admin", "Administrator") is None
 
     again = users(app, "ensure-admin")
     assert again.exit_code == 0
@@ -285,6 +305,24 @@ def test_refusals_of_the_accounts_are_shown_beside_their_fields(app, services, a
     assert 'id="f-doctor_id-error">A doctor&#39;s account must name which doctor' in html
     assert '<option value="doctor" selected>' in html
     assert usernames(services) == {"test-admin"}
+
+
+@pytest.mark.parametrize(("password", "why"), EASY_TO_GUESS)
+def test_a_password_easy_to_guess_is_refused_on_the_page_with_the_reason(
+    app, services, admin, password, why
+):
+    response = admin.post("/admin/users", create_form(password=password, password_repeat=password))
+    assert response.status_code == 422
+    html = page_text(response)
+    assert 'id="f-password-error">This password is too easy to guess.' in html
+    assert why.replace('"', "&#34;") in html
+    assert services.accounts.find("nadia") is None
+    account(app, "reception")
+    reset = admin.post("/admin/users/test-reception/password", {"password": password})
+    assert reset.status_code == 422
+    error = 'id="password-test-reception-error">This password is too easy to guess.'
+    assert error in row(page_text(reset), "test-reception")
+    assert signs_in(app, "test-reception", PASSWORD)
 
 
 def test_disable_and_enable_through_the_page(app, services, admin):
