@@ -32,6 +32,7 @@ class Settings:
     projection_batch_size: int
     session_idle_minutes: float
     doctor_patient_months: int
+    session_max_hours: float
     login_limit_per_account: str
     login_limit_per_address: str
     max_request_bytes: int
@@ -61,6 +62,7 @@ class Settings:
             projection_batch_size=_number(env, "PROJECTION_BATCH_SIZE", 500, int, 1),
             session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", 30.0, float, 1),
             doctor_patient_months=_number(env, "DOCTOR_PATIENT_MONTHS", 24, int, 1),
+            session_max_hours=_number(env, "SESSION_MAX_HOURS", 12.0, float, 0.1),
             login_limit_per_account=_limit(env, "LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
             login_limit_per_address=_limit(env, "LOGIN_LIMIT_PER_ADDRESS", "20 per minute"),
             max_request_bytes=_number(env, "MAX_REQUEST_BYTES", 64 * 1024, int, 1024),
@@ -111,6 +113,8 @@ class Settings:
             "PERMANENT_SESSION_LIFETIME": timedelta(minutes=self.session_idle_minutes),
             # A doctor's patients: seen within this many months, or expected (README).
             "DOCTOR_PATIENT_MONTHS": self.doctor_patient_months,
+            # However active, a session ends this long after signing in (app/web/auth.py).
+            "SESSION_MAX_AGE": timedelta(hours=self.session_max_hours),
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "LOGIN_LIMIT_PER_ACCOUNT": self.login_limit_per_account,

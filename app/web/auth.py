@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -35,6 +36,8 @@ log = logging.getLogger("rendezvous.auth")
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
+# When the session was signed in (seconds since the epoch), for SESSION_MAX_HOURS.
+SIGNED_IN_AT = "signed_in_at"
 
 
 class SignedIn(UserMixin):
@@ -67,7 +70,18 @@ def load_user(session_id: str) -> SignedIn | None:
         return None
     if user is None or not user.active or str(user.session_epoch) != epoch:
         return None
+    if not _signed_in_lately():
+        return None  # as for an idle session: the unauthorized handler leads to sign-in
     return SignedIn(user)
+
+
+def _signed_in_lately() -> bool:
+    """Whether the session was signed in less than SESSION_MAX_AGE ago. The cookie is signed,
+    so its time is the server's; a session from before this check existed has none, and ends."""
+    started = session.get(SIGNED_IN_AT)
+    if not isinstance(started, int | float):
+        return False
+    return time.time() - started < current_app.config["SESSION_MAX_AGE"].total_seconds()
 
 
 @login_manager.unauthorized_handler
@@ -130,6 +144,7 @@ def login() -> Response:
     # A fresh session: nothing from before signing in carries over (nor its CSRF token).
     session.clear()
     login_user(SignedIn(user))
+    session[SIGNED_IN_AT] = int(time.time())
     session.permanent = True
     log.info("signed in: %s (%s) from %s", user.username, user.role.value, get_remote_address())
     return redirect(safe_next(url_for("home.index")), 303)
@@ -161,6 +176,7 @@ def _login_page(status: int, message: str | None = None, **values: Any) -> Respo
         values=values,
         next=safe_next(""),
         idle_minutes=int(current_app.permanent_session_lifetime.total_seconds() // 60),
+        max_hours=round(current_app.config["SESSION_MAX_AGE"].total_seconds() / 3600, 1),
     )
     return make_response(page, status)
 

@@ -14,6 +14,8 @@ import pytest
 import redis
 from itsdangerous import TimestampSigner
 
+from app.config import ConfigurationError
+
 from ..conftest import dispose, make_app, redis_test_url
 from .clinic import monday_ahead, open_clinic
 from .projecting import catch_up
@@ -132,6 +134,51 @@ def test_a_session_ends_after_the_inactivity_limit_and_activity_renews_it(app, m
     later["now"] += int(idle.total_seconds()) + 1
     response = staff.client.get("/")
     assert response.status_code == 303 and response.headers["Location"].startswith("/login")
+
+
+def _move_sign_in_back(client, by: timedelta) -> None:  # type: ignore[no-untyped-def]
+    """As if the session had been signed in `by` earlier (the cookie is the server's to sign)."""
+    with client.session_transaction() as stored:
+        stored["signed_in_at"] -= int(by.total_seconds())
+
+
+def test_a_session_in_use_ends_a_working_day_after_signing_in(app):
+    staff = Staff(app, "reception")
+    most = app.config["SESSION_MAX_AGE"]
+    assert most == timedelta(hours=12)  # the default
+    _move_sign_in_back(staff.client, most - timedelta(minutes=1))
+    assert staff.client.get("/").status_code == 200  # activity all day long...
+    _move_sign_in_back(staff.client, timedelta(minutes=2))
+    plain = staff.client.get("/patients")  # ...but not past the limit
+    assert plain.status_code == 303 and plain.headers["Location"] == "/login?next=/patients"
+    htmx = staff.post("/patients", {"full_name": "X"}, htmx="page")
+    assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith("/login")
+    # Signing in again gives a new day.
+    assert sign_in(staff.client, "test-reception").status_code == 303
+    assert staff.client.get("/patients").status_code == 200
+
+
+def test_a_session_without_a_sign_in_time_has_ended(app):
+    staff = Staff(app, "reception")
+    with staff.client.session_transaction() as stored:
+        del stored["signed_in_at"]  # a session made before the limit existed
+    assert staff.client.get("/").status_code == 303
+
+
+def test_the_longest_session_is_configurable(pg_url, pg_engine, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SESSION_MAX_HOURS", "8")
+    configured = make_app(pg_url)
+    try:
+        assert configured.config["SESSION_MAX_AGE"] == timedelta(hours=8)
+        assert "and 8 hours after signing in" in page_text(configured.test_client().get("/login"))
+        staff = Staff(configured, "reception")
+        _move_sign_in_back(staff.client, timedelta(hours=8, seconds=1))
+        assert staff.client.get("/").status_code == 303
+    finally:
+        dispose(configured)
+    monkeypatch.setenv("SESSION_MAX_HOURS", "0")
+    with pytest.raises(ConfigurationError, match="SESSION_MAX_HOURS"):
+        make_app(pg_url)
 
 
 def test_sign_ins_and_failures_are_logged_without_the_password(app, caplog):
