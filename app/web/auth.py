@@ -146,6 +146,7 @@ def login() -> Response:
     login_user(SignedIn(user))
     session[SIGNED_IN_AT] = int(time.time())
     session.permanent = True
+    _give_back_the_attempt()
     log.info("signed in: %s (%s) from %s", user.username, user.role.value, get_remote_address())
     return redirect(safe_next(url_for("home.index")), 303)
 
@@ -161,6 +162,23 @@ def logout() -> Response:
     session.clear()
     flash("You have signed out.")
     return redirect(url_for("auth.login"), 303)
+
+
+def _give_back_the_attempt() -> None:
+    """A right password takes its attempt off the account's count, so that a desk account
+    signed in on several tablets is not locked out by its own sign-ins. It was counted all
+    the same, before the password was checked: guesses sent at once are still held back."""
+    limiter: Limiter = current_app.extensions["rendezvous.limiter"]
+    for counted in limiter.current_limits:
+        if _account_key() not in counted.request_args:
+            continue  # the per-address count keeps every attempt (README: signing in)
+        try:
+            # A new window may have begun since the count (nothing to give back then).
+            if counted.remaining < counted.limit.amount:
+                # The fixed window is a counter: a hit costing -1 takes one attempt off.
+                counted.limiter.hit(counted.limit, *counted.request_args, cost=-1)
+        except Exception:  # any storage's failure, as the limiter itself swallows them
+            log.warning("could not give back a sign-in attempt", exc_info=True)
 
 
 def expired_sign_in() -> Response:
@@ -211,6 +229,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # A counter per window, which a right password can count down (_give_back_the_attempt).
+    app.config["RATELIMIT_STRATEGY"] = "fixed-window"
     app.register_blueprint(bp)
     # A limiter per app, not per module: it holds its storage (Redis or memory), and two
     # apps in one process (tests) must not share counts or settings.

@@ -250,6 +250,50 @@ def test_sign_ins_are_limited_per_address(limited):
     assert sign_in(app.test_client(), "test-reception", environ_base=elsewhere).status_code == 303
 
 
+@pytest.fixture(params=["memory", "redis"])
+def storage(request):  # type: ignore[no-untyped-def]
+    """Where the sign-in limits count: in process memory, or in real Redis (emptied after)."""
+    if request.param == "memory":
+        yield {"RATELIMIT_STORAGE_URI": "memory://"}
+        return
+    prefix = f"rendezvous-test-{uuid.uuid4().hex[:8]}"
+    yield {"RATELIMIT_STORAGE_URI": redis_test_url(), "RATELIMIT_KEY_PREFIX": prefix}
+    store = redis.Redis.from_url(redis_test_url())
+    keys = list(store.scan_iter(f"*{prefix}*"))
+    if keys:
+        store.delete(*keys)
+
+
+def test_right_passwords_give_their_attempt_back_and_failures_still_count(
+    pg_url, pg_engine, storage
+):  # type: ignore[no-untyped-def]
+    app = make_app(pg_url, LOGIN_LIMIT_PER_ACCOUNT="5 per minute", **storage)
+    try:
+        account(app, "reception")
+        # A shared desk account, signed in on eight tablets within the minute.
+        for tablet in range(8):
+            assert sign_in(app.test_client(), "test-reception").status_code == 303, tablet
+        for _ in range(5):
+            wrong = sign_in(app.test_client(), "test-reception", "wrong password!")
+            assert wrong.status_code == 401
+        assert sign_in(app.test_client(), "test-reception").status_code == 429
+    finally:
+        dispose(app)
+
+
+def test_right_passwords_still_count_against_the_address(pg_url, pg_engine, storage):  # type: ignore[no-untyped-def]
+    """Given back to the account only: one known password must not reopen the address's
+    limit for guessing other accounts."""
+    app = make_app(pg_url, LOGIN_LIMIT_PER_ADDRESS="6 per minute", **storage)
+    try:
+        account(app, "reception")
+        for _ in range(6):
+            assert sign_in(app.test_client(), "test-reception").status_code == 303
+        assert sign_in(app.test_client(), "test-reception").status_code == 429
+    finally:
+        dispose(app)
+
+
 def test_guesses_sent_at_once_cannot_slip_past_the_limit(pg_url, pg_engine):  # type: ignore[no-untyped-def]
     """Each attempt is counted before its password is checked: while argon2 (the real
     settings, tens of milliseconds) checks one guess, the others are already counted."""
