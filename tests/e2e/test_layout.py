@@ -5,6 +5,7 @@ and the buttons."""
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -56,12 +57,14 @@ HIDDEN_ACTIONS = """
 
 @pytest.fixture
 def busy_day(clinic: Clinic, live_stack: LiveStack) -> str:
-    """Tomorrow, busy: twenty-four appointments for the two doctors, half of them still
-    waiting for confirmation, so Today's agenda and queue both fill up."""
+    """A day of this test's own, busy: twenty-four appointments for the two doctors, half of
+    them still waiting for confirmation, so the day's agenda and the queue both fill up."""
+    # Far ahead, where no other test books: the day shows this clinic's appointments alone.
+    days = random.randint(200, 3000)
     for index in range(12):
         for doctor in (0, 1):
             clinic.book(
-                upcoming(f"{8 + index // 2:02d}:{30 * (index % 2):02d}"),
+                upcoming(f"{8 + index // 2:02d}:{30 * (index % 2):02d}", days=days),
                 minutes=15 if doctor == 0 else 30,
                 doctor=doctor,
                 patient=index % 2,
@@ -71,7 +74,7 @@ def busy_day(clinic: Clinic, live_stack: LiveStack) -> str:
         clinic.bus.handle(ConfirmAppointment(appointment_id=appointment))
     clinic.wait_for_read_models()
     live_stack.wait_until_projected()
-    return upcoming("08:00").date().isoformat()
+    return upcoming("08:00", days=days).date().isoformat()
 
 
 def open_cancel_forms(page: Page, region: str) -> None:
