@@ -37,6 +37,13 @@ log = logging.getLogger(__name__)
 # The record a command acts on is named by the first of these fields it has: a booking also
 # names its patient and doctor, but writes to its appointment.
 TARGET_FIELDS = ("appointment_id", "patient_id", "doctor_id")
+# Commands that create their record, which each form post names afresh: a repeat is for the
+# same record when it names the same others as the first did (a booking's patient, doctor).
+CREATES: dict[type[c.Command], tuple[str, ...]] = {
+    c.RegisterPatient: (),
+    c.RegisterDoctor: (),
+    c.CreateAppointment: ("patient_id", "doctor_id"),
+}
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class CommandBus:
                 # then this is a repeat, and the answer is the twin's.
                 previous = self.store.find_command(command.command_id)
                 if previous is not None:
-                    return _replay(previous, command, _actor(command, principal))
+                    return _replay(previous, command, _actor(command, principal), self.store)
                 if not isinstance(exc, ConcurrencyError):
                     raise
                 # Without a user-given version the command was never stale for anyone:
@@ -143,13 +150,28 @@ def _actor(command: c.Command, principal: Principal | None) -> str:
     return principal.actor if principal else command.actor
 
 
-def _replay(record: CommandRecord, command: c.Command, actor: str) -> CommandResult:
+def _same_record(record: CommandRecord, command: c.Command, store: EventStore) -> bool:
+    """Whether `command` is for the record its id's first run wrote to."""
+    if record.stream_id == target_of(command):
+        return True
+    if type(command) not in CREATES:
+        return False
+    history = store.load(record.stream_id)
+    first = history[0].event if history else None
+    return all(
+        getattr(first, name, None) == getattr(command, name) for name in CREATES[type(command)]
+    )
+
+
+def _replay(
+    record: CommandRecord, command: c.Command, actor: str, store: EventStore
+) -> CommandResult:
     """The first outcome of a command id, again; refused unless it is the same action on the
     same record by the same actor (a reused form, a client bug, or someone else's id)."""
     reuse = "This form was already used {}; nothing was changed. Reload the page and try again."
     if record.command_type != command.name:
         raise CommandReusedError(reuse.format("for another action"))
-    if record.stream_id != target_of(command):
+    if not _same_record(record, command, store):
         raise CommandReusedError(reuse.format("for another record"))
     # A command logged before the actor was kept (migration 0005) is checked without it.
     if record.actor is not None and record.actor != actor:

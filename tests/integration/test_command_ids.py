@@ -82,20 +82,34 @@ def test_a_command_id_reused_for_another_record_is_refused_and_writes_nothing(se
     assert services.store.stream_version(second) == 1
 
 
-def test_a_booking_id_reused_for_another_booking_books_nothing(services, clinic):
+def _booking(clinic, patient: int = 0, **fields) -> CreateAppointment:  # type: ignore[no-untyped-def]
+    return CreateAppointment(
+        patient_id=clinic.patient_ids[patient],
+        doctor_id=clinic.doctor_id,
+        starts_at=local("2027-01-12 10:00"),
+        duration_minutes=30,
+        title="Check-up",
+        **fields,
+    )
+
+
+def test_a_booking_posted_again_replays_though_each_post_names_a_new_appointment(services, clinic):
     alice = _desk()
-    booking = {
-        "patient_id": clinic.patient_ids[0],
-        "doctor_id": clinic.doctor_id,
-        "duration_minutes": 30,
-        "title": "Check-up",
-    }
-    first = CreateAppointment(starts_at=local("2027-01-12 10:00"), **booking)
+    first = _booking(clinic)
+    booked = services.bus.handle(first, alice)
+    before = services.store.count()
+    # The booking form carries the command id only: each post makes a fresh appointment id.
+    again = services.bus.handle(_booking(clinic, command_id=first.command_id), alice)
+    assert again.replayed and again.stream_id == booked.stream_id
+    assert services.store.count() == before
+
+
+def test_a_booking_id_reused_for_another_patient_books_nothing(services, clinic):
+    alice = _desk()
+    first = _booking(clinic)
     services.bus.handle(first, alice)
     before = services.store.count()
-    reused = CreateAppointment(
-        starts_at=local("2027-01-12 14:00"), command_id=first.command_id, **booking
-    )
+    reused = _booking(clinic, patient=1, command_id=first.command_id)
     with pytest.raises(CommandReusedError, match="another record"):
         services.bus.handle(reused, alice)
     assert services.store.count() == before
