@@ -30,7 +30,14 @@ from app.metrics import COMMAND_SECONDS
 
 from . import commands as c
 from .access import authorize
-from .handlers import HANDLERS, ActorNames, Context, actors_as_recorded, stale_version_error
+from .handlers import (
+    HANDLERS,
+    ActorNames,
+    Context,
+    actors_as_recorded,
+    refuse_taken,
+    stale_version_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +138,14 @@ class CommandBus:
 
     def _run_once(self, command: c.Command, principal: Principal | None) -> CommandResult:
         now = self.clock()
-        with self.store.transaction() as tx:
-            return _decide(Context(tx, now, self.tz, principal, self.actor_names), command)
+        try:
+            with self.store.transaction() as tx:
+                return _decide(Context(tx, now, self.tz, principal, self.actor_names), command)
+        except _TimeTaken as taken:
+            # The refused save spoilt its transaction (PostgreSQL aborts it at the
+            # constraint): a fresh one reads who holds the time, to name them.
+            with self.store.transaction() as tx:
+                refuse_taken(tx, taken.hold, self.tz)
 
     def _conflict(self, exc: ConcurrencyError) -> ConflictError:
         history = self.store.load(exc.stream_id)
@@ -181,6 +194,14 @@ def _replay(
     )
 
 
+class _TimeTaken(SlotTakenError):
+    """The save found the doctor's time held; `hold` is what it asked for."""
+
+    def __init__(self, hold: Hold) -> None:
+        super().__init__(hold.refusal)
+        self.hold = hold
+
+
 def _outcome(exc: Exception) -> str:
     """The outcome label of a command that raised: a stale view is a conflict; any other
     refusal by the rules (validation, permission, slot taken...) is a rejection."""
@@ -216,7 +237,7 @@ def _decide(ctx: Context, command: c.Command) -> CommandResult:
         )
     except ReservationConflictError:
         assert isinstance(decision.reservation, Hold)
-        raise SlotTakenError(decision.reservation.refusal) from None
+        raise _TimeTaken(decision.reservation) from None
     return CommandResult(command.command_id, decision.stream_id, decision.new_version, position)
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from app.domain.appointment import Appointment
 from app.domain.diary import Booked, check_free
 from app.domain.doctor import Doctor, parse_hours
-from app.domain.errors import AlreadyExistsError, ConflictError, NotFoundError
+from app.domain.errors import AlreadyExistsError, ConflictError, NotFoundError, SlotTakenError
 from app.domain.events import Event
 from app.domain.patient import Patient, PatientDetails
 from app.domain.rules import local_label
@@ -123,7 +123,6 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
         now=ctx.now,
         tz=ctx.tz,
     )
-    _check_free(ctx, doctor, cmd.appointment_id, cmd.starts_at, ends_at)
     hold = Hold(
         cmd.appointment_id,
         doctor.id,
@@ -148,7 +147,6 @@ def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Decisi
         now=ctx.now,
         tz=ctx.tz,
     )
-    _check_free(ctx, doctor, appointment.id, cmd.starts_at, ends_at)
     hold = Hold(
         appointment.id,
         doctor.id,
@@ -225,27 +223,28 @@ def _appointment_decision(
     return Decision("appointment", appointment.id, appointment.version, events, reservation)
 
 
-def _check_free(
-    ctx: Context, doctor: Doctor, appointment_id: UUID, starts_at: datetime, ends_at: datetime
-) -> None:
-    """Refuse, naming the appointment in the way, a time the doctor's diary already holds.
+def refuse_taken(tx: StoreTransaction, hold: Hold, tz: tzinfo) -> NoReturn:
+    """Refuse the time `hold` asked for, naming the appointment in the way and the longest
+    visit free at its start; with the hold's own message if the time was freed meanwhile.
 
-    The store's own check at save still guards a clash with a concurrent booking (then the
-    refusal is the Hold's shorter message). The store returns any one overlap: narrowing the
-    window to before it finds the earliest, which bounds the time free at the start.
+    Only after the save was refused, in a transaction of its own: a booking that fits pays
+    nothing for the wording. The store returns any one overlap: narrowing the window to
+    before it finds the earliest, which bounds the time free at the start.
     """
+    doctor = _fold(Doctor, hold.doctor_id, tx.load(hold.doctor_id), "doctor")
     booked: list[Booked] = []
-    until = ends_at
-    while until > starts_at and (
-        found := ctx.tx.find_overlap(doctor.id, starts_at, until, exclude=appointment_id)
+    until = hold.ends_at
+    while until > hold.starts_at and (
+        found := tx.find_overlap(hold.doctor_id, hold.starts_at, until, exclude=hold.appointment_id)
     ):
-        other = _fold(Appointment, found, ctx.tx.load(found), "appointment")
+        other = _fold(Appointment, found, tx.load(found), "appointment")
         assert other.starts_at is not None and other.ends_at is not None
         assert other.patient_id is not None
-        patient = _fold(Patient, other.patient_id, ctx.tx.load(other.patient_id), "patient")
+        patient = _fold(Patient, other.patient_id, tx.load(other.patient_id), "patient")
         booked.append(Booked(other.starts_at, other.ends_at, patient.name or "another patient"))
         until = other.starts_at
-    check_free(starts_at, ends_at, booked, doctor_name=doctor.full_name, tz=ctx.tz)
+    check_free(hold.starts_at, hold.ends_at, booked, doctor_name=doctor.full_name, tz=tz)
+    raise SlotTakenError(hold.refusal)
 
 
 def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> str:
