@@ -15,7 +15,7 @@ from app.commands import commands as c
 from app.domain.appointment import TRANSITIONS, Status
 from app.queries import appointments as q
 from app.queries import history
-from app.queries.agenda import free_slots_for_day
+from app.queries.agenda import birth_dates, free_slots_for_day
 from app.queries.directory import patient
 from app.queries.freshness import recorded
 
@@ -70,6 +70,7 @@ ACTIONS = {
 CONTEXTS = {
     "queue": "appointments/_queue_row.html",
     "agenda": "appointments/_agenda_row.html",
+    "doctor-day": "appointments/_doctor_day_row.html",
     "list": "appointments/_list_row.html",
     "detail": "appointments/_detail.html",
 }
@@ -281,6 +282,10 @@ def _render_in(
     state = {"updating": updating, "refusal": refusal, "values": values, **extra}
     if context == "detail":
         return fragment(template, status=status, **state, **_detail_context(row))
+    if context == "doctor-day":
+        # The doctor's day shows the patient's date of birth under the name (print too).
+        born = birth_dates(services().read_engine, {row.patient_id})
+        return fragment(template, status=status, row=row, state=state, born=born)
     return fragment(template, status=status, row=row, state=state)
 
 

@@ -265,6 +265,27 @@ class TestAgenda:
         assert f"starts_at={tuesday}T10:30" in html  # the next slot is free to book
         assert f"starts_at={tuesday}T10:00" not in html  # the booked one is not
 
+    def test_a_row_confirmed_in_place_keeps_the_patient_s_phone_and_date_of_birth(
+        self, client, booked
+    ):
+        doctor_id, tuesday = booked
+        html = client.get(f"/doctors/{doctor_id}?day={tuesday}").get_data(as_text=True)
+        row = html.split("<tbody>")[1].split("</tbody>")[0]
+        assert "06 12 34 56 78" in row and "born 06 May 1984" in row
+        confirm = re.search(
+            r'<form class="inline" method="post" action="([^"]+/confirm)"(.*?)</form>', row, re.S
+        )
+        assert confirm, row
+        fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', confirm.group(2)))
+        assert fields["context"] == "doctor-day"  # what the row refreshes as
+        response = client.post(
+            confirm.group(1), data=fields, headers={"HX-Request": "true", "HX-Target": "x"}
+        )
+        swapped = response.get_data(as_text=True)
+        assert response.status_code == 200, swapped
+        assert 'data-status="confirmed"' in swapped
+        assert "06 12 34 56 78" in swapped and "born 06 May 1984" in swapped
+
     def test_the_week_shows_the_appointment_on_its_day(self, client, booked):
         doctor_id, tuesday = booked
         html = client.get(f"/doctors/{doctor_id}?view=week&day={tuesday}").get_data(as_text=True)
