@@ -3,12 +3,13 @@ Celery worker: book, confirm, check in, complete, cancel, reschedule, collide.""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Error, Locator, Page, Route, expect
 
 from app.commands import ConfirmAppointment
 
@@ -80,6 +81,44 @@ def test_a_new_patient_booked_on_screen_is_confirmed_checked_in_and_completed(
     expect(page.locator("article#appointment")).to_have_attribute("data-status", "completed")
     for step in ("Appointment created", "Confirmed", "Checked in", "Completed"):
         expect(page.locator(".timeline").get_by_text(step, exact=False).first).to_be_visible()
+
+
+BOARD_REFRESH = re.compile(r"/\?day=\d{4}-\d{2}-\d{2}$")
+COMPLETE = re.compile(r"/appointments/[0-9a-f-]+/complete$")
+
+
+def test_an_action_on_today_s_agenda_is_not_lost_to_the_board_s_own_refresh(
+    page: Page, clinic: Clinic
+) -> None:
+    # The day board refreshes itself after every action; a refresh that answers while the
+    # next action on one of its rows is under way used to replace that row, and the
+    # action's answer went to a row no longer on the page: it looked as if nothing happened.
+    today_with_time_left()
+    now = datetime.now(CLINIC_TZ)
+    soon = now.replace(minute=now.minute // 15 * 15, second=0, microsecond=0)
+    booked = clinic.book(soon + timedelta(minutes=15), minutes=15)
+    clinic.bus.handle(ConfirmAppointment(appointment_id=booked))
+    clinic.wait_for_read_models()
+    page.goto("/")
+    on_agenda = row(page, str(booked), "#day-board")
+
+    refreshes: list[Route] = []
+    page.route(BOARD_REFRESH, lambda route: refreshes.append(route))
+    with page.expect_request(BOARD_REFRESH):  # the check-in's answer asks for a refresh
+        on_agenda.get_by_role("button", name="Check in").click()
+    expect(on_agenda).to_have_attribute("data-status", "checked_in")
+    # The refresh is read now, before the next action, and answers while that is under way.
+    before_complete = refreshes[0].fetch()
+    completions: list[Route] = []
+    page.route(COMPLETE, lambda route: completions.append(route))
+    with page.expect_request(COMPLETE):
+        on_agenda.get_by_role("button", name="Complete").click()
+    # The action may have aborted the refresh under way: then nothing is left to answer.
+    with contextlib.suppress(Error):
+        refreshes[0].fulfill(response=before_complete)
+    completions[0].continue_()
+    expect(on_agenda).to_have_attribute("data-status", "completed")
+    expect(on_agenda.get_by_text("Visit completed.")).to_be_visible()
 
 
 def test_an_appointment_is_cancelled_with_a_reason(page: Page, clinic: Clinic) -> None:
