@@ -10,17 +10,13 @@ import pytest
 
 from app.commands import RegisterDoctor, SetWorkingHours
 
+from . import test_web_appointments
 from .clinic import WEEKDAYS
-from .test_web_appointments import TODAY, Desk, _desk
+from .test_web_appointments import TODAY, Desk
 from .webclient import page_text
 
-
-@pytest.fixture
-def desk(pg_app, pg_engine, clock):
-    services = pg_app.extensions["rendezvous"]
-    saved = services.bus.clock, services.projector.clock
-    yield _desk(pg_app, clock)
-    services.bus.clock, services.projector.clock = saved
+# The booking desk of the appointment pages' tests (staff signed in, a clinic, the clock).
+desk = test_web_appointments.desk
 
 
 @pytest.fixture

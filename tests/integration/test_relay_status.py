@@ -3,9 +3,6 @@ never started, behind, caught up (its usual state), and Redis unreachable."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from uuid import uuid4
-
 import pytest
 from click.testing import Result
 
@@ -14,20 +11,12 @@ from app.outbound.entries import format_checkpoint
 from app.outbound.relay import Relay, redis_client
 
 from ..conftest import dispose, make_app, redis_test_url
+from . import test_relay
 from .test_relay import append_confirmations, committed
 from .workers import free_port
 
-
-@pytest.fixture
-def stream() -> Iterator[str]:
-    """A stream name of this test's own; its keys are deleted afterwards."""
-    name = f"relay-status-test-{uuid4().hex[:12]}"
-    yield name
-    client = redis_client(redis_test_url())
-    keys = list(client.scan_iter(match=f"{name}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+# A stream name of the test's own, its keys deleted afterwards: the relay tests' fixture.
+stream = test_relay.stream
 
 
 @pytest.fixture
