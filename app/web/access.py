@@ -117,6 +117,13 @@ def may_see_patient(patient_id: UUID) -> bool:
     )
 
 
+def may_see_appointment(doctor_id: UUID | None, patient_id: UUID | None) -> bool:
+    """A doctor sees their own appointments, and (read-only) any of their patients'."""
+    if sees_doctor(doctor_id):
+        return True
+    return patient_id is not None and may_see_patient(patient_id)
+
+
 def require_own(doctor_id: UUID | None) -> None:
     """404, as for an unknown doctor, unless the user may see a record of this doctor's."""
     if not sees_doctor(doctor_id):

@@ -207,10 +207,8 @@ def _found(appointment_id: UUID) -> q.AppointmentRow | None:
 
 
 def _require_sight(doctor_id: UUID | None, patient_id: UUID | None) -> None:
-    """A doctor sees their own appointments, and (read-only) those of their patients."""
-    if access.sees_doctor(doctor_id):
-        return
-    if patient_id is None or not access.may_see_patient(patient_id):
+    """404, as for an unknown id, unless the user may see this appointment."""
+    if not access.may_see_appointment(doctor_id, patient_id):
         access.conceal("an appointment of another doctor's patient", "appointment")
 
 

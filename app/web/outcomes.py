@@ -161,9 +161,7 @@ class Expectation:
 def visible(found: Recorded) -> bool:
     """Whether the signed-in user may see this record (one not projected yet, too)."""
     if found.kind == "appointment":
-        # As the appointment's pages: a doctor's own, and (read-only) their patients'.
-        seen = access.sees_doctor(found.doctor_id)
-        return seen or (found.patient_id is not None and access.may_see_patient(found.patient_id))
+        return access.may_see_appointment(found.doctor_id, found.patient_id)
     if found.kind == "patient":
         return found.patient_id is not None and access.may_see_patient(found.patient_id)
     return access.sees_doctor(found.doctor_id)
