@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from ..conftest import PG_SERVER, _libpq, redis_test_url
 from .test_metrics import Browser
-from .workers import ROOT, free_port, stop_group
+from .workers import ROOT, free_port, stop_group, wait_serving
 
 SECTION = "## Running the full stack"
 PASSWORD = re.compile(r"Sign in at /login as (\S+) with password (\S+)")
@@ -90,24 +89,6 @@ def scratch_databases() -> Iterator[dict[str, str]]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def wait_until_serving(base: str, shell: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    """Poll /healthz until it answers, failing at once if the shell exits."""
-    deadline = time.monotonic() + timeout
-    while not answers(base):
-        if shell.poll() is not None:
-            raise AssertionError(f"the commands stopped ({shell.returncode}):\n{log.read_text()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not serving after {timeout} s:\n{log.read_text()}")
-        time.sleep(0.1)
-
-
-def answers(base: str) -> bool:
-    try:
-        return Browser(base).open("/healthz")[0] == 200
-    except OSError:
-        return False
-
-
 def test_the_documented_commands_serve_pages_with_htmx_to_the_first_admin(
     scratch_databases, tmp_path
 ):
@@ -131,7 +112,7 @@ def test_the_documented_commands_serve_pages_with_htmx_to_the_first_admin(
         )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until_serving(base, shell, log)
+        wait_serving(base, shell, log, timeout=120)
         username, password = PASSWORD.search(log.read_text()).groups()  # type: ignore[union-attr]
         browser = Browser(base)
         browser.open("/login")

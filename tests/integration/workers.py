@@ -137,6 +137,26 @@ class RedisServer:
             self.process.wait(timeout=10)
 
 
+def wait_serving(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Until `url`/healthz answers 200; fail at once if `process` (the server, or the shell
+    that runs it) exits, with its log."""
+    deadline = time.monotonic() + timeout
+    while not _answers(url + "/healthz"):
+        if process.poll() is not None:
+            raise AssertionError(f"exited with {process.returncode}:\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not answer /healthz within {timeout} s")
+        time.sleep(0.05)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
 @dataclass
 class Gunicorn:
     """gunicorn serving `app:create_app()` with the production settings module
@@ -172,22 +192,7 @@ class Gunicorn:
         """Until /healthz answers; fail at once if gunicorn exits (say, the port was taken,
         or the app would not start)."""
         assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while not self._answers():
-            if self.process.poll() is not None:
-                raise AssertionError(
-                    f"gunicorn exited with {self.process.returncode}:\n{self.log.read_text()}"
-                )
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gunicorn did not answer /healthz within {timeout} s")
-            time.sleep(0.05)
-
-    def _answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
-                return response.status == 200
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
+        wait_serving(self.url, self.process, self.log, timeout)
 
     def stop(self) -> None:
         stop_group(self.process, timeout=15)
