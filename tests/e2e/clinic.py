@@ -89,6 +89,13 @@ class Clinic:
         wait_until(shown, timeout=timeout, what=f"the read models to show clinic {self.tag}")
 
 
+def search_for(person: Person) -> str:
+    """What to type in a patient search to find `person`: the end of their name, which is
+    this test's tag. A shared first name would list every test's namesake before them (the
+    picker shows ten matches), and the stack keeps every test's patients."""
+    return person.name.split()[-1]
+
+
 def open_clinic(bus: CommandBus, read_engine: Engine) -> Clinic:
     """Register the doctors, their hours and the patients, under a fresh tag."""
     tag = "".join(random.choices(string.ascii_lowercase, k=6)).capitalize()

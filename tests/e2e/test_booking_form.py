@@ -3,23 +3,19 @@ a browser without JavaScript needs are not shown, the duration follows the docto
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from .accessibility import check_accessibility
-from .clinic import Clinic, upcoming
-
-SHOTS = Path(os.environ.get("BOOKING_SHOTS", "/tmp/shots_B"))
+from .clinic import Clinic, search_for, upcoming
 
 
 def choose_patient_doctor_and_time(page: Page, clinic: Clinic, doctor: int, hhmm: str) -> None:
     """What a receptionist does before the reason: find the patient, doctor, day, time."""
-    patient = clinic.patients[0].name
-    page.get_by_label("Find a patient by name or phone").fill(patient[:14])
-    page.get_by_label(re.compile(patient)).check()
+    page.get_by_label("Find a patient by name or phone").fill(search_for(clinic.patients[0]))
+    page.get_by_label(re.compile(clinic.patients[0].name)).check()
     page.get_by_label("Doctor").select_option(str(clinic.doctors[doctor].id))
     page.get_by_label("Day", exact=True).fill(upcoming(hhmm).date().isoformat())
     page.get_by_label(hhmm).check()
@@ -44,7 +40,7 @@ def test_enter_with_fields_missing_shows_the_form_errors(page: Page, clinic: Cli
     expect(page.locator("#patient-error")).to_be_visible()
     expect(page.get_by_label("Reason for the visit")).to_have_value("Check-up")
     # Enter in the patient search too: the form's messages, and the matches searched for.
-    page.get_by_label("Find a patient by name or phone").fill(clinic.patients[1].name[:14])
+    page.get_by_label("Find a patient by name or phone").fill(search_for(clinic.patients[1]))
     page.get_by_label("Find a patient by name or phone").press("Enter")
     expect(page.locator("#patient-error")).to_be_visible()
     expect(page.get_by_label(re.compile(clinic.patients[1].name))).to_be_visible()
@@ -75,13 +71,14 @@ def test_the_duration_follows_the_doctor_chosen(page: Page, clinic: Clinic) -> N
     expect(duration).to_have_value("15")
 
 
-def test_the_booking_page_at_desk_and_phone_widths(page: Page, clinic: Clinic) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def test_the_booking_page_at_desk_and_phone_widths(
+    page: Page, clinic: Clinic, tmp_path: Path
+) -> None:
     page.goto(f"/appointments/new?doctor_id={clinic.doctors[1].id}")
     choose_patient_doctor_and_time(page, clinic, doctor=1, hhmm="09:00")
     for width, height in ((1366, 768), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(SHOTS / f"booking-{width}.png"), full_page=True)
+        page.screenshot(path=str(tmp_path / f"booking-{width}.png"), full_page=True)
         book = page.get_by_role("button", name="Book appointment")
         box = book.bounding_box()
         assert box is not None and box["x"] + box["width"] <= width, width
