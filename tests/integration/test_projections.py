@@ -251,7 +251,12 @@ def test_a_lost_connection_is_not_counted_against_the_event(services, clinic, en
     with pytest.raises(sa.exc.OperationalError):
         wait_until(lambda: projector.run("probe").applied, timeout=20, what="a first attempt")
     row = status_of(projector, "probe").row
-    assert (row.failures, row.parked_at, row.position) == (0, None, 0)
+    assert (row.failures, row.parked_at) == (0, None)
+    # Stopped before the event it could not apply. The doctor's events before it may have
+    # been applied in a batch of their own: another test worker's open transaction can hold
+    # later events back for a moment, so the checkpoint is not always at the start.
+    first_patient = services.store.load(clinic.patient_ids[0])[0].position
+    assert row.position < first_patient
 
 
 def test_an_empty_store_projects_rebuilds_and_verifies_to_nothing(services):
