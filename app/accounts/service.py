@@ -188,8 +188,9 @@ class Accounts:
             raise ValidationError(errors)
         assert chosen is not None
         now = self.clock()
+        user_id = uuid4()
         row = {
-            "user_id": uuid4(),
+            "user_id": user_id,
             "username": username,
             "full_name": full_name,
             "role": chosen.value,
@@ -208,7 +209,7 @@ class Accounts:
         except sa.exc.IntegrityError:
             # Someone created the same username in between.
             raise ValidationError({"username": f"The username {username!r} is taken."}) from None
-        user = self.get(row["user_id"])
+        user = self.get(user_id)
         assert user is not None
         return user
 

@@ -35,7 +35,10 @@ class Reservations:
     """The doctor's time held by appointments; overlaps are refused."""
 
     conn: Connection
-    sql: Statements
+
+    @property
+    def sql(self) -> Statements:  # the transaction's store provides them
+        raise NotImplementedError
 
     def find_overlap(
         self, doctor_id: UUID, starts_at: datetime, ends_at: datetime, *, exclude: UUID
@@ -115,7 +118,10 @@ class CommandLog:
     """Processed command ids, written with the command's events."""
 
     conn: Connection
-    sql: Statements
+
+    @property
+    def sql(self) -> Statements:  # the transaction's store provides them
+        raise NotImplementedError
 
     def find_command(self, command_id: UUID) -> CommandRecord | None:
         row = self.conn.execute(self.sql.find_command, {"command_id": command_id}).first()

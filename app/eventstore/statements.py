@@ -24,8 +24,10 @@ COLUMNS = (
 )
 # The oldest transaction still running anywhere on the server: rows of transactions below
 # it have all committed (or rolled back), so nothing below it can still appear.
-VISIBLE_HORIZON = sa.literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-CURRENT_TX = sa.literal_column("pg_current_xact_id()::text::bigint")
+VISIBLE_HORIZON: sa.ColumnClause[int] = sa.literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+)
+CURRENT_TX: sa.ColumnClause[int] = sa.literal_column("pg_current_xact_id()::text::bigint")
 
 
 class Statements:

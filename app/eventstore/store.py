@@ -434,5 +434,5 @@ def _after(checkpoint: Checkpoint) -> dict[str, int]:
     return {"after_tx": checkpoint[0], "after_position": checkpoint[1]}
 
 
-def _wrapped(exc: psycopg.Error) -> sa.exc.DBAPIError:
+def _wrapped(exc: psycopg.Error) -> sa.exc.StatementError:
     return sa.exc.DBAPIError.instance("pipelined save", None, exc, psycopg.Error)

@@ -25,6 +25,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from typing import cast
 
 import redis
 
@@ -125,7 +126,7 @@ class ReminderConsumer:
             while True:
                 try:
                     pipe.watch(key)
-                    facts = pipe.hgetall(key)
+                    facts = cast(dict[str, str], pipe.hgetall(key))
                     applied = int(facts.get("version", 0))
                     if applied >= version:
                         return DUPLICATE

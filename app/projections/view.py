@@ -201,7 +201,7 @@ class View:
                 continue
             statements, rows = self._statements[table], self._rows[table]
             gone = [statements.key_params(key) for key in keys if rows[key] is None]
-            kept = [rows[key] for key in keys if rows[key] is not None]
+            kept = [row for key in keys if (row := rows[key]) is not None]
             if gone:
                 self.conn.execute(statements.delete, gone)
             if kept:
@@ -225,8 +225,9 @@ class View:
         for key in keys:
             rows[key] = None
         found = self.conn.execute(statements.select, {"keys": list(keys)}).mappings()
-        for row in found:
-            rows[statements.key_of(row)] = dict(row)
+        for found_row in found:
+            row = dict(found_row)
+            rows[statements.key_of(row)] = row
 
 
 def _unnest_upsert(table: sa.Table, keys: list[str], others: list[str]) -> str:

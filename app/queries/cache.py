@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
 from datetime import date, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import redis
 
@@ -111,7 +111,7 @@ class ReadCache:
         """The entries a projection's tag feeds."""
         kind, *parts = tag
         if kind == "agenda":
-            doctor, day = parts
+            doctor, day = parts[0], cast(date, parts[1])
             monday = day - timedelta(days=day.weekday())
             return [self.key("agenda", doctor, day), self.key("week", doctor, monday)]
         return [self.key(str(kind), *parts)]
@@ -138,8 +138,10 @@ class ReadCache:
             metrics.CACHE_MISSES.labels(repository).inc()
             return load()
         try:
-            epoch, generation, stored = self.client.mget(
-                self._epoch, self._generation(key), self._value(key)
+            # A synchronous client: mget answers a list, never an awaitable.
+            epoch, generation, stored = cast(
+                list[bytes | None],
+                self.client.mget(self._epoch, self._generation(key), self._value(key)),
             )
         except redis.RedisError as exc:
             self._failed("read", exc)
