@@ -5,7 +5,6 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -42,10 +41,17 @@ def _decoder(hint: Any) -> Callable[[Any], Any]:
     return lambda raw: raw
 
 
-@cache
+# By class, worked out once: type hints are slow to resolve, and every event passes here.
+_DECODERS: dict[type[Event], tuple[tuple[str, Callable[[Any], Any]], ...]] = {}
+
+
 def _field_decoders(cls: type[Event]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-    hints = typing.get_type_hints(cls)
-    return tuple((name, _decoder(hint)) for name, hint in hints.items() if name != "SCHEMA_VERSION")
+    found = _DECODERS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = tuple((name, _decoder(h)) for name, h in hints.items() if name != "SCHEMA_VERSION")
+        _DECODERS[cls] = found
+    return found
 
 
 class EventCodec:
