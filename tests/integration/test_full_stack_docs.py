@@ -1,7 +1,8 @@
-"""The README's "Running the full stack" commands, run as pasted into one shell, on scratch
-databases: the first admin signs in with the printed password and gets pages that load htmx.
+"""The "Running the full stack" commands of docs/operations.md, run as pasted into one shell,
+on scratch databases: the first admin signs in with the printed password and gets pages that
+load htmx.
 
-The README's block is the only copy of the commands: this test reads it, swaps in scratch
+That block is the only copy of the commands: this test reads it, swaps in scratch
 values (databases, Redis database, metrics directory, port) and runs it, all but the demo
 data (a minute or more of commands; tests/integration/test_cli.py covers it) and the
 worker, beat and relay, which the page does not need.
@@ -25,16 +26,17 @@ from ..conftest import PG_SERVER, _libpq, redis_test_url
 from .test_metrics import Browser
 from .workers import ROOT, free_port, stop_group, wait_serving
 
+RUNBOOK = ROOT / "docs" / "operations.md"
 SECTION = "## Running the full stack"
 PASSWORD = re.compile(r"Sign in at /login as (\S+) with password (\S+)")
 HTMX_SCRIPT = re.compile(r'<script src="(/static/vendor/htmx\.min\.js[^"]*)"')
 EXPORT = re.compile(r"^export (\w+)=(\S+)")
 
 
-def readme_block() -> tuple[list[str], list[str]]:
+def runbook_block() -> tuple[list[str], list[str]]:
     """The section's first sh block: its set-up lines, and the long-running ones after the
     blank line."""
-    text = (ROOT / "README.md").read_text()
+    text = RUNBOOK.read_text()
     section = text[text.index(SECTION) :]
     start = section.index("```sh\n") + len("```sh\n")
     block = section[start : section.index("\n```", start)]
@@ -43,7 +45,7 @@ def readme_block() -> tuple[list[str], list[str]]:
 
 
 def database_names(lines: list[str]) -> dict[str, str]:
-    """The README's database names (from its DATABASE_URL_* exports) and scratch ones."""
+    """The runbook's database names (from its DATABASE_URL_* exports) and scratch ones."""
     names = {}
     for line in lines:
         if (found := EXPORT.match(line)) and found.group(1).startswith("DATABASE_URL_"):
@@ -53,7 +55,7 @@ def database_names(lines: list[str]) -> dict[str, str]:
 
 
 def scratch(line: str, names: dict[str, str], metrics: Path, port: int) -> str | None:
-    """The line with this test's values instead of the README's; None to leave it out."""
+    """The line with this test's values instead of the runbook's; None to leave it out."""
     server = make_url(PG_SERVER)
     if "seed-demo" in line:
         return None
@@ -81,8 +83,8 @@ def scratch(line: str, names: dict[str, str], metrics: Path, port: int) -> str |
 
 @pytest.fixture
 def scratch_databases() -> Iterator[dict[str, str]]:
-    """README database name -> scratch name; the scratch databases are dropped after."""
-    names = database_names(readme_block()[0])
+    """Runbook database name -> scratch name; the scratch databases are dropped after."""
+    names = database_names(runbook_block()[0])
     yield names
     with psycopg.connect(_libpq(PG_SERVER), autocommit=True) as admin:
         for name in names.values():
@@ -93,7 +95,7 @@ def test_the_documented_commands_serve_pages_with_htmx_to_the_first_admin(
     scratch_databases, tmp_path
 ):
     port, metrics = free_port(), tmp_path / "metrics"
-    setup, running = readme_block()
+    setup, running = runbook_block()
     # static/vendor is git-ignored and already here (make test builds it): only this says
     # that a fresh clone's pages get htmx too.
     assert any(re.match(r"make\b.*\bstatic\b", line) for line in setup), setup
