@@ -8,6 +8,7 @@ with the same settings.
 """
 
 from app import create_app
+from app.extensions import celery
 
 flask_app = create_app()
 if not flask_app.config["CELERY"].get("broker_url"):
@@ -15,4 +16,4 @@ if not flask_app.config["CELERY"].get("broker_url"):
         "No broker configured: set CELERY_BROKER_URL or REDIS_URL. (Without one, the web "
         "process runs projections itself after each command and needs no worker.)"
     )
-celery_app = flask_app.extensions["celery"]
+celery_app = celery(flask_app)

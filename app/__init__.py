@@ -7,14 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 
-from .bootstrap import build_services, prepare_sqlite, use_cache
+from .bootstrap import build_probes, build_services, prepare_sqlite, use_cache
 from .celery_app import celery_init_app
 from .config import Settings, engine_options
-from .extensions import db, htmx, migrate
-from .projections.projector import InvalidationError
+from .extensions import PROBES, SERVICES, db, htmx, migrate
+from .projections.projector import TRANSIENT
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         batch_size=app.config.get("PROJECTION_BATCH_SIZE", 500),
         password_hasher=app.config.get("PASSWORD_HASHER"),
     )
-    app.extensions["rendezvous"] = services
+    app.extensions[SERVICES] = services
     if app.config.get("REDIS_URL"):
         from .queries import cache, reads
 
@@ -62,17 +61,40 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         read_cache = cache.ReadCache(client, prefix=prefix, ttl=ttl, shape=reads.SHAPE)
         use_cache(services, read_cache)
 
-    from . import cli, web
+    # Database figures (store size, lag) are reused this long, per process.
+    app.config.setdefault("METRICS_CACHE_SECONDS", 5.0)
+    broker = app.config["CELERY"].get("broker_url")
+    app.extensions[PROBES] = build_probes(
+        services,
+        redis_urls={"redis": app.config.get("REDIS_URL"), "broker": broker},
+        figures_seconds=app.config["METRICS_CACHE_SECONDS"],
+    )
+
+    from . import web
     from .tasks import Nudge
 
     web.init_app(app)
-    cli.init_app(app)
+    register_commands(app)
     celery = celery_init_app(app)
-    broker = app.config["CELERY"].get("broker_url")
     services.bus.after_commit = Nudge(services.projector, celery if broker else None)
-    app.register_error_handler(sa.exc.OperationalError, web.errors.unavailable)
-    app.register_error_handler(sa.exc.InterfaceError, web.errors.unavailable)
-    app.register_error_handler(sa.exc.TimeoutError, web.errors.unavailable)  # pool exhausted
-    # A projection run inside a request (Retry, Skip on /ops) while the cache is away.
-    app.register_error_handler(InvalidationError, web.errors.unavailable)
+    # The database away or its pool exhausted, or a projection run inside a request (Retry,
+    # Skip on /ops) while the cache is away: "unavailable, try again", not an error page.
+    for error in TRANSIENT:
+        app.register_error_handler(error, web.errors.unavailable)
     return app
+
+
+def register_commands(app: Flask) -> None:
+    """The `flask` commands, each defined beside what it drives: `seed-demo`, `users ...`,
+    `projections ...` and `events tail|relay|relay-status|reminders`."""
+    from .accounts.cli import users_cli
+    from .ops.cli import events_cli, projections_cli
+    from .outbound.cli import COMMANDS as outbound_commands
+    from .seed.cli import seed_demo
+
+    for command in outbound_commands:
+        events_cli.add_command(command)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(events_cli)
+    app.cli.add_command(projections_cli)

@@ -1,8 +1,9 @@
-"""Composition root: wires the event store, the bus, the clock and the projector together."""
+"""Composition root: wires the event store, the bus, the clock and the projector together,
+and the probes that /readyz and /metrics ask."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -16,6 +17,8 @@ from app.accounts import Accounts
 from app.commands import CommandBus, CommandResult
 from app.commands.bus import utc_now
 from app.eventstore import EventStore
+from app.ops.figures import SystemFigures
+from app.ops.probes import Probes, redis_probes
 from app.projections import PROJECTIONS, Maintenance, Projector
 from app.queries.cache import ReadCache
 from app.queries.reads import Reads
@@ -75,6 +78,15 @@ def use_cache(services: Services, cache: ReadCache) -> None:
     """Serve the busiest pages through `cache`, which the projector keeps in step."""
     services.reads.cache = cache
     services.projector.invalidation = cache
+
+
+def build_probes(
+    services: Services, *, redis_urls: Mapping[str, str | None], figures_seconds: float
+) -> Probes:
+    """The readiness checks' Redis clients (`redis_urls`: check name -> URL) and the system
+    figures, each kept `figures_seconds` in this process, that /readyz and /metrics share."""
+    figures = SystemFigures(services.store, services.projector, figures_seconds)
+    return Probes(figures, redis_probes(redis_urls))
 
 
 def prepare_sqlite(engine: Engine) -> None:

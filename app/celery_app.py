@@ -15,6 +15,7 @@ from celery.signals import (
 )
 from flask import Flask
 
+from app.extensions import CELERY
 from app.metrics import TASK_FAILURES, registry
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,11 @@ def celery_init_app(app: Flask) -> Celery:
     celery = Celery(app.name, task_cls=FlaskTask)
     celery.config_from_object(app.config["CELERY"])
     celery.set_default()
-    app.extensions["celery"] = celery
+    app.extensions[CELERY] = celery
 
-    from app import tasks  # noqa: F401 - registers the tasks with this app
+    # Imported for their @shared_task decorators: every task registers with this app.
+    from app import tasks  # noqa: F401
+    from app.ops import tasks as ops_tasks  # noqa: F401
 
     @worker_process_init.connect(weak=False)
     def fresh_connections(**_: Any) -> None:

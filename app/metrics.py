@@ -4,7 +4,7 @@ Under gunicorn and Celery each process records into its own files in
 PROMETHEUS_MULTIPROC_DIR (set in the environment before the process starts), and /metrics
 adds them up; without that variable the metrics live in the one process. Figures that are
 read from the databases when scraped (the store's size, the projections' lag) are not
-recorded here: see `app.web.ops_metrics`.
+recorded here: see `app.web.ops.metrics`.
 
 Names follow Prometheus' conventions: a unit suffix, `_total` on counters. There is no
 live gauge (a process's files would then need `mark_process_dead` when it ends).

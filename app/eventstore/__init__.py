@@ -2,6 +2,7 @@
 
 from .decisions import Decision, Hold, Release
 from .errors import (
+    DATABASE_DOWN,
     ConcurrencyError,
     DuplicateCommandError,
     EventStoreError,
@@ -23,6 +24,7 @@ from .store import (
 from .tables import metadata
 
 __all__ = [
+    "DATABASE_DOWN",
     "START",
     "AppendResult",
     "Checkpoint",

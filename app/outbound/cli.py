@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 
 from app.config import ConfigurationError
 from app.eventstore import START
+from app.extensions import services
 
 from .entries import format_checkpoint
 from .relay import TRANSIENT, Relay, redis_client, relay_from_config
@@ -42,7 +43,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
 def _relay(stream: str | None, batch_size: int | None = None) -> Relay:
     try:
         return relay_from_config(
-            current_app.extensions["rendezvous"].store,
+            services().store,
             current_app.config,
             stream=stream,
             batch_size=batch_size,

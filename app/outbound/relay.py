@@ -21,10 +21,9 @@ from datetime import datetime
 from typing import Any
 
 import redis
-import sqlalchemy as sa
 
 from app.config import ConfigurationError
-from app.eventstore import START, Checkpoint, EventStore
+from app.eventstore import DATABASE_DOWN, START, Checkpoint, EventStore
 from app.metrics import RELAY_PUBLISHED
 from app.redis_clients import fail_fast
 
@@ -33,7 +32,7 @@ from .entries import entry, format_checkpoint, parse_checkpoint
 log = logging.getLogger(__name__)
 
 # What waiting can cure: a server restarting, a network cut, a replica being promoted.
-TRANSIENT = (redis.RedisError, sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+TRANSIENT = (redis.RedisError, *DATABASE_DOWN)
 
 
 class RelayError(RuntimeError):

@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app import metrics
-from app.eventstore import START, Checkpoint, EventStore, RecordedEvent
+from app.eventstore import DATABASE_DOWN, START, Checkpoint, EventStore, RecordedEvent
 
 from . import checkpoints as cp
 from .projection import Projection
@@ -63,12 +62,7 @@ class Invalidation(Protocol):
 
 
 # Errors of the connection, not of the event: retry later rather than count against it.
-TRANSIENT = (
-    sa.exc.OperationalError,
-    sa.exc.InterfaceError,
-    sa.exc.TimeoutError,
-    InvalidationError,
-)
+TRANSIENT = (*DATABASE_DOWN, InvalidationError)
 
 
 @contextmanager

@@ -17,11 +17,9 @@ from . import (
     doctors,
     errors,
     formatting,
-    health,
     home,
     inputs,
     ops,
-    ops_metrics,
     patients,
     pickers,
 )
@@ -90,10 +88,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(patients.bp)
     app.register_blueprint(doctors.bp)
     app.register_blueprint(admin.bp)
-    health.init_probes(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(ops_metrics.bp)
-    app.register_blueprint(ops.bp)
+    ops.register(app)
     access.check_rules(app)
     errors.init_app(app)
     formatting.init_app(app)

@@ -17,9 +17,8 @@ from flask_login import current_user
 from app.commands.access import may_run
 from app.commands.commands import Command
 from app.domain.staff import Principal, Role
+from app.extensions import services
 from app.queries.appointments import is_patient_of
-
-from .services import services
 
 log = logging.getLogger("rendezvous.access")
 

@@ -11,12 +11,12 @@ from flask_login import current_user, login_user
 from app.accounts import MAX_PASSWORD, MIN_PASSWORD, User, password_problem
 from app.domain.errors import DomainError
 from app.domain.staff import ROLE_LABELS, Role
+from app.extensions import services
 from app.queries.directory import doctor_choices
 
 from .auth import SignedIn
 from .outcomes import Refusal, refusal
 from .pages import page, see_other
-from .services import services
 
 log = logging.getLogger("rendezvous.auth")
 

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, flash, g, request, url_for
 from app.commands import CommandResult
 from app.commands import commands as c
 from app.domain.appointment import TRANSITIONS, Status
+from app.extensions import services
 from app.queries import appointments as q
 from app.queries import history
 from app.queries.agenda import birth_dates, free_slots_for_day
@@ -23,7 +24,6 @@ from . import access
 from . import formatting as fmt
 from .outcomes import Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, safe_next, see_other, settle, wants_fragment
-from .services import services
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
 

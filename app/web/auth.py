@@ -28,9 +28,9 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from app.accounts import MAX_PASSWORD, User
 from app.domain.staff import ROLE_LABELS
+from app.extensions import LIMITER, services, sign_in_limiter
 
 from .pages import safe_next
-from .services import services
 
 log = logging.getLogger("rendezvous.auth")
 
@@ -168,8 +168,7 @@ def _give_back_the_attempt() -> None:
     """A right password takes its attempt off the account's count, so that a desk account
     signed in on several tablets is not locked out by its own sign-ins. It was counted all
     the same, before the password was checked: guesses sent at once are still held back."""
-    limiter: Limiter = current_app.extensions["rendezvous.limiter"]
-    for counted in limiter.current_limits:
+    for counted in sign_in_limiter().current_limits:
         if _account_key() not in counted.request_args:
             continue  # the per-address count keeps every attempt (README: signing in)
         try:
@@ -235,7 +234,7 @@ def init_app(app: Flask) -> None:
     # A limiter per app, not per module: it holds its storage (Redis or memory), and two
     # apps in one process (tests) must not share counts or settings.
     limiter = Limiter(get_remote_address, app=app, default_limits=[])
-    app.extensions["rendezvous.limiter"] = limiter
+    app.extensions[LIMITER] = limiter
     # Every attempt counts, before its password is checked: the limiter's check-and-count
     # is one atomic step, so guesses sent in parallel cannot all slip in before the count.
     limited = limiter.limit(

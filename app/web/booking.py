@@ -14,6 +14,7 @@ from uuid import uuid4
 from flask import Response, request, url_for
 
 from app.commands import commands as c
+from app.extensions import services
 from app.queries import agenda
 from app.queries import directory as d
 
@@ -22,7 +23,6 @@ from . import pickers
 from .appointments import _uuid, bp
 from .outcomes import Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, page, see_other, settle
-from .services import services
 
 # What the booking form carries from one step to the next.
 # duration_for: the doctor whose slot length the duration was last set for (see _duration).

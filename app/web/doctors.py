@@ -14,6 +14,7 @@ from app.commands import commands as c
 from app.domain.doctor import parse_hours
 from app.domain.errors import ValidationError
 from app.domain.rules import WEEKDAY_NAMES, WEEKDAYS
+from app.extensions import services
 from app.queries import agenda
 from app.queries.directory import list_doctors
 
@@ -21,7 +22,6 @@ from . import access
 from . import formatting as fmt
 from .outcomes import Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, see_other, settle, wants_fragment
-from .services import services
 
 bp = Blueprint("doctors", __name__, url_prefix="/doctors")
 

@@ -9,9 +9,8 @@ from typing import Any, TypeVar
 from flask import Flask
 
 from app.domain.errors import ValidationError
+from app.extensions import services
 from app.queries.slots import local_moment
-
-from .services import services
 
 T = TypeVar("T")
 

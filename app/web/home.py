@@ -9,12 +9,12 @@ from flask import Blueprint, Response, request
 
 from app.commands import ConfirmAppointment
 from app.domain.appointment import Status
+from app.extensions import services
 from app.queries import appointments as q
 
 from . import access
 from . import formatting as fmt
 from .pages import fragment, page, settle, wants_fragment
-from .services import services
 
 bp = Blueprint("home", __name__)
 

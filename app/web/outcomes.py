@@ -28,10 +28,10 @@ from app.domain.errors import (
     SlotTakenError,
     ValidationError,
 )
+from app.extensions import services
 from app.queries.freshness import Recorded, projected_version, recorded
 
 from . import access
-from .services import services
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from flask import (
     request,
 )
 
+from app.extensions import services
 from app.projections import PROJECTIONS
 from app.queries.freshness import Freshness, freshness
 
 from .outcomes import Expectation
-from .services import services
 
 READ_MODELS = tuple(p.name for p in PROJECTIONS)
 

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, flash, request, url_for
 from app.commands import commands as c
 from app.domain.errors import ValidationError
 from app.domain.patient import PatientDetails
+from app.extensions import services
 from app.queries import directory as d
 from app.queries.appointments import appointments_for_patient
 
@@ -17,7 +18,6 @@ from . import access
 from . import formatting as fmt
 from .outcomes import Expectation, Refusal, attempt, form_command_id
 from .pages import fragment, missing, page, see_other, settle, wants_fragment
-from .services import services
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 

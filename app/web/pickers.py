@@ -10,9 +10,8 @@ from __future__ import annotations
 from flask import current_app
 from markupsafe import Markup
 
+from app.extensions import services
 from app.queries.directory import DoctorChoice, doctor_choices, doctors_signature
-
-from .services import services
 
 
 def _built() -> tuple[list[DoctorChoice], Markup, Markup]:

@@ -16,10 +16,10 @@ import sqlalchemy as sa
 
 from app.commands import RegisterPatient
 from app.config import celery_config
+from app.ops import rebuilds, samples
 from app.projections import checkpoints as cp
 from app.projections import tables as t
 from app.projections.directory import patients
-from app.queries import rebuilds, samples
 
 from ..conftest import dispose, make_app, redis_test_url
 from .clinic import monday_ahead, open_clinic

@@ -10,7 +10,7 @@ from click.testing import Result
 from flask import Flask
 
 from app.accounts import password_problem
-from app.users_cli import users_cli
+from app.accounts.cli import users_cli
 
 from .projecting import catch_up
 from .webclient import PASSWORD, Staff, account, page_text, sign_in
@@ -405,7 +405,7 @@ def test_account_changes_are_logged_without_the_password(app, admin, caplog):
 
 
 def test_at_a_terminal_the_password_is_asked_for_twice_hidden(app, services, monkeypatch):
-    import app.users_cli as cli
+    import app.accounts.cli as cli
 
     class Terminal:
         """What the command sees of stdin; click's prompt still reads the runner's input."""

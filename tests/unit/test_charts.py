@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.charts import (
+from app.ops.charts import (
     bucket_deltas,
     counter_delta,
     line_chart,
@@ -17,7 +17,7 @@ from app.charts import (
     time_ticks,
     y_ticks,
 )
-from app.queries.samples import Sample, series, throughput
+from app.ops.samples import Sample, series, throughput
 
 INF = math.inf
 # 40 observations: 10 up to 0.1 s, 20 more up to 0.5 s, 10 more up to 1 s.

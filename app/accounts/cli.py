@@ -15,15 +15,15 @@ import sys
 from typing import TYPE_CHECKING
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from app.accounts import password_problem
 from app.domain.errors import DomainError, ValidationError
+from app.extensions import services
+
+from .service import password_problem
 
 if TYPE_CHECKING:
-    from app.accounts import Accounts, User
-    from app.bootstrap import Services
+    from .service import Accounts, User
 
 log = logging.getLogger("rendezvous.auth")
 
@@ -39,12 +39,8 @@ FIELD_NAMES = {
 }
 
 
-def _services() -> Services:
-    return current_app.extensions["rendezvous"]
-
-
 def _accounts() -> Accounts:
-    return _services().accounts
+    return services().accounts
 
 
 def _actor() -> str:
@@ -111,7 +107,7 @@ def list_users() -> None:
     if not everyone:
         click.echo("No accounts yet; `flask users ensure-admin` creates the first admin.")
         return
-    tz = _services().tz
+    tz = services().tz
     header = ("USERNAME", "NAME", "ROLE", "DOCTOR ID", "STATUS", "LAST SIGN-IN")
     rows = [
         (

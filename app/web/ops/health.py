@@ -7,59 +7,15 @@ a short reason, never a driver's message (it can name hosts and users).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
-from app.queries.operations import (
-    SystemFigures,
-    database_problem,
-    redis_probe,
-    redis_problem,
-)
-
-from .services import services
-
-if TYPE_CHECKING:
-    from redis import Redis
+from app.extensions import probes, services
+from app.ops.figures import SystemFigures
+from app.ops.probes import database_problem, redis_problem
 
 bp = Blueprint("health", __name__)
-
-
-@dataclass
-class Probes:
-    """What the checks and /metrics reuse from one request to the next, per app."""
-
-    figures: SystemFigures
-    redis: dict[str, Redis]  # check name -> a client with short timeouts
-
-
-def init_probes(app: Flask) -> None:
-    """The probes /readyz and /metrics share, built once per app."""
-    # Database figures (store size, lag) are reused this long, per process.
-    app.config.setdefault("METRICS_CACHE_SECONDS", 5.0)
-    found = app.extensions["rendezvous"]
-    figures = SystemFigures(found.store, found.projector, app.config["METRICS_CACHE_SECONDS"])
-    app.extensions["rendezvous.probes"] = Probes(figures, _redis_clients(app))
-
-
-def _redis_clients(app: Flask) -> dict[str, Redis]:
-    """One check per Redis the app uses: REDIS_URL (cache, sign-in limits) and the Celery
-    broker, once if they are the same."""
-    urls = {"redis": app.config.get("REDIS_URL"), "broker": app.config["CELERY"].get("broker_url")}
-    if urls["broker"] == urls["redis"]:
-        del urls["broker"]
-    return {
-        name: redis_probe(url)
-        for name, url in urls.items()
-        if url and url.startswith(("redis://", "rediss://", "unix://"))
-    }
-
-
-def probes() -> Probes:
-    """This app's probes and figures."""
-    return current_app.extensions["rendezvous.probes"]
 
 
 @bp.get("/healthz")

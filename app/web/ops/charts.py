@@ -1,5 +1,5 @@
-"""The operations page's charts of the last hour, drawn from the samples (app.queries.samples)
-with the geometry of app.charts; the template turns them into inline SVG."""
+"""The operations page's charts of the last hour, drawn from the samples (app.ops.samples)
+with the geometry of app.ops.charts; the template turns them into inline SVG."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from typing import Any
 
 from flask import current_app
 
-from app import tasks
-from app.charts import Chart, Point, line_chart
-from app.queries import samples
-
-from . import formatting as fmt
-from .services import services
+from app.extensions import services
+from app.ops import samples, tasks
+from app.ops.charts import Chart, Point, line_chart
+from app.web import formatting as fmt
 
 WINDOW = timedelta(hours=1)
 

@@ -16,10 +16,11 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from app import metrics
-from app.charts import Point, bucket_deltas, counter_delta, quantile
 from app.eventstore.serialization import to_utc
 from app.projections.projector import Projector, statuses
 from app.projections.tables import ops_samples
+
+from .charts import Point, bucket_deltas, counter_delta, quantile
 
 KEEP = timedelta(hours=2)
 

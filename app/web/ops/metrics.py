@@ -18,9 +18,9 @@ from flask_login import current_user
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from app.extensions import SCRAPED, probes, scraped
 from app.metrics import registry
-
-from . import access
+from app.web import access
 
 log = logging.getLogger("rendezvous.metrics")
 
@@ -37,7 +37,7 @@ class DatabaseFigures:
         self.app = app
 
     def collect(self) -> Iterator[Metric]:
-        figures = self.app.extensions["rendezvous.probes"].figures
+        figures = probes(self.app).figures
         try:
             size = figures.size()
         except Exception:
@@ -83,7 +83,7 @@ def _set_up(state: BlueprintSetupState) -> None:
     # Registered once, asked nothing until scraped (no auto_describe: no query at start).
     scraped = CollectorRegistry(auto_describe=False)
     scraped.register(DatabaseFigures(state.app))
-    state.app.extensions["rendezvous.scraped"] = scraped
+    state.app.extensions[SCRAPED] = scraped
 
 
 @bp.get("/metrics")
@@ -93,9 +93,7 @@ def scrape() -> Response:
     if refusal is not None:
         return refusal
     # Both registries are checked at scrape time: no metric name appears in both.
-    body = generate_latest(registry()) + generate_latest(
-        current_app.extensions["rendezvous.scraped"]
-    )
+    body = generate_latest(registry()) + generate_latest(scraped())
     return Response(body, content_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,5 +1,5 @@
-"""Figures about the system itself, for /metrics and /readyz: the event store's size, the
-projections' lag, and whether the databases and Redis answer.
+"""Figures about the system itself, for /metrics and /readyz: the event store's size and
+the projections' lag (whether the databases and Redis answer: app.ops.probes).
 
 Counting a million events takes PostgreSQL 70 to 130 ms, and the lag of a projection a
 million events behind about half a second (it counts them), so the figures read from the
@@ -11,24 +11,18 @@ counting how far.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-import redis
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import REGCLASS
-from sqlalchemy.engine import Engine
 
 from app.eventstore import EventStore
 from app.eventstore.tables import events
 from app.projections.projector import ProjectionStatus, Projector, statuses
-from app.redis_clients import fail_fast
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -56,34 +50,6 @@ def store_size(store: EventStore) -> StoreSize:
             pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
             size = pages * conn.exec_driver_sql("PRAGMA page_size").scalar_one()
     return StoreSize(int(count), int(size))
-
-
-def database_problem(engine: Engine) -> str | None:
-    """None if the database answers a trivial query, else a short reason. The driver's
-    message goes to the log only: it can name hosts and users."""
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1").scalar_one()
-    except sa.exc.SQLAlchemyError as exc:
-        log.warning("readiness: database %s did not answer: %s", engine.url.database, exc)
-        return "unreachable"
-    return None
-
-
-def redis_probe(url: str, timeout: float = 1.0) -> redis.Redis:
-    """A client for asking whether Redis answers: short timeouts and no retries, so a
-    Redis that is away costs a second at most."""
-    return fail_fast(url, timeout=timeout)
-
-
-def redis_problem(client: redis.Redis) -> str | None:
-    """None if Redis answers PING, else a short reason (the error goes to the log)."""
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        log.warning("readiness: Redis did not answer: %s", exc)
-        return "timeout" if isinstance(exc, redis.TimeoutError) else "unreachable"
-    return None
 
 
 # A figure is kept at least this many times as long as it took to work out.

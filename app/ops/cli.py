@@ -1,24 +1,30 @@
-"""`flask projections status|rebuild|verify|retry|skip`: operating the read side."""
+"""`flask projections status|rebuild|verify|retry|skip`: operating the read side; and
+`flask events tail`, the latest events of the log (the `events` group's other commands, the
+relay's, are app.outbound.cli's).
+
+Here, not in app.projections: projections are plain code, with no web framework (a
+contract in pyproject.toml), and these commands are the operator's, like the /ops page."""
 
 from __future__ import annotations
 
+import json
+
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from app.extensions import services
 from app.projections import MaintenanceError, VerifyReport
 from app.projections import checkpoints as cp
 from app.projections.projector import statuses
 
 projections_cli = AppGroup("projections", help="Operate the read-model projections.")
-
-
-def _services():  # type: ignore[no-untyped-def]
-    return current_app.extensions["rendezvous"]
+events_cli = AppGroup(
+    "events", help="Read the event store; relay it to the outbound stream and consume it."
+)
 
 
 def _names(name: str | None, every: bool) -> list[str]:
-    projector = _services().projector
+    projector = services().projector
     if every == (name is not None):
         raise click.UsageError("Name one projection, or pass --all.")
     if every:
@@ -38,7 +44,7 @@ all_option = click.option("--all", "every", is_flag=True, help="Every projection
 def status() -> None:
     """Per projection: state, checkpoint, events and seconds behind, and any parked event."""
     click.echo(f"{'PROJECTION':<14}{'STATE':<14}{'CHECKPOINT':>12}{'BEHIND':>10}{'SECONDS':>10}")
-    for found in statuses(_services().projector):
+    for found in statuses(services().projector):
         position = found.row.position if found.row else 0
         click.echo(
             f"{found.name:<14}{found.state:<14}{position:>12}{found.events_behind:>10}"
@@ -70,11 +76,11 @@ def status() -> None:
 )
 def rebuild(name: str | None, every: bool, cache_rows: int) -> None:
     """Rebuild from the first event into shadow tables, then swap them in."""
-    services = _services()
-    maintenance = services.maintenance
+    found = services()
+    maintenance = found.maintenance
     maintenance.cache_rows = cache_rows
     for projection in _names(name, every):
-        total = services.store.count()
+        total = found.store.count()
         with click.progressbar(length=total, label=f"Rebuilding {projection}") as bar:
             try:
                 replay = maintenance.rebuild(projection, progress=bar.update)
@@ -88,13 +94,13 @@ def rebuild(name: str | None, every: bool, cache_rows: int) -> None:
 @all_option
 def verify(name: str | None, every: bool) -> None:
     """Replay into scratch tables and compare with the live ones; exit 1 on any difference."""
-    services = _services()
+    found = services()
     failed = False
     for projection in _names(name, every):
-        total = services.store.count()
+        total = found.store.count()
         with click.progressbar(length=total, label=f"Replaying {projection}") as bar:
             try:
-                report = services.maintenance.verify(projection, progress=bar.update)
+                report = found.maintenance.verify(projection, progress=bar.update)
             except MaintenanceError as exc:
                 raise click.ClickException(str(exc)) from exc
         failed |= not report.ok
@@ -120,7 +126,7 @@ def _print_report(report: VerifyReport) -> None:
 @click.argument("name")
 def retry(name: str) -> None:
     """Try a parked projection's failed event again (after a fix), and carry on."""
-    projector = _services().projector
+    projector = services().projector
     _names(name, False)
     with projector.transaction() as conn:
         cp.unpark(conn, name)
@@ -132,7 +138,7 @@ def retry(name: str) -> None:
 @click.argument("name")
 def skip(name: str) -> None:
     """Pass over a projection's failed event for good (it is recorded), and carry on."""
-    projector = _services().projector
+    projector = services().projector
     projection = projector.projection(_names(name, False)[0])
     projector.ensure(name)
     with projector.transaction() as conn:
@@ -143,3 +149,26 @@ def skip(name: str) -> None:
     click.echo(f"{name}: skipped {row.failed_event_type} at position {row.failed_position}.")
     report = projector.run(name)
     click.echo(f"{name}: {report.applied} events applied; {report.outcome.replace('_', ' ')}.")
+
+
+@events_cli.command("tail")
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(min=1, max=10_000),
+    default=20,
+    show_default=True,
+    help="How many of the latest events to show.",
+)
+def events_tail(count: int) -> None:
+    """Print the latest events: position, time, stream, type, actor and payload."""
+    store = services().store
+    records = store.tail(count)
+    people = services().accounts.names(str(r.metadata.get("actor", "?")) for r in records)
+    for record in records:
+        click.echo(
+            f"{record.position:>8}  {record.recorded_at:%Y-%m-%d %H:%M:%S}  "
+            f"{record.stream_type}:{record.stream_id}  v{record.version}  "
+            f"{record.event_type}  by {people[str(record.metadata.get('actor', '?'))]}  "
+            f"{json.dumps(store.codec.encode(record.event)[2])}"
+        )

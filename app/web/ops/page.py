@@ -10,14 +10,13 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_login import current_user
 
-from app import tasks
+from app.extensions import services
+from app.ops import panels, rebuilds, tasks
 from app.projections import RunReport
-from app.queries import ops, rebuilds
+from app.web.outcomes import Refusal
+from app.web.pages import fragment, see_other, wants_fragment
 
 from . import charts as ops_charts
-from .outcomes import Refusal
-from .pages import fragment, see_other, wants_fragment
-from .services import services
 
 log = logging.getLogger("rendezvous.ops")
 
@@ -65,7 +64,7 @@ def _page(status: int = 200, *, refused: str | None = None,
     return fragment(
         "ops/index.html",
         status=status,
-        panels=ops.panels(services().projector, now),
+        panels=panels.panels(services().projector, now),
         refused=refused,
         refusal=refusal,
         **ops_charts.chart_context(now),
@@ -84,7 +83,7 @@ def projection(name: str) -> Response:
     _known(name)
     if wants_fragment(f"projection-{name}"):
         now = _now()
-        panel = ops.panel(services().projector, name, now)
+        panel = panels.panel(services().projector, name, now)
         return fragment("ops/_projection.html", p=panel, now=now, number=ops_charts.number)
     return _page()
 
@@ -101,7 +100,7 @@ def charts() -> Response:
 def retry(name: str) -> Response:
     """Try a projection's failed event again (after a fix), and carry on."""
     _known(name)
-    report = ops.retry(services().projector, name)
+    report = panels.retry(services().projector, name)
     log.info("retry of %s by %s: %d events applied, %s", name, _who(), report.applied,
              report.outcome)  # fmt: skip
     flash(f"Retried {name}: {_ran(report)}.")
@@ -118,8 +117,8 @@ def skip(name: str) -> Response:
     except ValueError:
         abort(400, description="The event's position is a whole number.")
     try:
-        row, report = ops.skip(services().projector, name, position)
-    except (ops.NothingToSkipError, ops.FailureMovedError) as exc:
+        row, report = panels.skip(services().projector, name, position)
+    except (panels.NothingToSkipError, panels.FailureMovedError) as exc:
         log.info("skip on %s refused for %s: %s", name, _who(), exc)
         return _page(409, refused=name, refusal=Refusal(409, str(exc)))
     log.warning("skipped %s at position %s on %s, by %s", row.failed_event_type,
