@@ -8,7 +8,7 @@ with the same settings.
 """
 
 from app import create_app
-from app.extensions import celery
+from app.extensions import celery as celery_of  # not `celery`: the name `-A` looks up
 
 flask_app = create_app()
 if not flask_app.config["CELERY"].get("broker_url"):
@@ -16,4 +16,4 @@ if not flask_app.config["CELERY"].get("broker_url"):
         "No broker configured: set CELERY_BROKER_URL or REDIS_URL. (Without one, the web "
         "process runs projections itself after each command and needs no worker.)"
     )
-celery_app = celery(flask_app)
+celery_app = celery_of(flask_app)
