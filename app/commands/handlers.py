@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 from uuid import UUID
 
 from app.domain.appointment import Appointment
+from app.domain.clinic_time import local_day
 from app.domain.diary import Booked, check_free
 from app.domain.doctor import Doctor, parse_hours
 from app.domain.errors import AlreadyExistsError, ConflictError, NotFoundError, SlotTakenError
@@ -44,7 +45,7 @@ class Context:
 
     @property
     def today(self) -> date:
-        return self.now.astimezone(self.tz).date()
+        return local_day(self.now, self.tz)
 
 
 def _fold(
@@ -256,7 +257,7 @@ def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> str:
 
 
 def _actor(record: RecordedEvent) -> str:
-    return str(record.metadata.get("actor", "someone"))
+    return record.actor or "someone"
 
 
 def describe_change(record: RecordedEvent, tz: tzinfo, actor: str | None = None) -> str:

@@ -7,12 +7,13 @@ confirmed -mark_no_show (after the start time)-> no_show
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from uuid import UUID
 
+from .clinic_time import same_local_day
 from .doctor import Doctor
 from .errors import AlreadyExistsError, InvalidTransitionError, ValidationError
 from .events import (
@@ -69,6 +70,69 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], str]] = {
         "Only a confirmed appointment can be marked as a no-show",
     ),
 }
+
+
+# The statuses in which an appointment holds its doctor's time: the agenda shows it and its
+# slot is not free. A cancelled or missed appointment gives the time back.
+HOLDS_TIME = frozenset({Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED})
+
+
+def _check_in_day(starts_at: datetime, now: datetime, tz: tzinfo) -> str | None:
+    if same_local_day(now, starts_at, tz):
+        return None
+    return (
+        "A patient can be checked in only on the day of the appointment "
+        f"({local_label(starts_at, tz)})."
+    )
+
+
+def _no_show_time(starts_at: datetime, now: datetime, tz: tzinfo) -> str | None:
+    if now >= starts_at:
+        return None
+    return (
+        "A patient can be marked as a no-show only after the start time "
+        f"({local_label(starts_at, tz)})."
+    )
+
+
+# action -> the clock's rule beyond the status: the refusal's phrase, or None when it may.
+WHEN: dict[str, Callable[[datetime, datetime, tzinfo], str | None]] = {
+    "check_in": _check_in_day,
+    "mark_no_show": _no_show_time,
+}
+
+
+def why_not(
+    action: str,
+    status: Status | None,
+    *,
+    starts_at: datetime | None,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+) -> str | None:
+    """Why staff may not take `action` on an appointment in `status` starting at
+    `starts_at`, at `now`; None when they may. Commands and pages both ask this."""
+    allowed, phrase = TRANSITIONS[action]
+    if status not in allowed:
+        label = status.label if status else "not booked"
+        return f"{phrase}; this one is {label}."
+    rule = WHEN.get(action)
+    if rule is None:
+        return None
+    if starts_at is None or now is None or tz is None:
+        raise TypeError(f"{action} is judged by the clock: pass starts_at, now and tz")
+    return rule(starts_at, now, tz)
+
+
+def allowed_actions(
+    status: Status | None, *, starts_at: datetime | None, now: datetime, tz: tzinfo
+) -> frozenset[str]:
+    """The actions (keys of TRANSITIONS) staff may take on such an appointment now."""
+    return frozenset(
+        action
+        for action in TRANSITIONS
+        if why_not(action, status, starts_at=starts_at, now=now, tz=tz) is None
+    )
 
 
 def check_times(
@@ -137,10 +201,12 @@ class Appointment:
                 self.status = Status.NO_SHOW
         self.version += 1
 
-    def _check_can(self, action: str) -> None:
-        allowed, phrase = TRANSITIONS[action]
-        if self.status not in allowed:
-            raise InvalidTransitionError(f"{phrase}; this one is {self.status_label}.")
+    def _check_can(
+        self, action: str, *, now: datetime | None = None, tz: tzinfo | None = None
+    ) -> None:
+        refused = why_not(action, self.status, starts_at=self.starts_at, now=now, tz=tz)
+        if refused is not None:
+            raise InvalidTransitionError(refused)
 
     @property
     def status_label(self) -> str:
@@ -204,13 +270,7 @@ class Appointment:
 
     def check_in(self, *, now: datetime, tz: tzinfo) -> list[Event]:
         """Decide the arrival of the patient, on the day of the appointment."""
-        self._check_can("check_in")
-        assert self.starts_at is not None
-        if now.astimezone(tz).date() != self.starts_at.astimezone(tz).date():
-            raise InvalidTransitionError(
-                "A patient can be checked in only on the day of the appointment "
-                f"({local_label(self.starts_at, tz)})."
-            )
+        self._check_can("check_in", now=now, tz=tz)
         return [AppointmentCheckedIn()]
 
     def complete(self) -> list[Event]:
@@ -220,11 +280,5 @@ class Appointment:
 
     def mark_no_show(self, *, now: datetime, tz: tzinfo) -> list[Event]:
         """Decide that the patient did not come; only once the start time has passed."""
-        self._check_can("mark_no_show")
-        assert self.starts_at is not None
-        if now < self.starts_at:
-            raise InvalidTransitionError(
-                "A patient can be marked as a no-show only after the start time "
-                f"({local_label(self.starts_at, tz)})."
-            )
+        self._check_can("mark_no_show", now=now, tz=tz)
         return [AppointmentMarkedNoShow()]

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from app.domain.clinic_time import to_utc
 from app.domain.events import ALL_EVENTS, Event
 
 from .errors import UnknownEventError
 from .upcasting import UpcasterRegistry, upcasters
-
-
-def to_utc(moment: datetime) -> datetime:
-    """A zone-aware moment in UTC; naive values from SQLite are UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _encode_value(value: Any) -> Any:

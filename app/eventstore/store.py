@@ -77,6 +77,12 @@ class RecordedEvent:
         return (self.tx_id, self.position)
 
     @property
+    def actor(self) -> str:
+        """Who the event's command ran for (a user id, or a process such as "seed"); empty
+        when the record names no one."""
+        return str(self.metadata.get("actor", ""))
+
+    @property
     def event_type(self) -> str:
         return type(self.event).__name__
 

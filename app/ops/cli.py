@@ -164,11 +164,11 @@ def events_tail(count: int) -> None:
     """Print the latest events: position, time, stream, type, actor and payload."""
     store = services().store
     records = store.tail(count)
-    people = services().accounts.names(str(r.metadata.get("actor", "?")) for r in records)
+    people = services().accounts.names(r.actor or "?" for r in records)
     for record in records:
         click.echo(
             f"{record.position:>8}  {record.recorded_at:%Y-%m-%d %H:%M:%S}  "
             f"{record.stream_type}:{record.stream_id}  v{record.version}  "
-            f"{record.event_type}  by {people[str(record.metadata.get('actor', '?'))]}  "
+            f"{record.event_type}  by {people[record.actor or "?"]}  "
             f"{json.dumps(store.codec.encode(record.event)[2])}"
         )

@@ -4,11 +4,12 @@ the day counters of the dashboard, and the index of doctor-days each appointment
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
 from app.domain.appointment import Status
+from app.domain.clinic_time import local_day, to_utc
 from app.domain.events import (
     AppointmentCancelled,
     AppointmentCheckedIn,
@@ -22,16 +23,11 @@ from app.domain.events import (
     PatientRegistered,
 )
 from app.eventstore import RecordedEvent
-from app.eventstore.serialization import to_utc
 
 from . import tables as t
 from .keys import search_key
 from .projection import Projection, stream_row
 from .view import Row, Tag, View
-
-
-def local_day(moment: datetime, tz: tzinfo) -> date:
-    return moment.astimezone(tz).date()
 
 
 def _appointment_tags(row: Row, tz: tzinfo) -> Iterator[Tag]:
@@ -145,7 +141,7 @@ def on_appointment_created(view: View, record: RecordedEvent) -> None:
 
 
 def _actor(record: RecordedEvent) -> str:
-    return str(record.metadata.get("actor", ""))[:120]
+    return record.actor[:120]
 
 
 def _change(view: View, record: RecordedEvent, status: Status, **values: Any) -> None:

@@ -10,16 +10,14 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.domain.appointment import Status
+from app.domain.appointment import HOLDS_TIME
+from app.domain.clinic_time import day_bounds, local_day
 from app.metrics import timed
 from app.projections import tables as t
 
-from .appointments import AppointmentRow, local_bounds
+from .appointments import AppointmentRow
 from .rows import row_to
 from .slots import Slot, free_slots, slot_grid
-
-# Statuses that hold the doctor's time (the write side's reservations agree).
-HOLDING = (Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED)
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ def _between(
     a = t.appointments
     query = sa.select(a).where(a.c.doctor_id == doctor_id, a.c.starts_at < end, a.c.ends_at > start)
     if holding_only:
-        query = query.where(a.c.status.in_([s.value for s in HOLDING]))
+        query = query.where(a.c.status.in_(sorted(s.value for s in HOLDS_TIME)))
     # An appointment never lasts more than a day: bound the index scan from below too.
     query = query.where(a.c.starts_at >= start - timedelta(days=1))
     with engine.connect() as conn:
@@ -64,7 +62,7 @@ def agenda_for_day(
     engine: Engine, doctor_id: UUID, day: date, *, tz: tzinfo
 ) -> list[AppointmentRow]:
     """The doctor's appointments on a clinic-local day, cancelled ones included, by time."""
-    start, end = local_bounds(day, tz)
+    start, end = day_bounds(day, tz)
     return _between(engine, doctor_id, start, end, holding_only=False)
 
 
@@ -85,10 +83,10 @@ def agenda_for_week(
 ) -> dict[date, list[AppointmentRow]]:
     """Seven days from `monday`, each with its appointments by time."""
     days = [monday + timedelta(days=n) for n in range(7)]
-    start, end = local_bounds(days[0], tz)[0], local_bounds(days[-1], tz)[1]
+    start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
     week: dict[date, list[AppointmentRow]] = {day: [] for day in days}
     for row in _between(engine, doctor_id, start, end, holding_only=False):
-        week.setdefault(row.starts_at.astimezone(tz).date(), []).append(row)
+        week.setdefault(local_day(row.starts_at, tz), []).append(row)
     return week
 
 

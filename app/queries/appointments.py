@@ -7,7 +7,7 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.engine import Engine
 
 from app.domain.appointment import Status
-from app.eventstore.serialization import to_utc
+from app.domain.clinic_time import day_bounds, local_day, to_utc
 from app.metrics import timed
 from app.projections import tables as t
 from app.projections.keys import search_key
@@ -97,13 +97,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise BadCursorError("This page link is damaged; start from the first page.") from None
 
 
-def local_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
-    """The UTC instants where a clinic-local day starts and ends."""
-    start = datetime.combine(day, time(), tz)
-    end = datetime.combine(day + timedelta(days=1), time(), tz)
-    return to_utc(start), to_utc(end)
-
-
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, with its own wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -129,9 +122,9 @@ def list_appointments(
     if where.patient_id:
         query = query.where(a.c.patient_id == where.patient_id)
     if where.day_from:
-        query = query.where(a.c.starts_at >= local_bounds(where.day_from, tz)[0])
+        query = query.where(a.c.starts_at >= day_bounds(where.day_from, tz)[0])
     if where.day_to:
-        query = query.where(a.c.starts_at < local_bounds(where.day_to, tz)[1])
+        query = query.where(a.c.starts_at < day_bounds(where.day_to, tz)[1])
     key = search_key(where.text)
     if key:
         query = query.where(a.c.patient_name_key.like(like_pattern(key), escape="\\"))
@@ -197,7 +190,7 @@ def day_counts(
     else:
         assert tz is not None, "a doctor's day is counted in the clinic's time zone"
         a = t.appointments.c
-        start, end = local_bounds(day, tz)
+        start, end = day_bounds(day, tz)
         query = (
             sa.select(a.status, sa.func.count())
             .where(a.doctor_id == doctor_id, a.starts_at >= start, a.starts_at < end)
@@ -222,9 +215,9 @@ def is_patient_of(
 ) -> bool:
     """Whether the patient saw the doctor within `months` before `now` (counted in whole
     clinic days), or has a pending or confirmed appointment with them from today on."""
-    today = now.astimezone(tz).date()
-    visits_from = local_bounds(today - relativedelta(months=months), tz)[0]
-    today_from = local_bounds(today, tz)[0]
+    today = local_day(now, tz)
+    visits_from = day_bounds(today - relativedelta(months=months), tz)[0]
+    today_from = day_bounds(today, tz)[0]
     a = t.appointments.c
     query = sa.select(a.appointment_id).where(
         a.patient_id == patient_id,

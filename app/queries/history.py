@@ -12,7 +12,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.domain.appointment import Appointment, Status
+from app.domain.appointment import HOLDS_TIME, Appointment
 from app.domain.events import AppointmentCancelled, AppointmentRescheduled
 from app.domain.rules import local_label
 from app.eventstore import EventStore, RecordedEvent
@@ -126,7 +126,7 @@ class AgendaAsOf:
     changes_since: list[ChangeSince]  # oldest first
 
 
-ACTIVE = (Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED)
+ACTIVE = HOLDS_TIME
 
 
 def agenda_as_of(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from app.domain.clinic_time import local_moment
 from app.domain.rules import WEEKDAYS
 
 
@@ -18,16 +19,6 @@ from app.domain.rules import WEEKDAYS
 class Slot:
     starts_at: datetime
     ends_at: datetime
-
-
-def local_moment(day: date, clock_time: str, tz: tzinfo) -> datetime | None:
-    """The instant a local 'HH:MM' on `day` happens, or None on a day it does not exist
-    (the hour skipped when clocks go forward)."""
-    naive = datetime.combine(day, time.fromisoformat(clock_time))
-    aware = naive.replace(tzinfo=tz)
-    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
-        return None
-    return aware.astimezone(UTC)
 
 
 def slot_grid(

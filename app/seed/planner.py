@@ -24,6 +24,7 @@ from app.commands import (
     RescheduleAppointment,
     SetWorkingHours,
 )
+from app.domain.clinic_time import local_day, same_local_day
 from app.domain.doctor import parse_hours
 from app.domain.rules import WEEKDAYS
 
@@ -146,7 +147,7 @@ class Planner:
             ),
         )
         # Some of today's patients are still with the doctor (or not yet marked done).
-        still_in = start.astimezone(self.tz).date() == now.astimezone(self.tz).date()
+        still_in = same_local_day(start, now, self.tz)
         if start + length <= now and not (still_in and 0.6 < roll < 0.75):
             self.add(
                 start + length,
@@ -178,7 +179,7 @@ class Planner:
     ) -> None:
         """Book a share of every doctor's slots on each day; some are later moved."""
         count = 0
-        today = self.now.astimezone(self.tz).date()
+        today = local_day(self.now, self.tz)
         for offset in days:
             day = today + timedelta(days=offset)
             for doctor in doctors:

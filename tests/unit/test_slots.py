@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+from app.domain.clinic_time import local_moment
 from app.projections.keys import digits, search_key
-from app.queries.slots import free_slots, local_moment, slot_grid
+from app.queries.slots import free_slots, slot_grid
 
 PARIS = ZoneInfo("Europe/Paris")
 
