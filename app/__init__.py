@@ -72,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import web
     from .tasks import Nudge
+    from .web.kit.errors import unavailable
 
     web.init_app(app)
     register_commands(app)
@@ -80,7 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # The database away or its pool exhausted, or a projection run inside a request (Retry,
     # Skip on /ops) while the cache is away: "unavailable, try again", not an error page.
     for error in TRANSIENT:
-        app.register_error_handler(error, web.errors.unavailable)
+        app.register_error_handler(error, unavailable)
     return app
 
 

@@ -169,6 +169,6 @@ def events_tail(count: int) -> None:
         click.echo(
             f"{record.position:>8}  {record.recorded_at:%Y-%m-%d %H:%M:%S}  "
             f"{record.stream_type}:{record.stream_id}  v{record.version}  "
-            f"{record.event_type}  by {people[record.actor or "?"]}  "
+            f"{record.event_type}  by {people[record.actor or '?']}  "
             f"{json.dumps(store.codec.encode(record.event)[2])}"
         )

@@ -1,4 +1,7 @@
-"""The web layer: blueprints that turn requests into commands and queries."""
+"""The web layer: blueprints that turn requests into commands and queries, on a small kit
+(kit/: rendering, outcomes, access, errors), with forms (forms/) and the appointment
+action table (actions.py). Blueprints are imported when the app is built, not with the
+package, so that importing one module of it (the action table, in unit tests) stays light."""
 
 from __future__ import annotations
 
@@ -7,23 +10,6 @@ from uuid import uuid4
 from flask import Flask, Response, g, request
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
-
-from . import (
-    access,
-    admin,
-    appointments,
-    auth,
-    booking,
-    doctors,
-    errors,
-    formatting,
-    home,
-    inputs,
-    ops,
-    patients,
-    pickers,
-)
-from .pages import here, url_with
 
 csrf = CSRFProtect()
 
@@ -68,6 +54,22 @@ def csrf_token() -> str:
 
 def init_app(app: Flask) -> None:
     """Register blueprints, error pages, CSRF protection and template helpers."""
+    from . import (
+        admin,
+        appointments,
+        auth,
+        booking,
+        doctors,
+        formatting,
+        home,
+        inputs,
+        ops,
+        patients,
+        pickers,
+        rows,
+    )
+    from .kit import access, errors
+    from .kit.rendering import from_htmx, here, url_with
     # A front-desk page stays open all day: the token lives as long as the session.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     # How long a page shown after a command waits for its read model before saying
@@ -85,6 +87,7 @@ def init_app(app: Flask) -> None:
     app.before_request(access.guard)
     app.register_blueprint(home.bp)
     app.register_blueprint(appointments.bp)
+    app.register_blueprint(booking.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(doctors.bp)
     app.register_blueprint(admin.bp)
@@ -97,12 +100,14 @@ def init_app(app: Flask) -> None:
         csrf_token=csrf_token,
         doctor_options=pickers.doctor_options,
         doctor_options_with_specialty=pickers.doctor_options_with_specialty,
-        actions_for=appointments.actions_for,
+        actions_for=rows.actions_for,
+        action_path=rows.action_path,
+        from_htmx=from_htmx,
         here=here,
         url_with=url_with,
-        appointment_path=appointments.appointment_path,
-        patient_path=appointments.patient_path,
-        STATUS_ICONS=appointments.STATUS_ICONS,
+        appointment_path=rows.appointment_path,
+        patient_path=rows.patient_path,
+        STATUS_ICONS=rows.STATUS_ICONS,
         allowed=access.allowed,
         may=access.may,
         sees_doctor=access.sees_doctor,
@@ -110,4 +115,4 @@ def init_app(app: Flask) -> None:
     app.after_request(security_headers)
 
 
-__all__ = ["booking", "csrf", "errors", "init_app"]
+__all__ = ["csrf", "init_app"]

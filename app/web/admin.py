@@ -15,8 +15,8 @@ from app.extensions import services
 from app.queries.directory import doctor_choices
 
 from .auth import SignedIn
-from .outcomes import Refusal, refusal
-from .pages import page, see_other
+from .kit.outcomes import Refusal, refusal
+from .kit.rendering import page, see_other
 
 log = logging.getLogger("rendezvous.auth")
 

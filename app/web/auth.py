@@ -30,7 +30,7 @@ from app.accounts import MAX_PASSWORD, User
 from app.domain.staff import ROLE_LABELS
 from app.extensions import LIMITER, services, sign_in_limiter
 
-from .pages import safe_next
+from .kit.rendering import from_htmx, htmx_page_url, safe_next
 
 log = logging.getLogger("rendezvous.auth")
 
@@ -88,7 +88,7 @@ def _signed_in_lately() -> bool:
 def unauthorized() -> Response:
     """To the sign-in page, then back. An htmx request is told by header to load the
     sign-in page whole, rather than swap it into the fragment it asked for."""
-    if request.htmx:
+    if from_htmx():
         back = _page_of_htmx_request()
         response = make_response("", 401)
         response.headers["HX-Redirect"] = url_for("auth.login", next=back)
@@ -101,7 +101,7 @@ def unauthorized() -> Response:
 
 def _page_of_htmx_request() -> str | None:
     try:
-        parts = urlsplit(request.htmx.current_url or "")
+        parts = urlsplit(htmx_page_url() or "")
     except ValueError:  # a malformed header: no way back, the sign-in page still comes
         return None
     if not parts.path.startswith("/") or parts.path == "/":

@@ -11,18 +11,20 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import uuid4
 
-from flask import Response, request, url_for
+from flask import Blueprint, Response, request, url_for
 
-from app.commands import commands as c
 from app.extensions import services
 from app.queries import agenda
 from app.queries import directory as d
 
 from . import formatting as fmt
-from . import pickers
-from .appointments import _uuid, bp
-from .outcomes import Expectation, Refusal, attempt, form_command_id
-from .pages import fragment, page, see_other, settle
+from . import forms, pickers
+from .forms import PATIENT_FIELDS
+from .kit.outcomes import Expectation, Refusal, attempt
+from .kit.rendering import fragment, from_htmx, page, page_or_fragment, see_other, settle
+
+# Under /appointments, as the appointment it makes will be.
+bp = Blueprint("booking", __name__, url_prefix="/appointments")
 
 # What the booking form carries from one step to the next.
 # duration_for: the doctor whose slot length the duration was last set for (see _duration).
@@ -30,13 +32,12 @@ KEPT = (
     "patient_id", "doctor_id", "day", "starts_at", "duration_minutes", "duration_for", "title",
     "q",
 )  # fmt: skip
-PATIENT_FIELDS = ("full_name", "date_of_birth", "phone", "email")
 
 
 def _patient_context(values: dict[str, str]) -> dict[str, Any]:
     """The patient chosen so far and the patients matching the search."""
     engine = services().read_engine
-    patient_id = _uuid(values.get("patient_id"))
+    patient_id = forms.uuid_or_none(values.get("patient_id"))
     query = (values.get("q") or "").strip()
     return {
         "values": values,
@@ -48,10 +49,10 @@ def _patient_context(values: dict[str, str]) -> dict[str, Any]:
 
 def _slot_context(values: dict[str, str]) -> dict[str, Any]:
     """The chosen doctor and day, the doctor's free times that day, and the duration."""
-    doctor_id = _uuid(values.get("doctor_id"))
+    doctor_id = forms.uuid_or_none(values.get("doctor_id"))
     doctor = next((doc for doc in pickers.doctors() if doc.doctor_id == doctor_id), None)
     _duration(values, doctor)
-    day = fmt.parse_day(values.get("day"))
+    day = forms.parse_day(values.get("day"))
     slots = []
     if doctor and day:
         slots = agenda.free_slots_for_day(
@@ -105,7 +106,7 @@ def patient_matches() -> Response:
 def slots() -> Response:
     """The chosen doctor's free times on the chosen day."""
     values = _values(request.args)
-    if request.htmx:
+    if from_htmx():
         # The duration field comes along out of band: it follows the doctor chosen.
         return fragment(
             "appointments/_slot_picker.html", oob_duration=True, **_slot_context(values)
@@ -116,23 +117,19 @@ def slots() -> Response:
 @bp.post("/new/patient")
 def register_patient() -> Response:
     """Register a new patient from the booking form, keeping everything else typed."""
-    form = request.form
-    values = _values(form)
-    fields = {k: form.get(k, "") for k in PATIENT_FIELDS}
-    command_id = form_command_id(form, "patient_command_id")
-
-    def build() -> c.Command:
-        return c.RegisterPatient(**fields, **command_id)
-
-    outcome = attempt(build)
+    values = _values(request.form)
+    outcome = attempt(lambda: forms.register_patient(request.form, "patient_command_id"))
     if isinstance(outcome, Refusal):
         context = _booking_context(values)
         context.update(refusal=outcome, new_patient_open=True)
-        if request.htmx:
-            return fragment("appointments/_patient_picker.html", status=outcome.status, **context)
-        return page("appointments/new.html", status=outcome.status, **context)
+        return page_or_fragment(
+            "appointments/new.html",
+            "appointments/_patient_picker.html",
+            status=outcome.status,
+            **context,
+        )
     expectation = Expectation.of("patient", outcome)
-    if request.htmx:
+    if from_htmx():
         expectation.wait()
         values = {**values, "patient_id": str(outcome.stream_id), "q": ""}
         values.update(dict.fromkeys(PATIENT_FIELDS, ""))
@@ -142,27 +139,14 @@ def register_patient() -> Response:
         return fragment("appointments/_patient_picker.html", **context)
     kept = {k: values[k] for k in KEPT if values.get(k) and k not in ("q", "patient_id")}
     kept["patient_id"] = str(outcome.stream_id)
-    return see_other(url_for("appointments.new") + "?" + urlencode(kept), expectation)
+    return see_other(url_for(".new") + "?" + urlencode(kept), expectation)
 
 
 @bp.post("")
 def create() -> Response:
     """Book: one appointment, once, however often the button is pressed."""
-    form = request.form
-    values = _values(form)
-
-    def build() -> c.Command:
-        fields: dict[str, Any] = {
-            "patient_id": form.get("patient_id", ""),
-            "doctor_id": form.get("doctor_id", ""),
-            "starts_at": form.get("starts_at"),
-            "duration_minutes": form.get("duration_minutes", ""),
-            "title": form.get("title", ""),
-            **form_command_id(form),
-        }
-        return fmt.with_local_time(c.CreateAppointment, **fields)
-
-    outcome = attempt(build)
+    values = _values(request.form)
+    outcome = attempt(lambda: forms.create_appointment(request.form))
     if isinstance(outcome, Refusal):
         values["duration_for"] = values.get("doctor_id", "")  # keep the duration as sent
         context = _booking_context(values)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -10,24 +9,21 @@ from uuid import UUID
 
 from flask import Blueprint, Response, abort, flash, request, url_for
 
-from app.commands import commands as c
-from app.domain.doctor import parse_hours
-from app.domain.errors import ValidationError
 from app.domain.rules import WEEKDAY_NAMES, WEEKDAYS
 from app.extensions import services
 from app.queries import agenda
 from app.queries.directory import list_doctors
 
-from . import access
 from . import formatting as fmt
-from .outcomes import Expectation, Refusal, attempt, form_command_id
-from .pages import fragment, missing, page, see_other, settle, wants_fragment
+from . import forms
+from .forms import HOURS_FIELDS, hours_text
+from .kit import access
+from .kit.outcomes import Expectation, Refusal, attempt
+from .kit.rendering import fragment, missing, page, see_other, settle, wants_fragment
 
 bp = Blueprint("doctors", __name__, url_prefix="/doctors")
 
 AGENDA = "agenda"  # the agenda region's element id, which htmx navigation targets
-HOURS_FIELDS = tuple(f"hours_{day}" for day in WEEKDAYS)
-_PERIOD = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-\u2013\u2014]\s*(\d{1,2}:\d{2})\s*$")
 
 
 def _directory(status: int = 200, **context: Any) -> Response:
@@ -46,68 +42,13 @@ def index() -> Response:
 def register() -> Response:
     """Register a doctor from the directory's form."""
     form = request.form
-    fields = {k: form.get(k, "") for k in ("full_name", "specialty", "command_id", "slot_minutes")}
-    # An empty slot length means the usual one (the command's default), not an error.
-    fields = {k: v for k, v in fields.items() if v or k in ("full_name", "specialty")}
-    outcome = attempt(lambda: c.RegisterDoctor(**fields))
+    outcome = attempt(lambda: forms.register_doctor(form))
     if isinstance(outcome, Refusal):
         return _directory(outcome.status, refusal=outcome, values=dict(form))
     flash("Doctor registered.")
     return see_other(
         url_for(".detail", doctor_id=outcome.stream_id), Expectation.of("doctor", outcome)
     )
-
-
-def hours_text(hours: Mapping[str, Any] | None) -> dict[str, str]:
-    """Stored hours as the form shows them: {"hours_mon": "09:00-12:30, 14:00-18:00"}."""
-    return {
-        f"hours_{day}": ", ".join(f"{start}-{end}" for start, end in (hours or {}).get(day, []))
-        for day in WEEKDAYS
-    }
-
-
-def parse_week(form: Mapping[str, str]) -> tuple[dict[str, list[list[str]]], dict[str, str]]:
-    """The form's hours in the command's shape, and a message for each day written wrongly."""
-    hours: dict[str, list[list[str]]] = {}
-    errors: dict[str, str] = {}
-    for day, name in zip(WEEKDAYS, WEEKDAY_NAMES, strict=True):
-        text = (form.get(f"hours_{day}") or "").strip()
-        periods = []
-        for part in filter(None, (p.strip() for p in re.split(r"[,;]", text))):
-            found = _PERIOD.match(part)
-            if found is None:
-                errors[f"hours_{day}"] = (
-                    f"{name}: {part[:40]!r} is not a period; write e.g. 09:00-12:30, 14:00-18:00."
-                )
-                break
-            # "9:00" is how people type it; the domain wants two-digit hours.
-            periods.append([t.zfill(5) for t in found.groups()])
-        if periods:
-            hours[day] = periods
-    return hours, errors
-
-
-def _set_hours_command(doctor_id: UUID, form: Mapping[str, str]) -> c.Command:
-    """The command for the hours form, or every message about it at once."""
-    hours, errors = parse_week(form)
-    fields: dict[str, Any] = {
-        "expected_version": form.get("expected_version") or None,
-        "slot_minutes": form.get("slot_minutes", ""),
-        **form_command_id(form),
-    }
-    try:
-        command = c.SetWorkingHours(doctor_id=doctor_id, hours=hours, **fields)
-    except ValidationError as exc:
-        errors = {**exc.errors, **errors}
-    if errors:
-        # The days written correctly may still be wrong (ends before it starts): say so now
-        # rather than after the user has fixed the others.
-        try:
-            parse_hours(hours)
-        except ValidationError as exc:
-            errors = {**exc.errors, **errors}
-        raise ValidationError(errors)
-    return command
 
 
 def _week_of(day: date) -> date:
@@ -161,7 +102,7 @@ def _doctor_page(
 
 def _chosen(source: Mapping[str, str]) -> tuple[date, str]:
     view = "week" if source.get("view") == "week" else "day"
-    return fmt.parse_day(source.get("day")) or fmt.today(), view
+    return forms.parse_day(source.get("day")) or fmt.today(), view
 
 
 @bp.get("/<uuid:doctor_id>")
@@ -186,10 +127,10 @@ def set_hours(doctor_id: UUID) -> Response:
         abort(404, description="There is no doctor with that id.")
     form = request.form
     chosen, view = _chosen(form)
-    outcome = attempt(lambda: _set_hours_command(doctor_id, form))
+    outcome = attempt(lambda: forms.set_hours(form, doctor_id))
     if isinstance(outcome, Refusal):
         return _doctor_page(doctor, chosen=chosen, view=view, refusal=outcome, values=dict(form))
     flash("Working hours saved." if outcome.position is not None else "The hours were unchanged.")
-    day = fmt.parse_day(form.get("day"))
+    day = forms.parse_day(form.get("day"))
     back = url_for(".detail", doctor_id=doctor_id, day=day, view="week" if view == "week" else None)
     return see_other(back, Expectation.of("doctor", outcome))

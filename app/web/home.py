@@ -12,9 +12,10 @@ from app.domain.appointment import Status
 from app.extensions import services
 from app.queries import appointments as q
 
-from . import access
 from . import formatting as fmt
-from .pages import fragment, page, settle, wants_fragment
+from . import forms
+from .kit import access
+from .kit.rendering import fragment, page, settle, wants_fragment
 
 bp = Blueprint("home", __name__)
 
@@ -31,7 +32,7 @@ def index() -> Response:
     updating = settle()
     engine, tz = services().read_engine, services().tz
     today = fmt.today()
-    day = fmt.parse_day(request.args.get("day")) or today
+    day = forms.parse_day(request.args.get("day")) or today
     mine = access.principal().doctor_id  # a doctor's own day; None for the front desk
     counts = services().reads.day_counts(day, doctor_id=mine)
     agenda = q.list_appointments(

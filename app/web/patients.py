@@ -7,47 +7,20 @@ from uuid import UUID
 
 from flask import Blueprint, Response, abort, flash, request, url_for
 
-from app.commands import commands as c
-from app.domain.errors import ValidationError
-from app.domain.patient import PatientDetails
 from app.extensions import services
 from app.queries import directory as d
 from app.queries.appointments import appointments_for_patient
 
-from . import access
 from . import formatting as fmt
-from .outcomes import Expectation, Refusal, attempt, form_command_id
-from .pages import fragment, missing, page, see_other, settle, wants_fragment
+from . import forms
+from .kit import access
+from .kit.outcomes import Expectation, Refusal, attempt
+from .kit.rendering import fragment, missing, page, see_other, settle, wants_fragment
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
-FIELDS = ("full_name", "date_of_birth", "phone", "email")
 RESULTS = "patient-results"  # the search results' element id, which htmx targets
 PAGE_SIZE = 50
-
-
-def _details(form: Any) -> dict[str, Any]:
-    return {**{k: form.get(k, "") for k in FIELDS}, **form_command_id(form)}
-
-
-def _command(command: type[c.Command], **fields: Any) -> c.Command:
-    """Build `command`; when it refuses a field (a malformed date), the domain's checks of
-    the others have not run yet: run them too, so the form shows every message at once."""
-    try:
-        return command(**fields)
-    except ValidationError as exc:
-        errors = exc.errors
-    try:
-        PatientDetails.checked(
-            full_name=fields["full_name"],
-            date_of_birth=fmt.today(),  # a stand-in: the command has judged the real one
-            phone=fields["phone"],
-            email=fields["email"],
-            today=fmt.today(),
-        )
-    except ValidationError as exc:
-        errors = {**exc.errors, **errors}
-    raise ValidationError(errors)
 
 
 def _directory(status: int = 200, **context: Any) -> Response:
@@ -69,8 +42,7 @@ def index() -> Response:
 @bp.post("")
 def register() -> Response:
     """Register a patient from the directory's form."""
-    fields = _details(request.form)
-    outcome = attempt(lambda: _command(c.RegisterPatient, **fields))
+    outcome = attempt(lambda: forms.register_patient(request.form))
     if isinstance(outcome, Refusal):
         return _directory(outcome.status, refusal=outcome, values=dict(request.form))
     flash("Patient registered.")
@@ -129,14 +101,7 @@ def change(patient_id: UUID) -> Response:
     if patient is None:
         abort(404, description="There is no patient with that id.")
     form = request.form
-    fields = _details(form)
-
-    version = form.get("expected_version") or None
-    outcome = attempt(
-        lambda: _command(
-            c.ChangePatientDetails, patient_id=patient_id, expected_version=version, **fields
-        )
-    )
+    outcome = attempt(lambda: forms.change_patient(form, patient_id))
     if isinstance(outcome, Refusal):
         # What was typed stays, and so does the version it was typed against: after a
         # conflict the form keeps refusing until the user has reloaded and seen the change.

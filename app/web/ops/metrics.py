@@ -20,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from app.extensions import SCRAPED, probes, scraped
 from app.metrics import registry
-from app.web import access
+from app.web.kit import access
 
 log = logging.getLogger("rendezvous.metrics")
 

@@ -13,8 +13,8 @@ from flask_login import current_user
 from app.extensions import services
 from app.ops import panels, rebuilds, tasks
 from app.projections import RunReport
-from app.web.outcomes import Refusal
-from app.web.pages import fragment, see_other, wants_fragment
+from app.web.kit.outcomes import Refusal
+from app.web.kit.rendering import fragment, see_other, wants_fragment
 
 from . import charts as ops_charts
 

@@ -64,13 +64,6 @@ def refusal(exc: DomainError) -> Refusal:
     return Refusal(422, exc.message)
 
 
-def form_command_id(form: Mapping[str, str], key: str = "command_id") -> dict[str, str]:
-    """The command id the form was rendered with, as the command's keyword; nothing when the
-    form sent none (the command then makes a fresh one)."""
-    value = form.get(key)
-    return {"command_id": value} if value else {}
-
-
 def attempt(build: Callable[[], c.Command]) -> CommandResult | Refusal:
     """Build a command (its fields may be refused) and run it on the bus for the signed-in
     user, whose id its events record."""

@@ -27,9 +27,35 @@ from .outcomes import Expectation
 READ_MODELS = tuple(p.name for p in PROJECTIONS)
 
 
+def from_htmx() -> bool:
+    """Whether htmx sent this request: its answer is swapped into the page, not shown whole.
+    Views ask this (or `wants_fragment`), never the HX-* headers themselves."""
+    return bool(request.htmx)
+
+
+def htmx_page_url() -> str | None:
+    """For an htmx request, the address of the page that made it."""
+    return request.htmx.current_url if request.htmx else None
+
+
 def wants_fragment(target: str) -> bool:
     """Whether this is an htmx request aimed at the element with id `target`."""
     return bool(request.htmx) and request.htmx.target == target
+
+
+def page_or_fragment(
+    page_template: str,
+    fragment_template: str,
+    *,
+    target: str | None = None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    """The fragment for htmx (aimed at `target`, when given), the whole page otherwise."""
+    wanted = wants_fragment(target) if target is not None else from_htmx()
+    if wanted:
+        return fragment(fragment_template, status=status, **context)
+    return page(page_template, status=status, **context)
 
 
 def page(template: str, *, status: int = 200, **context: Any) -> Response:
@@ -94,9 +120,9 @@ def here() -> str:
 
 def _here() -> str:
     parts = None
-    if request.htmx and request.htmx.current_url:
+    if current_url := htmx_page_url():
         try:
-            parts = urlsplit(request.htmx.current_url)
+            parts = urlsplit(current_url)
         except ValueError:
             parts = None  # a malformed header: fall back to this request's own address
     if parts is not None:

@@ -20,7 +20,8 @@ from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .auth import expired_sign_in
+from ..auth import expired_sign_in
+from .rendering import from_htmx
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def init_app(app: Flask) -> None:
 
 
 def _error(code: int, title: str, message: str) -> Response:
-    if request.htmx:
+    if from_htmx():
         response = make_response(
             render_template("_error_notice.html", code=code, title=title, message=message), code
         )

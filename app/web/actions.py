@@ -1,0 +1,88 @@
+"""What staff can do to one appointment, as the pages offer it: one row per action says
+its button, the form fields it carries beyond the version, the `_rows.html` macro that
+draws it, and the command it sends. Which of them a row offers is the domain's answer
+(`allowed_actions`), narrowed by the user's role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from uuid import UUID
+
+from app.commands import commands as c
+from app.domain.appointment import Status, allowed_actions
+
+from . import forms
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing staff can do to an appointment."""
+
+    slug: str  # in the URL
+    label: str  # on the button
+    domain: str  # its name in the domain's TRANSITIONS
+    command: type[c.AppointmentCommand]
+    done: str  # said once it is done
+    macro: str = "button"  # which macro of appointments/_rows.html draws it
+    fields: tuple[str, ...] = ()  # the form fields the command takes beyond the version
+    method: str = "POST"  # confirm keeps the seed route's PUT (a form without script posts)
+    in_queue: bool = False  # offered in Today's confirmation queue too
+    style: str = ""  # the button's extra class
+
+    @property
+    def endpoint(self) -> str:
+        return self.slug.replace("-", "_")
+
+    @property
+    def verb(self) -> str:
+        """The htmx attribute that sends it."""
+        return f"hx-{self.method.lower()}"
+
+    @property
+    def methods(self) -> list[str]:
+        return [self.method, "POST"] if self.method != "POST" else ["POST"]
+
+    def build(self, appointment_id: UUID, form: Mapping[str, str]) -> c.AppointmentCommand:
+        """The command this action sends, from its form."""
+        return forms.appointment_command(self.command, appointment_id, form, self.fields)
+
+
+ACTIONS = {
+    a.slug: a
+    for a in (
+        Action(
+            "confirm", "Confirm", "confirm", c.ConfirmAppointment, "Appointment confirmed.",
+            method="PUT", in_queue=True,
+        ),
+        Action("check-in", "Check in", "check_in", c.CheckInAppointment, "Patient checked in."),
+        Action("complete", "Complete", "complete", c.CompleteAppointment, "Visit completed."),
+        Action(
+            "no-show", "No-show", "mark_no_show", c.MarkNoShow, "Marked as a no-show.",
+            style="secondary",
+        ),
+        Action(
+            "cancel", "Cancel", "cancel", c.CancelAppointment, "Appointment cancelled.",
+            macro="reason", fields=("reason",), in_queue=True,
+        ),
+        Action(
+            "reschedule", "Reschedule", "reschedule", c.RescheduleAppointment, "Rescheduled.",
+            macro="link", fields=("starts_at", "duration_minutes", "reason"),
+        ),
+    )
+}
+
+
+def offered(
+    status: Status,
+    starts_at: datetime,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    permitted: Iterable[Action] = ACTIONS.values(),
+) -> list[Action]:
+    """Of the `permitted` actions, those the domain would accept now, in the order staff
+    use them."""
+    allowed = allowed_actions(status, starts_at=starts_at, now=now, tz=tz)
+    return [action for action in permitted if action.domain in allowed]

@@ -1,0 +1,39 @@
+"""Forms: request fields in, a command out, or every field's message at once.
+
+The commands coerce their own fields (ids, numbers, dates) with the messages people read,
+and the domain checks the rest; a form adds only what a browser sends differently from the
+command's shape (a clinic-local time, hours written as text, an empty field meaning "the
+usual"). When one field is refused early, a form still runs the other checks, so a page
+shows every message at once rather than one per submission.
+"""
+
+from .appointments import appointment_command, create_appointment
+from .fields import command_id, parse_day, parse_local, uuid_or_none, with_local_time
+from .people import (
+    HOURS_FIELDS,
+    PATIENT_FIELDS,
+    change_patient,
+    hours_text,
+    parse_week,
+    register_doctor,
+    register_patient,
+    set_hours,
+)
+
+__all__ = [
+    "HOURS_FIELDS",
+    "PATIENT_FIELDS",
+    "appointment_command",
+    "change_patient",
+    "command_id",
+    "create_appointment",
+    "hours_text",
+    "parse_day",
+    "parse_local",
+    "parse_week",
+    "register_doctor",
+    "register_patient",
+    "set_hours",
+    "uuid_or_none",
+    "with_local_time",
+]

@@ -1,0 +1,89 @@
+"""Fields as browsers send them: a kept command id, an id or a day from a query string, a
+clinic-local time that the command wants as an aware moment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from app.domain.clinic_time import local_moment
+from app.domain.errors import ValidationError
+
+from .. import formatting as fmt
+
+T = TypeVar("T")
+Fields = Mapping[str, str]
+
+# The days a page may be asked to show: pages also reach the day before and the week after,
+# which would overflow at the calendar's ends (year 1, year 9999).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def command_id(form: Fields, key: str = "command_id") -> dict[str, str]:
+    """The command id the form was rendered with, as the command's keyword; nothing when the
+    form sent none (the command then makes a fresh one)."""
+    value = form.get(key)
+    return {"command_id": value} if value else {}
+
+
+def uuid_or_none(value: str | None) -> UUID | None:
+    """An id from a query string or a kept form field; None when it is not one."""
+    try:
+        return UUID((value or "").strip())
+    except ValueError:
+        return None
+
+
+def parse_day(text: str | None) -> date | None:
+    """A `YYYY-MM-DD` from a query string, or None when absent, malformed or out of range."""
+    try:
+        day = date.fromisoformat((text or "").strip()) if text else None
+    except ValueError:
+        return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
+
+
+def parse_local(text: str | None, field: str = "starts_at") -> datetime:
+    """A clinic-local `YYYY-MM-DDTHH:MM` as an aware moment; clear messages otherwise."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({field: "Choose a time."})
+    try:
+        naive = datetime.strptime(text[:16], fmt.INPUT_FORMAT)
+    except ValueError:
+        raise ValidationError(
+            {field: f"{text[:40]!r} is not a date and time (YYYY-MM-DDTHH:MM)."}
+        ) from None
+    if not FIRST_DAY <= naive.date() <= LAST_DAY:
+        # Converting year 1 to UTC would overflow; no clinic books that far anyway.
+        raise ValidationError({field: "Choose a date between the years 1900 and 2999."})
+    found = local_moment(naive.date(), naive.strftime(fmt.CLOCK_FORMAT), fmt.clinic_tz())
+    if found is None:
+        raise ValidationError(
+            {field: "That time does not exist on that day: the clocks go forward."}
+        )
+    return found
+
+
+def with_local_time(command: Callable[..., T], **fields: Any) -> T:
+    """Build `command` with its `starts_at` given as clinic-local form text, reporting a bad
+    time together with every other field's message."""
+    if "starts_at" not in fields:
+        return command(**fields)
+    errors: dict[str, str] = {}
+    try:
+        fields["starts_at"] = parse_local(fields["starts_at"])
+    except ValidationError as exc:
+        errors.update(exc.errors)
+        fields["starts_at"] = datetime.now(UTC)  # a stand-in, so the rest gets checked
+    try:
+        built = command(**fields)
+    except ValidationError as exc:
+        raise ValidationError({**exc.errors, **errors}) from None
+    if errors:
+        raise ValidationError(errors)
+    return built
+
+

@@ -1,0 +1,2 @@
+"""What every blueprint uses: rendering (page or fragment), outcomes of commands, access
+rules and error pages."""

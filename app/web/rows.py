@@ -1,0 +1,158 @@
+"""One appointment as the pages show it: its row in each region, its detail page's parts,
+and the actions it offers the signed-in user."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from flask import Response, abort, g, request, url_for
+
+from app.extensions import services
+from app.queries import appointments as q
+from app.queries import history
+from app.queries.agenda import birth_dates, free_slots_for_day
+from app.queries.freshness import recorded
+
+from . import formatting as fmt
+from .actions import ACTIONS, Action, offered
+from .kit import access
+from .kit.outcomes import Refusal
+from .kit.rendering import fragment, missing, page_or_fragment
+
+# Rows and the detail page are the places an action can be started from, and re-rendered.
+CONTEXTS = {
+    "queue": "appointments/_queue_row.html",
+    "agenda": "appointments/_agenda_row.html",
+    "doctor-day": "appointments/_doctor_day_row.html",
+    "list": "appointments/_list_row.html",
+    "detail": "appointments/_detail.html",
+}
+
+# Status is never shown by colour alone: each badge has a symbol and a word.
+STATUS_ICONS = {
+    "pending": "◷",
+    "confirmed": "✓",
+    "checked_in": "➜",
+    "completed": "✔",
+    "cancelled": "✕",
+    "no_show": "∅",
+}
+
+
+def appointment_path(row: q.AppointmentRow) -> str:
+    """The detail page's address. Pages list fifty rows with several links each; building
+    them from one prefix costs a fraction of a url_for per link."""
+    return f"{request.script_root}/appointments/{row.appointment_id}"
+
+
+def action_path(action: Action, row: q.AppointmentRow) -> str:
+    """Where an action on this row is sent (or, for one with a page, opened)."""
+    return f"{appointment_path(row)}/{action.slug}"
+
+
+def patient_path(patient_id: UUID) -> str:
+    return f"{request.script_root}/patients/{patient_id}"
+
+
+def _permitted() -> list[Action]:
+    """The actions the user's role allows (a page of rows asks once)."""
+    if "permitted_actions" not in g:
+        g.permitted_actions = [a for a in ACTIONS.values() if access.may(a.command)]
+    return g.permitted_actions
+
+
+def actions_for(row: q.AppointmentRow, context: str = "detail") -> list[Action]:
+    """The actions the user's role, the row's status and the clock allow now, in the order
+    staff use them; Today's queue offers only those that clear it."""
+    if not access.sees_doctor(row.doctor_id):
+        return []
+    permitted = [a for a in _permitted() if context != "queue" or a.in_queue]
+    return offered(row.status, row.starts_at, now=fmt.now(), tz=services().tz, permitted=permitted)
+
+
+def found(appointment_id: UUID) -> q.AppointmentRow | None:
+    """The appointment's row once the user may see it; None for one the store has and the
+    read model does not show yet (it lags, or is being rebuilt); 404 for no appointment."""
+    row = services().reads.appointment_detail(appointment_id)
+    if row is not None:
+        _require_sight(row.doctor_id, row.patient_id)
+        return row
+    # The store is the truth: a command may have been taken on a record not projected yet.
+    stored = recorded(services().store, "appointment", appointment_id)
+    if stored is None:
+        abort(404, description="There is no appointment with that id.")
+    _require_sight(stored.doctor_id, stored.patient_id)
+    return None
+
+
+def _require_sight(doctor_id: UUID | None, patient_id: UUID | None) -> None:
+    """404, as for an unknown id, unless the user may see this appointment."""
+    if not access.may_see_appointment(doctor_id, patient_id):
+        access.conceal("an appointment of another doctor's patient", "appointment")
+
+
+def not_shown_yet() -> Response:
+    """An appointment the read model does not show yet, on a page: it refreshes itself."""
+    return missing("appointment", True, url_for("appointments.index"))
+
+
+def detail_context(row: q.AppointmentRow) -> dict[str, Any]:
+    """What the detail page shows besides the row: its history, and people's names."""
+    entries = history.appointment_history(
+        services().store,
+        row.appointment_id,
+        tz=services().tz,
+        names=history.names_from(
+            {row.patient_id: row.patient_name, row.doctor_id: row.doctor_name}
+        ),
+    )
+    # Events name their actor by user id; people read names.
+    actors = [row.booked_by, row.changed_by, *(entry.actor for entry in entries)]
+    return {"row": row, "history": entries, "people": services().accounts.names(actors)}
+
+
+def render_in(
+    context: str,
+    row: q.AppointmentRow,
+    updating: bool = False,
+    refusal: Refusal | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    """The row as the region `context` shows it (the detail page's article for "detail")."""
+    template = CONTEXTS.get(context, CONTEXTS["list"])
+    values = dict(request.form) if refusal else {}
+    state = {"updating": updating, "refusal": refusal, "values": values, **extra}
+    if context == "detail":
+        return fragment(template, status=status, **state, **detail_context(row))
+    if context == "doctor-day":
+        # The doctor's day shows the patient's date of birth under the name (print too).
+        born = birth_dates(services().read_engine, {row.patient_id})
+        return fragment(template, status=status, row=row, state=state, born=born)
+    return fragment(template, status=status, row=row, state=state)
+
+
+def reschedule_page(
+    row: q.AppointmentRow,
+    chosen: date,
+    values: dict[str, str],
+    refusal: Refusal | None = None,
+    status: int = 200,
+) -> Response:
+    """The reschedule page (its free slots alone, for htmx), with what was typed."""
+    slots = free_slots_for_day(
+        services().read_engine, row.doctor_id, chosen, tz=services().tz, now=fmt.now()
+    )
+    return page_or_fragment(
+        "appointments/reschedule.html",
+        "appointments/_slots.html",
+        target="slots",
+        status=status,
+        row=row,
+        day=chosen,
+        slots=slots,
+        values=values,
+        refusal=refusal,
+    )
