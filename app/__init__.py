@@ -5,21 +5,26 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from .bootstrap import build_probes, build_services, prepare_sqlite, use_cache
-from .celery_app import celery_init_app
-from .config import Settings, engine_options
-from .extensions import PROBES, SERVICES, db, htmx, migrate
-from .projections.projector import TRANSIENT
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the web app: settings, extensions, services, blueprints, CLI and Celery."""
+    # Imported here, not at the top: every `import app.…` runs this module first, and the
+    # domain's unit tests must not pull in Flask, SQLAlchemy, Celery or the drivers.
+    from flask import Flask
+
+    from .bootstrap import build_probes, build_services, prepare_sqlite, use_cache
+    from .celery_app import celery_init_app
+    from .config import Settings, engine_options
+    from .extensions import PROBES, SERVICES, db, htmx, migrate
+    from .projections.projector import TRANSIENT
+
     app = Flask(
         __name__,
         instance_path=str(ROOT / "instance"),

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from app.domain.errors import (
@@ -18,11 +19,9 @@ from app.domain.errors import (
 )
 from app.domain.staff import Principal
 from app.eventstore import (
-    CommandRecord,
     ConcurrencyError,
     DuplicateCommandError,
     EventMetadata,
-    EventStore,
     Hold,
     ReservationConflictError,
 )
@@ -38,6 +37,10 @@ from .handlers import (
     refuse_taken,
     stale_version_error,
 )
+
+if TYPE_CHECKING:
+    # Named, not used: the bus runs on any store (the real one, or tests/unit's in memory).
+    from app.eventstore import CommandRecord, EventStore
 
 log = logging.getLogger(__name__)
 

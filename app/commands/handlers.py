@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from uuid import UUID
 
 from app.domain.appointment import Appointment
@@ -18,10 +18,14 @@ from app.domain.events import Event
 from app.domain.patient import Patient, PatientDetails
 from app.domain.rules import local_label
 from app.domain.staff import Principal
-from app.eventstore import Decision, Hold, RecordedEvent, Release, StoreTransaction
+from app.eventstore import Decision, Hold, RecordedEvent, Release
 
 from . import commands as c
 from .access import authorize_doctor_record
+
+if TYPE_CHECKING:
+    # Only named, never built here: the handlers import without SQLAlchemy or a driver.
+    from app.eventstore import StoreTransaction
 
 # How to show events' actors, asked once for all the actors of a message.
 ActorNames = Callable[[Iterable[str]], Mapping[str, str]]

@@ -1,27 +1,43 @@
 """The write side's storage: the event log and the tables that guard its invariants."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .decisions import Decision, Hold, Release
 from .errors import (
-    DATABASE_DOWN,
     ConcurrencyError,
     DuplicateCommandError,
     EventStoreError,
     ReservationConflictError,
     UnknownEventError,
 )
-from .guards import CommandRecord
+from .records import START, Checkpoint, EventMetadata, RecordedEvent
 from .serialization import EventCodec
-from .store import (
-    START,
-    AppendResult,
-    Checkpoint,
-    EventMetadata,
-    EventStore,
-    Page,
-    RecordedEvent,
-    StoreTransaction,
-)
-from .tables import metadata
+
+if TYPE_CHECKING:
+    from .guards import CommandRecord
+    from .store import DATABASE_DOWN, AppendResult, EventStore, Page, StoreTransaction
+    from .tables import metadata
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: they need SQLAlchemy and psycopg, and what stored events look like
+    # (records, decisions, serialization) must import with the domain alone (tests/unit).
+    if name in ("DATABASE_DOWN", "AppendResult", "EventStore", "Page", "StoreTransaction"):
+        from . import store
+
+        return getattr(store, name)
+    if name == "CommandRecord":
+        from . import guards
+
+        return guards.CommandRecord
+    if name == "metadata":
+        from . import tables
+
+        return tables.metadata
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DATABASE_DOWN",

@@ -4,17 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import sqlalchemy as sa
-
-# The database did not answer (down, restarting, a network cut) or its pool is exhausted:
-# errors of the connection, not of what was asked, which waiting can cure. Who also depends
-# on something else adds its errors to these (projector.TRANSIENT, outbound.relay.TRANSIENT).
-DATABASE_DOWN: tuple[type[Exception], ...] = (
-    sa.exc.OperationalError,
-    sa.exc.InterfaceError,
-    sa.exc.TimeoutError,
-)
-
 
 class EventStoreError(Exception):
     """Base of the event store's errors."""

@@ -34,62 +34,20 @@ from . import pipeline
 from .decisions import Decision
 from .errors import ConcurrencyError, DuplicateCommandError, ReservationConflictError
 from .guards import CommandLog, CommandRecord, Reservations
+from .records import START, Checkpoint, EventMetadata, RecordedEvent
 from .serialization import EventCodec, to_utc
 from .statements import Statements
 
 log = logging.getLogger(__name__)
 
-Checkpoint = tuple[int, int]  # (tx_id, position): the last event a reader has seen
-START: Checkpoint = (0, 0)
-
-
-@dataclass(frozen=True)
-class EventMetadata:
-    """Who caused an event and within which request."""
-
-    actor: str
-    correlation_id: str
-    causation_id: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "actor": self.actor,
-            "correlation_id": self.correlation_id,
-            "causation_id": self.causation_id,
-        }
-
-
-@dataclass(frozen=True)
-class RecordedEvent:
-    """An event as stored, with its place in its stream and in the global order."""
-
-    position: int
-    tx_id: int
-    stream_id: UUID
-    stream_type: str
-    version: int
-    event: Event
-    metadata: dict[str, Any]
-    recorded_at: datetime
-
-    @property
-    def checkpoint(self) -> Checkpoint:
-        return (self.tx_id, self.position)
-
-    @property
-    def actor(self) -> str:
-        """Who the event's command ran for (a user id, or a process such as "seed"); empty
-        when the record names no one."""
-        return str(self.metadata.get("actor", ""))
-
-    @property
-    def event_type(self) -> str:
-        return type(self.event).__name__
-
-    @property
-    def description(self) -> str:
-        """The event type in words: AppointmentRescheduled -> 'appointment rescheduled'."""
-        return "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in self.event_type).strip()
+# The database did not answer (down, restarting, a network cut) or its pool is exhausted:
+# errors of the connection, not of what was asked, which waiting can cure. Who also depends
+# on something else adds its errors to these (projector.TRANSIENT, outbound.relay.TRANSIENT).
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+)
 
 
 @dataclass(frozen=True)
