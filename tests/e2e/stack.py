@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 from app.bootstrap import Services
 from app.config import celery_config
 
-from ..conftest import PG_SERVER, _libpq, dispose, make_app, migrate_to_head, redis_test_url
+from ..backends import PG_SERVER, _libpq, dispose, make_app, migrate_to_head, redis_test_url
 from ..integration.projecting import everything_projected, wait_until
 from ..integration.workers import Gunicorn, Worker, forget_queue
 

@@ -17,7 +17,7 @@ import pytest
 
 from app.commands import RegisterDoctor, RegisterPatient, SetWorkingHours
 
-from .clinic import WEEKDAYS, Clinic, monday_ahead, open_clinic
+from ..clinic import WEEKDAYS, Clinic, monday_ahead, open_clinic
 from .projecting import catch_up
 from .webclient import HTMX, Staff, account, page_text
 

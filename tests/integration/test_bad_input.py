@@ -26,8 +26,9 @@ from werkzeug.test import TestResponse
 
 from app.commands import CheckInAppointment, ConfirmAppointment, CreateAppointment
 
-from ..conftest import Clock, dispose, make_app
-from .clinic import Clinic, local, open_clinic
+from ..backends import dispose, make_app
+from ..clinic import Clinic, local, open_clinic
+from ..conftest import Clock
 from .projecting import catch_up
 from .webclient import PASSWORD, Staff, account, page_text
 

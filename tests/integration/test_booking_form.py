@@ -10,8 +10,8 @@ import pytest
 
 from app.commands import RegisterDoctor, SetWorkingHours
 
+from ..clinic import WEEKDAYS
 from . import test_web_appointments
-from .clinic import WEEKDAYS
 from .test_web_appointments import TODAY, Desk
 from .webclient import page_text
 

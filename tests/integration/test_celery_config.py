@@ -13,7 +13,7 @@ import redis
 
 from app.config import ConfigurationError, Settings
 
-from ..conftest import dispose, make_app, redis_test_url
+from ..backends import dispose, make_app, redis_test_url
 
 
 def test_the_broker_defaults_to_redis_url_and_can_be_set_apart():

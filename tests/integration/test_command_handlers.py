@@ -31,12 +31,7 @@ from app.domain.errors import (
     ValidationError,
 )
 
-from .clinic import local, open_clinic
-
-
-@pytest.fixture
-def clinic(services):
-    return open_clinic(services.bus)
+from ..clinic import local
 
 
 def test_an_appointment_goes_through_its_whole_life_in_one_stream(services, clinic, clock):

@@ -18,12 +18,7 @@ from app.commands import (
 from app.domain.errors import CommandReusedError
 from app.domain.staff import Principal, Role
 
-from .clinic import local, open_clinic
-
-
-@pytest.fixture
-def clinic(services):
-    return open_clinic(services.bus)
+from ..clinic import local
 
 
 def _desk() -> Principal:

@@ -17,7 +17,7 @@ from app.domain.errors import ConflictError, SlotTakenError
 from app.domain.events import AppointmentConfirmed
 from app.eventstore import ConcurrencyError, EventMetadata, EventStore, StoreTransaction
 
-from .clinic import local, open_clinic
+from ..clinic import local, open_clinic
 
 RACERS = 8
 META = EventMetadata(actor="test", correlation_id="c", causation_id="c")

@@ -20,8 +20,8 @@ from app.commands import (
 from app.config import ConfigurationError, Settings
 from app.queries.appointments import is_patient_of
 
+from ..clinic import WEEKDAYS, Clinic, open_clinic
 from ..conftest import CLINIC_TZ
-from .clinic import WEEKDAYS, Clinic, open_clinic
 from .projecting import catch_up
 from .webclient import Staff, page_text
 

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from ..conftest import PG_SERVER, _libpq, redis_test_url
+from ..backends import PG_SERVER, _libpq, redis_test_url
 from .test_metrics import Browser
 from .workers import ROOT, free_port, stop_group, wait_serving
 

@@ -14,8 +14,8 @@ from app.config import celery_config
 from app.domain.events import AppointmentConfirmed
 from app.eventstore import EventMetadata
 
-from ..conftest import dispose, make_app
-from .clinic import open_clinic
+from ..backends import dispose, make_app
+from ..clinic import open_clinic
 from .projecting import catch_up, wait_until
 from .test_projections import append_poison, status_of
 from .workers import RedisServer, free_port
@@ -48,16 +48,6 @@ def app(pg_url, pg_engine, redis_server):  # type: ignore[no-untyped-def]
     yield app
     app.extensions["celery"].close()
     dispose(app)
-
-
-@pytest.fixture
-def services(app):  # type: ignore[no-untyped-def]
-    """A small clinic, projected: with a broker, nothing projects in this process unless
-    asked."""
-    found = app.extensions["rendezvous"]
-    open_clinic(found.bus, patients=1)
-    catch_up(found.projector)
-    return found
 
 
 def ready(app):  # type: ignore[no-untyped-def]
@@ -111,7 +101,14 @@ class TestHealthz:
 
 
 class TestReadyz:
-    def test_is_ready_when_everything_answers_and_is_recent(self, app, services):
+    @pytest.fixture(autouse=True)
+    def small_clinic(self, app_services):  # type: ignore[no-untyped-def]
+        """A small clinic, projected: with a broker, nothing projects in this process unless
+        asked."""
+        open_clinic(app_services.bus, patients=1)
+        catch_up(app_services.projector)
+
+    def test_is_ready_when_everything_answers_and_is_recent(self, app, app_services):
         status, body = ready(app)
         assert status == 200, body
         assert body["status"] == "ready"
@@ -119,13 +116,13 @@ class TestReadyz:
         assert set(checks) == {"write_database", "read_database", "redis", "broker", "projections"}
         assert all(check["ok"] for check in checks.values())
         lag = checks["projections"]["lag"]
-        assert set(lag) == set(services.projector.names)
+        assert set(lag) == set(app_services.projector.names)
         for figures in lag.values():
             assert figures == {"state": "up to date", "events_behind": 0, "seconds_behind": 0.0}
 
-    def test_is_not_ready_while_a_projection_is_parked(self, app, services):
-        append_poison(services)
-        projector = services.projector
+    def test_is_not_ready_while_a_projection_is_parked(self, app, app_services):
+        append_poison(app_services)
+        projector = app_services.projector
         wait_until(
             lambda: projector.run_all() and status_of(projector, "appointments").state == "parked",
             timeout=20,
@@ -140,9 +137,9 @@ class TestReadyz:
         assert projections["lag"]["appointments"]["state"] == "parked"
         assert all(body["checks"][name]["ok"] for name in ("write_database", "redis", "broker"))
 
-    def test_is_not_ready_once_a_projection_is_further_behind_than_allowed(self, app, services):
+    def test_is_not_ready_once_a_projection_is_further_behind_than_allowed(self, app, app_services):
         def append(seconds_ago: float) -> None:
-            services.store.append(
+            app_services.store.append(
                 uuid.uuid4(), 0, [AppointmentConfirmed()], stream_type="t", metadata=META,
                 recorded_at=datetime.now(UTC) - timedelta(seconds=seconds_ago),
             )  # fmt: skip
@@ -159,11 +156,11 @@ class TestReadyz:
         assert status == 503
         projections = body["checks"]["projections"]
         assert projections["reason"].startswith(f"more than {MAX_LAG:g} s behind: ")
-        assert all(name in projections["reason"] for name in services.projector.names)
+        assert all(name in projections["reason"] for name in app_services.projector.names)
         assert projections["lag"]["patients"]["seconds_behind"] >= MAX_LAG + 10
 
     def test_is_not_ready_while_redis_is_down_and_says_so_within_seconds(
-        self, app, services, redis_server
+        self, app, app_services, redis_server
     ):
         assert ready(app)[0] == 200
         redis_server.stop()

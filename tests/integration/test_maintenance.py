@@ -14,13 +14,8 @@ from app.eventstore import EventMetadata
 from app.projections import tables as t
 from app.queries import appointments as q
 
-from .clinic import monday_ahead, open_clinic
+from ..clinic import monday_ahead, open_clinic
 from .projecting import catch_up, wait_until
-
-
-@pytest.fixture
-def clinic(services):
-    return open_clinic(services.bus)
 
 
 def book_and_confirm(clinic, services, count):

@@ -32,8 +32,8 @@ from app.eventstore import EventMetadata
 from app.gunicorn_conf import metrics_directory_problem
 from app.tasks import PROJECTION_TASK
 
-from ..conftest import dispose, make_app, redis_test_url
-from .clinic import monday_ahead, open_clinic
+from ..backends import dispose, make_app, redis_test_url
+from ..clinic import monday_ahead, open_clinic
 from .projecting import everything_projected, wait_until
 from .webclient import PASSWORD, TOKEN, Staff, account
 from .workers import ROOT, Gunicorn, Worker, forget_queue, free_port
@@ -76,8 +76,9 @@ def metrics_app(pg_url):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def services(metrics_app, pg_engine):  # type: ignore[no-untyped-def]
-    return metrics_app.extensions["rendezvous"]
+def app(metrics_app, pg_engine):  # type: ignore[no-untyped-def]
+    """This module's app, whose services `app_services` gives, on an emptied database."""
+    return metrics_app
 
 
 def scrape(app, headers: dict[str, str] = BEARER) -> Samples:  # type: ignore[no-untyped-def]
@@ -107,8 +108,8 @@ class TestWhoMayScrape:
         assert response.content_type == CONTENT_TYPE_LATEST
         assert "Set-Cookie" not in response.headers
 
-    def test_reception_and_doctors_are_refused_and_admins_let_in(self, metrics_app, services):
-        clinic = open_clinic(services.bus, patients=1)
+    def test_reception_and_doctors_are_refused_and_admins_let_in(self, metrics_app, app_services):
+        clinic = open_clinic(app_services.bus, patients=1)
         for role, doctor_id in (("reception", None), ("doctor", clinic.doctor_id)):
             response = Staff(metrics_app, role, doctor_id).client.get("/metrics")
             assert response.status_code == 403, role
@@ -130,9 +131,9 @@ class TestWhoMayScrape:
 
 class TestWhatCommandsRecord:
     def test_each_outcome_moves_its_histogram_and_only_written_events_are_counted(
-        self, metrics_app, services
+        self, metrics_app, app_services
     ):
-        clinic = open_clinic(services.bus, patients=1)
+        clinic = open_clinic(app_services.bus, patients=1)
         appointment = clinic.book(f"{monday_ahead()} 09:00")
         staff = Staff(metrics_app, "reception")
         url = f"/appointments/{appointment}/confirm"
@@ -159,9 +160,9 @@ class TestWhatCommandsRecord:
         assert total(after, appended) - total(before, appended) == 1
 
     def test_a_command_that_breaks_is_an_error_and_counts_no_event(
-        self, metrics_app, services, monkeypatch
+        self, metrics_app, app_services, monkeypatch
     ):
-        clinic = open_clinic(services.bus, patients=1)
+        clinic = open_clinic(app_services.bus, patients=1)
         appointment = clinic.book(f"{monday_ahead()} 10:00")
         staff = Staff(metrics_app, "reception")
         staff.get("/")
@@ -170,7 +171,7 @@ class TestWhatCommandsRecord:
         def broken():  # type: ignore[no-untyped-def]
             raise RuntimeError("the disk is on fire")
 
-        monkeypatch.setattr(services.store, "transaction", broken)
+        monkeypatch.setattr(app_services.store, "transaction", broken)
         response = staff.post(f"/appointments/{appointment}/confirm", {"expected_version": "1"})
         assert response.status_code == 500
         monkeypatch.undo()
@@ -182,34 +183,34 @@ class TestWhatCommandsRecord:
         assert total(after, appended) == total(before, appended)
 
     def test_events_appended_outside_the_bus_are_counted_once_committed(
-        self, metrics_app, services
+        self, metrics_app, app_services
     ):
         before = scrape(metrics_app)
-        services.store.append(
+        app_services.store.append(
             uuid.uuid4(), 0, [AppointmentConfirmed()] * 2, stream_type="t", metadata=META
         )
-        with pytest.raises(RuntimeError), services.store.transaction() as tx:
+        with pytest.raises(RuntimeError), app_services.store.transaction() as tx:
             tx.append(uuid.uuid4(), 0, [AppointmentConfirmed()], stream_type="t", metadata=META)
             raise RuntimeError("rolled back after the insert")
         after = scrape(metrics_app)
         appended = "rendezvous_events_appended_total"
         assert moved(before, after, appended, event_type="AppointmentConfirmed") == 2
 
-    def test_a_metrics_fault_never_fails_a_command_that_committed(self, services, monkeypatch):
+    def test_a_metrics_fault_never_fails_a_command_that_committed(self, app_services, monkeypatch):
         class Broken:
             def labels(self, *_):  # type: ignore[no-untyped-def]
                 raise FileNotFoundError("PROMETHEUS_MULTIPROC_DIR is gone")
 
         monkeypatch.setattr("app.eventstore.store.EVENTS_APPENDED", Broken())
         monkeypatch.setattr("app.commands.bus.COMMAND_SECONDS", Broken())
-        clinic = open_clinic(services.bus, patients=1)
-        assert services.store.count() == 3
-        assert services.store.load(clinic.patient_ids[0])
+        clinic = open_clinic(app_services.bus, patients=1)
+        assert app_services.store.count() == 3
+        assert app_services.store.load(clinic.patient_ids[0])
 
 
 class TestWhatTheReadSideRecords:
-    def test_each_page_times_its_read_repositories(self, metrics_app, services):
-        clinic = open_clinic(services.bus, patients=1)
+    def test_each_page_times_its_read_repositories(self, metrics_app, app_services):
+        clinic = open_clinic(app_services.bus, patients=1)
         appointment = clinic.book(f"{monday_ahead()} 09:00")
         staff = Staff(metrics_app, "reception")
         before = scrape(metrics_app)
@@ -229,10 +230,10 @@ class TestWhatTheReadSideRecords:
             )
 
     def test_projections_count_the_events_they_apply_and_time_their_batches(
-        self, metrics_app, services
+        self, metrics_app, app_services
     ):
         before = scrape(metrics_app)
-        open_clinic(services.bus, patients=2)  # 4 events, each projected after its command
+        open_clinic(app_services.bus, patients=2)  # 4 events, each projected after its command
         after = scrape(metrics_app)
         processed = "rendezvous_projection_events_processed_total"
         batches = "rendezvous_projection_batch_duration_seconds_count"
@@ -246,10 +247,10 @@ class TestWhatTheReadSideRecords:
 
 
 class TestFiguresReadWhenScraped:
-    def test_the_store_size_is_the_store_as_it_is_now(self, metrics_app, services, pg_engine):
-        open_clinic(services.bus, patients=2)
+    def test_the_store_size_is_the_store_as_it_is_now(self, metrics_app, app_services, pg_engine):
+        open_clinic(app_services.bus, patients=2)
         found = scrape(metrics_app)
-        assert value(found, "rendezvous_event_store_events") == services.store.count() == 4
+        assert value(found, "rendezvous_event_store_events") == app_services.store.count() == 4
         with pg_engine.connect() as conn:
             heap, whole = conn.execute(
                 sa.text("SELECT pg_relation_size('events'), pg_total_relation_size('events')")
@@ -257,11 +258,11 @@ class TestFiguresReadWhenScraped:
         assert heap < value(found, "rendezvous_event_store_bytes") <= whole
 
     def test_the_lag_of_each_projection_is_its_unapplied_events_and_their_age(
-        self, metrics_app, services
+        self, metrics_app, app_services
     ):
-        open_clinic(services.bus, patients=1)  # projected in process, after each command
+        open_clinic(app_services.bus, patients=1)  # projected in process, after each command
         found = scrape(metrics_app)
-        names = set(services.projector.names)
+        names = set(app_services.projector.names)
         for name in names:
             assert value(found, "rendezvous_projection_events_behind", projection=name) == 0
             assert value(found, "rendezvous_projection_seconds_behind", projection=name) == 0
@@ -269,7 +270,7 @@ class TestFiguresReadWhenScraped:
 
         # Written without the bus: nothing projects them.
         recorded = datetime.now(UTC) - timedelta(seconds=90)
-        services.store.append(
+        app_services.store.append(
             uuid.uuid4(), 0, [AppointmentConfirmed()] * 2, stream_type="t", metadata=META,
             recorded_at=recorded,
         )  # fmt: skip
@@ -282,7 +283,7 @@ class TestFiguresReadWhenScraped:
 
 class TestCeleryTasks:
     def test_a_failing_task_is_counted_once_and_each_retry_too(
-        self, metrics_app, services, monkeypatch
+        self, metrics_app, app_services, monkeypatch
     ):
         task = metrics_app.extensions["celery"].tasks["rendezvous.project"]
         failures = "rendezvous_celery_task_failures_total"
@@ -294,7 +295,7 @@ class TestCeleryTasks:
         def unreachable(name, **_):  # type: ignore[no-untyped-def]
             raise sa.exc.OperationalError("SELECT 1", {}, ConnectionError("server gone"))
 
-        monkeypatch.setattr(services.projector, "settle", unreachable)
+        monkeypatch.setattr(app_services.projector, "settle", unreachable)
         assert task.apply(args=["patients"]).state == "FAILURE"
         retried = scrape(metrics_app)
         # Run eagerly, the retries come at once: every attempt that raised is counted.

@@ -15,7 +15,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from ..conftest import PG_SERVER, _libpq
+from ..backends import PG_SERVER, _libpq
 from .workers import ROOT
 
 HEAD = ScriptDirectory(str(ROOT / "migrations")).get_current_head()

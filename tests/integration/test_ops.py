@@ -21,8 +21,8 @@ from app.projections import checkpoints as cp
 from app.projections import tables as t
 from app.projections.directory import patients
 
-from ..conftest import dispose, make_app, redis_test_url
-from .clinic import monday_ahead, open_clinic
+from ..backends import dispose, make_app, redis_test_url
+from ..clinic import monday_ahead, open_clinic
 from .projecting import catch_up, wait_until
 from .test_projections import append_poison
 from .webclient import Staff, page_text

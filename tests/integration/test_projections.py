@@ -29,16 +29,11 @@ from app.projections.directory import patients
 from app.projections.projector import statuses
 from app.queries import appointments as q
 
-from .clinic import local, open_clinic
+from ..clinic import local
 from .projecting import catch_up, wait_until
 
 MONDAY = date(2027, 1, 11)
 TUESDAY = date(2027, 1, 12)
-
-
-@pytest.fixture
-def clinic(services):
-    return open_clinic(services.bus)
 
 
 def detail(services, appointment_id):

@@ -16,15 +16,10 @@ from app.domain.appointment import Status
 from app.queries import agenda, directory, history
 from app.queries import appointments as q
 
-from .clinic import local, open_clinic
+from ..clinic import local
 from .projecting import catch_up
 
 MONDAY = date(2027, 1, 11)
-
-
-@pytest.fixture
-def clinic(services):
-    return open_clinic(services.bus)
 
 
 def ids(rows):

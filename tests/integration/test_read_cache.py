@@ -29,8 +29,8 @@ from app.queries import appointments as q
 from app.queries.cache import ReadCache, connect
 from app.queries.reads import Reads, appointment_from_json
 
-from ..conftest import redis_test_url
-from .clinic import Clinic, local, open_clinic
+from ..backends import redis_test_url
+from ..clinic import Clinic, local, open_clinic
 from .webclient import Staff, page_text
 from .workers import RedisServer, free_port
 

@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 
 from app.queries import appointments as q
 
-from ..conftest import PG_SERVER, _libpq, dispose, make_app
-from .clinic import open_clinic
+from ..backends import PG_SERVER, _libpq, dispose, make_app
+from ..clinic import open_clinic
 from .projecting import catch_up
 
 

@@ -38,7 +38,7 @@ from app.outbound.entries import format_checkpoint, parse_checkpoint
 from app.outbound.relay import Relay, RelayError, redis_client
 from app.outbound.reminders import APPLIED, DUPLICATE, IGNORED, WAITING, ReminderConsumer
 
-from ..conftest import redis_test_url
+from ..backends import redis_test_url
 from .projecting import wait_until
 from .workers import ROOT, RedisServer, free_port, stop_group
 

@@ -10,7 +10,7 @@ from app.eventstore import START, EventStore
 from app.outbound.entries import format_checkpoint
 from app.outbound.relay import Relay, redis_client
 
-from ..conftest import dispose, make_app, redis_test_url
+from ..backends import dispose, make_app, redis_test_url
 from . import test_relay
 from .test_relay import append_confirmations, committed
 from .workers import free_port

@@ -16,15 +16,10 @@ from itsdangerous import TimestampSigner
 
 from app.config import ConfigurationError
 
-from ..conftest import dispose, make_app, redis_test_url
-from .clinic import monday_ahead, open_clinic
+from ..backends import dispose, make_app, redis_test_url
+from ..clinic import monday_ahead, open_clinic
 from .projecting import catch_up
 from .webclient import PASSWORD, Staff, account, page_text, sign_in
-
-
-@pytest.fixture
-def app(pg_app, pg_engine):  # type: ignore[no-untyped-def]
-    return pg_app
 
 
 def test_the_right_password_signs_in_and_returns_to_the_page_asked_for(app):

@@ -26,33 +26,19 @@ EASY_TO_GUESS = [
 PRINTED_PASSWORD = re.compile(r"with password (\S+)")
 
 
-@pytest.fixture
-def app(pg_app: Flask, pg_engine) -> Flask:  # type: ignore[no-untyped-def]
-    # The app lives for the whole session and counts refused sign-ins per address (in
-    # memory): other tests' refusals must not make these hit the limit.
-    with pg_app.app_context():
-        pg_app.extensions["rendezvous.limiter"].reset()
-    return pg_app
-
-
-@pytest.fixture
-def services(app: Flask):  # type: ignore[no-untyped-def]
-    return app.extensions["rendezvous"]
-
-
 def users(app: Flask, *args: str, input: str | None = None) -> Result:
     return app.test_cli_runner().invoke(args=["users", *args], input=input)
 
 
-def usernames(services) -> set[str]:  # type: ignore[no-untyped-def]
-    return {u.username for u in services.accounts.all()}
+def usernames(app_services) -> set[str]:  # type: ignore[no-untyped-def]
+    return {u.username for u in app_services.accounts.all()}
 
 
-def register_doctor(services, name: str = "Dr Ada Martin") -> UUID:  # type: ignore[no-untyped-def]
+def register_doctor(app_services, name: str = "Dr Ada Martin") -> UUID:  # type: ignore[no-untyped-def]
     from app.commands import RegisterDoctor
 
-    doctor = services.bus.handle(RegisterDoctor(full_name=name, specialty="Cardiology"))
-    catch_up(services.projector)
+    doctor = app_services.bus.handle(RegisterDoctor(full_name=name, specialty="Cardiology"))
+    catch_up(app_services.projector)
     return doctor.stream_id
 
 
@@ -70,22 +56,22 @@ def signed_out(client) -> bool:  # type: ignore[no-untyped-def]
 
 
 class TestCreateOnTheCommandLine:
-    def test_reads_the_password_from_stdin_and_the_account_signs_in(self, app, services):
+    def test_reads_the_password_from_stdin_and_the_account_signs_in(self, app, app_services):
         result = users(app, "create", "Nadia", "--role", "reception", "--name", "Nadia Roux",
                        input=f"{PASSWORD}\n")  # fmt: skip
         assert result.exit_code == 0, result.output
         assert "nadia (Nadia Roux): reception" in result.output
         assert PASSWORD not in result.output
-        user = services.accounts.find("nadia")
+        user = app_services.accounts.find("nadia")
         assert user.created_by.startswith("cli:") and user.active
         assert signs_in(app, "nadia", PASSWORD)
 
-    def test_a_doctor_account_names_a_registered_doctor(self, app, services):
-        doctor_id = register_doctor(services)
+    def test_a_doctor_account_names_a_registered_doctor(self, app, app_services):
+        doctor_id = register_doctor(app_services)
         result = users(app, "create", "dr-martin", "--role", "doctor", "--doctor-id",
                        str(doctor_id), input=f"{PASSWORD}\n")  # fmt: skip
         assert result.exit_code == 0, result.output
-        assert services.accounts.find("dr-martin").doctor_id == doctor_id
+        assert app_services.accounts.find("dr-martin").doctor_id == doctor_id
 
     def test_no_command_takes_a_password_as_an_option(self):
         for command in users_cli.commands.values():
@@ -106,46 +92,46 @@ class TestCreateOnTheCommandLine:
         ],
         ids=["bad-role", "doctor-without-id", "unknown-doctor", "id-for-non-doctor", "username"],
     )
-    def test_refuses_wrong_input_and_writes_nothing(self, app, services, args, message):
+    def test_refuses_wrong_input_and_writes_nothing(self, app, app_services, args, message):
         result = users(app, "create", *args, input=f"{PASSWORD}\n")
         assert result.exit_code == 1, result.output
         assert message in result.output
-        assert usernames(services) == set()
+        assert usernames(app_services) == set()
 
-    def test_refuses_a_short_password(self, app, services):
+    def test_refuses_a_short_password(self, app, app_services):
         result = users(app, "create", "bob", "--role", "reception", input="short\n")
         assert result.exit_code == 1
         assert "password: Use at least 12 characters." in result.output
-        assert usernames(services) == set()
+        assert usernames(app_services) == set()
 
     @pytest.mark.parametrize(("password", "why"), EASY_TO_GUESS)
-    def test_refuses_a_password_easy_to_guess_and_says_why(self, app, services, password, why):
+    def test_refuses_a_password_easy_to_guess_and_says_why(self, app, app_services, password, why):
         result = users(app, "create", "bob", "--role", "reception", input=f"{password}\n")
         assert result.exit_code == 1, result.output
         assert "password: This password is too easy to guess." in result.output
         assert why in result.output
-        assert usernames(services) == set()
+        assert usernames(app_services) == set()
 
-    def test_refuses_a_taken_username(self, app, services):
+    def test_refuses_a_taken_username(self, app, app_services):
         account(app, "reception", username="bob")
         result = users(app, "create", "BOB", "--role", "admin", input=f"{NEW_PASSWORD}\n")
         assert result.exit_code == 1
         assert "The username 'bob' is taken." in result.output
-        assert services.accounts.find("bob").role.value == "reception"
+        assert app_services.accounts.find("bob").role.value == "reception"
 
-    def test_refuses_an_empty_stdin(self, app, services):
+    def test_refuses_an_empty_stdin(self, app, app_services):
         result = users(app, "create", "bob", "--role", "reception", input="")
         assert result.exit_code == 1
         assert "No password on standard input" in result.output
-        assert usernames(services) == set()
+        assert usernames(app_services) == set()
 
 
-def test_list_shows_every_account(app, services):
-    doctor_id = register_doctor(services)
+def test_list_shows_every_account(app, app_services):
+    doctor_id = register_doctor(app_services)
     account(app, "reception")
     doctor = account(app, "doctor", doctor_id)
     assert signs_in(app, doctor.username, PASSWORD)
-    services.accounts.set_active("test-reception", False, by="tests")
+    app_services.accounts.set_active("test-reception", False, by="tests")
     result = users(app, "list")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -162,7 +148,7 @@ def test_list_says_when_there_is_no_account(app):
     assert "No accounts yet" in users(app, "list").output
 
 
-def test_disable_ends_a_session_and_refuses_sign_in_until_enabled(app, services):
+def test_disable_ends_a_session_and_refuses_sign_in_until_enabled(app, app_services):
     desk = Staff(app, role="reception")
     assert desk.get("/").status_code == 200
     result = users(app, "disable", "test-reception")
@@ -183,7 +169,7 @@ def test_disable_refuses_an_unknown_account_and_the_last_admin(app):
     assert last.exit_code == 1 and "last active admin" in last.output
 
 
-def test_set_password_from_stdin_ends_sessions(app, services):
+def test_set_password_from_stdin_ends_sessions(app, app_services):
     desk = Staff(app, role="reception")
     result = users(app, "set-password", "test-reception", input=f"{NEW_PASSWORD}\n")
     assert result.exit_code == 0, result.output
@@ -199,13 +185,13 @@ def test_set_password_from_stdin_ends_sessions(app, services):
     assert users(app, "set-password", "nobody", input=f"{NEW_PASSWORD}\n").exit_code == 1
 
 
-def test_ensure_admin_creates_one_admin_once_and_prints_its_password_once(app, services):
+def test_ensure_admin_creates_one_admin_once_and_prints_its_password_once(app, app_services):
     first = users(app, "ensure-admin")
     assert first.exit_code == 0, first.output
     printed = PRINTED_PASSWORD.search(first.output)
     assert printed, first.output
     assert "not stored anywhere else" in first.output
-    admin = services.accounts.find("admin")
+    admin = app_services.accounts.find("admin")
     assert admin.role.value == "admin" and admin.full_name == "Administrator"
     assert signs_in(app, "admin", printed.group(1))
     assert password_problem(printed.group(1), "admin", "Administrator") is None
@@ -213,7 +199,7 @@ def test_ensure_admin_creates_one_admin_once_and_prints_its_password_once(app, s
     again = users(app, "ensure-admin")
     assert again.exit_code == 0
     assert again.output.strip() == "An admin account exists; nothing created."
-    assert usernames(services) == {"admin"}
+    assert usernames(app_services) == {"admin"}
 
 
 # -- the admin's page --
@@ -246,9 +232,9 @@ def test_only_admins_open_the_page(app):
     assert Staff(app, role="reception").get("/admin/users").status_code == 403
 
 
-def test_the_page_lists_accounts_with_their_doctor_and_creator(app, services, admin):
-    doctor_id = register_doctor(services)
-    services.accounts.create("dr-martin", PASSWORD, "doctor", doctor_id=doctor_id,
+def test_the_page_lists_accounts_with_their_doctor_and_creator(app, app_services, admin):
+    doctor_id = register_doctor(app_services)
+    app_services.accounts.create("dr-martin", PASSWORD, "doctor", doctor_id=doctor_id,
                              by=admin.user.principal.actor, full_name="Ada Martin")  # fmt: skip
     html = page_text(admin.get("/admin/users"))
     doctor = row(html, "dr-martin")
@@ -259,42 +245,42 @@ def test_the_page_lists_accounts_with_their_doctor_and_creator(app, services, ad
     assert "Never" not in mine and "tests" in mine
 
 
-def test_admin_creates_an_account_that_signs_in(app, services, admin):
+def test_admin_creates_an_account_that_signs_in(app, app_services, admin):
     response = admin.post("/admin/users", create_form(username="Nadia"))
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/users"
     page = page_text(admin.get("/admin/users"))
     assert "Account nadia created" in page and "Nadia Roux" in row(page, "nadia")
-    created = services.accounts.find("nadia")
+    created = app_services.accounts.find("nadia")
     assert created.created_by == admin.user.principal.actor
     assert signs_in(app, "nadia", NEW_PASSWORD)
 
 
 def test_admin_creates_a_doctor_account_and_the_doctor_choice_counts_only_for_doctors(
-    app, services, admin
+    app, app_services, admin
 ):
-    doctor_id = register_doctor(services)
+    doctor_id = register_doctor(app_services)
     assert f'value="{doctor_id}"' in page_text(admin.get("/admin/users"))
     doctor = create_form(username="dr-martin", role="doctor", doctor_id=str(doctor_id))
     assert admin.post("/admin/users", doctor).status_code == 303
-    assert services.accounts.find("dr-martin").doctor_id == doctor_id
+    assert app_services.accounts.find("dr-martin").doctor_id == doctor_id
     # Left chosen while another role was picked, the doctor is ignored.
     desk = create_form(username="desk", doctor_id=str(doctor_id))
     assert admin.post("/admin/users", desk).status_code == 303
-    assert services.accounts.find("desk").doctor_id is None
+    assert app_services.accounts.find("desk").doctor_id is None
 
 
-def test_a_different_repeated_password_is_refused_beside_the_field(app, services, admin):
+def test_a_different_repeated_password_is_refused_beside_the_field(app, app_services, admin):
     response = admin.post("/admin/users", create_form(password_repeat=NEW_PASSWORD + "!"))
     assert response.status_code == 422
     html = page_text(response)
     assert '<p class="error" id="f-password_repeat-error">The two passwords differ' in html
     assert 'value="nadia"' in html and 'value="Nadia Roux"' in html  # typed values kept
     assert NEW_PASSWORD not in html  # never the password
-    assert services.accounts.find("nadia") is None
+    assert app_services.accounts.find("nadia") is None
 
 
-def test_refusals_of_the_accounts_are_shown_beside_their_fields(app, services, admin):
+def test_refusals_of_the_accounts_are_shown_beside_their_fields(app, app_services, admin):
     form = create_form(username="test-admin", role="doctor", password="short")
     form["password_repeat"] = "short"
     response = admin.post("/admin/users", form)
@@ -304,19 +290,19 @@ def test_refusals_of_the_accounts_are_shown_beside_their_fields(app, services, a
     assert 'id="f-password-error">Use at least 12 characters.' in html
     assert 'id="f-doctor_id-error">A doctor&#39;s account must name which doctor' in html
     assert '<option value="doctor" selected>' in html
-    assert usernames(services) == {"test-admin"}
+    assert usernames(app_services) == {"test-admin"}
 
 
 @pytest.mark.parametrize(("password", "why"), EASY_TO_GUESS)
 def test_a_password_easy_to_guess_is_refused_on_the_page_with_the_reason(
-    app, services, admin, password, why
+    app, app_services, admin, password, why
 ):
     response = admin.post("/admin/users", create_form(password=password, password_repeat=password))
     assert response.status_code == 422
     html = page_text(response)
     assert 'id="f-password-error">This password is too easy to guess.' in html
     assert why.replace('"', "&#34;") in html
-    assert services.accounts.find("nadia") is None
+    assert app_services.accounts.find("nadia") is None
     account(app, "reception")
     reset = admin.post("/admin/users/test-reception/password", {"password": password})
     assert reset.status_code == 422
@@ -325,28 +311,28 @@ def test_a_password_easy_to_guess_is_refused_on_the_page_with_the_reason(
     assert signs_in(app, "test-reception", PASSWORD)
 
 
-def test_disable_and_enable_through_the_page(app, services, admin):
+def test_disable_and_enable_through_the_page(app, app_services, admin):
     desk = Staff(app, role="reception")
     response = admin.post("/admin/users/test-reception/active", {"active": "0"})
     assert response.status_code == 303
     assert "Account test-reception disabled" in page_text(admin.get("/admin/users"))
-    assert not services.accounts.find("test-reception").active
+    assert not app_services.accounts.find("test-reception").active
     assert signed_out(desk.client)
     assert not signs_in(app, "test-reception", PASSWORD)
 
     html = page_text(admin.get("/admin/users"))
     assert 'name="active" value="1"' in row(html, "test-reception")
     assert admin.post("/admin/users/test-reception/active", {"active": "1"}).status_code == 303
-    assert services.accounts.find("test-reception").active
+    assert app_services.accounts.find("test-reception").active
     assert signs_in(app, "test-reception", PASSWORD)
 
 
-def test_an_admin_cannot_disable_their_own_account(app, services, admin):
+def test_an_admin_cannot_disable_their_own_account(app, app_services, admin):
     account(app, "admin", username="second-admin")  # so the last-admin rule is not the reason
     response = admin.post("/admin/users/test-admin/active", {"active": "0"})
     assert response.status_code == 409
     assert "You cannot disable your own account" in page_text(response)
-    assert services.accounts.find("test-admin").active
+    assert app_services.accounts.find("test-admin").active
     assert admin.get("/admin/users").status_code == 200
 
 
@@ -356,7 +342,7 @@ def test_unknown_accounts_and_bad_values_are_refused(app, admin):
     assert admin.post("/admin/users/test-admin/active", {"active": "maybe"}).status_code == 400
 
 
-def test_reset_password_through_the_page(app, services, admin):
+def test_reset_password_through_the_page(app, app_services, admin):
     desk = Staff(app, role="reception")
     response = admin.post("/admin/users/test-reception/password", {"password": NEW_PASSWORD})
     assert response.status_code == 303
@@ -384,8 +370,8 @@ def test_an_admin_resetting_their_own_password_stays_signed_in(app, admin):
     assert signs_in(app, "test-admin", NEW_PASSWORD)
 
 
-def test_the_page_escapes_markup_in_a_name(app, services, admin):
-    services.accounts.create("mallory", PASSWORD, "reception", by="tests",
+def test_the_page_escapes_markup_in_a_name(app, app_services, admin):
+    app_services.accounts.create("mallory", PASSWORD, "reception", by="tests",
                              full_name="<script>alert(1)</script>")  # fmt: skip
     html = page_text(admin.get("/admin/users"))
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in row(html, "mallory")
@@ -404,7 +390,7 @@ def test_account_changes_are_logged_without_the_password(app, admin, caplog):
     assert NEW_PASSWORD not in logged and PASSWORD not in logged
 
 
-def test_at_a_terminal_the_password_is_asked_for_twice_hidden(app, services, monkeypatch):
+def test_at_a_terminal_the_password_is_asked_for_twice_hidden(app, app_services, monkeypatch):
     import app.accounts.cli as cli
 
     class Terminal:

@@ -7,7 +7,7 @@ import uuid
 
 from app import seed
 
-from ..conftest import make_app
+from ..backends import make_app
 from .webclient import signed_in_client
 
 

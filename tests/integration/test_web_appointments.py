@@ -12,8 +12,8 @@ import pytest
 
 from app.config import celery_config
 
-from ..conftest import dispose, make_app, redis_test_url
-from .clinic import Clinic, open_clinic
+from ..backends import dispose, make_app, redis_test_url
+from ..clinic import Clinic, open_clinic
 from .projecting import catch_up
 from .webclient import Staff, page_text
 from .workers import forget_queue

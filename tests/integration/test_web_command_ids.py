@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from .clinic import open_clinic
+from ..clinic import open_clinic
 from .projecting import catch_up
 from .webclient import Staff, page_text
 

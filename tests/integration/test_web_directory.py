@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from .clinic import local, monday_ahead
+from ..clinic import local, monday_ahead
 from .projecting import catch_up
 from .webclient import signed_in_client
 
@@ -18,12 +18,7 @@ EVERY_DAY = {d: [["08:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri"
 
 
 @pytest.fixture
-def services(pg_app, pg_engine):  # type: ignore[no-untyped-def]
-    return pg_app.extensions["rendezvous"]
-
-
-@pytest.fixture
-def client(pg_app, services):  # type: ignore[no-untyped-def]
+def client(pg_app, app_services):  # type: ignore[no-untyped-def]
     return signed_in_client(pg_app)
 
 
@@ -38,34 +33,38 @@ def post(client, path: str, **form: str):  # type: ignore[no-untyped-def]
     return client.post(path, data={"csrf_token": token(client), **form})
 
 
-def follow(client, services, response):  # type: ignore[no-untyped-def]
+def follow(client, app_services, response):  # type: ignore[no-untyped-def]
     """The page a post redirected to, once the projections have caught up (projecting only
     inline after the command may stop short while another test worker's transaction is open)."""
     assert response.status_code == 303, response.get_data(as_text=True)
-    catch_up(services.projector)
+    catch_up(app_services.projector)
     return client.get(response.headers["Location"])
 
 
-def register_patient(client, services, name: str = "Jeanne Dupont") -> UUID:  # type: ignore[no-untyped-def]
+def register_patient(client, app_services, name: str = "Jeanne Dupont") -> UUID:  # type: ignore[no-untyped-def]
     response = post(
         client, "/patients", full_name=name, date_of_birth="1984-05-06", phone="06 12 34 56 78"
     )
     assert response.status_code == 303
-    catch_up(services.projector)
+    catch_up(app_services.projector)
     return UUID(response.headers["Location"].split("/patients/")[1].split("?")[0])
 
 
-def register_doctor(services, hours=EVERY_DAY) -> UUID:  # type: ignore[no-untyped-def]
+def register_doctor(app_services, hours=EVERY_DAY) -> UUID:  # type: ignore[no-untyped-def]
     from app.commands import RegisterDoctor, SetWorkingHours
 
-    doctor = services.bus.handle(RegisterDoctor(full_name="Dr Ada Martin", specialty="Cardiology"))
-    services.bus.handle(SetWorkingHours(doctor_id=doctor.stream_id, hours=hours, slot_minutes=30))
-    catch_up(services.projector)
+    doctor = app_services.bus.handle(
+        RegisterDoctor(full_name="Dr Ada Martin", specialty="Cardiology")
+    )
+    app_services.bus.handle(
+        SetWorkingHours(doctor_id=doctor.stream_id, hours=hours, slot_minutes=30)
+    )
+    catch_up(app_services.projector)
     return doctor.stream_id
 
 
 class TestPatientRegistration:
-    def test_registers_and_redirects_to_the_patients_page(self, client, services):
+    def test_registers_and_redirects_to_the_patients_page(self, client, app_services):
         response = post(
             client, "/patients", full_name="Jeanne Dupont", date_of_birth="1984-05-06",
             phone="06 12 34 56 78", email="jeanne@example.org", command_id=str(uuid4()),
@@ -73,19 +72,19 @@ class TestPatientRegistration:
         assert response.status_code == 303
         assert "/patients/" in response.headers["Location"]
         assert "expect=" in response.headers["Location"]
-        page = follow(client, services, response)
+        page = follow(client, app_services, response)
         html = page.get_data(as_text=True)
         assert page.status_code == 200
         assert "Jeanne Dupont" in html and "Patient registered." in html
         assert "Sun 06 May 1984" in html
 
-    def test_without_the_csrf_token_nothing_is_registered(self, client, services):
+    def test_without_the_csrf_token_nothing_is_registered(self, client, app_services):
         response = client.post("/patients", data={"full_name": "No Token"})
         assert response.status_code == 400
-        assert services.store.count() == 0
+        assert app_services.store.count() == 0
 
-    def test_bad_input_comes_back_with_messages_and_what_was_typed(self, client, services):
-        before = services.store.count()
+    def test_bad_input_comes_back_with_messages_and_what_was_typed(self, client, app_services):
+        before = app_services.store.count()
         response = post(
             client, "/patients", full_name="", date_of_birth="31/12/2000", phone="0612",
             email="someone@example.org",
@@ -96,25 +95,27 @@ class TestPatientRegistration:
         assert "The date of birth must be a date (YYYY-MM-DD)." in html
         assert 'value="31/12/2000"' in html and 'value="someone@example.org"' in html
         assert 'aria-invalid="true"' in html
-        assert services.store.count() == before
+        assert app_services.store.count() == before
 
 
 class TestPatientPage:
-    def test_an_edit_is_saved_and_shown(self, client, services):
-        patient_id = register_patient(client, services)
+    def test_an_edit_is_saved_and_shown(self, client, app_services):
+        patient_id = register_patient(client, app_services)
         response = post(
             client, f"/patients/{patient_id}", full_name="Jeanne Martin",
             date_of_birth="1984-05-06", phone="", email="", expected_version="1",
         )  # fmt: skip
-        html = follow(client, services, response).get_data(as_text=True)
+        html = follow(client, app_services, response).get_data(as_text=True)
         assert "Jeanne Martin" in html and "Patient details saved." in html
         assert 'name="expected_version" value="2"' in html
 
-    def test_an_edit_on_a_stale_version_is_a_conflict_that_writes_nothing(self, client, services):
-        patient_id = register_patient(client, services)
+    def test_an_edit_on_a_stale_version_is_a_conflict_that_writes_nothing(
+        self, client, app_services
+    ):
+        patient_id = register_patient(client, app_services)
         post(client, f"/patients/{patient_id}", full_name="Jeanne Martin",
              date_of_birth="1984-05-06", expected_version="1")  # fmt: skip
-        before = services.store.count()
+        before = app_services.store.count()
         response = post(
             client, f"/patients/{patient_id}", full_name="Jeanne Durand",
             date_of_birth="1984-05-06", expected_version="1",
@@ -124,31 +125,31 @@ class TestPatientPage:
         assert 'data-refusal="409"' in html and "Reload to see the current version" in html
         assert "Test admin" in html  # who changed it meanwhile, by name
         assert 'value="Jeanne Durand"' in html  # what was typed is not lost
-        assert services.store.count() == before
+        assert app_services.store.count() == before
 
-    def test_bad_input_on_an_edit_is_a_422_with_messages(self, client, services):
-        patient_id = register_patient(client, services)
-        before = services.store.count()
+    def test_bad_input_on_an_edit_is_a_422_with_messages(self, client, app_services):
+        patient_id = register_patient(client, app_services)
+        before = app_services.store.count()
         response = post(
             client, f"/patients/{patient_id}", full_name="Jeanne",
             date_of_birth="2000-01-01", email="not an address", expected_version="1",
         )  # fmt: skip
         assert response.status_code == 422
         assert "That email address does not look right" in response.get_data(as_text=True)
-        assert services.store.count() == before
+        assert app_services.store.count() == before
 
-    def test_shows_the_patients_appointments_and_links_to_book(self, client, services):
+    def test_shows_the_patients_appointments_and_links_to_book(self, client, app_services):
         from app.commands import CreateAppointment
 
-        patient_id = register_patient(client, services)
-        doctor_id = register_doctor(services)
-        services.bus.handle(
+        patient_id = register_patient(client, app_services)
+        doctor_id = register_doctor(app_services)
+        app_services.bus.handle(
             CreateAppointment(
                 patient_id=patient_id, doctor_id=doctor_id, duration_minutes=30,
                 starts_at=local(f"{monday_ahead()} 10:00"), title="Annual check-up",
             )
         )  # fmt: skip
-        catch_up(services.projector)
+        catch_up(app_services.projector)
         html = client.get(f"/patients/{patient_id}").get_data(as_text=True)
         upcoming = html.split("Upcoming appointments")[1].split("Past appointments")[0]
         assert "Annual check-up" in upcoming and "Dr Ada Martin" in upcoming
@@ -162,9 +163,9 @@ class TestPatientPage:
 
 
 class TestPatientSearch:
-    def test_an_htmx_search_returns_only_the_results(self, client, services):
-        register_patient(client, services, "Jeanne Dupont")
-        register_patient(client, services, "Marc Lefebvre")
+    def test_an_htmx_search_returns_only_the_results(self, client, app_services):
+        register_patient(client, app_services, "Jeanne Dupont")
+        register_patient(client, app_services, "Marc Lefebvre")
         response = client.get(
             "/patients?q=dupo", headers={"HX-Request": "true", "HX-Target": "patient-results"}
         )
@@ -174,59 +175,59 @@ class TestPatientSearch:
         assert "Jeanne Dupont" in html and "Marc Lefebvre" not in html
         assert "<html" not in html
 
-    def test_a_plain_search_returns_the_whole_page(self, client, services):
-        register_patient(client, services, "Jeanne Dupont")
+    def test_a_plain_search_returns_the_whole_page(self, client, app_services):
+        register_patient(client, app_services, "Jeanne Dupont")
         html = client.get("/patients?q=5678").get_data(as_text=True)  # part of the phone
         assert "<html" in html and 'id="patient-results"' in html and "Jeanne Dupont" in html
         assert 'hx-trigger="input changed delay:250ms, search"' in html
 
 
 class TestDoctors:
-    def test_registers_a_doctor_with_the_usual_slot_length(self, client, services):
+    def test_registers_a_doctor_with_the_usual_slot_length(self, client, app_services):
         response = post(client, "/doctors", full_name="Dr Paul Roy", specialty="Dermatology",
                         slot_minutes="")  # fmt: skip
-        html = follow(client, services, response).get_data(as_text=True)
+        html = follow(client, app_services, response).get_data(as_text=True)
         assert "Dr Paul Roy" in html and "Doctor registered." in html
         listing = client.get("/doctors").get_data(as_text=True)
         assert "Dermatology" in listing and "15 min" in listing
 
-    def test_bad_registration_is_a_422_with_messages(self, client, services):
+    def test_bad_registration_is_a_422_with_messages(self, client, app_services):
         response = post(client, "/doctors", full_name="Dr Paul Roy", specialty="",
                         slot_minutes="500")  # fmt: skip
         html = response.get_data(as_text=True)
         assert response.status_code == 422
         assert "The specialty is required." in html and "between" in html
         assert 'value="Dr Paul Roy"' in html
-        assert services.store.count() == 0
+        assert app_services.store.count() == 0
 
     @pytest.mark.parametrize("path", [f"/doctors/{UNKNOWN}", "/doctors/42"])
     def test_an_unknown_or_malformed_id_is_a_404_page(self, client, path):
         assert client.get(path).status_code == 404
 
-    def test_working_hours_round_trip(self, client, services):
-        doctor_id = register_doctor(services, hours={"mon": [["09:00", "12:00"]]})
+    def test_working_hours_round_trip(self, client, app_services):
+        doctor_id = register_doctor(app_services, hours={"mon": [["09:00", "12:00"]]})
         html = client.get(f"/doctors/{doctor_id}").get_data(as_text=True)
         assert 'name="hours_mon" type="text" value="09:00-12:00"' in html
         response = post(
             client, f"/doctors/{doctor_id}/hours", hours_mon="9:00-12:30, 14:00-18:00",
             hours_wed="08:00 - 12:00", slot_minutes="20", expected_version="2",
         )  # fmt: skip
-        html = follow(client, services, response).get_data(as_text=True)
+        html = follow(client, app_services, response).get_data(as_text=True)
         assert "Working hours saved." in html
         assert 'value="09:00-12:30, 14:00-18:00"' in html and 'value="08:00-12:00"' in html
         assert 'name="hours_tue" type="text" value=""' in html
         from app.queries.agenda import doctor
 
-        shown = doctor(services.read_engine, doctor_id)
+        shown = doctor(app_services.read_engine, doctor_id)
         assert shown.hours == {
             "mon": [["09:00", "12:30"], ["14:00", "18:00"]],
             "wed": [["08:00", "12:00"]],
         }
         assert shown.slot_minutes == 20
 
-    def test_a_malformed_hours_entry_is_a_422_naming_the_day(self, client, services):
-        doctor_id = register_doctor(services)
-        before = services.store.count()
+    def test_a_malformed_hours_entry_is_a_422_naming_the_day(self, client, app_services):
+        doctor_id = register_doctor(app_services)
+        before = app_services.store.count()
         response = post(
             client, f"/doctors/{doctor_id}/hours", hours_mon="09:00-12:00",
             hours_tue="nine to five", hours_thu="14:00-12:00", slot_minutes="30",
@@ -237,24 +238,24 @@ class TestDoctors:
         assert 'id="f-hours_tue-error"' in html and "Tuesday:" in html
         assert 'id="f-hours_thu-error"' in html and "Thursday: 14:00 to 12:00" in html
         assert 'value="nine to five"' in html
-        assert services.store.count() == before
+        assert app_services.store.count() == before
 
 
 class TestAgenda:
     @pytest.fixture
-    def booked(self, client, services):  # type: ignore[no-untyped-def]
+    def booked(self, client, app_services):  # type: ignore[no-untyped-def]
         from app.commands import CreateAppointment
 
-        doctor_id = register_doctor(services)
-        patient_id = register_patient(client, services, "Lucie Bernard")
+        doctor_id = register_doctor(app_services)
+        patient_id = register_patient(client, app_services, "Lucie Bernard")
         tuesday = date.fromisoformat(monday_ahead()) + timedelta(days=1)
-        services.bus.handle(
+        app_services.bus.handle(
             CreateAppointment(
                 patient_id=patient_id, doctor_id=doctor_id, duration_minutes=30,
                 starts_at=local(f"{tuesday} 10:00"), title="Follow-up",
             )
         )  # fmt: skip
-        catch_up(services.projector)
+        catch_up(app_services.projector)
         return doctor_id, tuesday
 
     def test_the_day_agenda_shows_the_patient_and_the_free_slots(self, client, booked):

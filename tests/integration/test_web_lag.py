@@ -17,8 +17,8 @@ from app.commands import RegisterDoctor, SetWorkingHours
 from app.config import celery_config
 from app.queries.freshness import projected_version
 
-from ..conftest import dispose, make_app, redis_test_url
-from .clinic import WEEKDAYS, Clinic, open_clinic
+from ..backends import dispose, make_app, redis_test_url
+from ..clinic import WEEKDAYS, Clinic, open_clinic
 from .projecting import catch_up
 from .webclient import Staff, page_text
 from .workers import forget_queue

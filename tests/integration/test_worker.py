@@ -18,8 +18,8 @@ from app.domain.errors import ValidationError
 from app.projections import checkpoints as cp
 from app.queries import appointments as q
 
-from ..conftest import dispose, make_app, redis_test_url
-from .clinic import local, open_clinic
+from ..backends import dispose, make_app, redis_test_url
+from ..clinic import local, open_clinic
 from .projecting import everything_projected, wait_until
 from .test_projections import append_poison, status_of
 from .workers import RedisServer, Worker, forget_queue, free_port

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +16,6 @@ from app.ops.charts import (
     time_ticks,
     y_ticks,
 )
-from app.ops.samples import Sample, series, throughput
 
 INF = math.inf
 # 40 observations: 10 up to 0.1 s, 20 more up to 0.5 s, 10 more up to 1 s.
@@ -65,30 +63,6 @@ class TestCounterResets:
         old = {"0.1": 2.0, "1.0": 5.0, "+Inf": 6.0}
         new = {"0.1": 3.0, "1.0": 3.0, "+Inf": 4.0}
         assert bucket_deltas(old, new) == [(0.1, 3.0), (1.0, 3.0), (INF, 4.0)]
-
-    def test_rates_between_samples_survive_a_restart(self):
-        start = datetime(2027, 1, 11, 9, tzinfo=UTC)
-
-        def sample(seconds: int, events: float, hits: float, misses: float) -> Sample:
-            payload = {
-                "events": events,
-                "hits": hits,
-                "misses": misses,
-                "command_buckets": {"0.01": events, "+Inf": events},
-                "projections": {"patients": {"position": int(events), "seconds": 0.5}},
-            }
-            return Sample(start + timedelta(seconds=seconds), payload)
-
-        # 30 events in the first 15 s; then the process restarts and has counted 6 since.
-        taken = [sample(0, 100, 10, 10), sample(15, 130, 25, 25), sample(30, 6, 3, 1)]
-        found = series(taken)
-
-        at = [start.timestamp() + s for s in (15, 30)]
-        assert found.events_per_second == [(at[0], 2.0), (at[1], 0.4)]
-        assert found.hit_rate == [(at[0], 0.5), (at[1], 0.75)]
-        assert found.p50 == [(at[0], pytest.approx(0.005)), (at[1], pytest.approx(0.005))]
-        assert found.lag["patients"] == [(start.timestamp() + s, 0.5) for s in (0, 15, 30)]
-        assert throughput(taken, "patients", start + timedelta(seconds=20), 140) == 2.0
 
 
 class TestGeometry:

@@ -1,4 +1,5 @@
-"""A small clinic registered through the real command bus, for integration tests."""
+"""A small clinic registered through the command bus: on a database (tests/integration) or
+on the in-memory store (tests/unit)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from app.commands import (
     SetWorkingHours,
 )
 
-from ..conftest import CLINIC_TZ
+from .conftest import CLINIC_TZ
 
 WEEKDAYS = {
     d: [["09:00", "12:00"], ["14:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")
