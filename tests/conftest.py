@@ -34,10 +34,11 @@ def _only_unit(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _only_unit(config) and not config.pluginmanager.has_plugin("without_services"):
+    if _only_unit(config):
         from .unit import without_services
 
-        config.pluginmanager.register(without_services, "without_services")
+        if not config.pluginmanager.is_registered(without_services):  # already given by -p
+            config.pluginmanager.register(without_services, "without_services")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

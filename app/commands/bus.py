@@ -19,6 +19,7 @@ from app.domain.errors import (
 )
 from app.domain.staff import Principal
 from app.eventstore import (
+    CommandRecord,
     ConcurrencyError,
     DuplicateCommandError,
     EventMetadata,
@@ -40,7 +41,7 @@ from .handlers import (
 
 if TYPE_CHECKING:
     # Named, not used: the bus runs on any store (the real one, or tests/unit's in memory).
-    from app.eventstore import CommandRecord, EventStore
+    from app.eventstore import EventStore
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,10 @@ from .errors import (
     ReservationConflictError,
     UnknownEventError,
 )
-from .records import START, Checkpoint, EventMetadata, RecordedEvent
+from .records import START, Checkpoint, CommandRecord, EventMetadata, RecordedEvent
 from .serialization import EventCodec
 
 if TYPE_CHECKING:
-    from .guards import CommandRecord
     from .store import DATABASE_DOWN, AppendResult, EventStore, Page, StoreTransaction
     from .tables import metadata
 
@@ -28,10 +27,6 @@ def __getattr__(name: str) -> Any:
         from . import store
 
         return getattr(store, name)
-    if name == "CommandRecord":
-        from . import guards
-
-        return guards.CommandRecord
     if name == "metadata":
         from . import tables
 

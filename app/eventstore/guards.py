@@ -3,7 +3,6 @@ doctor-time reservations (no double booking) and the processed-command log (idem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -13,22 +12,11 @@ from sqlalchemy.engine import Connection
 
 from .decisions import Hold, Release
 from .errors import DuplicateCommandError, ReservationConflictError
+from .records import CommandRecord
 from .serialization import to_utc
 
 if TYPE_CHECKING:
     from .statements import Statements
-
-
-@dataclass(frozen=True)
-class CommandRecord:
-    """What a processed command produced, so a repeat can return the same answer."""
-
-    command_id: UUID
-    command_type: str
-    stream_id: UUID
-    version: int
-    position: int | None
-    actor: str | None = None  # None for commands logged before the actor was kept
 
 
 class Reservations:

@@ -1,7 +1,7 @@
-"""What a stored event looks like to its readers: plain data, no database.
+"""What the store hands back: stored events and processed commands, as plain data.
 
-Apart from the store so that the command handlers, which only read these, import without
-SQLAlchemy or a driver (their rules are tested in memory, tests/unit)."""
+Apart from the store so that the command bus and its handlers, which only read these,
+import without SQLAlchemy or a driver (their rules are tested in memory, tests/unit)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,15 @@ class RecordedEvent:
     def description(self) -> str:
         """The event type in words: AppointmentRescheduled -> 'appointment rescheduled'."""
         return "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in self.event_type).strip()
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """What a processed command produced, so a repeat can return the same answer."""
+
+    command_id: UUID
+    command_type: str
+    stream_id: UUID
+    version: int
+    position: int | None
+    actor: str | None = None  # None for commands logged before the actor was kept

@@ -1,0 +1,69 @@
+"""Every command is wired all the way: a handler decides it, a role rule says who may send
+it (app/commands/access.py), and each page that sends it is a POST route with a rule at the
+door (app/web/access.py RULES) that lets in no role the bus would refuse.
+
+A new command fails here until it has all three; a new page that sends a command belongs
+in ROUTES. Here rather than in tests/unit because the routes are the Flask app's."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.commands import commands as c
+from app.commands.access import COMMAND_ROLES
+from app.commands.handlers import HANDLERS
+from app.web.access import RULES
+
+from ..backends import dispose, make_app
+
+# The endpoints whose forms send each command.
+ROUTES: dict[type[c.Command], tuple[str, ...]] = {
+    c.RegisterPatient: ("patients.register", "appointments.register_patient"),
+    c.ChangePatientDetails: ("patients.change",),
+    c.RegisterDoctor: ("doctors.register",),
+    c.SetWorkingHours: ("doctors.set_hours",),
+    c.CreateAppointment: ("appointments.create",),
+    c.ConfirmAppointment: ("appointments.confirm",),
+    c.CancelAppointment: ("appointments.cancel",),
+    c.RescheduleAppointment: ("appointments.reschedule",),
+    c.CheckInAppointment: ("appointments.check_in",),
+    c.CompleteAppointment: ("appointments.complete",),
+    c.MarkNoShow: ("appointments.no_show",),
+}
+
+
+def commands() -> set[type[c.Command]]:
+    """Every command a caller can send: the leaves of Command's family tree."""
+    found, todo = set(), [c.Command]
+    while todo:
+        kind = todo.pop()
+        todo.extend(kind.__subclasses__())
+        if not kind.__subclasses__():
+            found.add(kind)
+    return found
+
+
+@pytest.fixture(scope="module")
+def post_endpoints(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The app's endpoints that take a POST (building the app needs no database)."""
+    app = make_app(f"sqlite:///{tmp_path_factory.mktemp('wiring') / 'unused.db'}")
+    try:
+        return {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
+    finally:
+        dispose(app)
+
+
+def test_every_command_has_a_handler_a_role_rule_and_guarded_routes(post_endpoints):
+    every = commands()
+    assert len(every) >= 11  # the family tree was read, not an empty module
+    assert every - set(HANDLERS) == set(), "commands without a handler (commands/handlers.py)"
+    assert every - set(COMMAND_ROLES) == set(), "commands without roles (commands/access.py)"
+    assert every - set(ROUTES) == set(), "commands no page sends: name their routes in ROUTES"
+    for command, endpoints in ROUTES.items():
+        for endpoint in endpoints:
+            assert endpoint in post_endpoints, f"{command.__name__}: no POST route {endpoint}"
+            assert endpoint in RULES, f"{command.__name__}: {endpoint} has no rule in RULES"
+            door = RULES[endpoint]
+            assert door is not None, f"{endpoint} sends {command.__name__} without sign-in"
+            wider = door - COMMAND_ROLES[command]
+            assert not wider, f"{endpoint} lets in {sorted(wider)}, whom the bus refuses"
