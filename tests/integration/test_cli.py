@@ -5,18 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-import pytest
-
 from app import seed
 from app.commands import CommandBus
 from app.domain.appointment import Appointment, Status
 
 from ..conftest import Clock
-
-
-@pytest.fixture
-def app_services(pg_app, pg_engine):
-    return pg_app.extensions["rendezvous"]
 
 
 def final_statuses(store) -> Counter:

@@ -1,6 +1,6 @@
 """Every command is wired all the way: a handler decides it, a role rule says who may send
 it (app/commands/access.py), and each page that sends it is a POST route with a rule at the
-door (app/web/access.py RULES) that lets in no role the bus would refuse.
+door (app/web/kit/access.py RULES) that lets in no role the bus would refuse.
 
 A new command fails here until it has all three; a new page that sends a command belongs
 in ROUTES. Here rather than in tests/unit because the routes are the Flask app's."""
@@ -12,17 +12,17 @@ import pytest
 from app.commands import commands as c
 from app.commands.access import COMMAND_ROLES
 from app.commands.handlers import HANDLERS
-from app.web.access import RULES
+from app.web.kit.access import RULES
 
 from ..backends import dispose, make_app
 
 # The endpoints whose forms send each command.
 ROUTES: dict[type[c.Command], tuple[str, ...]] = {
-    c.RegisterPatient: ("patients.register", "appointments.register_patient"),
+    c.RegisterPatient: ("patients.register", "booking.register_patient"),
     c.ChangePatientDetails: ("patients.change",),
     c.RegisterDoctor: ("doctors.register",),
     c.SetWorkingHours: ("doctors.set_hours",),
-    c.CreateAppointment: ("appointments.create",),
+    c.CreateAppointment: ("booking.create",),
     c.ConfirmAppointment: ("appointments.confirm",),
     c.CancelAppointment: ("appointments.cancel",),
     c.RescheduleAppointment: ("appointments.reschedule",),

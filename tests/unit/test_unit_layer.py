@@ -1,5 +1,5 @@
-"""The unit layer needs no services: it passes with the drivers, SQLAlchemy and Flask
-unimportable, in a process of its own (in `make test` everything shares one process)."""
+"""The unit layer needs no services: it passes with the database and cache drivers and the
+task queue unimportable, in a process of its own (in `make test` everything shares one)."""
 
 from __future__ import annotations
 
