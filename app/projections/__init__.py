@@ -18,9 +18,10 @@ def __getattr__(name: str) -> Any:
     if name == "PROJECTIONS":
         from .appointments import appointments
         from .directory import doctors, patients
+        from .timeline import timeline
 
         # In the order a catch-up runs them.
-        found: Any = (patients, doctors, appointments)
+        found: Any = (patients, doctors, appointments, timeline)
     elif name in ("Maintenance", "MaintenanceError", "VerifyReport"):
         from . import maintenance
 

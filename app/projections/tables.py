@@ -166,6 +166,27 @@ parties = sa.Table(
     sa.Column("detail", sa.String(120), nullable=False),
 )
 
+# An appointment's timeline, a row per event, phrased for people: who, when, what changed
+# (`changes`: [field, before, after] lists, the Doctor and Patient values as ids, named when
+# read). The last columns hold the appointment as it stood after the event: what the next
+# event's changes are worked out from.
+timeline = sa.Table(
+    "rm_appointment_timeline",
+    metadata,
+    sa.Column("appointment_id", sa.Uuid(), primary_key=True),
+    sa.Column("version", sa.Integer(), primary_key=True),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.Text(), nullable=False),
+    sa.Column("summary", sa.String(120), nullable=False),
+    sa.Column("changes", JSONData, nullable=False),
+    sa.Column("status", sa.String(20), nullable=True),
+    sa.Column("starts_at", UTCDateTime, nullable=True),
+    sa.Column("ends_at", UTCDateTime, nullable=True),
+    sa.Column("patient_id", sa.Uuid(), nullable=True),
+    sa.Column("doctor_id", sa.Uuid(), nullable=True),
+    sa.Column("title", sa.String(200), nullable=False),
+)
+
 # -- the operations page (/ops) --
 
 # Rebuilds asked for on the operations page, and how far each has got: any web process can

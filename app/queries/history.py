@@ -1,6 +1,8 @@
-"""History from the event store itself (the only queries that read it): an appointment's
-timeline, the appointment as it was at any version, and a doctor's day as it stood at any
-earlier moment, with what changed since."""
+"""History from the event store itself (the only queries that read it): the appointment as
+it was at any version, and a doctor's day as it stood at any earlier moment, with what
+changed since; pages ask them only for such explicit looks into the past. An appointment's
+timeline is a read model (`app/queries/timeline.py`); folding its stream here is what the
+detail page falls back to while that read model is behind."""
 
 from __future__ import annotations
 
@@ -13,11 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.domain.appointment import HOLDS_TIME, Appointment
-from app.domain.events import AppointmentCancelled, AppointmentRescheduled
-from app.domain.rules import local_label
 from app.eventstore import EventStore, RecordedEvent
 from app.metrics import timed
 from app.projections import tables as t
+from app.projections.timeline import PARTY_FIELDS, changes_made, summary
 
 
 @dataclass(frozen=True)
@@ -41,43 +42,32 @@ class HistoryEntry:
 Names = Callable[[UUID | None], str]
 
 
-def _describe(state: Appointment, tz: tzinfo, names: Names) -> dict[str, str | None]:
-    return {
-        "Status": state.status.label if state.status else None,
-        "Starts": local_label(state.starts_at, tz) if state.starts_at else None,
-        "Ends": local_label(state.ends_at, tz) if state.ends_at else None,
-        "Doctor": names(state.doctor_id) if state.doctor_id else None,
-        "Patient": names(state.patient_id) if state.patient_id else None,
-        "Reason for visit": state.title or None,
-    }
+def named(field: str, before: str | None, after: str | None, names: Names) -> Change:
+    """A change as shown: the people in it by name (the timeline keeps their ids)."""
+    if field in PARTY_FIELDS:
+        before = names(UUID(before)) if before else None
+        after = names(UUID(after)) if after else None
+    return Change(field, before, after)
 
 
-@timed("appointment_history")
+@timed("appointment_history_from_store")
 def appointment_history(
     store: EventStore, appointment_id: UUID, *, tz: tzinfo, names: Names = str
 ) -> list[HistoryEntry]:
-    """Every event of the appointment, oldest first, with what each one changed."""
+    """Every event of the appointment, oldest first, with what each one changed, folded
+    from its stream (the timeline read model holds the same entries)."""
     records = _appointment_stream(store, appointment_id)
     state = Appointment(id=appointment_id)
-    entries = []
-    for record in records:
-        before = _describe(state, tz, names)
-        state.apply(record.event)
-        after = _describe(state, tz, names)
-        changes = [Change(k, before[k], after[k]) for k in after if before[k] != after[k]]
-        reason = getattr(record.event, "reason", "")
-        if isinstance(record.event, AppointmentCancelled | AppointmentRescheduled) and reason:
-            changes.append(Change("Reason given", None, reason))
-        entries.append(
-            HistoryEntry(
-                record.version,
-                record.recorded_at,
-                str(record.metadata.get("actor", "")),
-                record.description.capitalize(),
-                changes,
-            )
+    return [
+        HistoryEntry(
+            record.version,
+            record.recorded_at,
+            record.actor,
+            summary(record),
+            [named(*change, names) for change in changes_made(state, record, tz)],
         )
-    return entries
+        for record in records
+    ]
 
 
 @dataclass(frozen=True)

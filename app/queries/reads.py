@@ -1,5 +1,6 @@
 """The read repositories behind the busiest pages, through the read cache when there is one:
-an appointment's detail, a doctor's agenda (by day and by week), and the day's counters.
+an appointment's detail and its timeline, a doctor's agenda (by day and by week), and the
+day's counters.
 
 Each call is timed (rendezvous_query_duration_seconds, cache included), and the cache
 counts its hits and misses per repository. Without a cache (no REDIS_URL), the same calls
@@ -26,13 +27,18 @@ from app.metrics import timed
 
 from . import agenda
 from . import appointments as q
+from . import timeline as tl
 from .appointments import AppointmentRow
 from .cache import ReadCache
+from .history import Change, HistoryEntry
 
 # The cached rows' fields: entries written by code whose rows have other fields are kept
 # apart (ReadCache.shape), so a deploy that adds one never decodes an old entry.
 SHAPE = hashlib.sha1(
-    ",".join(field.name for field in fields(AppointmentRow)).encode(), usedforsecurity=False
+    ",".join(
+        field.name for cls in (AppointmentRow, HistoryEntry, Change) for field in fields(cls)
+    ).encode(),
+    usedforsecurity=False,
 ).hexdigest()[:8]
 
 
@@ -52,6 +58,16 @@ class Reads:
             lambda: q.appointment_detail(self.engine, appointment_id),
             orjson.dumps,
             appointment_from_json,
+        )
+
+    @timed("appointment_history")
+    def appointment_timeline(self, appointment_id: UUID) -> list[HistoryEntry]:
+        return self._through_cache(
+            "appointment_history",
+            ("timeline", appointment_id),
+            lambda: tl.appointment_timeline(self.engine, appointment_id),
+            orjson.dumps,
+            tl.timeline_from_json,
         )
 
     @timed("agenda_day")

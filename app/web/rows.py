@@ -11,9 +11,9 @@ from flask import Response, abort, g, request, url_for
 
 from app.extensions import services
 from app.queries import appointments as q
-from app.queries import history
 from app.queries.agenda import birth_dates, free_slots_for_day
 from app.queries.freshness import recorded
+from app.queries.timeline import timeline_beside
 
 from . import formatting as fmt
 from .actions import ACTIONS, Action, offered
@@ -100,14 +100,7 @@ def not_shown_yet() -> Response:
 
 def detail_context(row: q.AppointmentRow) -> dict[str, Any]:
     """What the detail page shows besides the row: its history, and people's names."""
-    entries = history.appointment_history(
-        services().store,
-        row.appointment_id,
-        tz=services().tz,
-        names=history.names_from(
-            {row.patient_id: row.patient_name, row.doctor_id: row.doctor_name}
-        ),
-    )
+    entries = timeline_beside(row, services().reads, services().store, tz=services().tz)
     # Events name their actor by user id; people read names.
     actors = [row.booked_by, row.changed_by, *(entry.actor for entry in entries)]
     return {"row": row, "history": entries, "people": services().accounts.names(actors)}

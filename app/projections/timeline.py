@@ -1,0 +1,130 @@
+"""The timeline projection: an appointment's history as its detail page shows it, a row per
+event (who, when, what it changed), so that showing it reads the read database, not the
+event store. The wording is shared with the history queries that fold a stream."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any
+
+from app.domain.appointment import Appointment, Status
+from app.domain.clinic_time import to_utc
+from app.domain.events import (
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentCompleted,
+    AppointmentConfirmed,
+    AppointmentCreated,
+    AppointmentMarkedNoShow,
+    AppointmentRescheduled,
+)
+from app.domain.rules import local_label
+from app.eventstore import RecordedEvent
+
+from . import tables as t
+from .projection import Projection
+from .view import Key, Row, Tag, View
+
+# (field, before, after), as the timeline words them.
+Change = tuple[str, str | None, str | None]
+
+# Their values are ids: a page names the people as they are called now, as it did when it
+# folded the stream on every view, so a patient's new name shows on their old entries too.
+PARTY_FIELDS = ("Doctor", "Patient")
+
+
+def describe(state: Appointment, tz: tzinfo) -> dict[str, str | None]:
+    """What the timeline says of an appointment's state, field by field."""
+    return {
+        "Status": state.status.label if state.status else None,
+        "Starts": local_label(state.starts_at, tz) if state.starts_at else None,
+        "Ends": local_label(state.ends_at, tz) if state.ends_at else None,
+        "Doctor": str(state.doctor_id) if state.doctor_id else None,
+        "Patient": str(state.patient_id) if state.patient_id else None,
+        "Reason for visit": state.title or None,
+    }
+
+
+def changes_made(state: Appointment, record: RecordedEvent, tz: tzinfo) -> list[Change]:
+    """Fold `record` into `state`, and say what that changed."""
+    before = describe(state, tz)
+    state.apply(record.event)
+    after = describe(state, tz)
+    changes: list[Change] = [(k, before[k], after[k]) for k in after if before[k] != after[k]]
+    reason = getattr(record.event, "reason", "")
+    if isinstance(record.event, AppointmentCancelled | AppointmentRescheduled) and reason:
+        changes.append(("Reason given", None, reason))
+    return changes
+
+
+def summary(record: RecordedEvent) -> str:
+    """The event in words: 'Appointment rescheduled'."""
+    return record.description.capitalize()
+
+
+def _timeline_tags(row: Row, tz: tzinfo) -> list[Tag]:
+    return [("timeline", row["appointment_id"])]
+
+
+timeline = Projection(
+    "timeline", version=1, tables=(t.timeline,), taggers={t.timeline: _timeline_tags}
+)
+
+
+def _previous(record: RecordedEvent) -> list[tuple[Any, Key]]:
+    """The entry before this event's, which holds the state the event applies to."""
+    if record.version == 1:
+        return []
+    return [(t.timeline, (record.stream_id, record.version - 1))]
+
+
+def _state_before(view: View, record: RecordedEvent) -> Appointment:
+    if record.version == 1:
+        return Appointment(id=record.stream_id)
+    row = view.require(t.timeline, (record.stream_id, record.version - 1))
+    return Appointment(
+        id=record.stream_id,
+        version=record.version - 1,
+        patient_id=row["patient_id"],
+        doctor_id=row["doctor_id"],
+        # Rows read back from SQLite hold naive UTC times.
+        starts_at=to_utc(row["starts_at"]) if row["starts_at"] else None,
+        ends_at=to_utc(row["ends_at"]) if row["ends_at"] else None,
+        title=row["title"],
+        status=Status(row["status"]) if row["status"] else None,
+    )
+
+
+def on_appointment_event(view: View, record: RecordedEvent) -> None:
+    """Any event of an appointment: one more entry, worded from the state before it."""
+    state = _state_before(view, record)
+    changes = changes_made(state, record, view.tz)
+    view.put(
+        t.timeline,
+        {
+            "appointment_id": record.stream_id,
+            "version": record.version,
+            "recorded_at": record.recorded_at,
+            "actor": record.actor,
+            "summary": summary(record),
+            "changes": [list(change) for change in changes],
+            "status": state.status.value if state.status else None,
+            "starts_at": state.starts_at,
+            "ends_at": state.ends_at,
+            "patient_id": state.patient_id,
+            "doctor_id": state.doctor_id,
+            "title": state.title,
+        },
+    )
+
+
+for _event_type in (
+    AppointmentCreated,
+    AppointmentConfirmed,
+    AppointmentCancelled,
+    AppointmentRescheduled,
+    AppointmentCheckedIn,
+    AppointmentCompleted,
+    AppointmentMarkedNoShow,
+):
+    timeline.on(_event_type, loads=_previous)(on_appointment_event)
