@@ -105,7 +105,7 @@ def test_status_shows_each_projection_and_its_lag(cli):
 
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line.split() for line in result.output.splitlines()[1:]}
-    assert set(lines) == {"patients", "doctors", "appointments"}
+    assert set(lines) == {"patients", "doctors", "appointments", "timeline"}
     head = services.store.tail(1)[0].position
     assert lines["appointments"][1:5] == ["up", "to", "date", str(head)]
 

@@ -10,11 +10,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from app.commands import ConfirmAppointment
 from app.queries import appointments as q
 
 from ..backends import PG_SERVER, _libpq, dispose, make_app
 from ..clinic import open_clinic
 from .projecting import catch_up
+from .webclient import Staff, page_text
 
 
 @pytest.fixture
@@ -66,6 +68,42 @@ def test_read_models_can_live_in_a_database_of_their_own(two_databases, clock):
         row = q.appointment_detail(services.read_engine, appointment)
         assert (row.patient_name, row.doctor_name) == ("Patient 0", "Dr Ada Martin")
         assert services.maintenance.verify("appointments").ok
+    finally:
+        dispose(app)
+
+
+def test_the_detail_page_reads_the_timeline_from_the_read_database(
+    two_databases, clock, monkeypatch
+):
+    import flask_migrate
+
+    write_url, read_url = two_databases
+    app = make_app(write_url, READ_DATABASE_URI=read_url)
+    try:
+        with app.app_context():
+            flask_migrate.upgrade()
+        assert "rm_appointment_timeline" in tables(read_url)
+        assert "rm_appointment_timeline" not in tables(write_url)
+        services = app.extensions["rendezvous"]
+        services.bus.clock = clock
+        clinic = open_clinic(services.bus)
+        appointment = clinic.book("2027-01-11 09:00")
+        services.bus.handle(ConfirmAppointment(appointment_id=appointment, actor="reception-1"))
+        catch_up(services.projector)
+        staff = Staff(app)
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("the detail page read the event store")
+
+        monkeypatch.setattr(services.store, "load", refuse)
+        monkeypatch.setattr(services.store, "load_many", refuse)
+        response = staff.get(f"/appointments/{appointment}")
+
+        assert response.status_code == 200
+        page = page_text(response)
+        assert "Appointment created" in page and "Appointment confirmed" in page
+        assert 'data-history-version="2"' in page
+        assert services.maintenance.verify("timeline").ok
     finally:
         dispose(app)
 
