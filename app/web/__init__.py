@@ -64,6 +64,7 @@ def init_app(app: Flask) -> None:
         home,
         inputs,
         ops,
+        past,
         patients,
         pickers,
         rows,
@@ -90,6 +91,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(booking.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(doctors.bp)
+    app.register_blueprint(past.bp)
     app.register_blueprint(admin.bp)
     ops.register(app)
     access.check_rules(app)

@@ -55,6 +55,7 @@ RULES: dict[str, frozenset[Role] | None] = {
     "doctors.register": ADMIN,
     "doctors.detail": EVERYONE,
     "doctors.set_hours": ADMIN,
+    "past.doctor_day": EVERYONE,
     "admin.users": ADMIN,
     "admin.create_user": ADMIN,
     "admin.set_active": ADMIN,
