@@ -202,6 +202,21 @@ def test_a_change_leaves_the_entries_it_does_not_touch(cached: Cached) -> None:
     assert counts.since("hits", "day_counts") == 2
 
 
+def test_an_appointments_timeline_is_cached_until_its_next_event(cached: Cached) -> None:
+    appointment = cached.clinic.book("2027-01-12 09:00")
+    hits = counted("hits", "appointment_history")
+    first = cached.reads.appointment_timeline(appointment)
+    assert cached.reads.appointment_timeline(appointment) == first
+    assert counted("hits", "appointment_history") == hits + 1
+
+    cached.services.bus.handle(ConfirmAppointment(appointment_id=appointment))
+
+    after = cached.reads.appointment_timeline(appointment)
+    assert [entry.summary for entry in after] == ["Appointment created", "Appointment confirmed"]
+    assert after == cached.fresh().appointment_timeline(appointment)
+    assert after[0] == first[0]
+
+
 def test_a_page_reading_while_the_projector_commits_cannot_store_the_old_row(
     cached: Cached,
 ) -> None:
