@@ -49,6 +49,7 @@ def test_screens_pass_axe(
         while weekday.weekday() >= 5:  # the demo doctors work Monday to Friday
             weekday += timedelta(days=1)
         day = weekday.isoformat()
+    midnight = upcoming("00:00", days=0).strftime("%Y-%m-%dT%H:%M")
     screens = {
         "today": "/",
         "appointments": f"/appointments?doctor_id={doctor}",
@@ -61,6 +62,8 @@ def test_screens_pass_axe(
         "doctors": "/doctors",
         "doctor-day": f"/doctors/{doctor}?day={day}",
         "doctor-week": f"/doctors/{doctor}?view=week&day={day}",
+        # Since midnight: the bookings above are the changes since then.
+        "doctor-day-as-of": f"/doctors/{doctor}/as-of?day={day}&at={midnight}",
         "staff": "/admin/users",
         "not-found": "/appointments/00000000-0000-0000-0000-000000000000",
         # Last: by now the pages above have filled its charts.
