@@ -17,7 +17,8 @@ commit, through a generation number per entry kept in Redis:
 Storing is a script that checks, atomically, that the generation is still the one read
 before the database was. So an entry is never older than the read model: by the time a
 commit can be seen, its `begin` has killed every earlier entry. One projection owns each
-tag (the appointments projection), so two batches never bracket the same entry at once.
+tag (the appointments projection; the timeline projection its `("timeline", id)`), so two
+batches never bracket the same entry at once.
 A global epoch does the same for every entry at once (a rebuild's swap).
 
 If `begin` cannot reach Redis, the batch is rolled back and retried (the projector treats it
