@@ -4,7 +4,6 @@ the store only while it is behind the appointment row it is shown with."""
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from app.commands import (
@@ -18,13 +17,8 @@ from app.queries import appointments as q
 from app.queries import history
 from app.queries import timeline as tl
 
-from .clinic import local, open_clinic
+from ..clinic import local
 from .projecting import catch_up
-
-
-@pytest.fixture
-def clinic(services):
-    return open_clinic(services.bus)
 
 
 def a_busy_appointment(services, clinic, clock):

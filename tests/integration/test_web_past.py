@@ -7,7 +7,7 @@ import pytest
 
 from app.commands import RescheduleAppointment
 
-from .clinic import local, open_clinic
+from ..clinic import local, open_clinic
 from .projecting import catch_up
 from .webclient import Staff, page_text
 
