@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response
 from app import create_app
 from app.domain.errors import ValidationError
 from app.extensions import db
-from app.web import access
+from app.web.kit import access
 
 TABLE_URL = "/_bench/table"
 TABLE_STRING_URL = "/_bench/table-string"
