@@ -10,10 +10,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from app.domain.clinic_time import to_utc
+
 from .decisions import Hold, Release
 from .errors import DuplicateCommandError, ReservationConflictError
 from .records import CommandRecord
-from .serialization import to_utc
 
 if TYPE_CHECKING:
     from .statements import Statements

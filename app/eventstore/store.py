@@ -27,6 +27,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from app.domain.clinic_time import to_utc
 from app.domain.events import Event
 from app.metrics import EVENTS_APPENDED
 
@@ -35,7 +36,7 @@ from .decisions import Decision
 from .errors import ConcurrencyError, DuplicateCommandError, ReservationConflictError
 from .guards import CommandLog, CommandRecord, Reservations
 from .records import START, Checkpoint, EventMetadata, RecordedEvent
-from .serialization import EventCodec, to_utc
+from .serialization import EventCodec
 from .statements import Statements
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.eventstore.serialization import to_utc
+from app.domain.clinic_time import to_utc
 from app.projections.checkpoints import last_line
 from app.projections.projector import write_transaction
 from app.projections.tables import REBUILD_ACTIVE_STATES, rebuilds

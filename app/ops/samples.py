@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from app import metrics
-from app.eventstore.serialization import to_utc
+from app.domain.clinic_time import to_utc
 from app.projections.projector import Projector, statuses
 from app.projections.tables import ops_samples
 

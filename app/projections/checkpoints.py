@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from app.domain.clinic_time import to_utc
 from app.eventstore import START, Checkpoint, RecordedEvent
-from app.eventstore.serialization import to_utc
 
 from .projection import Projection
 from .tables import checkpoints, skipped_events

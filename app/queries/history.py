@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.domain.appointment import HOLDS_TIME, Appointment
+from app.domain.clinic_time import local_day
 from app.eventstore import EventStore, RecordedEvent
 from app.metrics import timed
 from app.projections import tables as t
@@ -152,7 +153,7 @@ def agenda_as_of(
                 r.version,
                 r.position,
                 r.recorded_at,
-                str(r.metadata.get("actor", "")),
+                r.actor,
                 r.description.capitalize(),
             )
             for r in records
@@ -164,7 +165,7 @@ def agenda_as_of(
 
 
 def _on(state: Appointment, day: date, tz: tzinfo) -> bool:
-    return state.starts_at is not None and state.starts_at.astimezone(tz).date() == day
+    return state.starts_at is not None and local_day(state.starts_at, tz) == day
 
 
 def names_from(rows: Mapping[UUID, str]) -> Names:

@@ -7,7 +7,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from app.eventstore.serialization import to_utc
+from app.domain.clinic_time import to_utc
 
 T = TypeVar("T")
 

@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from app.commands import CommandBus
+from app.domain.clinic_time import to_utc
 from app.eventstore import (
     CommandRecord,
     ConcurrencyError,
@@ -30,7 +31,6 @@ from app.eventstore import (
     Release,
     ReservationConflictError,
 )
-from app.eventstore.serialization import to_utc
 
 # The held time of an appointment: (doctor, starts, ends).
 Held = tuple[UUID, datetime, datetime]
