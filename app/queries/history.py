@@ -117,9 +117,6 @@ class AgendaAsOf:
     changes_since: list[ChangeSince]  # oldest first
 
 
-ACTIVE = HOLDS_TIME
-
-
 def agenda_as_of(
     store: EventStore,
     engine: Engine,
@@ -145,7 +142,7 @@ def agenda_as_of(
     for appointment_id, records in store.load_many(ids).items():
         known = [r.event for r in records if r.recorded_at <= at]
         state = Appointment.from_history(appointment_id, known)
-        if state.exists and state.status in ACTIVE and _on(state, day, tz):
+        if state.exists and state.status in HOLDS_TIME and _on(state, day, tz):
             then.append(state)
         since.extend(
             ChangeSince(
