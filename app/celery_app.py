@@ -84,7 +84,7 @@ def start_metrics_server(port: int | None) -> None:
         )
     try:
         # Every interface: the point is a scraper on another host. Unauthenticated, like
-        # most exporters (counts only, no patient data): firewall it (README).
+        # most exporters (counts only, no patient data): firewall it (docs/operations.md).
         start_http_server(port, addr="0.0.0.0", registry=registry())  # nosec B104
     except OSError as exc:
         log.error("Could not serve worker metrics on port %s: %s", port, exc)

@@ -19,7 +19,7 @@ class ConfigurationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Every environment variable the app reads; see the README's configuration table."""
+    """Every environment variable the app reads; see docs/configuration.md."""
 
     database_url_write: str | None
     database_url_read: str | None
@@ -111,7 +111,7 @@ class Settings:
             # Sessions end after this long without a request: Flask signs the cookie with
             # its time and refuses an older one, and each request renews it.
             "PERMANENT_SESSION_LIFETIME": timedelta(minutes=self.session_idle_minutes),
-            # A doctor's patients: seen within this many months, or expected (README).
+            # A doctor's patients: seen within this many months, or expected (docs/accounts.md).
             "DOCTOR_PATIENT_MONTHS": self.doctor_patient_months,
             # However active, a session ends this long after signing in (app/web/auth.py).
             "SESSION_MAX_AGE": timedelta(hours=self.session_max_hours),

@@ -10,7 +10,7 @@ at each scrape, so the master refuses to start that way.
 
 It does not empty the directory: a Celery worker on this host may be recording there while
 the web restarts, and the counts of processes that have ended are kept on purpose (totals
-then never go backwards). Empty it when the whole stack is stopped (README).
+then never go backwards). Empty it when the whole stack is stopped (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def metrics_directory_problem(directory: str | None, workers: int) -> tuple[str 
             return (
                 f"PROMETHEUS_MULTIPROC_DIR is not set, and {workers} workers would each "
                 "answer /metrics with their own counts. Set it to an empty directory that "
-                "the web and Celery processes of this host share (README: Metrics).",
+                "the web and Celery processes of this host share (docs/operations.md, Metrics).",
                 None,
             )
         return None, (

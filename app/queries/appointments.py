@@ -203,7 +203,7 @@ def day_counts(
     return counts
 
 
-# Who is a doctor's patient (README, "Staff, roles and signing in"): someone who came to see
+# Who is a doctor's patient (docs/accounts.md, the role table): someone who came to see
 # them (checked in or completed) within the period, or who is expected (pending or
 # confirmed, today or later). A cancelled booking or a no-show alone makes no patient.
 VISITED = (Status.CHECKED_IN.value, Status.COMPLETED.value)

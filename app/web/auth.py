@@ -170,7 +170,7 @@ def _give_back_the_attempt() -> None:
     the same, before the password was checked: guesses sent at once are still held back."""
     for counted in sign_in_limiter().current_limits:
         if _account_key() not in counted.request_args:
-            continue  # the per-address count keeps every attempt (README: signing in)
+            continue  # the per-address count keeps every attempt (docs/accounts.md)
         try:
             # A new window may have begun since the count (nothing to give back then).
             if counted.remaining < counted.limit.amount:

@@ -102,7 +102,7 @@ def sees_doctor(doctor_id: UUID | None) -> bool:
 
 def may_see_patient(patient_id: UUID) -> bool:
     """Anyone at the front desk; a doctor, only their patient (the rule of `is_patient_of`,
-    on the app's clock; the README's role table)."""
+    on the app's clock; the role table of docs/accounts.md)."""
     doctor_id = principal().doctor_id
     if doctor_id is None:
         return True
