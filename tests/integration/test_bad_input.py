@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -50,7 +50,7 @@ FUZZ = settings(
 
 
 @dataclass
-class Desk:
+class BusyDesk:
     """A clinic on the app, an admin at the front desk, and ids worth sending."""
 
     app: Flask
@@ -85,7 +85,7 @@ def _book(clinic: Clinic, starts: str) -> tuple[UUID, UUID]:
     return result.stream_id, result.command_id
 
 
-def _open_desk(app: Flask, clock: Clock) -> Desk:
+def _open_busy_desk(app: Flask, clock: Clock) -> BusyDesk:
     """Monday 08:00: a doctor, three patients, four appointments in different states; then
     the clock moves to 09:45, so that each action is possible on one of them."""
     services = app.extensions["rendezvous"]
@@ -102,15 +102,13 @@ def _open_desk(app: Flask, clock: Clock) -> Desk:
     catch_up(services.projector)
     account(app, "reception", username=TARGET)
     appointments = {"pending": pending, "past": past, "arrived": arrived, "tomorrow": tomorrow}
-    return Desk(app, Staff(app), clinic, appointments, [first_command])
+    return BusyDesk(app, Staff(app), clinic, appointments, [first_command])
 
 
 @pytest.fixture
-def desk(pg_app, pg_engine, clock) -> Iterator[Desk]:  # type: ignore[no-untyped-def]
-    services = pg_app.extensions["rendezvous"]
-    saved = services.bus.clock, services.projector.clock
-    yield _open_desk(pg_app, clock)
-    services.bus.clock, services.projector.clock = saved
+def busy_desk(app: Flask, clocked_app_services: Any, clock: Clock) -> BusyDesk:
+    """The desk at 09:45 on the Monday, with an appointment for each action."""
+    return _open_busy_desk(app, clock)
 
 
 @pytest.fixture
@@ -280,17 +278,17 @@ TARGETS = [
 ]  # fmt: skip
 
 
-def value_for(name: str, desk: Desk) -> st.SearchStrategy[Any]:
+def value_for(name: str, busy_desk: BusyDesk) -> st.SearchStrategy[Any]:
     """Text for the field `name`: mostly junk, often a value it expects."""
     good = list(GOOD.get(name, []))
     if name in IDS or name.endswith("_id"):
-        good += desk.ids()
+        good += busy_desk.ids()
     one = st.one_of(st.sampled_from(good), junk) if good else junk
     # A field sent twice: the app reads the first.
     return st.one_of(one, one, one, st.lists(one, min_size=2, max_size=3))
 
 
-def fields_for(names: tuple[str, ...], desk: Desk, made_up: bool = True, size: int = 8):
+def fields_for(names: tuple[str, ...], busy_desk: BusyDesk, made_up: bool = True, size: int = 8):
     """Some of the endpoint's real fields, with random values, and a few made-up fields."""
     if not names and not made_up:
         return st.just({})  # a form with no fields of its own
@@ -298,7 +296,7 @@ def fields_for(names: tuple[str, ...], desk: Desk, made_up: bool = True, size: i
     if made_up:
         keys = keys | keys | st.text(min_size=1, max_size=20).filter(lambda k: k != "csrf_token")
     return st.lists(keys, max_size=size, unique=True).flatmap(
-        lambda chosen: st.fixed_dictionaries({k: value_for(k, desk) for k in chosen})
+        lambda chosen: st.fixed_dictionaries({k: value_for(k, busy_desk) for k in chosen})
     )
 
 
@@ -313,31 +311,31 @@ free_times = st.sampled_from(
 details = {"full_name": names, "date_of_birth": births, "phone": st.just("0612345678")}
 usernames = st.from_regex(r"[a-z0-9][a-z0-9._-]{1,31}", fullmatch=True)
 passwords = st.text(min_size=12, max_size=40).filter(str.strip)
-VALID: dict[str, Callable[[Desk], dict[str, st.SearchStrategy[Any]]]] = {
-    "/patients": lambda desk: details,
-    "/patients/{patient}": lambda desk: details,
-    "/doctors": lambda desk: {"full_name": names, "specialty": names},
-    "/doctors/{doctor}/hours": lambda desk: {
+VALID: dict[str, Callable[[BusyDesk], dict[str, st.SearchStrategy[Any]]]] = {
+    "/patients": lambda busy_desk: details,
+    "/patients/{patient}": lambda busy_desk: details,
+    "/doctors": lambda busy_desk: {"full_name": names, "specialty": names},
+    "/doctors/{doctor}/hours": lambda busy_desk: {
         "hours_mon": st.just("09:00-12:00, 14:00-18:00"),
         "hours_tue": st.just("9:00-12:00"),
         "slot_minutes": st.sampled_from(["15", "20", "30"]),
     },
-    "/appointments": lambda desk: {
-        "patient_id": st.sampled_from([str(p) for p in desk.clinic.patient_ids]),
-        "doctor_id": st.just(str(desk.clinic.doctor_id)),
+    "/appointments": lambda busy_desk: {
+        "patient_id": st.sampled_from([str(p) for p in busy_desk.clinic.patient_ids]),
+        "doctor_id": st.just(str(busy_desk.clinic.doctor_id)),
         "starts_at": free_times,
         "duration_minutes": st.just("15"),
         "title": names,
     },
-    "/appointments/new/patient": lambda desk: details,
-    "/appointments/{appointment}/cancel": lambda desk: {"reason": names},
-    "/appointments/{appointment}/reschedule": lambda desk: {
+    "/appointments/new/patient": lambda busy_desk: details,
+    "/appointments/{appointment}/cancel": lambda busy_desk: {"reason": names},
+    "/appointments/{appointment}/reschedule": lambda busy_desk: {
         "starts_at": free_times, "duration_minutes": st.just("15")},
-    "/admin/users": lambda desk: {
+    "/admin/users": lambda busy_desk: {
         "username": usernames, "full_name": names, "role": st.just("reception"),
         "password": st.just(PASSWORD), "password_repeat": st.just(PASSWORD)},
-    "/admin/users/{account}/active": lambda desk: {"active": st.sampled_from(["0", "1"])},
-    "/admin/users/{account}/password": lambda desk: {"password": passwords},
+    "/admin/users/{account}/active": lambda busy_desk: {"active": st.sampled_from(["0", "1"])},
+    "/admin/users/{account}/password": lambda busy_desk: {"password": passwords},
 }  # fmt: skip
 
 
@@ -358,14 +356,14 @@ class Form:
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
 
-    def data(self, desk: Desk) -> st.SearchStrategy[dict[str, Any]]:
+    def data(self, busy_desk: BusyDesk) -> st.SearchStrategy[dict[str, Any]]:
         """Random fields; or a form that would be accepted, with a field or two changed."""
-        random = fields_for(self.fields, desk)
-        valid = VALID.get(self.path, lambda desk: {})(desk)
+        random = fields_for(self.fields, busy_desk)
+        valid = VALID.get(self.path, lambda busy_desk: {})(busy_desk)
         nearly = st.builds(
             lambda form, changes: {**form, **changes},
             st.fixed_dictionaries(valid),
-            fields_for(self.fields, desk, made_up=False, size=2),
+            fields_for(self.fields, busy_desk, made_up=False, size=2),
         )
         return random | nearly
 
@@ -405,14 +403,15 @@ FORMS = [
 ]
 
 
-def url_for_example(path: str, desk: Desk, data: st.DataObject) -> str:
+def url_for_example(path: str, busy_desk: BusyDesk, data: st.DataObject) -> str:
     places: dict[str, str] = {}
     if "{patient}" in path:
-        places["patient"] = str(data.draw(st.sampled_from(desk.clinic.patient_ids)))
+        places["patient"] = str(data.draw(st.sampled_from(busy_desk.clinic.patient_ids)))
     if "{doctor}" in path:
-        places["doctor"] = str(desk.clinic.doctor_id)
+        places["doctor"] = str(busy_desk.clinic.doctor_id)
     if "{appointment}" in path:
-        places["appointment"] = str(data.draw(st.sampled_from(list(desk.appointments.values()))))
+        appointments = list(busy_desk.appointments.values())
+        places["appointment"] = str(data.draw(st.sampled_from(appointments)))
     if "{account}" in path:
         # Mostly the target; the signed-in admin (who may not disable themself), or a name
         # that is no account.
@@ -429,15 +428,15 @@ def url_for_example(path: str, desk: Desk, data: st.DataObject) -> str:
 @pytest.mark.parametrize("form", FORMS, ids=str)
 @FUZZ
 @given(data=st.data())
-def test_no_form_input_gives_a_server_error_or_a_partial_write(desk, form, data):
-    url = url_for_example(form.path, desk, data)
-    fields = data.draw(form.data(desk), label="form")
+def test_no_form_input_gives_a_server_error_or_a_partial_write(busy_desk, form, data):
+    url = url_for_example(form.path, busy_desk, data)
+    fields = data.draw(form.data(busy_desk), label="form")
     htmx = data.draw(st.none() | st.sampled_from(TARGETS), label="htmx")
     multipart = data.draw(st.booleans(), label="multipart")
     kwargs = {"content_type": "multipart/form-data"} if multipart else {}
-    before = desk.state()
-    response = desk.staff.post(url, fields, method=form.method, htmx=htmx, **kwargs)
-    check_answer(response, before, desk.state(), f"{form.method} {url} {fields!r} htmx={htmx}")
+    before = busy_desk.state()
+    response = busy_desk.staff.post(url, fields, method=form.method, htmx=htmx, **kwargs)
+    check_answer(response, before, busy_desk.state(), f"{form.method} {url} {fields!r} htmx={htmx}")
 
 
 # -- query strings: the search and filter forms, and the links pages build --
@@ -463,28 +462,28 @@ QUERIES = {
 }
 
 
-def expectations(desk: Desk) -> st.SearchStrategy[str]:
+def expectations(busy_desk: BusyDesk) -> st.SearchStrategy[str]:
     """`expect=kind:id:version`, as a redirect after a command writes it, and nearly."""
     kinds = st.sampled_from(["appointment", "patient", "doctor", "user", ""])
     versions = st.sampled_from(["1", "0", "-1", "99", "9" * 50, "x"])
-    ids = st.sampled_from(desk.ids()) | junk
+    ids = st.sampled_from(busy_desk.ids()) | junk
     return st.builds(lambda *parts: ":".join(parts), kinds, ids, versions) | junk
 
 
 @pytest.mark.parametrize("path", QUERIES, ids=str)
 @FUZZ
 @given(data=st.data())
-def test_no_query_string_gives_a_server_error(desk, path, data):
-    url = url_for_example(path, desk, data)
-    query = data.draw(fields_for(QUERIES[path], desk), label="query")
+def test_no_query_string_gives_a_server_error(busy_desk, path, data):
+    url = url_for_example(path, busy_desk, data)
+    query = data.draw(fields_for(QUERIES[path], busy_desk), label="query")
     if data.draw(st.booleans()):
-        query["expect"] = data.draw(expectations(desk), label="expect")
+        query["expect"] = data.draw(expectations(busy_desk), label="expect")
     htmx = data.draw(st.none() | st.sampled_from(TARGETS), label="htmx")
     headers = {"HX-Request": "true", "HX-Target": htmx} if htmx else {}
-    before = desk.state()
-    response = desk.staff.client.get(url, query_string=query, headers=headers)
-    check_answer(response, before, desk.state(), f"GET {url} {query!r} htmx={htmx}")
-    assert desk.state() == before, f"GET {url} {query!r} wrote"
+    before = busy_desk.state()
+    response = busy_desk.staff.client.get(url, query_string=query, headers=headers)
+    check_answer(response, before, busy_desk.state(), f"GET {url} {query!r} htmx={htmx}")
+    assert busy_desk.state() == before, f"GET {url} {query!r} wrote"
 
 
 # -- signing in --
@@ -558,25 +557,25 @@ def test_no_next_address_gives_a_server_error_or_leads_off_site(roomy_app, targe
 # -- a body over the limit --
 
 
-def test_a_body_over_the_limit_gets_413_and_writes_nothing(desk):
-    limit = desk.app.config["MAX_CONTENT_LENGTH"]
+def test_a_body_over_the_limit_gets_413_and_writes_nothing(busy_desk):
+    limit = busy_desk.app.config["MAX_CONTENT_LENGTH"]
     assert limit, "no MAX_CONTENT_LENGTH configured"
     form = {"full_name": "x" * (limit + 1), "date_of_birth": "1980-02-03", "phone": "0612345678"}
     for htmx in (None, "page"):
-        before = desk.state()
-        response = desk.staff.post("/patients", form, htmx=htmx)
+        before = busy_desk.state()
+        response = busy_desk.staff.post("/patients", form, htmx=htmx)
         assert response.status_code == 413, response.status_code
-        assert desk.state() == before
+        assert busy_desk.state() == before
         text = page_text(response)
         assert "Traceback" not in text
         assert "too large" in text.lower(), text[:2000]  # a page for people
     # Just under the limit the form is read, and refused for the name's length.
     form["full_name"] = "x" * (limit - 1000)
-    before = desk.state()
-    response = desk.staff.post("/patients", form)
+    before = busy_desk.state()
+    response = busy_desk.staff.post("/patients", form)
     assert response.status_code == 422
     assert "too long" in page_text(response)
-    assert desk.state() == before
+    assert busy_desk.state() == before
 
 
 # -- ids that are not UUIDs --
@@ -613,21 +612,21 @@ not_uuids = st.one_of(st.text(min_size=1), near_uuids, st.sampled_from(NASTY[1:]
 
 @settings(FUZZ, max_examples=120)
 @given(x=not_uuids, route=st.sampled_from(ID_ROUTES), htmx=st.none() | st.just("appointment"))
-def test_ids_that_are_not_uuids_get_404(desk, x, route, htmx):
+def test_ids_that_are_not_uuids_get_404(busy_desk, x, route, htmx):
     method, path = route
     url = path.format(quote(x, safe=""))
-    before = desk.state()
+    before = busy_desk.state()
     if method == "GET":
         headers = {"HX-Request": "true", "HX-Target": htmx} if htmx else {}
-        response = desk.staff.client.get(url, headers=headers)
+        response = busy_desk.staff.client.get(url, headers=headers)
     else:
         form = {"reason": "Asked by the patient", "command_id": str(uuid.uuid4())}
-        response = desk.staff.post(url, form, method=method, htmx=htmx)
+        response = busy_desk.staff.post(url, form, method=method, htmx=htmx)
     # A NUL character is refused before routing looks at the id.
     expected = 400 if "\x00" in x else 404
     assert response.status_code == expected, f"{method} {url}: {response.status_code}"
     assert "Traceback" not in page_text(response)
-    assert desk.state() == before
+    assert busy_desk.state() == before
 
 
 # -- markup in names, titles and reasons --
@@ -646,8 +645,8 @@ def _made(response: TestResponse, kind: str) -> UUID:
     return UUID(found.group(1))
 
 
-def test_markup_in_names_titles_and_reasons_is_shown_escaped(desk):
-    staff = desk.staff
+def test_markup_in_names_titles_and_reasons_is_shown_escaped(busy_desk):
+    staff = busy_desk.staff
     patient = _made(
         staff.post(
             "/patients",
@@ -676,7 +675,7 @@ def test_markup_in_names_titles_and_reasons_is_shown_escaped(desk):
     kept, cancelled = book(f"{DAY}T10:00"), book(f"{DAY}T10:30")
     response = staff.post(f"/appointments/{cancelled}/cancel", {"reason": REASON})
     assert response.status_code == 303, page_text(response)[:2000]
-    catch_up(desk.services.projector)
+    catch_up(busy_desk.services.projector)
 
     patient_shown = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;Bob&#34;"
     doctor_shown = "&lt;b&gt;Dr&lt;/b&gt;"
@@ -706,9 +705,9 @@ def test_markup_in_names_titles_and_reasons_is_shown_escaped(desk):
 # -- CSRF --
 
 
-def _csrf_forms(desk: Desk) -> list[tuple[str, str, dict[str, str]]]:
+def _csrf_forms(busy_desk: BusyDesk) -> list[tuple[str, str, dict[str, str]]]:
     """Every form endpoint with a form it accepts, in an order in which each one does."""
-    clinic, appts = desk.clinic, desk.appointments
+    clinic, appts = busy_desk.clinic, busy_desk.appointments
     patient, doctor = clinic.patient_ids[1], clinic.doctor_id
     person = {"full_name": "Eve Example", "date_of_birth": "1980-02-03", "phone": "0612345678"}
     book = {"patient_id": str(patient), "doctor_id": str(doctor), "duration_minutes": "15"}
@@ -747,21 +746,21 @@ def _without_a_valid_token(staff: Staff, other: Staff, method: str, url: str, fo
     yield "made-up htmx header", send(url, method=method, data=form, headers=headers)
 
 
-def test_forms_without_a_valid_csrf_token_get_400_and_change_nothing(desk):
-    staff, other = desk.staff, Staff(desk.app, "reception")
+def test_forms_without_a_valid_csrf_token_get_400_and_change_nothing(busy_desk):
+    staff, other = busy_desk.staff, Staff(busy_desk.app, "reception")
     staff.get("/")
     other.get("/")
-    for method, url, form in _csrf_forms(desk):
-        before = desk.state()
+    for method, url, form in _csrf_forms(busy_desk):
+        before = busy_desk.state()
         for how, response in _without_a_valid_token(staff, other, method, url, form):
             what = f"{method} {url} with {how}"
             assert response.status_code == 400, f"{what}: {response.status_code}"
             assert EXPIRED in page_text(response), what
-            assert desk.state() == before, f"{what} wrote"
+            assert busy_desk.state() == before, f"{what} wrote"
         # With the token the same form goes through: it was refused for the token alone.
         response = staff.post(url, form, method=method)
         assert response.status_code in (200, 303), f"{method} {url}: {response.status_code}"
-        assert desk.state() != before, f"{method} {url} wrote nothing with the token"
+        assert busy_desk.state() != before, f"{method} {url} wrote nothing with the token"
     # Signing out needs the token too: without it, still signed in.
     for how, response in _without_a_valid_token(staff, other, "POST", "/logout", {}):
         assert response.status_code == 400, how
@@ -793,7 +792,7 @@ NAMELESS_PART = b"--fuzz\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n--fuz
 class Case:
     what: str
     method: str
-    path: str  # {doctor}, {appointment}: the desk's
+    path: str  # {doctor}, {appointment}: the busy_desk's
     form: dict[str, str] | None = None
     htmx: bool = False
 
@@ -850,13 +849,14 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_inputs_that_once_gave_a_500_are_refused_or_ignored(desk, case):
-    url = case.path.format(doctor=desk.clinic.doctor_id, appointment=desk.appointments["pending"])
-    before = desk.state()
+def test_inputs_that_once_gave_a_500_are_refused_or_ignored(busy_desk, case):
+    pending = busy_desk.appointments["pending"]
+    url = case.path.format(doctor=busy_desk.clinic.doctor_id, appointment=pending)
+    before = busy_desk.state()
     if case.method == "GET":
-        response = desk.staff.client.get(url)
+        response = busy_desk.staff.client.get(url)
     else:
-        response = desk.staff.post(url, case.form or {}, method=case.method)
+        response = busy_desk.staff.post(url, case.form or {}, method=case.method)
     text = page_text(response)
     assert "Traceback" not in text
     if "NUL" in case.what:
@@ -867,7 +867,7 @@ def test_inputs_that_once_gave_a_500_are_refused_or_ignored(desk, case):
     else:
         # A form to correct (the day was only where to come back to).
         assert response.status_code == 422, f"{case.method} {url}: {response.status_code}"
-    assert desk.state() == before
+    assert busy_desk.state() == before
 
 
 def test_nul_in_the_username_at_sign_in_is_a_refusal(roomy_app):
@@ -876,7 +876,7 @@ def test_nul_in_the_username_at_sign_in_is_a_refusal(roomy_app):
     assert response.status_code == 400, response.status_code
 
 
-def test_a_nameless_multipart_part_is_a_refusal_not_a_500(desk, roomy_app):
+def test_a_nameless_multipart_part_is_a_refusal_not_a_500(busy_desk, roomy_app):
     # A multipart part without a name gives the form a None key; Flask-WTF's
     # CSRFProtect._get_csrf_token, looking for a prefixed token among the keys when there
     # is no csrf_token field, called None.endswith: a 500 on any POST, before sign-in.
@@ -884,11 +884,11 @@ def test_a_nameless_multipart_part_is_a_refusal_not_a_500(desk, roomy_app):
     response = Visitor(roomy_app).client.post("/login", **multipart)
     assert response.status_code == 400, response.status_code
     # Signed in, the token in htmx's header (as htmx sends it): refused the same way.
-    staff = desk.staff
+    staff = busy_desk.staff
     staff.get("/")
     headers = {"HX-Request": "true", "HX-Target": "page", "X-CSRFToken": staff.token}
-    before = desk.state()
+    before = busy_desk.state()
     response = staff.client.post("/patients", headers=headers, **multipart)
     assert response.status_code == 400, response.status_code
     assert "a field without a name" in page_text(response)
-    assert desk.state() == before
+    assert busy_desk.state() == before

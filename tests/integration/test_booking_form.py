@@ -11,12 +11,8 @@ import pytest
 from app.commands import RegisterDoctor, SetWorkingHours
 
 from ..clinic import WEEKDAYS
-from . import test_web_appointments
-from .test_web_appointments import TODAY, Desk
+from .desk import TODAY, Desk
 from .webclient import page_text
-
-# The booking desk of the appointment pages' tests (staff signed in, a clinic, the clock).
-desk = test_web_appointments.desk
 
 
 @pytest.fixture

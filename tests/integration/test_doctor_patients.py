@@ -148,13 +148,10 @@ def test_the_period_is_a_setting_of_whole_months():
 
 
 @pytest.fixture
-def pg_visits(pg_app, pg_engine, clock):  # type: ignore[no-untyped-def]
-    services = pg_app.extensions["rendezvous"]
-    saved = services.bus.clock, services.projector.clock
-    services.bus.clock = services.projector.clock = clock
+def pg_visits(clocked_app_services, clock):  # type: ignore[no-untyped-def]
+    services = clocked_app_services
     clock.set_local("2024-01-01 08:00")
-    yield Visits(services, open_clinic(services.bus, patients=3), clock)
-    services.bus.clock, services.projector.clock = saved
+    return Visits(services, open_clinic(services.bus, patients=3), clock)
 
 
 def _hidden(response) -> bool:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.domain.events import AppointmentCancelled, AppointmentConfirmed, AppointmentCreated
-from app.eventstore import START, ConcurrencyError, EventMetadata, EventStore
+from app.eventstore import START, ConcurrencyError, EventMetadata
 
 META = EventMetadata(actor="alice", correlation_id="req-1", causation_id="cmd-1")
 
@@ -24,11 +24,6 @@ def created() -> AppointmentCreated:
         datetime(2027, 1, 12, 9, 30, tzinfo=UTC),
         "Check-up",
     )
-
-
-@pytest.fixture
-def store(engine) -> EventStore:
-    return EventStore(engine)
 
 
 def append(store, stream, expected, events):

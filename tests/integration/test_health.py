@@ -18,28 +18,19 @@ from ..backends import dispose, make_app
 from ..clinic import open_clinic
 from .projecting import catch_up, wait_until
 from .test_projections import append_poison, status_of
-from .workers import RedisServer, free_port
 
 MAX_LAG = 30.0
 META = EventMetadata(actor="tests", correlation_id="c", causation_id="c")
 
 
 @pytest.fixture
-def redis_server(tmp_path):  # type: ignore[no-untyped-def]
-    """A Redis of this test's own, so that it can be stopped."""
-    server = RedisServer(free_port(), tmp_path).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app(pg_url, pg_engine, redis_server):  # type: ignore[no-untyped-def]
+def app(pg_url, pg_engine, private_redis):  # type: ignore[no-untyped-def]
     """The app with both kinds of Redis (the cache's and the broker, on separate databases
     of the private server), so that /readyz checks both."""
-    broker = redis_server.url.rsplit("/", 1)[0] + "/1"
+    broker = private_redis.url.rsplit("/", 1)[0] + "/1"
     app = make_app(
         pg_url,
-        REDIS_URL=redis_server.url,
+        REDIS_URL=private_redis.url,
         CACHE_PREFIX=f"test-health-{uuid.uuid4().hex[:8]}",
         CELERY=celery_config(broker, f"rendezvous-test-health-{uuid.uuid4().hex[:8]}", 5.0),
         READY_MAX_LAG_SECONDS=MAX_LAG,
@@ -160,10 +151,10 @@ class TestReadyz:
         assert projections["lag"]["patients"]["seconds_behind"] >= MAX_LAG + 10
 
     def test_is_not_ready_while_redis_is_down_and_says_so_within_seconds(
-        self, app, app_services, redis_server
+        self, app, app_services, private_redis
     ):
         assert ready(app)[0] == 200
-        redis_server.stop()
+        private_redis.stop()
         started = time.monotonic()
         status, body = ready(app)
         assert time.monotonic() - started < 3
@@ -171,4 +162,4 @@ class TestReadyz:
         for name in ("redis", "broker"):
             assert body["checks"][name] == {"ok": False, "reason": "unreachable"}
         assert body["checks"]["write_database"]["ok"] and body["checks"]["projections"]["ok"]
-        assert str(redis_server.port) not in str(body)
+        assert str(private_redis.port) not in str(body)

@@ -6,37 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from ..backends import PG_SERVER, _libpq
 from .workers import ROOT
 
 HEAD = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
-
-
-@pytest.fixture
-def two_databases() -> Iterator[tuple[str, str]]:
-    """Scratch PostgreSQL databases for the write side and the read side, dropped after."""
-    names = [f"rendezvous_miglog_{side}_{uuid.uuid4().hex[:8]}" for side in ("write", "read")]
-    with psycopg.connect(_libpq(PG_SERVER), autocommit=True) as admin:
-        for name in names:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield tuple(  # type: ignore[misc]
-            make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-            for name in names
-        )
-    finally:
-        with psycopg.connect(_libpq(PG_SERVER), autocommit=True) as admin:
-            for name in names:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def upgrade(write: str, read: str | None = None) -> str:
@@ -54,8 +31,8 @@ def upgrade(write: str, read: str | None = None) -> str:
     return output
 
 
-def test_each_database_is_named_once_and_no_revision_is_printed_twice(two_databases):
-    write, read = two_databases
+def test_each_database_is_named_once_and_no_revision_is_printed_twice(write_and_read_databases):
+    write, read = write_and_read_databases
     # Trust authentication on the test server ignores a password; the log must hide it.
     with_password = make_url(write).set(password="s3cret-pw")
     output = upgrade(with_password.render_as_string(hide_password=False), read)

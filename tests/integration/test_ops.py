@@ -8,25 +8,23 @@ import logging
 import os
 import re
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from app.commands import RegisterPatient
-from app.config import celery_config
 from app.ops import rebuilds, samples
 from app.projections import checkpoints as cp
 from app.projections import tables as t
 from app.projections.directory import patients
 
-from ..backends import dispose, make_app, redis_test_url
+from ..backends import redis_test_url
 from ..clinic import monday_ahead, open_clinic
 from .projecting import catch_up, wait_until
 from .test_projections import append_poison
 from .webclient import Staff, page_text
-from .workers import Worker, forget_queue
+from .workers import Worker
 
 CARD_POLLS = 'hx-trigger="every 1s"'
 
@@ -55,11 +53,6 @@ def break_patients(monkeypatch: pytest.MonkeyPatch, message: str) -> object:
 
     monkeypatch.setitem(patients.handlers, "PatientRegistered", (broken, None))
     return real
-
-
-@pytest.fixture
-def admin(pg_app, pg_engine) -> Staff:  # type: ignore[no-untyped-def]
-    return Staff(pg_app, "admin")
 
 
 def test_only_admins_see_the_page_and_its_menu_link(pg_app, pg_engine, admin):
@@ -199,19 +192,9 @@ def test_the_page_says_when_a_rebuild_stalled_and_asking_again_replaces_it(pg_ap
 
 
 @pytest.fixture
-def queue():  # type: ignore[no-untyped-def]
-    name = f"rendezvous-test-{uuid.uuid4().hex[:8]}"
-    yield name
-    forget_queue(redis_test_url(), name)
-
-
-@pytest.fixture
-def brokered(pg_url, pg_engine, queue):  # type: ignore[no-untyped-def]
+def brokered(brokered_app):  # type: ignore[no-untyped-def]
     """The web app with a broker: rebuilds go to the queue's workers."""
-    app = make_app(pg_url, CELERY=celery_config(redis_test_url(), queue, 0.5, 1.0))
-    yield app
-    app.extensions["celery"].close()
-    dispose(app)
+    return brokered_app(0.5, 1.0)
 
 
 def start_worker(tmp_path, pg_url: str, queue: str) -> Worker:  # type: ignore[no-untyped-def]
@@ -234,7 +217,7 @@ def start_worker(tmp_path, pg_url: str, queue: str) -> Worker:  # type: ignore[n
 
 
 def test_a_rebuild_runs_on_a_real_worker_and_a_second_one_is_refused_meanwhile(
-    brokered, pg_url, queue, tmp_path
+    brokered, pg_url, broker_queue, tmp_path
 ):
     services = brokered.extensions["rendezvous"]
     admin = Staff(brokered, "admin")
@@ -253,7 +236,7 @@ def test_a_rebuild_runs_on_a_real_worker_and_a_second_one_is_refused_meanwhile(
     waiting = rebuilds.latest(services.read_engine)["patients"]
     assert (waiting.state, waiting.done, waiting.started_at) == ("queued", 0, None)
 
-    worker = start_worker(tmp_path, pg_url, queue)
+    worker = start_worker(tmp_path, pg_url, broker_queue)
     try:
         seen = [waiting.state]
 

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -32,7 +31,7 @@ from app.queries.reads import Reads, appointment_from_json
 from ..backends import redis_test_url
 from ..clinic import Clinic, local, open_clinic
 from .webclient import Staff, page_text
-from .workers import RedisServer, free_port
+from .workers import RedisServer
 
 DAY = date(2027, 1, 12)  # a Tuesday in the clock fixture's week
 OTHER_DAY = date(2027, 1, 14)
@@ -297,13 +296,6 @@ def test_pages_go_through_the_cache_and_show_each_change(pg_app, cached: Cached)
 
 
 # -- Redis unreachable --
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(free_port(), tmp_path).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

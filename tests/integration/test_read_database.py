@@ -3,36 +3,15 @@ embedded default, where the web process projects right after each commit."""
 
 from __future__ import annotations
 
-import uuid
-
-import psycopg
-import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from app.commands import ConfirmAppointment
 from app.queries import appointments as q
 
-from ..backends import PG_SERVER, _libpq, dispose, make_app
+from ..backends import dispose, make_app
 from ..clinic import open_clinic
 from .projecting import catch_up
 from .webclient import Staff, page_text
-
-
-@pytest.fixture
-def two_databases():
-    names = [f"rendezvous_test_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("write", "read")]
-    with psycopg.connect(_libpq(PG_SERVER), autocommit=True) as admin:
-        for name in names:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    urls = [
-        make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-        for name in names
-    ]
-    yield urls
-    with psycopg.connect(_libpq(PG_SERVER), autocommit=True) as admin:
-        for name in names:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def tables(url: str) -> set[str]:
@@ -43,10 +22,10 @@ def tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_read_models_can_live_in_a_database_of_their_own(two_databases, clock):
+def test_read_models_can_live_in_a_database_of_their_own(write_and_read_databases, clock):
     import flask_migrate
 
-    write_url, read_url = two_databases
+    write_url, read_url = write_and_read_databases
     app = make_app(write_url, READ_DATABASE_URI=read_url)
     try:
         with app.app_context():
@@ -73,11 +52,11 @@ def test_read_models_can_live_in_a_database_of_their_own(two_databases, clock):
 
 
 def test_the_detail_page_reads_the_timeline_from_the_read_database(
-    two_databases, clock, monkeypatch
+    write_and_read_databases, clock, monkeypatch
 ):
     import flask_migrate
 
-    write_url, read_url = two_databases
+    write_url, read_url = write_and_read_databases
     app = make_app(write_url, READ_DATABASE_URI=read_url)
     try:
         with app.app_context():

@@ -74,13 +74,9 @@ def connect() -> Iterator[Callable[..., redis.Redis]]:
 
 
 @pytest.fixture
-def client(connect):  # type: ignore[no-untyped-def]
+def redis_conn(connect):  # type: ignore[no-untyped-def]
+    """A Redis client on the test database, closed after the test."""
     return connect()
-
-
-@pytest.fixture
-def store(pg_engine) -> EventStore:  # type: ignore[no-untyped-def]
-    return EventStore(pg_engine)
 
 
 def relay_for(store, client, stream: str, **options) -> Relay:  # type: ignore[no-untyped-def]
@@ -152,7 +148,7 @@ def running(*relays: Relay) -> Iterator[None]:
 
 
 def test_events_from_concurrent_writers_are_published_once_each_in_the_stores_order(
-    store, client, stream
+    pg_store, redis_conn, stream
 ):
     errors: list[BaseException] = []
 
@@ -160,7 +156,7 @@ def test_events_from_concurrent_writers_are_published_once_each_in_the_stores_or
         rng = random.Random(seed)
         try:
             for _ in range(12):
-                with store.transaction() as tx:
+                with pg_store.transaction() as tx:
                     events = [AppointmentConfirmed()] * rng.randint(1, 3)
                     tx.append(uuid4(), 0, events, stream_type="t", metadata=META)
                     # Held open a little, so commits land out of position order.
@@ -168,7 +164,7 @@ def test_events_from_concurrent_writers_are_published_once_each_in_the_stores_or
         except BaseException as exc:
             errors.append(exc)
 
-    relay = relay_for(store, client, stream, batch_size=7)
+    relay = relay_for(pg_store, redis_conn, stream, batch_size=7)
     with running(relay):
         writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
         for writer in writers:
@@ -176,28 +172,30 @@ def test_events_from_concurrent_writers_are_published_once_each_in_the_stores_or
         for writer in writers:
             writer.join(timeout=30)
         assert not errors
-        expected = committed(store, store.count())
+        expected = committed(pg_store, pg_store.count())
         wait_until(
-            lambda: client.xlen(stream) >= len(expected), timeout=20, what="every event published"
+            lambda: redis_conn.xlen(stream) >= len(expected),
+            timeout=20,
+            what="every event published",
         )
-    assert order(published(client, stream)) == [record.checkpoint for record in expected]
+    assert order(published(redis_conn, stream)) == [record.checkpoint for record in expected]
     counted = REGISTRY.get_sample_value(
         "rendezvous_relay_events_published_total", {"stream": stream}
     )
     assert counted == len(expected)
 
 
-def test_an_entry_carries_the_event_its_place_and_its_payload_as_json(store, client, stream):
+def test_an_entry_carries_the_event_its_place_and_its_payload_as_json(pg_store, redis_conn, stream):
     appointment, patient, doctor = uuid4(), uuid4(), uuid4()
     created = AppointmentCreated(patient, doctor, AT, AT + timedelta(minutes=30), "Check-up")
     recorded_at = datetime(2027, 1, 11, 7, 0, tzinfo=UTC)
-    store.append(
+    pg_store.append(
         appointment, 0, [created], stream_type="appointment", metadata=META, recorded_at=recorded_at
     )
-    [record] = committed(store, 1)
-    publish_all(relay_for(store, client, stream), 1)
+    [record] = committed(pg_store, 1)
+    publish_all(relay_for(pg_store, redis_conn, stream), 1)
 
-    [fields] = published(client, stream)
+    [fields] = published(redis_conn, stream)
     assert fields == {
         "position": str(record.position),
         "tx_id": str(record.tx_id),
@@ -220,10 +218,10 @@ def test_an_entry_carries_the_event_its_place_and_its_payload_as_json(store, cli
     assert orjson.loads(fields["metadata"]) == META.as_dict()
 
 
-def test_a_maximum_length_trims_the_oldest_entries_roughly(store, client, stream):
-    append_confirmations(store, 30, per_transaction=10)
-    expected = committed(store, 300)
-    relay = relay_for(store, client, stream, batch_size=50, maxlen=10)
+def test_a_maximum_length_trims_the_oldest_entries_roughly(pg_store, redis_conn, stream):
+    append_confirmations(pg_store, 30, per_transaction=10)
+    expected = committed(pg_store, 300)
+    relay = relay_for(pg_store, redis_conn, stream, batch_size=50, maxlen=10)
     wait_until(
         lambda: relay.publish_batch() == 0 and relay.checkpoint() == expected[-1].checkpoint,
         timeout=20,
@@ -231,26 +229,28 @@ def test_a_maximum_length_trims_the_oldest_entries_roughly(store, client, stream
     )
     # `MAXLEN ~` drops whole nodes of (by default) 100 entries: far fewer kept, never
     # fewer than asked, the newest last.
-    kept = published(client, stream)
+    kept = published(redis_conn, stream)
     assert 10 <= len(kept) < 300
     assert order(kept) == [record.checkpoint for record in expected[-len(kept) :]]
 
 
-def test_a_relay_refuses_a_stream_key_that_holds_something_else(store, client, stream):
-    append_confirmations(store, 3)
-    committed(store, 3)
-    client.set(stream, "not a stream")
-    relay = relay_for(store, client, stream)
+def test_a_relay_refuses_a_stream_key_that_holds_something_else(pg_store, redis_conn, stream):
+    append_confirmations(pg_store, 3)
+    committed(pg_store, 3)
+    redis_conn.set(stream, "not a stream")
+    relay = relay_for(pg_store, redis_conn, stream)
     with pytest.raises(RelayError, match="holds a string, not a stream"):
         relay.publish_batch()
     assert relay.checkpoint() == START  # nothing passed over
 
 
-def test_status_shows_the_checkpoint_the_backlog_and_the_stream_length(store, client, stream):
+def test_status_shows_the_checkpoint_the_backlog_and_the_stream_length(
+    pg_store, redis_conn, stream
+):
     # The command that prints it, in every state: tests/integration/test_relay_status.py.
-    append_confirmations(store, 10)
-    records = committed(store, 10)
-    relay = relay_for(store, client, stream, batch_size=4)
+    append_confirmations(pg_store, 10)
+    records = committed(pg_store, 10)
+    relay = relay_for(pg_store, redis_conn, stream, batch_size=4)
     assert relay.publish_batch() == 4
 
     status = relay.status()
@@ -276,27 +276,27 @@ class RivalFirst:
 
 
 def test_a_relay_that_loses_the_race_for_a_batch_publishes_nothing_and_reads_again(
-    store, client, connect, stream
+    pg_store, redis_conn, connect, stream
 ):
-    append_confirmations(store, 10)
-    expected = committed(store, 10)
-    rival = relay_for(store, connect(), stream, batch_size=4)
-    relay = relay_for(RivalFirst(store, rival), client, stream, batch_size=4)
+    append_confirmations(pg_store, 10)
+    expected = committed(pg_store, 10)
+    rival = relay_for(pg_store, connect(), stream, batch_size=4)
+    relay = relay_for(RivalFirst(pg_store, rival), redis_conn, stream, batch_size=4)
 
     assert relay.publish_batch() is None  # the rival's EXEC moved the checkpoint: ours refused
     assert relay.races_lost == 1
-    assert client.xlen(stream) == 4
+    assert redis_conn.xlen(stream) == 4
     publish_all(relay, 10)
-    assert order(published(client, stream)) == [record.checkpoint for record in expected]
+    assert order(published(redis_conn, stream)) == [record.checkpoint for record in expected]
 
 
-def test_two_relays_running_at_once_publish_each_event_once(store, client, connect, stream):
-    relays = [relay_for(store, connect(), stream, batch_size=3) for _ in range(2)]
+def test_two_relays_running_at_once_publish_each_event_once(pg_store, redis_conn, connect, stream):
+    relays = [relay_for(pg_store, connect(), stream, batch_size=3) for _ in range(2)]
     with running(*relays):
-        append_confirmations(store, 60)
-        expected = committed(store, 60)
-        wait_until(lambda: client.xlen(stream) >= 60, timeout=20, what="every event published")
-    assert order(published(client, stream)) == [record.checkpoint for record in expected]
+        append_confirmations(pg_store, 60)
+        expected = committed(pg_store, 60)
+        wait_until(lambda: redis_conn.xlen(stream) >= 60, timeout=20, what="every event published")
+    assert order(published(redis_conn, stream)) == [record.checkpoint for record in expected]
 
 
 @dataclass
@@ -370,35 +370,35 @@ def launch(pg_url, stream, tmp_path) -> Iterator[Callable[..., Launched]]:  # ty
 
 
 def test_a_relay_killed_mid_way_resumes_from_its_checkpoint_and_loses_nothing(
-    pg_engine, store, client, stream, launch
+    pg_engine, pg_store, redis_conn, stream, launch
 ):
     relay_args = ("events", "relay")
-    append_confirmations(store, 100, per_transaction=10)
+    append_confirmations(pg_store, 100, per_transaction=10)
     first = launch(*relay_args, ready="Relaying events", RELAY_BATCH_SIZE="5")
     with pg_engine.connect() as holder:
         # A transaction that has an id: events committed after it have higher ones, and no
         # reader passes it while it is open. So the relay is killed before it is done.
         holder.exec_driver_sql("SELECT pg_current_xact_id()")
-        append_confirmations(store, 20, per_transaction=5)  # while the relay runs
-        wait_until(lambda: client.xlen(stream) >= 100, timeout=20, what="a few batches out")
+        append_confirmations(pg_store, 20, per_transaction=5)  # while the relay runs
+        wait_until(lambda: redis_conn.xlen(stream) >= 100, timeout=20, what="a few batches out")
         first.kill()
         holder.rollback()
-    at_kill = published(client, stream)
-    checkpoint = parse_checkpoint(client.get(f"{stream}:checkpoint"))
+    at_kill = published(redis_conn, stream)
+    checkpoint = parse_checkpoint(redis_conn.get(f"{stream}:checkpoint"))
     assert 100 <= len(at_kill) <= 1000  # the 100 events after the open transaction are not out
     # Killed at any moment, the checkpoint names the last entry: a batch and the checkpoint
     # land together in one MULTI/EXEC, or neither does.
     assert checkpoint == order(at_kill)[-1]
 
-    append_confirmations(store, 20, per_transaction=5)
+    append_confirmations(pg_store, 20, per_transaction=5)
     second = launch(*relay_args, ready="Relaying events", RELAY_BATCH_SIZE="5")
-    wait_until(lambda: client.xlen(stream) >= 1200, timeout=30, what="every event published")
+    wait_until(lambda: redis_conn.xlen(stream) >= 1200, timeout=30, what="every event published")
     assert second.stop() == 0
     assert "Relay stopped." in second.output
 
-    expected = [record.checkpoint for record in committed(store, 1200)]
+    expected = [record.checkpoint for record in committed(pg_store, 1200)]
     # Every event, in the store's order, and none twice: not even at the kill.
-    assert order(published(client, stream)) == expected
+    assert order(published(redis_conn, stream)) == expected
     # Resumed from the checkpoint, not from the start.
     assert f"Resuming after checkpoint {format_checkpoint(checkpoint)}." in second.output
     first_batch = next(line for line in second.output.splitlines() if line.startswith("Published"))
@@ -406,21 +406,21 @@ def test_a_relay_killed_mid_way_resumes_from_its_checkpoint_and_loses_nothing(
 
 
 def test_a_relay_waits_out_a_redis_outage_and_republishes_what_redis_lost(
-    store, connect, tmp_path, caplog
+    pg_store, connect, tmp_path, caplog
 ):
     server = RedisServer(free_port(), tmp_path).start()
     try:
         private = connect(server.url)
-        relay = relay_for(store, private, "events", batch_size=4, max_backoff=0.2)
-        append_confirmations(store, 6)
+        relay = relay_for(pg_store, private, "events", batch_size=4, max_backoff=0.2)
+        append_confirmations(pg_store, 6)
         with running(relay):
             wait_until(lambda: private.xlen("events") >= 6, timeout=20, what="6 entries")
             server.stop()
-            append_confirmations(store, 3)
+            append_confirmations(pg_store, 3)
             wait_until(lambda: "retrying in" in caplog.text, timeout=10, what="a warning")
             server.start()  # empty: the stream and the checkpoint went together
             wait_until(lambda: private.xlen("events") >= 9, timeout=20, what="a republication")
-        expected = [record.checkpoint for record in committed(store, 9)]
+        expected = [record.checkpoint for record in committed(pg_store, 9)]
         assert order(published(private, "events")) == expected
     finally:
         server.stop()
@@ -439,14 +439,14 @@ class Unreachable:
         return self.store.read_committed(after=after, limit=limit)
 
 
-def test_a_relay_waits_out_postgresql_being_unreachable(store, client, stream, caplog):
-    append_confirmations(store, 5)
-    expected = [record.checkpoint for record in committed(store, 5)]
-    relay = relay_for(Unreachable(store, failures=3), client, stream, max_backoff=0.1)
+def test_a_relay_waits_out_postgresql_being_unreachable(pg_store, redis_conn, stream, caplog):
+    append_confirmations(pg_store, 5)
+    expected = [record.checkpoint for record in committed(pg_store, 5)]
+    relay = relay_for(Unreachable(pg_store, failures=3), redis_conn, stream, max_backoff=0.1)
     with running(relay):
-        wait_until(lambda: client.xlen(stream) >= 5, timeout=20, what="every event published")
+        wait_until(lambda: redis_conn.xlen(stream) >= 5, timeout=20, what="every event published")
     assert caplog.text.count("retrying in") == 3
-    assert order(published(client, stream)) == expected
+    assert order(published(redis_conn, stream)) == expected
 
 
 # -- The example consumer --
@@ -469,35 +469,35 @@ def reminders(said: list[str], kind: str) -> list[str]:
     return [line for line in said if line.startswith(f"appointment reminder {kind}")]
 
 
-def test_two_consumers_share_the_stream_and_handle_each_entry_once(store, client, stream):
+def test_two_consumers_share_the_stream_and_handle_each_entry_once(pg_store, redis_conn, stream):
     appointments = [uuid4() for _ in range(6)]
     for appointment in appointments:
-        book(store, appointment)
+        book(pg_store, appointment)
     for appointment in appointments:
-        confirm(store, appointment)
+        confirm(pg_store, appointment)
     later = AT + timedelta(days=1)
     moved = AppointmentRescheduled(later, later + timedelta(minutes=15), AT, AT + FIFTEEN, "")
-    store.append(appointments[0], 2, [moved], stream_type="appointment", metadata=META)
+    pg_store.append(appointments[0], 2, [moved], stream_type="appointment", metadata=META)
     cancelled = AppointmentCancelled("Patient called")
-    store.append(appointments[1], 2, [cancelled], stream_type="appointment", metadata=META)
+    pg_store.append(appointments[1], 2, [cancelled], stream_type="appointment", metadata=META)
     patient = PatientRegistered("Ada Lovelace", date(1990, 12, 10), "+33 6 00 00 00 00", "a@b.fr")
-    store.append(uuid4(), 0, [patient], stream_type="patient", metadata=META)
-    publish_all(relay_for(store, client, stream), 15)
+    pg_store.append(uuid4(), 0, [patient], stream_type="patient", metadata=META)
+    publish_all(relay_for(pg_store, redis_conn, stream), 15)
 
     said: list[str] = []
-    readers = [consumer(client, stream, name, said, batch=4) for name in ("one", "two")]
+    readers = [consumer(redis_conn, stream, name, said, batch=4) for name in ("one", "two")]
     handled: dict[str, list[tuple[int, str]]] = {"one": [], "two": []}
 
     def round_() -> bool:
         for reader in readers:
             handled[reader.name] += reader.poll()
-        return group_done(client, stream)
+        return group_done(redis_conn, stream)
 
     wait_until(round_, timeout=20, what="the group to handle the stream")
     outcomes = handled["one"] + handled["two"]
     assert handled["one"] and handled["two"]
     assert sorted(position for position, _ in outcomes) == sorted(
-        int(fields["position"]) for fields in published(client, stream)
+        int(fields["position"]) for fields in published(redis_conn, stream)
     )
     assert {outcome for _, outcome in outcomes} == {APPLIED, IGNORED}
     assert len(reminders(said, "to send")) == 6
@@ -508,59 +508,63 @@ def test_two_consumers_share_the_stream_and_handle_each_entry_once(store, client
     ]
 
 
-def test_entries_a_killed_consumer_left_pending_are_claimed_by_another(store, client, stream):
+def test_entries_a_killed_consumer_left_pending_are_claimed_by_another(
+    pg_store, redis_conn, stream
+):
     appointments = [uuid4() for _ in range(6)]
     for appointment in appointments:
-        book(store, appointment)
+        book(pg_store, appointment)
     for appointment in appointments:
-        confirm(store, appointment)
-    publish_all(relay_for(store, client, stream), 12)
+        confirm(pg_store, appointment)
+    publish_all(relay_for(pg_store, redis_conn, stream), 12)
 
     said: list[str] = []
-    dead = consumer(client, stream, "dead", said, batch=4)
+    dead = consumer(redis_conn, stream, "dead", said, batch=4)
     taken = [int(fields["position"]) for _id, fields in dead.read_new()]  # and then it died
-    assert client.xpending(stream, "reminders")["pending"] == 4
+    assert redis_conn.xpending(stream, "reminders")["pending"] == 4
 
-    alive = consumer(client, stream, "alive", said, claim_idle_ms=1000)
+    alive = consumer(redis_conn, stream, "alive", said, claim_idle_ms=1000)
     outcomes: list[tuple[int, str]] = []
 
     def round_() -> bool:
         outcomes.extend(alive.poll())
-        return group_done(client, stream)
+        return group_done(redis_conn, stream)
 
     wait_until(round_, timeout=20, what="the live consumer to finish the dead one's work")
     done = [position for position, outcome in outcomes if outcome == APPLIED]
-    assert sorted(done) == sorted(int(fields["position"]) for fields in published(client, stream))
+    assert sorted(done) == sorted(
+        int(fields["position"]) for fields in published(redis_conn, stream)
+    )
     assert set(taken) <= set(done)
     # The confirmations of the dead consumer's bookings came first and had to wait for them.
     assert WAITING in {outcome for _, outcome in outcomes}
     assert len(reminders(said, "to send")) == 6
 
 
-def test_a_consumer_applies_an_event_published_twice_only_once(store, client, stream):
+def test_a_consumer_applies_an_event_published_twice_only_once(pg_store, redis_conn, stream):
     appointment = uuid4()
-    book(store, appointment)
-    confirm(store, appointment)
-    relay = relay_for(store, client, stream)
+    book(pg_store, appointment)
+    confirm(pg_store, appointment)
+    relay = relay_for(pg_store, redis_conn, stream)
     publish_all(relay, 2)
     said: list[str] = []
-    reader = consumer(client, stream, "one", said)
+    reader = consumer(redis_conn, stream, "one", said)
     assert [outcome for _, outcome in reader.poll()] == [APPLIED, APPLIED]
 
-    client.delete(relay.checkpoint_key)  # as if Redis had lost it: the relay starts over
+    redis_conn.delete(relay.checkpoint_key)  # as if Redis had lost it: the relay starts over
     publish_all(relay, 4)
     assert [outcome for _, outcome in reader.poll()] == [DUPLICATE, DUPLICATE]
     assert len(reminders(said, "to send")) == 1
 
 
 def test_the_reminders_command_prints_the_reminders_and_stops_on_sigterm(
-    store, client, stream, launch
+    pg_store, redis_conn, stream, launch
 ):
     reader = launch("events", "reminders", "--group", "desk", "--consumer", "cli", ready="reading")
     appointment = uuid4()
-    book(store, appointment)
-    confirm(store, appointment)
-    publish_all(relay_for(store, client, stream), 2)
+    book(pg_store, appointment)
+    confirm(pg_store, appointment)
+    publish_all(relay_for(pg_store, redis_conn, stream), 2)
     wait_until(
         lambda: "appointment reminder to send" in reader.output, timeout=20, what="a reminder"
     )

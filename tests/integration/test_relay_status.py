@@ -3,7 +3,6 @@ never started, behind, caught up (its usual state), and Redis unreachable."""
 
 from __future__ import annotations
 
-import pytest
 from click.testing import Result
 
 from app.eventstore import START, EventStore
@@ -17,11 +16,6 @@ from .workers import free_port
 
 # A stream name of the test's own, its keys deleted afterwards: the relay tests' fixture.
 stream = test_relay.stream
-
-
-@pytest.fixture
-def store(pg_engine) -> EventStore:  # type: ignore[no-untyped-def]
-    return EventStore(pg_engine)
 
 
 def publish(store: EventStore, stream: str, batch_size: int) -> None:
@@ -42,9 +36,11 @@ def relay_status(pg_url: str, stream: str, redis_url: str | None = None) -> Resu
         dispose(app)
 
 
-def test_a_relay_never_started_shows_every_event_behind_and_an_empty_stream(pg_url, store, stream):
-    append_confirmations(store, 3)
-    records = committed(store, 3)
+def test_a_relay_never_started_shows_every_event_behind_and_an_empty_stream(
+    pg_url, pg_store, stream
+):
+    append_confirmations(pg_store, 3)
+    records = committed(pg_store, 3)
     result = relay_status(pg_url, stream)
     assert result.exit_code == 0, result.output
     assert f"checkpoint  {format_checkpoint(START)} (never started" in result.output
@@ -53,10 +49,12 @@ def test_a_relay_never_started_shows_every_event_behind_and_an_empty_stream(pg_u
     assert "length      0" in result.output
 
 
-def test_a_relay_behind_shows_its_backlog_and_when_the_oldest_was_recorded(pg_url, store, stream):
-    append_confirmations(store, 5)
-    records = committed(store, 5)
-    publish(store, stream, batch_size=2)
+def test_a_relay_behind_shows_its_backlog_and_when_the_oldest_was_recorded(
+    pg_url, pg_store, stream
+):
+    append_confirmations(pg_store, 5)
+    records = committed(pg_store, 5)
+    publish(pg_store, stream, batch_size=2)
     result = relay_status(pg_url, stream)
     assert result.exit_code == 0, result.output
     assert f"checkpoint  {format_checkpoint(records[1].checkpoint)}\n" in result.output
@@ -65,10 +63,10 @@ def test_a_relay_behind_shows_its_backlog_and_when_the_oldest_was_recorded(pg_ur
     assert "length      2" in result.output
 
 
-def test_a_caught_up_relay_shows_nothing_behind(pg_url, store, stream):
-    append_confirmations(store, 3)
-    records = committed(store, 3)
-    publish(store, stream, batch_size=10)
+def test_a_caught_up_relay_shows_nothing_behind(pg_url, pg_store, stream):
+    append_confirmations(pg_store, 3)
+    records = committed(pg_store, 3)
+    publish(pg_store, stream, batch_size=10)
     result = relay_status(pg_url, stream)
     assert result.exit_code == 0, result.output
     assert f"checkpoint  {format_checkpoint(records[-1].checkpoint)}\n" in result.output
@@ -76,7 +74,7 @@ def test_a_caught_up_relay_shows_nothing_behind(pg_url, store, stream):
     assert "length      3" in result.output
 
 
-def test_an_unreachable_redis_gives_a_clear_message_and_a_failing_exit(pg_url, store, stream):
+def test_an_unreachable_redis_gives_a_clear_message_and_a_failing_exit(pg_url, pg_store, stream):
     closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens on a port just freed
     result = relay_status(pg_url, stream, redis_url=closed)
     assert result.exit_code == 1, result.output

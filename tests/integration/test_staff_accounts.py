@@ -205,11 +205,6 @@ def test_ensure_admin_creates_one_admin_once_and_prints_its_password_once(app, a
 # -- the admin's page --
 
 
-@pytest.fixture
-def admin(app: Flask) -> Staff:
-    return Staff(app, role="admin")
-
-
 def create_form(**fields: str) -> dict[str, str]:
     return {
         "username": "nadia",

@@ -6,55 +6,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
-from app.config import celery_config
-
-from ..backends import dispose, make_app, redis_test_url
-from ..clinic import Clinic, open_clinic
+from .desk import TODAY, Desk, open_desk
 from .projecting import catch_up
 from .webclient import Staff, page_text
-from .workers import forget_queue
-
-TODAY = "2027-01-11"  # the clock fixture's Monday, 08:00 in the clinic
-
-
-@dataclass
-class Desk:
-    staff: Staff
-    services: object
-    clinic: Clinic
-
-    def events(self) -> int:
-        return self.services.store.count()
-
-    def book(self, starts: str = f"{TODAY}T09:00", **fields: str):
-        data = {
-            "patient_id": str(self.clinic.patient_ids[0]),
-            "doctor_id": str(self.clinic.doctor_id),
-            "starts_at": starts,
-            "duration_minutes": "15",
-            "title": "Check-up",
-            "command_id": str(uuid.uuid4()),
-            **fields,
-        }
-        return self.staff.post("/appointments", data)
-
-
-def _desk(app, clock) -> Desk:
-    services = app.extensions["rendezvous"]
-    services.bus.clock = services.projector.clock = clock
-    return Desk(Staff(app), services, open_clinic(services.bus))
-
-
-@pytest.fixture
-def desk(pg_app, pg_engine, clock):
-    services = pg_app.extensions["rendezvous"]
-    saved = services.bus.clock, services.projector.clock
-    yield _desk(pg_app, clock)
-    services.bus.clock, services.projector.clock = saved
 
 
 def appointment_id(response) -> str:
@@ -351,30 +308,22 @@ def test_pages_carry_no_inline_script_or_style_and_a_strict_policy(desk):
 
 
 @pytest.fixture
-def lagging(pg_url, pg_engine, clock):
-    queue = f"rendezvous-test-{uuid.uuid4().hex[:8]}"
-    app = make_app(
-        pg_url,
-        CELERY=celery_config(redis_test_url(), queue, 5.0),
-        READ_YOUR_WRITES_SECONDS=0.05,
-        FRESHNESS_CACHE_SECONDS=0,
-    )
-    yield _desk(app, clock)
-    app.extensions["celery"].close()
-    dispose(app)
-    forget_queue(redis_test_url(), queue)
+def lagging_desk(brokered_app, clock):
+    """The desk on an app whose broker no worker listens to: nothing projects by itself."""
+    app = brokered_app(READ_YOUR_WRITES_SECONDS=0.05, FRESHNESS_CACHE_SECONDS=0)
+    return open_desk(app, clock)
 
 
-def test_a_change_not_yet_projected_shows_updating_until_it_is(lagging):
-    catch_up(lagging.services.projector)
-    response = lagging.book()
+def test_a_change_not_yet_projected_shows_updating_until_it_is(lagging_desk):
+    catch_up(lagging_desk.services.projector)
+    response = lagging_desk.book()
     booked_id = appointment_id(response)
-    page = page_text(lagging.staff.get(response.headers["Location"]))
+    page = page_text(lagging_desk.staff.get(response.headers["Location"]))
     assert "Your change is saved; updating" in page and 'http-equiv="refresh"' in page
-    catch_up(lagging.services.projector)
-    page = page_text(lagging.staff.get(response.headers["Location"]))
+    catch_up(lagging_desk.services.projector)
+    page = page_text(lagging_desk.staff.get(response.headers["Location"]))
     assert "updating" not in page and status_of(page, booked_id) == "pending"
-    row = lagging.staff.post(
+    row = lagging_desk.staff.post(
         f"/appointments/{booked_id}/confirm",
         {"expected_version": "1", "context": "list"},
         method="PUT",
@@ -383,20 +332,20 @@ def test_a_change_not_yet_projected_shows_updating_until_it_is(lagging):
     fragment = page_text(row)
     assert status_of(fragment, booked_id) == "pending" and 'hx-trigger="every 1s"' in fragment
     poll = re.search(r'hx-get="([^"]+)"', fragment).group(1).replace("&amp;", "&")
-    catch_up(lagging.services.projector)
-    fresh = page_text(lagging.staff.htmx_get(poll, "row"))
+    catch_up(lagging_desk.services.projector)
+    fresh = page_text(lagging_desk.staff.htmx_get(poll, "row"))
     assert status_of(fresh, booked_id) == "confirmed" and "every 1s" not in fresh
 
 
-def test_pages_say_when_the_read_models_lag(lagging, clock):
-    catch_up(lagging.services.projector)
-    assert "Shown as of" not in page_text(lagging.staff.get("/"))
-    lagging.book()
+def test_pages_say_when_the_read_models_lag(lagging_desk, clock):
+    catch_up(lagging_desk.services.projector)
+    assert "Shown as of" not in page_text(lagging_desk.staff.get("/"))
+    lagging_desk.book()
     clock.advance(seconds=10)
-    page = page_text(lagging.staff.get("/"))
+    page = page_text(lagging_desk.staff.get("/"))
     assert "Shown as of 08:00:00, updating" in page
-    catch_up(lagging.services.projector)
-    assert "Shown as of" not in page_text(lagging.staff.get("/"))
+    catch_up(lagging_desk.services.projector)
+    assert "Shown as of" not in page_text(lagging_desk.staff.get("/"))
 
 
 def test_a_doctor_registered_just_now_is_offered_at_once(desk):

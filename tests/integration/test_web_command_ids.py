@@ -13,14 +13,11 @@ from .webclient import Staff, page_text
 
 
 @pytest.fixture
-def booked(pg_app, pg_engine, clock):  # type: ignore[no-untyped-def]
-    services = pg_app.extensions["rendezvous"]
-    saved = services.bus.clock, services.projector.clock
-    services.bus.clock = services.projector.clock = clock
+def booked(clocked_app_services):  # type: ignore[no-untyped-def]
+    services = clocked_app_services
     appointment = open_clinic(services.bus).book("2027-01-12 10:00")
     catch_up(services.projector)
-    yield services, appointment
-    services.bus.clock, services.projector.clock = saved
+    return services, appointment
 
 
 def test_a_confirm_posted_twice_by_one_user_takes_effect_once(pg_app, booked):

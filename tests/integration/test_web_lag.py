@@ -14,14 +14,11 @@ from uuid import UUID
 import pytest
 
 from app.commands import RegisterDoctor, SetWorkingHours
-from app.config import celery_config
 from app.queries.freshness import projected_version
 
-from ..backends import dispose, make_app, redis_test_url
 from ..clinic import WEEKDAYS, Clinic, open_clinic
 from .projecting import catch_up
 from .webclient import Staff, page_text
-from .workers import forget_queue
 
 TODAY = "2027-01-11"  # the clock fixture's Monday, 08:00 in the clinic
 WAIT = 4.0  # READ_YOUR_WRITES_SECONDS here: long enough that a wait cannot pass unseen
@@ -47,11 +44,8 @@ class Lagging:
 
 
 @pytest.fixture
-def lagging(pg_url, clock):
-    queue = f"rendezvous-test-{uuid.uuid4().hex[:8]}"
-    app = make_app(
-        pg_url,
-        CELERY=celery_config(redis_test_url(), queue, 5.0),
+def lagging(brokered_app, clock):
+    app = brokered_app(
         READ_YOUR_WRITES_SECONDS=WAIT,
         FRESHNESS_CACHE_SECONDS=3600,  # "shown as of…" is not what these tests compare
     )
@@ -61,10 +55,7 @@ def lagging(pg_url, clock):
     lee = services.bus.handle(RegisterDoctor(full_name="Dr Lee", specialty="Dermatology"))
     services.bus.handle(SetWorkingHours(doctor_id=lee.stream_id, hours=WEEKDAYS, slot_minutes=15))
     catch_up(services.projector)
-    yield Lagging(app, services, clinic, Clinic(services.bus, lee.stream_id, clinic.patient_ids))
-    app.extensions["celery"].close()
-    dispose(app)
-    forget_queue(redis_test_url(), queue)
+    return Lagging(app, services, clinic, Clinic(services.bus, lee.stream_id, clinic.patient_ids))
 
 
 def _timed(call):  # type: ignore[no-untyped-def]

@@ -7,20 +7,11 @@ import pytest
 
 from app.commands import RescheduleAppointment
 
-from ..clinic import local, open_clinic
+from ..clinic import local
 from .projecting import catch_up
-from .webclient import Staff, page_text
+from .webclient import page_text
 
 TUESDAY = "2027-01-12"
-
-
-@pytest.fixture
-def desk(pg_app, pg_engine, clock):
-    services = pg_app.extensions["rendezvous"]
-    saved = services.bus.clock, services.projector.clock
-    services.bus.clock = services.projector.clock = clock
-    yield Staff(pg_app), services, open_clinic(services.bus)
-    services.bus.clock, services.projector.clock = saved
 
 
 def as_of(staff, clinic, at, day=TUESDAY):
@@ -28,7 +19,7 @@ def as_of(staff, clinic, at, day=TUESDAY):
 
 
 def test_the_doctors_day_offers_a_past_view_of_itself(desk):
-    staff, _, clinic = desk
+    staff, clinic = desk.staff, desk.clinic
 
     page = page_text(staff.get(f"/doctors/{clinic.doctor_id}?day={TUESDAY}"))
 
@@ -39,7 +30,7 @@ def test_the_doctors_day_offers_a_past_view_of_itself(desk):
 
 
 def test_the_past_view_shows_the_day_as_it_stood_and_every_change_since(desk, clock):
-    staff, services, clinic = desk
+    staff, services, clinic = desk.staff, desk.services, desk.clinic
     kept = clinic.book(f"{TUESDAY} 09:00")
     moved = clinic.book(f"{TUESDAY} 10:00", patient=1)
     clock.advance(hours=1)  # 09:00 on Monday, in the clinic
@@ -85,7 +76,7 @@ def test_the_past_view_shows_the_day_as_it_stood_and_every_change_since(desk, cl
     ],
 )
 def test_a_moment_it_cannot_show_gets_a_clear_message(desk, at, message):
-    staff, _, clinic = desk
+    staff, clinic = desk.staff, desk.clinic
 
     response = as_of(staff, clinic, at)
 

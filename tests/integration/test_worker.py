@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -22,7 +21,7 @@ from ..backends import dispose, make_app, redis_test_url
 from ..clinic import local, open_clinic
 from .projecting import everything_projected, wait_until
 from .test_projections import append_poison, status_of
-from .workers import RedisServer, Worker, forget_queue, free_port
+from .workers import RedisServer, Worker, free_port
 
 TICK = 0.5  # seconds between catch-up ticks in these tests
 
@@ -38,30 +37,22 @@ def monday_slots(weeks: int = 1) -> list[str]:
     return slots
 
 
-@pytest.fixture
-def queue():
-    name = f"rendezvous-test-{uuid.uuid4().hex[:8]}"
-    yield name
-    forget_queue(redis_test_url(), name)
-
-
-def web_app(pg_url, broker, queue, clock):
+def web_app(pg_url, broker, broker_queue, clock):
     """The web side: commands committed here nudge the workers through `broker`."""
-    app = make_app(pg_url, CELERY=celery_config(broker, queue, TICK))
+    app = make_app(pg_url, CELERY=celery_config(broker, broker_queue, TICK))
     app.extensions["rendezvous"].bus.clock = clock
     return app
 
 
 @pytest.fixture
-def web(pg_url, pg_engine, queue, clock):
-    app = web_app(pg_url, redis_test_url(), queue, clock)
-    yield app.extensions["rendezvous"]
-    app.extensions["celery"].close()
-    dispose(app)
+def web(brokered_app, clock):
+    app = brokered_app(TICK)
+    app.extensions["rendezvous"].bus.clock = clock
+    return app.extensions["rendezvous"]
 
 
 @pytest.fixture
-def start_worker(tmp_path, pg_url, queue):
+def start_worker(tmp_path, pg_url, broker_queue):
     started = []
 
     def start(name="w1", *, broker=None, beat=False, **settings) -> Worker:
@@ -69,7 +60,7 @@ def start_worker(tmp_path, pg_url, queue):
             **os.environ,
             "DATABASE_URL_WRITE": pg_url,
             "CELERY_BROKER_URL": broker or redis_test_url(),
-            "CELERY_QUEUE": queue,
+            "CELERY_QUEUE": broker_queue,
             "CLINIC_TIMEZONE": "Europe/Paris",
             "PROJECTION_TICK_SECONDS": str(TICK),
             "SECRET_KEY": "test",
@@ -188,10 +179,10 @@ def test_two_workers_at_once_never_apply_an_event_twice(web, start_worker):
 
 
 def test_a_command_committed_while_redis_is_down_is_projected_after_it_returns(
-    pg_url, pg_engine, queue, clock, start_worker, tmp_path
+    pg_url, pg_engine, broker_queue, clock, start_worker, tmp_path
 ):
     server = RedisServer(free_port(), tmp_path).start()
-    app = web_app(pg_url, server.url, queue, clock)
+    app = web_app(pg_url, server.url, broker_queue, clock)
     services = app.extensions["rendezvous"]
     try:
         worker = start_worker(broker=server.url, beat=True)
@@ -245,7 +236,7 @@ def test_a_poison_event_is_parked_while_the_other_projections_keep_up(web, start
     assert patient(web.read_engine, later.stream_id).full_name == "After Poison"
 
 
-def test_nudges_go_out_only_after_a_commit(web, queue, monkeypatch):
+def test_nudges_go_out_only_after_a_commit(web, broker_queue, monkeypatch):
     client = redis.Redis.from_url(redis_test_url())
     app_celery = web.bus.after_commit.celery  # spy on what the app's nudge sends
     seen_counts = []
@@ -257,20 +248,20 @@ def test_nudges_go_out_only_after_a_commit(web, queue, monkeypatch):
 
     monkeypatch.setattr(app_celery, "send_task", spy)
     clinic = open_clinic(web.bus)
-    queued = client.llen(queue)
+    queued = client.llen(broker_queue)
     assert queued == 5  # five commands, a nudge for each
 
     with pytest.raises(ValidationError):
         clinic.book("2027-01-11 07:00")  # before the doctor's hours: refused, rolled back
-    assert client.llen(queue) == queued
+    assert client.llen(broker_queue) == queued
 
     booking = CreateAppointment(
         patient_id=clinic.patient_ids[0], doctor_id=clinic.doctor_id,
         starts_at=local("2027-01-11 09:00"), duration_minutes=15, title="Check-up",
     )  # fmt: skip
     web.bus.handle(booking)
-    assert client.llen(queue) == queued + 1
+    assert client.llen(broker_queue) == queued + 1
     web.bus.handle(booking)  # the same command again: replayed, nothing new to project
-    assert client.llen(queue) == queued + 1
+    assert client.llen(broker_queue) == queued + 1
     assert seen_counts[-1] == web.store.count()  # the event was visible when sent
     client.close()
