@@ -48,6 +48,9 @@ run: install static
 
 lint: install-dev
 	$(BIN)/ruff check app tests bench celery_worker.py
+	$(BIN)/ruff format --check app tests bench celery_worker.py
+	# Types of app/ (settings in pyproject.toml): every `# type: ignore` left must be needed.
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	# Security lint: fails on any finding of medium severity or above.
 	$(BIN)/bandit --quiet --recursive app --severity-level medium

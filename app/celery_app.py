@@ -21,10 +21,10 @@ from app.metrics import TASK_FAILURES, registry
 log = logging.getLogger(__name__)
 
 
-def celery_init_app(app: Flask) -> Celery:
+def celery_init_app(app: Flask) -> Celery[Any]:
     """Create the Celery app from app.config["CELERY"] and keep it in app.extensions."""
 
-    class FlaskTask(Task):  # type: ignore[misc]
+    class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
                 return self.run(*args, **kwargs)

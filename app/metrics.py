@@ -16,7 +16,7 @@ import functools
 import os
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 
@@ -93,22 +93,23 @@ def registry() -> CollectorRegistry:
     return combined
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def timed(repository: str) -> Callable[[F], F]:
+def timed(repository: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Record each call's duration in QUERY_SECONDS under `repository`."""
     histogram = QUERY_SECONDS.labels(repository)
 
-    def decorate(function: F) -> F:
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(function)
-        def timed_call(*args: Any, **kwargs: Any) -> Any:
+        def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
             started = time.perf_counter()
             try:
                 return function(*args, **kwargs)
             finally:
                 histogram.observe(time.perf_counter() - started)
 
-        return timed_call  # type: ignore[return-value]
+        return timed_call
 
     return decorate

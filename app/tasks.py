@@ -30,7 +30,7 @@ BROKER_PAUSE = 30.0  # seconds without nudges after one could not be sent
 
 # Projection tasks: acknowledged once done (a worker lost mid-task leaves it to be run
 # again, which is safe), retried with backoff while the database is unreachable.
-PROJECTION_TASK = {
+PROJECTION_TASK: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": TRANSIENT,

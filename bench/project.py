@@ -377,8 +377,9 @@ def main() -> None:
     parser.add_argument("--events-url", default=os.environ.get("BENCH_EVENTS_URL", events))
     parser.add_argument("--min-events", type=int, default=1_000_000)
     parser.add_argument("--page", type=int, default=5000, help="events per read (both sides)")
-    parser.add_argument("--redis-url", default=os.environ.get(
-        "BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))  # fmt: skip
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+    )
     parser.add_argument("--rate", type=float, default=50, help="commands per second")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--skip-rebuild", action="store_true")

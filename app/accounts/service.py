@@ -226,9 +226,11 @@ class Accounts:
                 locked = conn.execute(admins.with_for_update()).scalars().all()
                 if locked == [user.user_id]:
                     raise ValidationError(
-                        {"username": "This is the last active admin; enable or create another "
-                         "first."}
-                    )  # fmt: skip
+                        {
+                            "username": "This is the last active admin; enable or create another "
+                            "first."
+                        }
+                    )
             changed = users.update().where(
                 users.c.user_id == user.user_id, users.c.active.is_not(active)
             )

@@ -87,4 +87,11 @@ def send(
         position = LAST_POSITION if rows else "NULL"
         recorded = (*command, processed_at, actor)
         connection.execute(RECORD_COMMAND.format(position=position), recorded)
-    return [cursor.fetchone()[0] for cursor in cursors]  # type: ignore[index]
+    return [_returned(cursor) for cursor in cursors]
+
+
+def _returned(cursor: psycopg.Cursor[Any]) -> int:
+    """The position an INSERT … RETURNING gave back: one row, always."""
+    row = cursor.fetchone()
+    assert row is not None
+    return row[0]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import orjson
@@ -320,9 +320,11 @@ class StoreTransaction(Reservations, CommandLog):
         actor: str,
         recorded_at: datetime,
     ) -> list[int]:
+        # On PostgreSQL the engine's driver is psycopg (postgresql+psycopg): its connection.
+        driver = cast("psycopg.Connection[Any]", self.conn.connection.driver_connection)
         try:
             positions = pipeline.send(
-                self.conn.connection.driver_connection,  # type: ignore[arg-type]
+                driver,
                 reservation=decision.reservation,
                 rows=rows,
                 command=command,

@@ -27,13 +27,13 @@ def _names(name: str | None, every: bool) -> list[str]:
     projector = services().projector
     if every == (name is not None):
         raise click.UsageError("Name one projection, or pass --all.")
-    if every:
+    if name is None:  # so --all was passed
         return projector.names
     try:
         projector.projection(name)
     except LookupError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
-    return [name]  # type: ignore[list-item]
+    return [name]
 
 
 name_argument = click.argument("name", required=False)
@@ -57,7 +57,7 @@ def status() -> None:
                 f"  {verb} {row.failed_event_type} at position {row.failed_position} "
                 f"({row.failures} attempts): {cp.last_line(row.last_error)}"
             )
-        if found.state == "needs rebuild":
+        if found.state == "needs rebuild" and row is not None:  # the state implies a row
             click.echo(
                 f"  built by version {row.version}, code is version {found.code_version}: "
                 f"run `flask projections rebuild {found.name}`"

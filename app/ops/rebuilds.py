@@ -111,7 +111,9 @@ def request(engine: Engine, name: str, by: str, now: datetime) -> Rebuild:
             inserted = conn.execute(
                 rebuilds.insert().values(**row, total=0, done=0, state="queued")
             )
-            rebuild_id = inserted.inserted_primary_key[0]
+            key = inserted.inserted_primary_key
+            assert key is not None  # a one-row INSERT always reports its key
+            rebuild_id = key[0]
     except sa.exc.IntegrityError:
         raise RebuildRefusedError(name, active(engine, name)) from None
     found = get(engine, rebuild_id)
@@ -195,8 +197,9 @@ class ProgressReporter:
             try:
                 progress(self.engine, self.rebuild_id, done, self.clock())
             except Exception:  # a lost write only delays the page; the rebuild goes on
-                log.warning("Could not record rebuild #%d's progress", self.rebuild_id,
-                            exc_info=True)  # fmt: skip
+                log.warning(
+                    "Could not record rebuild #%d's progress", self.rebuild_id, exc_info=True
+                )
                 last = time.monotonic()  # try again at the next heartbeat, not 4 times a second
                 continue
             written, last = done, time.monotonic()

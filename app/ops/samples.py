@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
+from prometheus_client.metrics import MetricWrapperBase
 from sqlalchemy.engine import Engine
 
 from app import metrics
@@ -24,11 +25,18 @@ from .charts import Point, bucket_deltas, counter_delta, quantile
 
 KEEP = timedelta(hours=2)
 
+
+def _family(metric: MetricWrapperBase) -> str:
+    """The name the registry reports a metric's one family under."""
+    (family,) = metric.describe()
+    return family.name
+
+
 # The metric families read, by the name the registry reports them under.
-EVENTS = metrics.EVENTS_APPENDED.describe()[0].name
-COMMANDS = metrics.COMMAND_SECONDS.describe()[0].name
-HITS = metrics.CACHE_HITS.describe()[0].name
-MISSES = metrics.CACHE_MISSES.describe()[0].name
+EVENTS = _family(metrics.EVENTS_APPENDED)
+COMMANDS = _family(metrics.COMMAND_SECONDS)
+HITS = _family(metrics.CACHE_HITS)
+MISSES = _family(metrics.CACHE_MISSES)
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,12 @@ def read_metrics(registry: CollectorRegistry) -> dict[str, Any]:
             elif family.name == COMMANDS and sample.name.endswith("_bucket"):
                 le = sample.labels["le"]
                 buckets[le] = buckets.get(le, 0.0) + sample.value
-    return {"events": totals[EVENTS], "hits": totals[HITS], "misses": totals[MISSES],
-            "command_buckets": buckets}  # fmt: skip
+    return {
+        "events": totals[EVENTS],
+        "hits": totals[HITS],
+        "misses": totals[MISSES],
+        "command_buckets": buckets,
+    }
 
 
 def measure(projector: Projector) -> dict[str, Any]:
@@ -129,7 +141,10 @@ class Series:
 def series(samples: Sequence[Sample]) -> Series:
     """Rates, latency quantiles and hit rates over each interval between two samples, placed
     at the later one; a counter that went down was reset by a restart (see counter_delta)."""
-    rates, p50, p99, hit_rate = [], [], [], []
+    rates: list[Point] = []
+    p50: list[Point] = []
+    p99: list[Point] = []
+    hit_rate: list[Point] = []
     for before, after in itertools.pairwise(samples):
         seconds = after.at - before.at
         if seconds <= 0:

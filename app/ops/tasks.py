@@ -32,8 +32,10 @@ def sample_ops() -> None:
         # the jumps between processes as restarts.
         if not _warned_unsampled.is_set():
             _warned_unsampled.set()
-            log.warning("Not sampling the operations page's charts: set "
-                        "PROMETHEUS_MULTIPROC_DIR for the web and worker processes.")
+            log.warning(
+                "Not sampling the operations page's charts: set "
+                "PROMETHEUS_MULTIPROC_DIR for the web and worker processes."
+            )
         return
     projector = services().projector
     samples.take(projector, projector.clock())
@@ -58,14 +60,22 @@ def carry_out(services: Services, rebuild_id: int) -> str:
     request = rebuilds.claim(engine, rebuild_id, services.store.count(), clock())
     if request is None:
         return "gone"  # already taken, or given up as abandoned
-    log.info("rebuild #%d of %s started, asked for by %s", rebuild_id,
-             request.projection, request.requested_by)  # fmt: skip
+    log.info(
+        "rebuild #%d of %s started, asked for by %s",
+        rebuild_id,
+        request.projection,
+        request.requested_by,
+    )
     try:
         with rebuilds.ProgressReporter(engine, rebuild_id, clock) as reporter:
             services.maintenance.rebuild(request.projection, progress=reporter.add)
     except Exception as exc:
-        log.error("rebuild #%d of %s failed; the live tables are unchanged",
-                  rebuild_id, request.projection, exc_info=True)  # fmt: skip
+        log.error(
+            "rebuild #%d of %s failed; the live tables are unchanged",
+            rebuild_id,
+            request.projection,
+            exc_info=True,
+        )
         rebuilds.fail(engine, rebuild_id, describe(exc), clock())
         return "failed"
     rebuilds.finish(engine, rebuild_id, reporter.done, clock())
@@ -86,9 +96,11 @@ def start_rebuild(rebuild_id: int) -> None:
         celery().send_task(rebuild.name, (rebuild_id,), retry=False)
         return
     threading.Thread(
-        target=_rebuild_here, args=(services(), rebuild_id), name=f"rebuild-{rebuild_id}",
+        target=_rebuild_here,
+        args=(services(), rebuild_id),
+        name=f"rebuild-{rebuild_id}",
         daemon=True,
-    ).start()  # fmt: skip
+    ).start()
 
 
 def _rebuild_here(services: Services, rebuild_id: int) -> None:

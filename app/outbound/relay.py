@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -32,7 +32,7 @@ from .entries import entry, format_checkpoint, parse_checkpoint
 log = logging.getLogger(__name__)
 
 # What waiting can cure: a server restarting, a network cut, a replica being promoted.
-TRANSIENT = (redis.RedisError, *DATABASE_DOWN)
+TRANSIENT: tuple[type[Exception], ...] = (redis.RedisError, *DATABASE_DOWN)
 
 
 class RelayError(RuntimeError):
@@ -76,7 +76,9 @@ class Relay:
 
     def checkpoint(self) -> Checkpoint:
         """The last event published (START if none)."""
-        return parse_checkpoint(self.client.get(self.checkpoint_key))
+        # redis types replies for its sync and async clients at once (Any | Awaitable): this
+        # one is sync and decodes them (see `redis_client`), so the reply is text or None.
+        return parse_checkpoint(cast(str | None, self.client.get(self.checkpoint_key)))
 
     def publish_batch(self) -> int | None:
         """Publish the next batch after the checkpoint, with the new checkpoint, in one
@@ -85,14 +87,17 @@ class Relay:
         it again."""
         with self.client.pipeline() as pipe:
             pipe.watch(self.checkpoint_key)
-            after = parse_checkpoint(pipe.get(self.checkpoint_key))
+            # Under WATCH the pipeline runs a command at once and returns its (text) reply.
+            after = parse_checkpoint(cast(str | None, pipe.get(self.checkpoint_key)))
             self._check_stream_key(pipe)
             records = self.store.read_committed(after=after, limit=self.batch_size)
             if not records:
                 return 0
             pipe.multi()
             for record in records:
-                pipe.xadd(self.stream, entry(record, self.store.codec), **self._trim)
+                # redis types `fields` as an invariant Dict, though it only reads it.
+                fields = entry(record, self.store.codec)
+                pipe.xadd(self.stream, fields, **self._trim)  # type: ignore[arg-type]
             last = records[-1].checkpoint
             pipe.set(self.checkpoint_key, format_checkpoint(last))
             try:
@@ -124,8 +129,11 @@ class Relay:
                 delay = min(self.max_backoff, self.poll_seconds * 2 ** min(failures - 1, 16))
                 log.warning(
                     "Relay to %s: %s; retrying in %.1f s (the checkpoint is in Redis, "
-                    "nothing is lost)", self.where(), _first_line(exc), delay,
-                )  # fmt: skip
+                    "nothing is lost)",
+                    self.where(),
+                    _first_line(exc),
+                    delay,
+                )
                 stop.wait(delay)
                 continue
             if failures:
@@ -141,7 +149,7 @@ class Relay:
         Raises redis.RedisError or sqlalchemy's errors when a service is unreachable."""
         checkpoint = self.checkpoint()
         behind, oldest = self.store.backlog(checkpoint)
-        length = int(self.client.xlen(self.stream))  # type: ignore[arg-type]
+        length = cast(int, self.client.xlen(self.stream))  # a sync client's reply
         return RelayStatus(self.stream, checkpoint, behind, oldest, length)
 
     def where(self) -> str:
@@ -186,9 +194,13 @@ def redis_client(url: str) -> redis.Redis:
     """A client for the relay and consumers: text replies, short timeouts, and a single
     quick retry, since their loops do the backing off."""
     return fail_fast(
-        url, timeout=10, connect_timeout=2, retries=1, decode_responses=True,
+        url,
+        timeout=10,
+        connect_timeout=2,
+        retries=1,
+        decode_responses=True,
         health_check_interval=30,
-    )  # fmt: skip
+    )
 
 
 def relay_from_config(

@@ -25,7 +25,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import redis
 
@@ -79,25 +79,35 @@ class ReminderConsumer:
     def read_new(self, block: bool = True) -> list[Entry]:
         """Entries never delivered to the group, now pending with this consumer; waits up
         to `block_ms` for some when `block`."""
-        reply = self.client.xreadgroup(
-            self.group,
-            self.name,
-            {self.stream: ">"},
-            count=self.batch,
-            block=self.block_ms if block else None,
+        # redis types replies for its sync and async clients at once (Any | Awaitable);
+        # this one is sync and decodes: [[stream, entries]], or nothing.
+        reply = cast(
+            "list[tuple[str, list[Entry]]] | None",
+            self.client.xreadgroup(
+                self.group,
+                self.name,
+                {self.stream: ">"},
+                count=self.batch,
+                block=self.block_ms if block else None,
+            ),
         )
-        return reply[0][1] if reply else []  # type: ignore[index]
+        return reply[0][1] if reply else []
 
     def claim_stale(self) -> list[Entry]:
         """Entries pending with any consumer for longer than the idle time, now ours."""
-        self._claim_cursor, claimed, *deleted = self.client.xautoclaim(  # type: ignore[misc]
-            self.stream,
-            self.group,
-            self.name,
-            min_idle_time=self.claim_idle_ms,
-            start_id=self._claim_cursor,
-            count=self.batch,
+        # A sync client's reply (see read_new): [next cursor, entries, ids deleted (Redis 7)].
+        reply = cast(
+            "list[Any]",
+            self.client.xautoclaim(
+                self.stream,
+                self.group,
+                self.name,
+                min_idle_time=self.claim_idle_ms,
+                start_id=self._claim_cursor,
+                count=self.batch,
+            ),
         )
+        self._claim_cursor, claimed, *deleted = reply
         if deleted and deleted[0]:
             # Trimmed (EVENT_STREAM_MAXLEN) while pending: Redis has already dropped them.
             log.warning("%d pending entries were trimmed before being handled", len(deleted[0]))
@@ -109,9 +119,11 @@ class ReminderConsumer:
         if outcome == WAITING and self._deliveries(entry_id) >= MAX_DELIVERIES:
             log.warning(
                 "Skipping %s at position %s: version %s of %s never came before it",
-                fields["event_type"], fields["position"], int(fields["version"]) - 1,
+                fields["event_type"],
+                fields["position"],
+                int(fields["version"]) - 1,
                 fields["stream_id"],
-            )  # fmt: skip
+            )
             outcome = IGNORED
         if outcome != WAITING:
             self.client.xack(self.stream, self.group, entry_id)
@@ -165,10 +177,14 @@ class ReminderConsumer:
         self.say(f"Consumer {self.name!r} stopped.")
 
     def _deliveries(self, entry_id: str) -> int:
-        pending = self.client.xpending_range(
-            self.stream, self.group, min=entry_id, max=entry_id, count=1
+        # A sync client's reply (see read_new): a dict per pending entry.
+        pending = cast(
+            "list[dict[str, Any]]",
+            self.client.xpending_range(
+                self.stream, self.group, min=entry_id, max=entry_id, count=1
+            ),
         )
-        return int(pending[0]["times_delivered"]) if pending else 0  # type: ignore[index]
+        return int(pending[0]["times_delivered"]) if pending else 0
 
 
 def react(fields: dict[str, str], facts: dict[str, str]) -> tuple[dict[str, str], str | None]:

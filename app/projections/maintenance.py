@@ -233,7 +233,17 @@ class Maintenance:
         them and at the end: nobody else writes the copy, and an appointment booked, then
         confirmed, then seen thousands of events later is written once, not three times."""
         store, projection = self.projector.store, copy.projection
-        view = View(conn, copy.statements, self.projector.tz)  # type: ignore[arg-type]
+        # One view across the chunks' transactions (its rows stay in memory), given each
+        # transaction's connection in turn.
+        view: View | None = None
+
+        def on(tx: Connection) -> View:
+            nonlocal view
+            if view is None:
+                view = View(tx, copy.statements, self.projector.tz)
+            view.conn = tx
+            return view
+
         while True:
             page = store.read_page(replay.checkpoint, self.chunk, projection.event_types)
             records, reached = page.records, page.scanned_to
@@ -244,19 +254,17 @@ class Maintenance:
                 break
             todo = [record for record in records if record.checkpoint not in skip]
             with self._transaction(conn) as tx:
-                view.conn = tx
                 try:
-                    apply_batch(view, projection, todo, flush=False)
+                    apply_batch(on(tx), projection, todo, flush=False)
                 except Exception as exc:
                     raise MaintenanceError(f"Replaying {projection.name} failed: {exc}") from exc
-                view.trim(self.cache_rows)
+                on(tx).trim(self.cache_rows)
             progress(max(reached[1] - replay.checkpoint[1], 0))
             replay.checkpoint = reached
             replay.last_event_at = records[-1].recorded_at if records else replay.last_event_at
             replay.events += len(records)
         with self._transaction(conn) as tx:
-            view.conn = tx
-            view.flush()
+            on(tx).flush()
         return replay
 
     @contextmanager

@@ -62,7 +62,7 @@ class Invalidation(Protocol):
 
 
 # Errors of the connection, not of the event: retry later rather than count against it.
-TRANSIENT = (*DATABASE_DOWN, InvalidationError)
+TRANSIENT: tuple[type[Exception], ...] = (*DATABASE_DOWN, InvalidationError)
 
 
 @contextmanager

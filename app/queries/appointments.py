@@ -130,9 +130,8 @@ def list_appointments(
         query = query.where(a.c.patient_name_key.like(like_pattern(key), escape="\\"))
     if after:
         starts_at, appointment_id = decode_cursor(after)
-        query = query.where(
-            sa.tuple_(a.c.starts_at, a.c.appointment_id) > sa.tuple_(starts_at, appointment_id)
-        )
+        cursor = sa.tuple_(sa.literal(starts_at), sa.literal(appointment_id))
+        query = query.where(sa.tuple_(a.c.starts_at, a.c.appointment_id) > cursor)
     if len(key) >= TRIGRAM and engine.dialect.name == "postgresql":
         # Left alone, the planner walks the start-time index hoping for early matches,
         # and reads the whole table when a name is rare. Matching through the trigram

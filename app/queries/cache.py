@@ -153,8 +153,9 @@ class ReadCache:
             try:
                 found = decode(stored[len(stamp) :])
             except Exception:  # an entry this code cannot read is an entry it does not have
-                log.warning("Read cache: unreadable entry %s; reading the database.", key,
-                            exc_info=True)  # fmt: skip
+                log.warning(
+                    "Read cache: unreadable entry %s; reading the database.", key, exc_info=True
+                )
             else:
                 metrics.CACHE_HITS.labels(repository).inc()
                 return found
@@ -180,8 +181,7 @@ class ReadCache:
                 return  # warned already
             self._paused_until = time.monotonic() + PAUSE_SECONDS
         log.warning(
-            "Read cache unavailable (%s failed: %r); pages read the database for the "
-            "next %.0f s.",
+            "Read cache unavailable (%s failed: %r); pages read the database for the next %.0f s.",
             operation,
             exc,
             PAUSE_SECONDS,

@@ -5,18 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.domain.clinic_time import to_utc
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
-def row_to(cls: type[T], row: Mapping[str, Any], **convert: Callable[[Any], Any]) -> T:
+# Keys are Any: a SQLAlchemy RowMapping is keyed by name or column.
+def row_to(cls: type[T], row: Mapping[Any, Any], **convert: Callable[[Any], Any]) -> T:
     """`cls` built from the row's columns of the same names: times in UTC (SQLite hands
     them back naive), other values through `convert` where one is named."""
     values = {}
-    for field in fields(cls):  # type: ignore[arg-type]
+    for field in fields(cls):
         value = row[field.name]
         if isinstance(value, datetime):
             value = to_utc(value)

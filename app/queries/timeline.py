@@ -36,8 +36,7 @@ def appointment_timeline(engine: Engine, appointment_id: UUID) -> list[HistoryEn
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [
-        row_to(HistoryEntry, row, changes=lambda found: [Change(*c) for c in found])
-        for row in rows
+        row_to(HistoryEntry, row, changes=lambda found: [Change(*c) for c in found]) for row in rows
     ]
 
 

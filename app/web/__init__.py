@@ -71,6 +71,7 @@ def init_app(app: Flask) -> None:
     )
     from .kit import access, errors
     from .kit.rendering import from_htmx, here, url_with
+
     # A front-desk page stays open all day: the token lives as long as the session.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     # How long a page shown after a command waits for its read model before saying

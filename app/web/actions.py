@@ -71,7 +71,7 @@ ACTIONS = {
             macro="link", fields=("starts_at", "duration_minutes", "reason"),
         ),
     )
-}
+}  # fmt: skip
 
 
 def offered(

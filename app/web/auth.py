@@ -15,7 +15,6 @@ from flask import (
     current_app,
     flash,
     make_response,
-    redirect,
     render_template,
     request,
     session,
@@ -30,7 +29,7 @@ from app.accounts import MAX_PASSWORD, User
 from app.domain.staff import ROLE_LABELS
 from app.extensions import LIMITER, services, sign_in_limiter
 
-from .kit.rendering import from_htmx, htmx_page_url, safe_next
+from .kit.rendering import from_htmx, htmx_page_url, safe_next, see_other
 
 log = logging.getLogger("rendezvous.auth")
 
@@ -96,7 +95,7 @@ def unauthorized() -> Response:
     back = request.full_path.rstrip("?") if request.method == "GET" else None
     if back == "/":
         back = None
-    return redirect(url_for("auth.login", next=back), 303)
+    return see_other(url_for("auth.login", next=back))
 
 
 def _page_of_htmx_request() -> str | None:
@@ -131,7 +130,7 @@ def login() -> Response:
     """The sign-in form; a right username and password start a session."""
     if request.method == "GET":
         if current_user.is_authenticated:
-            return redirect(safe_next(url_for("home.index")), 303)
+            return see_other(safe_next(url_for("home.index")))
         return _login_page(200)
     username = (request.form.get("username") or "").strip()[:64]
     password = request.form.get("password") or ""
@@ -148,7 +147,7 @@ def login() -> Response:
     session.permanent = True
     _give_back_the_attempt()
     log.info("signed in: %s (%s) from %s", user.username, user.role.value, get_remote_address())
-    return redirect(safe_next(url_for("home.index")), 303)
+    return see_other(safe_next(url_for("home.index")))
 
 
 @bp.post("/logout")
@@ -161,7 +160,7 @@ def logout() -> Response:
     logout_user()
     session.clear()
     flash("You have signed out.")
-    return redirect(url_for("auth.login"), 303)
+    return see_other(url_for("auth.login"))
 
 
 def _give_back_the_attempt() -> None:

@@ -79,8 +79,11 @@ def _booking_context(values: dict[str, str]) -> dict[str, Any]:
 
 
 def _values(source: Any) -> dict[str, str]:
-    return {k: str(source.get(k, "")) for k in (*KEPT, *PATIENT_FIELDS, "command_id")
-            if source.get(k) is not None}  # fmt: skip
+    return {
+        k: str(source.get(k, ""))
+        for k in (*KEPT, *PATIENT_FIELDS, "command_id")
+        if source.get(k) is not None
+    }
 
 
 @bp.route("/new", methods=["GET", "POST"])

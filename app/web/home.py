@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from itertools import groupby
+from typing import Any
 
 from flask import Blueprint, Response, request
 
@@ -48,7 +49,7 @@ def index() -> Response:
             sorted(rows, key=lambda r: (r.doctor_name, r.starts_at)), key=lambda r: r.doctor_name
         )
     ]
-    board = {
+    board: dict[str, Any] = {
         "day": day,
         "today": today,
         "previous_day": day - timedelta(days=1),

@@ -3,6 +3,7 @@ doctor's day), answered from the event store's history, never from the live agen
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from flask import Blueprint, Response, abort, request
@@ -30,7 +31,11 @@ def doctor_day(doctor_id: UUID) -> Response:
     if doctor is None:
         abort(404, description="There is no doctor with that id.")
     chosen = forms.parse_day(request.args.get("day")) or fmt.today()
-    context = {"doctor": doctor, "chosen": chosen, "at_text": request.args.get("at", "")}
+    context: dict[str, Any] = {
+        "doctor": doctor,
+        "chosen": chosen,
+        "at_text": request.args.get("at", ""),
+    }
     try:
         at = forms.parse_local(request.args.get("at"), field="at")
     except ValidationError as exc:

@@ -544,8 +544,9 @@ def test_no_next_address_gives_a_server_error_or_leads_off_site(roomy_app, targe
     visitor = Visitor(roomy_app)
     shown = visitor.client.get("/login", query_string={"next": target})
     assert shown.status_code == 200, f"GET /login next={target!r}: {shown.status_code}"
-    signed_in = visitor.post("/login", {"username": "test-admin", "password": PASSWORD,
-                                        "next": target})  # fmt: skip
+    signed_in = visitor.post(
+        "/login", {"username": "test-admin", "password": PASSWORD, "next": target}
+    )
     assert signed_in.status_code == 303, f"POST /login next={target!r}: {signed_in.status_code}"
     assert leads_to_this_site(signed_in.headers["Location"]), (target, signed_in.headers)
     # Signed in already, the sign-in page sends on at once.

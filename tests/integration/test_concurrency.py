@@ -73,8 +73,7 @@ def test_eight_receptionists_booking_overlapping_times_get_exactly_one_appointme
     # A loser that sees the winner's time says what it runs into; one that clashes at
     # commit gets the store's refusal.
     assert all(
-        "That time is no longer free" in e.message or "would run into" in e.message
-        for e in losers
+        "That time is no longer free" in e.message or "would run into" in e.message for e in losers
     ), losers
     assert created_events(engine, clinic.doctor_id) == 1
 

@@ -346,8 +346,9 @@ class Browser:
         self.opener = urllib.request.build_opener(cookies, NoRedirect())
         self.token = ""
 
-    def open(self, path: str, form: dict[str, str] | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, str]:  # fmt: skip
+    def open(
+        self, path: str, form: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
         data = urllib.parse.urlencode(form).encode() if form is not None else None
         request = urllib.request.Request(self.base + path, data=data, headers=headers or {})
         try:

@@ -136,8 +136,9 @@ def test_skip_passes_over_the_failed_event_records_it_and_refuses_when_nothing_i
     assert again.status_code == 409
     assert "patients has no failed event to skip." in card_in(page_text(again), "patients")
     messages = [r.getMessage() for r in caplog.records if r.name == "rendezvous.ops"]
-    assert any("on patients, by test-admin" in m and "skipped PatientRegistered" in m
-               for m in messages)  # fmt: skip
+    assert any(
+        "on patients, by test-admin" in m and "skipped PatientRegistered" in m for m in messages
+    )
     assert any("skip on patients refused for test-admin" in m for m in messages)
 
 

@@ -305,9 +305,7 @@ def cached_on_private_redis(pg_app, pg_engine, clock, private_redis) -> Iterator
 
 
 def errors(operation: str) -> float:
-    return REGISTRY.get_sample_value(
-        "rendezvous_cache_errors_total", {"operation": operation}
-    ) or 0
+    return REGISTRY.get_sample_value("rendezvous_cache_errors_total", {"operation": operation}) or 0
 
 
 def test_without_redis_pages_read_the_database_and_warn_once(

@@ -366,8 +366,9 @@ def test_an_admin_resetting_their_own_password_stays_signed_in(app, admin):
 
 
 def test_the_page_escapes_markup_in_a_name(app, app_services, admin):
-    app_services.accounts.create("mallory", PASSWORD, "reception", by="tests",
-                             full_name="<script>alert(1)</script>")  # fmt: skip
+    app_services.accounts.create(
+        "mallory", PASSWORD, "reception", by="tests", full_name="<script>alert(1)</script>"
+    )
     html = page_text(admin.get("/admin/users"))
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in row(html, "mallory")
     assert "<script>alert" not in html

@@ -184,16 +184,18 @@ class TestPatientSearch:
 
 class TestDoctors:
     def test_registers_a_doctor_with_the_usual_slot_length(self, client, app_services):
-        response = post(client, "/doctors", full_name="Dr Paul Roy", specialty="Dermatology",
-                        slot_minutes="")  # fmt: skip
+        response = post(
+            client, "/doctors", full_name="Dr Paul Roy", specialty="Dermatology", slot_minutes=""
+        )
         html = follow(client, app_services, response).get_data(as_text=True)
         assert "Dr Paul Roy" in html and "Doctor registered." in html
         listing = client.get("/doctors").get_data(as_text=True)
         assert "Dermatology" in listing and "15 min" in listing
 
     def test_bad_registration_is_a_422_with_messages(self, client, app_services):
-        response = post(client, "/doctors", full_name="Dr Paul Roy", specialty="",
-                        slot_minutes="500")  # fmt: skip
+        response = post(
+            client, "/doctors", full_name="Dr Paul Roy", specialty="", slot_minutes="500"
+        )
         html = response.get_data(as_text=True)
         assert response.status_code == 422
         assert "The specialty is required." in html and "between" in html

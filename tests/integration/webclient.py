@@ -18,8 +18,9 @@ HTMX = {"HX-Request": "true"}
 PASSWORD = "correct horse battery staple"
 
 
-def account(app: Flask, role: str = "admin", doctor_id: UUID | None = None,
-            username: str | None = None) -> User:  # fmt: skip
+def account(
+    app: Flask, role: str = "admin", doctor_id: UUID | None = None, username: str | None = None
+) -> User:
     """A staff account of that role (made once per name), with the test password."""
     accounts = app.extensions["rendezvous"].accounts
     username = username or (f"dr-{str(doctor_id)[:8]}" if doctor_id else f"test-{role}")
@@ -31,8 +32,9 @@ def account(app: Flask, role: str = "admin", doctor_id: UUID | None = None,
     )
 
 
-def sign_in(client: FlaskClient, username: str, password: str = PASSWORD,
-            **kwargs: Any) -> TestResponse:  # fmt: skip
+def sign_in(
+    client: FlaskClient, username: str, password: str = PASSWORD, **kwargs: Any
+) -> TestResponse:
     page = client.get("/login", **kwargs).get_data(as_text=True)
     token = TOKEN.search(page)
     assert token, "no CSRF token on the sign-in page"
@@ -62,8 +64,15 @@ class Staff:
             self.token = found.group(1)
         return response
 
-    def post(self, url: str, data: dict[str, Any], *, method: str = "POST", htmx: str | None = None,
-             **kwargs: Any) -> TestResponse:  # fmt: skip
+    def post(
+        self,
+        url: str,
+        data: dict[str, Any],
+        *,
+        method: str = "POST",
+        htmx: str | None = None,
+        **kwargs: Any,
+    ) -> TestResponse:
         if not self.token:
             self.get("/")
         headers = dict(kwargs.pop("headers", {}))

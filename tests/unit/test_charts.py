@@ -107,6 +107,7 @@ class TestGeometry:
         assert chart.y_ticks[-1].label == "100.0" and chart.lines[0].polylines[0].endswith(",92.0")
 
     def test_no_values_no_data(self):
-        chart = line_chart("Empty", {"a": [(0, None)]}, start=0, end=10, max_gap=5,
-                           x_label=str, y_label=str)  # fmt: skip
+        chart = line_chart(
+            "Empty", {"a": [(0, None)]}, start=0, end=10, max_gap=5, x_label=str, y_label=str
+        )
         assert not chart.has_data and chart.lines[0].latest is None

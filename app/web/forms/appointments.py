@@ -28,5 +28,3 @@ def appointment_command(
         **{name: form.get(name, "") for name in extra},
     }
     return with_local_time(command, appointment_id=appointment_id, **fields)
-
-

@@ -21,9 +21,9 @@ Fields = Mapping[str, str]
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
-def command_id(form: Fields, key: str = "command_id") -> dict[str, str]:
-    """The command id the form was rendered with, as the command's keyword; nothing when the
-    form sent none (the command then makes a fresh one)."""
+def command_id(form: Fields, key: str = "command_id") -> dict[str, Any]:
+    """The command id the form was rendered with, as the command's keyword (text, which the
+    command coerces); nothing when the form sent none (the command then makes a fresh one)."""
     value = form.get(key)
     return {"command_id": value} if value else {}
 
@@ -85,5 +85,3 @@ def with_local_time(command: Callable[..., T], **fields: Any) -> T:
     if errors:
         raise ValidationError(errors)
     return built
-
-

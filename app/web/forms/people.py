@@ -24,7 +24,8 @@ _PERIOD = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-\u2013\u2014]\s*(\d{1,2}:\d{2})\s
 def _patient_command(command: type[c.Command], form: Fields, key: str, **given: Any) -> Any:
     """Build a patient command; when it refuses a field (a malformed date), the domain's
     checks of the others have not run yet: run them too, so the form shows every message."""
-    fields = {k: form.get(k, "") for k in PATIENT_FIELDS}
+    # Text as sent: the command coerces each field, and refuses what it cannot.
+    fields: dict[str, Any] = {k: form.get(k, "") for k in PATIENT_FIELDS}
     try:
         return command(**fields, **command_id(form, key), **given)
     except ValidationError as exc:
@@ -60,8 +61,9 @@ def change_patient(form: Fields, patient_id: UUID) -> c.ChangePatientDetails:
 
 def register_doctor(form: Fields) -> c.RegisterDoctor:
     """A new doctor; an empty slot length means the usual one (the command's default)."""
-    fields = {k: form.get(k, "") for k in ("full_name", "specialty", "command_id", "slot_minutes")}
-    fields = {k: v for k, v in fields.items() if v or k in ("full_name", "specialty")}
+    sent = {k: form.get(k, "") for k in ("full_name", "specialty", "command_id", "slot_minutes")}
+    # Text as sent: the command coerces each field, and refuses what it cannot.
+    fields: dict[str, Any] = {k: v for k, v in sent.items() if v or k in ("full_name", "specialty")}
     return c.RegisterDoctor(**fields)
 
 

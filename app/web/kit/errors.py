@@ -11,17 +11,17 @@ from flask import (
     current_app,
     g,
     make_response,
-    redirect,
     render_template,
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..auth import expired_sign_in
-from .rendering import from_htmx
+from .rendering import from_htmx, see_other
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ def csrf_error(exc: CSRFError) -> Response:
         return expired_sign_in()
     if not current_user.is_authenticated:
         if request.endpoint == "auth.logout":
-            return redirect(url_for("auth.login"), 303)  # signed out already
+            return see_other(url_for("auth.login"))  # signed out already
+        # Flask's typing does not know the attribute flask-login's init_app sets.
         return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
     return _error(
         400,
@@ -64,10 +65,12 @@ def csrf_error(exc: CSRFError) -> Response:
     )
 
 
-def http_error(exc: HTTPException) -> Response:
+def http_error(exc: HTTPException) -> ResponseReturnValue:
     """A plain page for 404, 405 and friends."""
     if exc.response is not None:
-        return exc.response  # the raiser made its own page (too many sign-ins)
+        # The raiser made its own page (too many sign-ins): get_response() returns it, as
+        # the WSGI response it is (the attribute is typed as werkzeug's sans-I/O base).
+        return exc.get_response()
     code = exc.code or 500
     return _error(code, exc.name, exc.description or "")
 

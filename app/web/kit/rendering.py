@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import (
@@ -17,6 +17,7 @@ from flask import (
     render_template,
     request,
 )
+from htmx_flask.requests import HtmxAwareRequest, HtmxHeaders
 
 from app.extensions import services
 from app.projections import PROJECTIONS
@@ -27,20 +28,28 @@ from .outcomes import Expectation
 READ_MODELS = tuple(p.name for p in PROJECTIONS)
 
 
+def _htmx() -> HtmxHeaders:
+    """The request's htmx headers. The htmx extension makes every request an
+    HtmxAwareRequest (`app.request_class`), which Flask's `request` proxy cannot say."""
+    return cast(HtmxAwareRequest, request).htmx
+
+
 def from_htmx() -> bool:
     """Whether htmx sent this request: its answer is swapped into the page, not shown whole.
     Views ask this (or `wants_fragment`), never the HX-* headers themselves."""
-    return bool(request.htmx)
+    return bool(_htmx())
 
 
 def htmx_page_url() -> str | None:
     """For an htmx request, the address of the page that made it."""
-    return request.htmx.current_url if request.htmx else None
+    htmx = _htmx()
+    return htmx.current_url if htmx else None
 
 
 def wants_fragment(target: str) -> bool:
     """Whether this is an htmx request aimed at the element with id `target`."""
-    return bool(request.htmx) and request.htmx.target == target
+    htmx = _htmx()
+    return bool(htmx) and htmx.target == target
 
 
 def page_or_fragment(
@@ -152,4 +161,6 @@ def see_other(url: str, expectation: Expectation | None = None) -> Response:
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "expect"]
         query.append(("expect", expectation.param()))
         url = parts._replace(query=urlencode(query)).geturl()
-    return redirect(url, 303)
+    # Flask's redirect builds the app's response class, this Response, though it is typed
+    # as returning werkzeug's base class.
+    return cast(Response, redirect(url, 303))

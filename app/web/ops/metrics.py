@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Iterator
+from typing import cast
 
 from flask import Blueprint, Flask, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
@@ -82,7 +83,8 @@ class DatabaseFigures:
 def _set_up(state: BlueprintSetupState) -> None:
     # Registered once, asked nothing until scraped (no auto_describe: no query at start).
     scraped = CollectorRegistry(auto_describe=False)
-    scraped.register(DatabaseFigures(state.app))
+    # Flask types the setup state's app as its sans-I/O base; a Flask blueprint's is Flask.
+    scraped.register(DatabaseFigures(cast(Flask, state.app)))
     state.app.extensions[SCRAPED] = scraped
 
 

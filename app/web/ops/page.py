@@ -53,8 +53,9 @@ def _back(name: str) -> Response:
     return see_other(url_for(".index") + f"#projection-{name}")
 
 
-def _page(status: int = 200, *, refused: str | None = None,
-          refusal: Refusal | None = None) -> Response:  # fmt: skip
+def _page(
+    status: int = 200, *, refused: str | None = None, refusal: Refusal | None = None
+) -> Response:
     """The whole page; `refusal` shows in the card of the projection named `refused`.
 
     Drawn without pages.page(): this page shows the lag itself, and the "shown as of" banner
@@ -101,8 +102,9 @@ def retry(name: str) -> Response:
     """Try a projection's failed event again (after a fix), and carry on."""
     _known(name)
     report = panels.retry(services().projector, name)
-    log.info("retry of %s by %s: %d events applied, %s", name, _who(), report.applied,
-             report.outcome)  # fmt: skip
+    log.info(
+        "retry of %s by %s: %d events applied, %s", name, _who(), report.applied, report.outcome
+    )
     flash(f"Retried {name}: {_ran(report)}.")
     return _back(name)
 
@@ -121,8 +123,13 @@ def skip(name: str) -> Response:
     except (panels.NothingToSkipError, panels.FailureMovedError) as exc:
         log.info("skip on %s refused for %s: %s", name, _who(), exc)
         return _page(409, refused=name, refusal=Refusal(409, str(exc)))
-    log.warning("skipped %s at position %s on %s, by %s", row.failed_event_type,
-                row.failed_position, name, _who())  # fmt: skip
+    log.warning(
+        "skipped %s at position %s on %s, by %s",
+        row.failed_event_type,
+        row.failed_position,
+        name,
+        _who(),
+    )
     flash(
         f"Skipped {row.failed_event_type} at position {row.failed_position} on {name}: "
         f"{_ran(report)}."
@@ -143,8 +150,13 @@ def rebuild(name: str) -> Response:
     try:
         tasks.start_rebuild(asked.id)
     except Exception:  # the broker is unreachable: say so, rather than leave it queued
-        log.warning("rebuild #%d of %s by %s not started: broker unreachable", asked.id, name,
-                    _who(), exc_info=True)  # fmt: skip
+        log.warning(
+            "rebuild #%d of %s by %s not started: broker unreachable",
+            asked.id,
+            name,
+            _who(),
+            exc_info=True,
+        )
         rebuilds.fail(engine, asked.id, "The task queue could not be reached.", _now())
         message = "The task queue could not be reached, so the rebuild did not start. Try again."
         return _page(503, refused=name, refusal=Refusal(503, message))
