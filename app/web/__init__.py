@@ -84,7 +84,10 @@ def init_app(app: Flask) -> None:
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, the client's address and scheme come from their headers.
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # Wrapping wsgi_app is Flask's documented way to add middleware; mypy refuses any
+        # assignment to a method.
+        proxied = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = proxied  # type: ignore[method-assign]
     auth.init_app(app)
     app.before_request(access.guard)
     app.register_blueprint(home.bp)
