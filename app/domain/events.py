@@ -90,11 +90,8 @@ class AppointmentMarkedNoShow(Event):
     pass
 
 
-ALL_EVENTS: tuple[type[Event], ...] = (
-    PatientRegistered,
-    PatientDetailsChanged,
-    DoctorRegistered,
-    WorkingHoursSet,
+# What can happen to an appointment: the events of its stream.
+APPOINTMENT_EVENTS: tuple[type[Event], ...] = (
     AppointmentCreated,
     AppointmentConfirmed,
     AppointmentCancelled,
@@ -102,4 +99,12 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AppointmentCheckedIn,
     AppointmentCompleted,
     AppointmentMarkedNoShow,
+)
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    PatientRegistered,
+    PatientDetailsChanged,
+    DoctorRegistered,
+    WorkingHoursSet,
+    *APPOINTMENT_EVENTS,
 )

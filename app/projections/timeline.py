@@ -9,15 +9,7 @@ from typing import Any
 
 from app.domain.appointment import Appointment, Status
 from app.domain.clinic_time import to_utc
-from app.domain.events import (
-    AppointmentCancelled,
-    AppointmentCheckedIn,
-    AppointmentCompleted,
-    AppointmentConfirmed,
-    AppointmentCreated,
-    AppointmentMarkedNoShow,
-    AppointmentRescheduled,
-)
+from app.domain.events import APPOINTMENT_EVENTS, AppointmentCancelled, AppointmentRescheduled
 from app.domain.rules import local_label
 from app.eventstore import RecordedEvent
 
@@ -118,13 +110,5 @@ def on_appointment_event(view: View, record: RecordedEvent) -> None:
     )
 
 
-for _event_type in (
-    AppointmentCreated,
-    AppointmentConfirmed,
-    AppointmentCancelled,
-    AppointmentRescheduled,
-    AppointmentCheckedIn,
-    AppointmentCompleted,
-    AppointmentMarkedNoShow,
-):
+for _event_type in APPOINTMENT_EVENTS:
     timeline.on(_event_type, loads=_previous)(on_appointment_event)
