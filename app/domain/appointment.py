@@ -77,29 +77,39 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], str]] = {
 HOLDS_TIME = frozenset({Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED})
 
 
-def _check_in_day(starts_at: datetime, now: datetime, tz: tzinfo) -> str | None:
-    if same_local_day(now, starts_at, tz):
-        return None
-    return (
-        "A patient can be checked in only on the day of the appointment "
-        f"({local_label(starts_at, tz)})."
-    )
+def _on_its_day(starts_at: datetime, now: datetime, tz: tzinfo) -> bool:
+    return same_local_day(now, starts_at, tz)
 
 
-def _no_show_time(starts_at: datetime, now: datetime, tz: tzinfo) -> str | None:
-    if now >= starts_at:
-        return None
-    return (
-        "A patient can be marked as a no-show only after the start time "
-        f"({local_label(starts_at, tz)})."
-    )
+def _after_its_start(starts_at: datetime, now: datetime, tz: tzinfo) -> bool:
+    return now >= starts_at
 
 
-# action -> the clock's rule beyond the status: the refusal's phrase, or None when it may.
-WHEN: dict[str, Callable[[datetime, datetime, tzinfo], str | None]] = {
-    "check_in": _check_in_day,
-    "mark_no_show": _no_show_time,
+# action -> the clock's rule beyond the status, and the refusal's phrase when it says no.
+WHEN: dict[str, tuple[Callable[[datetime, datetime, tzinfo], bool], str]] = {
+    "check_in": (
+        _on_its_day,
+        "A patient can be checked in only on the day of the appointment",
+    ),
+    "mark_no_show": (
+        _after_its_start,
+        "A patient can be marked as a no-show only after the start time",
+    ),
 }
+
+
+def _clock_refuses(
+    action: str, starts_at: datetime | None, now: datetime | None, tz: tzinfo | None
+) -> str | None:
+    """The phrase of the clock's rule for `action` when it refuses now; None when the
+    action has no such rule or the rule allows it."""
+    rule = WHEN.get(action)
+    if rule is None:
+        return None
+    if starts_at is None or now is None or tz is None:
+        raise TypeError(f"{action} is judged by the clock: pass starts_at, now and tz")
+    allows, phrase = rule
+    return None if allows(starts_at, now, tz) else phrase
 
 
 def why_not(
@@ -116,22 +126,22 @@ def why_not(
     if status not in allowed:
         label = status.label if status else "not booked"
         return f"{phrase}; this one is {label}."
-    rule = WHEN.get(action)
-    if rule is None:
+    refused = _clock_refuses(action, starts_at, now, tz)
+    if refused is None:
         return None
-    if starts_at is None or now is None or tz is None:
-        raise TypeError(f"{action} is judged by the clock: pass starts_at, now and tz")
-    return rule(starts_at, now, tz)
+    assert starts_at is not None and tz is not None  # _clock_refuses raised otherwise
+    return f"{refused} ({local_label(starts_at, tz)})."
 
 
 def allowed_actions(
     status: Status | None, *, starts_at: datetime | None, now: datetime, tz: tzinfo
 ) -> frozenset[str]:
-    """The actions (keys of TRANSITIONS) staff may take on such an appointment now."""
+    """The actions (keys of TRANSITIONS) staff may take on such an appointment now: the
+    same rules as why_not, without wording the refusals (a page asks this for every row)."""
     return frozenset(
         action
-        for action in TRANSITIONS
-        if why_not(action, status, starts_at=starts_at, now=now, tz=tz) is None
+        for action, (allowed, _) in TRANSITIONS.items()
+        if status in allowed and _clock_refuses(action, starts_at, now, tz) is None
     )
 
 
