@@ -75,11 +75,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         figures_seconds=app.config["METRICS_CACHE_SECONDS"],
     )
 
-    from . import web
     from .tasks import Nudge
+    from .web import wiring
     from .web.kit.errors import unavailable
 
-    web.init_app(app)
+    wiring.init_app(app)
     register_commands(app)
     celery = celery_init_app(app)
     services.bus.after_commit = Nudge(services.projector, celery if broker else None)

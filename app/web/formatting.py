@@ -6,8 +6,9 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from flask import Flask
 
-from app.domain.clinic_time import local_day
 from app.extensions import services
+
+from .forms.fields import INPUT_FORMAT, clinic_today  # what the forms read back
 
 DAY_FORMAT = "%a %d %b %Y"  # Mon 11 Jan 2027
 SHORT_DAY_FORMAT = "%a %d %b"  # Mon 11 Jan
@@ -15,8 +16,6 @@ CLOCK_FORMAT = "%H:%M"  # 09:30
 SECONDS_FORMAT = "%H:%M:%S"  # 10:42:05
 MOMENT_FORMAT = f"{DAY_FORMAT}, {CLOCK_FORMAT}"
 SHORT_MOMENT_FORMAT = f"{SHORT_DAY_FORMAT}, {CLOCK_FORMAT}"
-# What <input type="datetime-local"> and the booking form's `starts_at` carry.
-INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 def clinic_tz() -> tzinfo:
@@ -66,7 +65,7 @@ def minutes(value: timedelta) -> int:
 
 
 def today() -> date:
-    return local_day(services().bus.clock(), services().tz)
+    return clinic_today()
 
 
 def now() -> datetime:

@@ -5,20 +5,40 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from app.domain.clinic_time import local_moment
+from app.domain.clinic_time import local_day, local_moment
 from app.domain.errors import ValidationError
 
-from .. import formatting as fmt
+if TYPE_CHECKING:
+    from app.bootstrap import Services
 
 T = TypeVar("T")
 Fields = Mapping[str, str]
 
+# What <input type="datetime-local"> and the booking form's `starts_at` carry; the pages
+# write such values back in the same format (formatting.input_moment).
+INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+
 # The days a page may be asked to show: pages also reach the day before and the week after,
 # which would overflow at the calendar's ends (year 1, year 9999).
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def clinic() -> Services:
+    """The running app's services, for the clinic's zone and clock at parse time."""
+    # Imported here, not at the top: the forms, and the action table built on them, import
+    # without Flask or SQLAlchemy (tests/unit).
+    from app.extensions import services
+
+    return services()
+
+
+def clinic_today() -> date:
+    """The clinic-local day now."""
+    found = clinic()
+    return local_day(found.bus.clock(), found.tz)
 
 
 def command_id(form: Fields, key: str = "command_id") -> dict[str, Any]:
@@ -51,7 +71,7 @@ def parse_local(text: str | None, field: str = "starts_at") -> datetime:
     if not text:
         raise ValidationError({field: "Choose a time."})
     try:
-        naive = datetime.strptime(text[:16], fmt.INPUT_FORMAT)
+        naive = datetime.strptime(text[:16], INPUT_FORMAT)
     except ValueError:
         raise ValidationError(
             {field: f"{text[:40]!r} is not a date and time (YYYY-MM-DDTHH:MM)."}
@@ -59,7 +79,7 @@ def parse_local(text: str | None, field: str = "starts_at") -> datetime:
     if not FIRST_DAY <= naive.date() <= LAST_DAY:
         # Converting year 1 to UTC would overflow; no clinic books that far anyway.
         raise ValidationError({field: "Choose a date between the years 1900 and 2999."})
-    found = local_moment(naive.date(), naive.strftime(fmt.CLOCK_FORMAT), fmt.clinic_tz())
+    found = local_moment(naive.date(), naive.time().isoformat("minutes"), clinic().tz)
     if found is None:
         raise ValidationError(
             {field: "That time does not exist on that day: the clocks go forward."}

@@ -13,8 +13,7 @@ from app.domain.errors import ValidationError
 from app.domain.patient import PatientDetails
 from app.domain.rules import WEEKDAY_NAMES, WEEKDAYS
 
-from .. import formatting as fmt
-from .fields import Fields, command_id
+from .fields import Fields, clinic_today, command_id
 
 PATIENT_FIELDS = ("full_name", "date_of_birth", "phone", "email")
 HOURS_FIELDS = tuple(f"hours_{day}" for day in WEEKDAYS)
@@ -30,13 +29,14 @@ def _patient_command(command: type[c.Command], form: Fields, key: str, **given: 
         return command(**fields, **command_id(form, key), **given)
     except ValidationError as exc:
         errors = exc.errors
+    today = clinic_today()
     try:
         PatientDetails.checked(
             full_name=fields["full_name"],
-            date_of_birth=fmt.today(),  # a stand-in: the command has judged the real one
+            date_of_birth=today,  # a stand-in: the command has judged the real one
             phone=fields["phone"],
             email=fields["email"],
-            today=fmt.today(),
+            today=today,
         )
     except ValidationError as exc:
         errors = {**exc.errors, **errors}

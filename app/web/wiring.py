@@ -1,0 +1,120 @@
+"""The web layer wired into the app: blueprints, CSRF protection, security headers, error
+pages and template helpers. Blueprints are imported when the app is built, not with this
+module."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from flask import Flask, Response, g, request
+from flask_wtf.csrf import CSRFProtect, generate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+csrf = CSRFProtect()
+
+# Pages carry no inline script or style, so the policy can forbid both.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "object-src 'none'",
+    )
+)
+
+
+def security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for older browsers
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint != "static":
+        # Pages show health data: a shared front-desk browser must not keep them, nor
+        # show them again with Back after the user has signed out.
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def csrf_token() -> str:
+    """The session's CSRF token; a list page puts it in a hundred forms, so it is worked out
+    once per request."""
+    if "csrf_value" not in g:
+        g.csrf_value = generate_csrf()
+    return g.csrf_value
+
+
+def init_app(app: Flask) -> None:
+    """Register blueprints, error pages, CSRF protection and template helpers."""
+    from . import (
+        admin,
+        appointments,
+        auth,
+        booking,
+        doctors,
+        formatting,
+        home,
+        inputs,
+        ops,
+        past,
+        patients,
+        pickers,
+        rows,
+    )
+    from .kit import access, errors
+    from .kit.rendering import from_htmx, here, url_with
+
+    # A front-desk page stays open all day: the token lives as long as the session.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    # How long a page shown after a command waits for its read model before saying
+    # "updating…" instead.
+    app.config.setdefault("READ_YOUR_WRITES_SECONDS", 2.0)
+    app.config.setdefault("FRESHNESS_CACHE_SECONDS", 1.0)
+    # First of all the checks, so that the CSRF check never meets a nameless form part.
+    app.before_request(inputs.refuse_unreadable)
+    csrf.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N proxies, the client's address and scheme come from their headers.
+        hops = app.config["TRUSTED_PROXIES"]
+        # Wrapping wsgi_app is Flask's documented way to add middleware; mypy refuses any
+        # assignment to a method.
+        proxied = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = proxied  # type: ignore[method-assign]
+    auth.init_app(app)
+    app.before_request(access.guard)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(appointments.bp)
+    app.register_blueprint(booking.bp)
+    app.register_blueprint(patients.bp)
+    app.register_blueprint(doctors.bp)
+    app.register_blueprint(past.bp)
+    app.register_blueprint(admin.bp)
+    ops.register(app)
+    access.check_rules(app)
+    errors.init_app(app)
+    formatting.init_app(app)
+    app.jinja_env.globals.update(
+        uuid4=uuid4,
+        csrf_token=csrf_token,
+        doctor_options=pickers.doctor_options,
+        doctor_options_with_specialty=pickers.doctor_options_with_specialty,
+        actions_for=rows.actions_for,
+        action_path=rows.action_path,
+        from_htmx=from_htmx,
+        here=here,
+        url_with=url_with,
+        appointment_path=rows.appointment_path,
+        patient_path=rows.patient_path,
+        STATUS_ICONS=rows.STATUS_ICONS,
+        allowed=access.allowed,
+        may=access.may,
+        sees_doctor=access.sees_doctor,
+    )
+    app.after_request(security_headers)
