@@ -25,24 +25,41 @@ Change = tuple[str, str | None, str | None]
 PARTY_FIELDS = ("Doctor", "Patient")
 
 
-def describe(state: Appointment, tz: tzinfo) -> dict[str, str | None]:
-    """What the timeline says of an appointment's state, field by field."""
+def _values(state: Appointment) -> dict[str, Any]:
+    """The fields the timeline speaks of, as the state holds them."""
     return {
-        "Status": state.status.label if state.status else None,
-        "Starts": local_label(state.starts_at, tz) if state.starts_at else None,
-        "Ends": local_label(state.ends_at, tz) if state.ends_at else None,
-        "Doctor": str(state.doctor_id) if state.doctor_id else None,
-        "Patient": str(state.patient_id) if state.patient_id else None,
-        "Reason for visit": state.title or None,
+        "Status": state.status,
+        "Starts": state.starts_at,
+        "Ends": state.ends_at,
+        "Doctor": state.doctor_id,
+        "Patient": state.patient_id,
+        "Reason for visit": state.title,
     }
 
 
+def _worded(field: str, value: Any, tz: tzinfo) -> str | None:
+    """One field's value as the timeline words it."""
+    if not value:
+        return None
+    if field == "Status":
+        return value.label
+    if field in ("Starts", "Ends"):
+        return local_label(value, tz)
+    return str(value)
+
+
 def changes_made(state: Appointment, record: RecordedEvent, tz: tzinfo) -> list[Change]:
-    """Fold `record` into `state`, and say what that changed."""
-    before = describe(state, tz)
+    """Fold `record` into `state`, and say what that changed. Only the fields whose values
+    changed are worded: a rebuild passes every event of the log here."""
+    before = _values(state)
     state.apply(record.event)
-    after = describe(state, tz)
-    changes: list[Change] = [(k, before[k], after[k]) for k in after if before[k] != after[k]]
+    after = _values(state)
+    changes: list[Change] = []
+    for field, value in after.items():
+        if before[field] != value:
+            old, new = _worded(field, before[field], tz), _worded(field, value, tz)
+            if old != new:
+                changes.append((field, old, new))
     reason = getattr(record.event, "reason", "")
     if isinstance(record.event, AppointmentCancelled | AppointmentRescheduled) and reason:
         changes.append(("Reason given", None, reason))
