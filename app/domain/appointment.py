@@ -218,10 +218,6 @@ class Appointment:
         if refused is not None:
             raise InvalidTransitionError(refused)
 
-    @property
-    def status_label(self) -> str:
-        return self.status.label if self.status else "not booked"
-
     def book(
         self,
         *,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 
 from flask import Flask
 
@@ -16,11 +16,6 @@ CLOCK_FORMAT = "%H:%M"  # 09:30
 SECONDS_FORMAT = "%H:%M:%S"  # 10:42:05
 MOMENT_FORMAT = f"{DAY_FORMAT}, {CLOCK_FORMAT}"
 SHORT_MOMENT_FORMAT = f"{SHORT_DAY_FORMAT}, {CLOCK_FORMAT}"
-
-
-def clinic_tz() -> tzinfo:
-    """The clinic's time zone, in which every page shows times."""
-    return services().tz
 
 
 def _local(moment: datetime) -> datetime:
