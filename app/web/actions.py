@@ -81,8 +81,13 @@ def offered(
     now: datetime,
     tz: tzinfo,
     permitted: Iterable[Action] = ACTIONS.values(),
+    context: str = "detail",
 ) -> list[Action]:
     """Of the `permitted` actions, those the domain would accept now, in the order staff
-    use them."""
+    use them; Today's confirmation queue offers only those that clear it."""
     allowed = allowed_actions(status, starts_at=starts_at, now=now, tz=tz)
-    return [action for action in permitted if action.domain in allowed]
+    return [
+        action
+        for action in permitted
+        if action.domain in allowed and (context != "queue" or action.in_queue)
+    ]

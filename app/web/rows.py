@@ -68,8 +68,14 @@ def actions_for(row: q.AppointmentRow, context: str = "detail") -> list[Action]:
     staff use them; Today's queue offers only those that clear it."""
     if not access.sees_doctor(row.doctor_id):
         return []
-    permitted = [a for a in _permitted() if context != "queue" or a.in_queue]
-    return offered(row.status, row.starts_at, now=fmt.now(), tz=services().tz, permitted=permitted)
+    return offered(
+        row.status,
+        row.starts_at,
+        now=fmt.now(),
+        tz=services().tz,
+        permitted=_permitted(),
+        context=context,
+    )
 
 
 def found(appointment_id: UUID) -> q.AppointmentRow | None:

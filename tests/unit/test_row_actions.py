@@ -58,8 +58,7 @@ def _rendered_actions(row: SimpleNamespace, context: str, now: datetime) -> list
     """The actions `_rows.html` draws for the row, as the page does (every role's actions)."""
 
     def actions_for(r: SimpleNamespace, ctx: str = "detail") -> list:
-        shown = offered(r.status, r.starts_at, now=now, tz=TZ)
-        return [a for a in shown if ctx != "queue" or a.in_queue]
+        return offered(r.status, r.starts_at, now=now, tz=TZ, context=ctx)
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     # The rows' dates are not what is compared: the filters only need to exist.
