@@ -30,6 +30,7 @@ SERVICES = "rendezvous"
 LIMITER = "rendezvous.limiter"
 PROBES = "rendezvous.probes"
 SCRAPED = "rendezvous.scraped"
+FRESHNESS = "rendezvous.freshness"  # the projections' checkpoints, cached briefly
 CELERY = "celery"
 
 

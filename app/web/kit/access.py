@@ -179,5 +179,5 @@ def check_rules(app: Flask) -> None:
     if unguarded or stale:
         raise RuntimeError(
             f"Access rules out of step with the routes: no rule for {sorted(unguarded)}; "
-            f"rules for missing routes {sorted(stale)} (see app/web/access.py)."
+            f"rules for missing routes {sorted(stale)} (see app/web/kit/access.py)."
         )

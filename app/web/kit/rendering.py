@@ -19,7 +19,7 @@ from flask import (
 )
 from htmx_flask.requests import HtmxAwareRequest, HtmxHeaders
 
-from app.extensions import services
+from app.extensions import FRESHNESS, services
 from app.projections import PROJECTIONS
 from app.queries.freshness import Freshness, freshness
 
@@ -81,7 +81,7 @@ def _freshness() -> Freshness:
     """The read models' lag, measured at most every FRESHNESS_CACHE_SECONDS per process: a
     page that says "shown as of…" only after 3 s of lag needs no finer measure, and the two
     queries it takes would otherwise run for every page."""
-    cache = current_app.extensions.setdefault("rendezvous.freshness", {})
+    cache = current_app.extensions.setdefault(FRESHNESS, {})
     now = time.monotonic()
     if "value" not in cache or now - cache["at"] >= current_app.config["FRESHNESS_CACHE_SECONDS"]:
         cache["value"] = freshness(services().projector, READ_MODELS)
