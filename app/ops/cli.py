@@ -17,6 +17,8 @@ from app.projections import MaintenanceError, VerifyReport
 from app.projections import checkpoints as cp
 from app.projections.projector import statuses
 
+from . import panels
+
 projections_cli = AppGroup("projections", help="Operate the read-model projections.")
 events_cli = AppGroup(
     "events", help="Read the event store; relay it to the outbound stream and consume it."
@@ -126,11 +128,8 @@ def _print_report(report: VerifyReport) -> None:
 @click.argument("name")
 def retry(name: str) -> None:
     """Try a parked projection's failed event again (after a fix), and carry on."""
-    projector = services().projector
     _names(name, False)
-    with projector.transaction() as conn:
-        cp.unpark(conn, name)
-    report = projector.run(name)
+    report = panels.retry(services().projector, name, max_batches=None)
     click.echo(f"{name}: {report.applied} events applied; {report.outcome.replace('_', ' ')}.")
 
 
@@ -138,16 +137,12 @@ def retry(name: str) -> None:
 @click.argument("name")
 def skip(name: str) -> None:
     """Pass over a projection's failed event for good (it is recorded), and carry on."""
-    projector = services().projector
-    projection = projector.projection(_names(name, False)[0])
-    projector.ensure(name)
-    with projector.transaction() as conn:
-        row = cp.lock(conn, projection, wait=True)
-        if row is None or row.failed_checkpoint is None:
-            raise click.ClickException(f"{name} has no failed event to skip.")
-        cp.skip(conn, row, projector.clock())
+    _names(name, False)
+    try:
+        row, report = panels.skip(services().projector, name, None, max_batches=None)
+    except panels.NothingToSkipError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{name}: skipped {row.failed_event_type} at position {row.failed_position}.")
-    report = projector.run(name)
     click.echo(f"{name}: {report.applied} events applied; {report.outcome.replace('_', ' ')}.")
 
 

@@ -72,16 +72,21 @@ def panel(projector: Projector, name: str, now: datetime) -> Panel:
     return panels(projector, now, only=name)[0]
 
 
-def retry(projector: Projector, name: str) -> RunReport:
-    """Let a parked projection try its failed event again (after a fix), and run it on."""
+def retry(projector: Projector, name: str, *, max_batches: int | None = RUN_BATCHES) -> RunReport:
+    """Let a parked projection try its failed event again (after a fix), and run it on
+    (`max_batches` of it: the page's few, or all for the command line)."""
     projector.projection(name)
     with projector.transaction() as conn:
         cp.unpark(conn, name)
-    return _run_on(projector, name)
+    return _run_on(projector, name, max_batches)
 
 
 def skip(
-    projector: Projector, name: str, position: int | None
+    projector: Projector,
+    name: str,
+    position: int | None,
+    *,
+    max_batches: int | None = RUN_BATCHES,
 ) -> tuple[cp.CheckpointRow, RunReport]:
     """Pass over the projection's failed event for good (it is recorded), and run it on.
     `position`: the failed event the operator saw; another one now is refused."""
@@ -98,14 +103,14 @@ def skip(
                 "at its error before skipping it."
             )
         cp.skip(conn, row, projector.clock())
-    return row, _run_on(projector, name)
+    return row, _run_on(projector, name, max_batches)
 
 
-def _run_on(projector: Projector, name: str) -> RunReport:
+def _run_on(projector: Projector, name: str, max_batches: int | None) -> RunReport:
     """A few batches now, so the admin sees the effect; the operator's change is committed
     already, so a database or cache that does not answer just leaves the rest to the
     workers ("deferred") rather than fail the request."""
     try:
-        return projector.run(name, max_batches=RUN_BATCHES)
+        return projector.run(name, max_batches=max_batches)
     except TRANSIENT:
         return RunReport(name, 0, "deferred")
