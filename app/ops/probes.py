@@ -38,12 +38,6 @@ def database_problem(engine: Engine) -> str | None:
     return None
 
 
-def redis_probe(url: str, timeout: float = 1.0) -> redis.Redis:
-    """A client for asking whether Redis answers: short timeouts and no retries, so a
-    Redis that is away costs a second at most."""
-    return fail_fast(url, timeout=timeout)
-
-
 def redis_problem(client: redis.Redis) -> str | None:
     """None if Redis answers PING, else a short reason (the error goes to the log)."""
     try:
@@ -63,5 +57,6 @@ def redis_probes(urls: Mapping[str, str | None]) -> dict[str, redis.Redis]:
     for name, url in urls.items():
         if url and url not in seen and url.startswith(("redis://", "rediss://", "unix://")):
             seen.add(url)
-            found[name] = redis_probe(url)
+            # Short timeouts, no retries: a Redis that is away costs a second at most.
+            found[name] = fail_fast(url, timeout=1.0)
     return found

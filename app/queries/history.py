@@ -151,7 +151,7 @@ def agenda_as_of(
                 r.position,
                 r.recorded_at,
                 r.actor,
-                r.description.capitalize(),
+                summary(r),
             )
             for r in records
             if r.recorded_at > at

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from app import seed
 from app.extensions import services
 
 
@@ -18,8 +19,6 @@ from app.extensions import services
 )
 def seed_demo(scale: int | None) -> None:
     """Load a demo clinic (idempotent): doctors, patients and two weeks of appointments."""
-    from app import seed
-
     found = services()
     created = seed.seed_demo(found, echo=click.echo)
     click.echo("Demo clinic loaded." if created else "Demo clinic already present; unchanged.")

@@ -106,10 +106,11 @@ def not_shown_yet() -> Response:
 
 def detail_context(row: q.AppointmentRow) -> dict[str, Any]:
     """What the detail page shows besides the row: its history, and people's names."""
-    entries = timeline_beside(row, services().reads, services().store, tz=services().tz)
+    found = services()
+    entries = timeline_beside(row, found.reads, found.store, tz=found.tz)
     # Events name their actor by user id; people read names.
     actors = [row.booked_by, row.changed_by, *(entry.actor for entry in entries)]
-    return {"row": row, "history": entries, "people": services().accounts.names(actors)}
+    return {"row": row, "history": entries, "people": found.accounts.names(actors)}
 
 
 def render_in(
