@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint install install-dev static bench bench-project clean bench-http bench-cache screenshots
+.PHONY: run test lint install install-dev static translations messages bench bench-project clean bench-http bench-cache screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Rendezvous needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -36,10 +36,30 @@ static/vendor/htmx.min.js: node_modules/.installed
 
 static: static/vendor/htmx.min.js
 
+# Catalogs: French is app/translations/fr/LC_MESSAGES/messages.po; its compiled .mo is built
+# here, never committed. The keywords name the domain's messages (app/domain/messages.py)
+# beside gettext's own; tests/integration/test_catalog.py extracts with the same.
+TRANSLATIONS := app/translations
+BABEL_KEYWORDS := -k lazy_gettext -k lazy_ngettext:1,2 -k phrase -k phrase_n:1,2
+CATALOGS := $(TRANSLATIONS)/fr/LC_MESSAGES/messages.mo
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS) -l $*
+
+translations: $(CATALOGS)
+
+# After adding or changing text: extract every string and update the French catalog (new
+# entries come in empty, for you to translate; the catalog test fails until you do).
+messages: install-dev
+	$(BIN)/pybabel extract -F $(TRANSLATIONS)/babel.cfg $(BABEL_KEYWORDS) --no-wrap \
+		--sort-by-file --project Rendezvous -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update --no-wrap --ignore-pot-creation-date --no-fuzzy-matching --ignore-obsolete \
+		-i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-run: install static
+run: install static translations
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@# On first start only: an admin with a random password, printed this once.
@@ -55,7 +75,7 @@ lint: install-dev
 	# Security lint: fails on any finding of medium severity or above.
 	$(BIN)/bandit --quiet --recursive app --severity-level medium
 
-test: lint static
+test: lint static translations
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 bench: install-dev
@@ -78,5 +98,5 @@ bench-cache: install-dev
 	$(BIN)/python bench/http_cache.py
 
 # PNGs of the main screens, taken by the e2e tests of the screens and of signing in.
-screenshots: install-dev static
+screenshots: install-dev static translations
 	$(BIN)/pytest tests/e2e -p no:xdist --screenshots docs/screenshots -k "screens or sign_in"

@@ -6,7 +6,7 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 class ConfigurationError(RuntimeError):
     """A setting is missing or malformed."""
+
+
+# The languages pages are written in (app/translations holds the French catalog).
+LOCALES = ("en", "fr")
+# France and the overseas departments and territories, by the territory codes CLDR gives
+# their time zones: a clinic there reads French unless CLINIC_LOCALE says otherwise.
+FRENCH_TERRITORIES = frozenset(
+    {"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF", "TF"}
+)
+
+
+def default_locale(timezone: str) -> str:
+    """The clinic's language when CLINIC_LOCALE is unset: French in a French time zone."""
+    from babel.core import get_global
+
+    territory = get_global("zone_territories").get(timezone)
+    return "fr" if territory in FRENCH_TERRITORIES else "en"
 
 
 @dataclass(frozen=True)
@@ -27,6 +44,8 @@ class Settings:
     celery_broker_url: str | None
     celery_queue: str
     clinic_timezone: str
+    clinic_locale: str
+    clinic_region: str
     secret_key: str | None
     projection_tick_seconds: float
     projection_batch_size: int
@@ -57,6 +76,8 @@ class Settings:
             celery_broker_url=env.get("CELERY_BROKER_URL") or None,
             celery_queue=env.get("CELERY_QUEUE") or "rendezvous",
             clinic_timezone=env.get("CLINIC_TIMEZONE") or "Europe/Paris",
+            clinic_locale=(env.get("CLINIC_LOCALE") or "").strip().lower(),
+            clinic_region=(env.get("CLINIC_REGION") or "FR").strip().upper(),
             secret_key=env.get("SECRET_KEY") or None,
             projection_tick_seconds=_number(env, "PROJECTION_TICK_SECONDS", 5.0, float, 0.1),
             projection_batch_size=_number(env, "PROJECTION_BATCH_SIZE", 500, int, 1),
@@ -85,6 +106,20 @@ class Settings:
                 f"CLINIC_TIMEZONE={settings.clinic_timezone!r} is not a known time zone "
                 "(use an IANA name such as Europe/Paris)."
             ) from None
+        if not settings.clinic_locale:
+            settings = replace(settings, clinic_locale=default_locale(settings.clinic_timezone))
+        if settings.clinic_locale not in LOCALES:
+            raise ConfigurationError(
+                f"CLINIC_LOCALE={settings.clinic_locale!r} is not a language Rendezvous speaks "
+                f"(use one of {', '.join(LOCALES)})."
+            )
+        import phonenumbers
+
+        if settings.clinic_region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigurationError(
+                f"CLINIC_REGION={settings.clinic_region!r} is not a region phone numbers are "
+                "known for (use a two-letter country code such as FR)."
+            )
         return settings
 
     def flask_config(self, instance_path: str) -> dict[str, Any]:
@@ -98,6 +133,10 @@ class Settings:
             "READ_DATABASE_URI": self.database_url_read,
             "SECRET_KEY": self.secret_key or _instance_secret(instance_path),
             "CLINIC_TIMEZONE": self.clinic_timezone,
+            # The language of pages when a person has chosen none (app/web/i18n.py).
+            "CLINIC_LOCALE": self.clinic_locale,
+            # Phone numbers written without +country are read as this country's.
+            "CLINIC_REGION": self.clinic_region,
             "REDIS_URL": self.redis_url,
             # No broker: projections run in process right after each commit.
             "CELERY": celery_config(

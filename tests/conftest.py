@@ -26,6 +26,11 @@ UNIT = Path(__file__).parent / "unit"
 settings.register_profile("ci", derandomize=True, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# Pages in English unless a test asks for French: a clinic in Europe/Paris reads French by
+# default (app/config.py), and most tests read English text. Set in the environment so that
+# the servers and workers the tests start inherit it.
+os.environ.setdefault("CLINIC_LOCALE", "en")
+
 
 def _only_unit(config: pytest.Config) -> bool:
     """Whether every path this run was given is under tests/unit."""

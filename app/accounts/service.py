@@ -51,6 +51,7 @@ class User:
     changed_at: datetime
     changed_by: str
     last_sign_in_at: datetime | None
+    locale: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -248,6 +249,12 @@ class Accounts:
                 changed.values(password_hash=self.hasher.hash(password), **self._ended(by))
             )
         return self._existing(username)
+
+    def set_locale(self, user_id: UUID, locale: str | None) -> None:
+        """The language the person reads pages in (None: the clinic's). The caller checks
+        that it is one the app speaks."""
+        with self.engine.begin() as conn:
+            conn.execute(users.update().where(users.c.user_id == user_id).values(locale=locale))
 
     def end_sessions(self, user_id: UUID) -> None:
         """End every session of the account (signing out), wherever it was made."""

@@ -26,6 +26,8 @@ users = sa.Table(
     sa.Column("changed_at", UTCDateTime, nullable=False),
     sa.Column("changed_by", sa.String(120), nullable=False),
     sa.Column("last_sign_in_at", UTCDateTime, nullable=True),
+    # The language the person reads pages in; None follows the clinic's (CLINIC_LOCALE).
+    sa.Column("locale", sa.String(8), nullable=True),
     sa.CheckConstraint("role IN ('reception', 'doctor', 'admin')", name="role"),
     sa.CheckConstraint("(role = 'doctor') = (doctor_id IS NOT NULL)", name="doctor_id"),
 )

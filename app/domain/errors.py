@@ -1,22 +1,37 @@
-"""Errors the domain raises, each with a message a receptionist can read."""
+"""Errors the domain raises, each with a message a receptionist can read.
+
+An error keeps its words as a `Message` (`said`: an id and parameters, rendered in the
+reader's language by the web) and as English text (`message`, for logs and the CLI).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from .messages import Message
+
+
+def _said(message: Message | str) -> Message:
+    return message if isinstance(message, Message) else Message(message)
 
 
 class DomainError(Exception):
     """A command was refused because it breaks a rule of the clinic."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Message | str) -> None:
+        self.said = _said(message)
+        self.message = str(self.said)
+        super().__init__(self.message)
 
 
 class ValidationError(DomainError):
-    """Some input is missing or malformed; `errors` maps each field to its message."""
+    """Some input is missing or malformed; `errors` maps each field to its message (in
+    English; `said_errors` keeps the messages themselves)."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(" ".join(errors.values()))
-        self.errors = dict(errors)
+    def __init__(self, errors: Mapping[str, Message | str]) -> None:
+        self.said_errors = {name: _said(message) for name, message in errors.items()}
+        self.errors = {name: str(message) for name, message in self.said_errors.items()}
+        super().__init__(" ".join(self.errors.values()))
 
 
 class InvalidTransitionError(DomainError):
@@ -34,7 +49,7 @@ class OutsideWorkingHoursError(DomainError):
 class NotFoundError(DomainError):
     """The patient, doctor or appointment named does not exist."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: Message | str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
 
@@ -42,9 +57,11 @@ class NotFoundError(DomainError):
 class ConflictError(DomainError):
     """Someone changed the record after the user opened it; `changes` says what happened."""
 
-    def __init__(self, message: str, changes: list[str] | None = None) -> None:
+    def __init__(
+        self, message: Message | str, changes: Sequence[Message | str] | None = None
+    ) -> None:
         super().__init__(message)
-        self.changes = changes or []
+        self.changes: list[Message | str] = list(changes or [])
 
 
 class AlreadyExistsError(DomainError):

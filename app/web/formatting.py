@@ -1,4 +1,5 @@
-"""How pages show dates and times: in the clinic's time zone, in formats set here only."""
+"""How pages show dates and times: in the clinic's time zone, in the active language's
+formats (app/web/i18n.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,8 @@ from flask import Flask
 
 from app.extensions import services
 
+from . import i18n
 from .forms.fields import INPUT_FORMAT, clinic_today  # what the forms read back
-
-DAY_FORMAT = "%a %d %b %Y"  # Mon 11 Jan 2027
-SHORT_DAY_FORMAT = "%a %d %b"  # Mon 11 Jan
-CLOCK_FORMAT = "%H:%M"  # 09:30
-SECONDS_FORMAT = "%H:%M:%S"  # 10:42:05
-MOMENT_FORMAT = f"{DAY_FORMAT}, {CLOCK_FORMAT}"
-SHORT_MOMENT_FORMAT = f"{SHORT_DAY_FORMAT}, {CLOCK_FORMAT}"
 
 
 def _local(moment: datetime) -> datetime:
@@ -23,31 +18,37 @@ def _local(moment: datetime) -> datetime:
 
 
 def moment(value: datetime | None) -> str:
-    return _local(value).strftime(MOMENT_FORMAT) if value else ""
+    return i18n.moment_text(_local(value)) if value else ""
 
 
 def short_moment(value: datetime | None) -> str:
-    return _local(value).strftime(SHORT_MOMENT_FORMAT) if value else ""
+    return i18n.moment_text(_local(value), "short_moment") if value else ""
 
 
 def clock(value: datetime | None) -> str:
-    return _local(value).strftime(CLOCK_FORMAT) if value else ""
+    return i18n.clock_text(_local(value)) if value else ""
 
 
 def clock_seconds(value: datetime | None) -> str:
-    return _local(value).strftime(SECONDS_FORMAT) if value else ""
+    return i18n.clock_text(_local(value), seconds=True) if value else ""
 
 
-def day(value: date | datetime | None, fmt: str = DAY_FORMAT) -> str:
+def day(value: date | datetime | None, pattern: str = "day") -> str:
+    """A day in the active language; `pattern` names one of i18n.PATTERNS."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = _local(value).date()
-    return value.strftime(fmt)
+    return i18n.day_text(value, pattern)
 
 
 def short_day(value: date | datetime | None) -> str:
-    return day(value, SHORT_DAY_FORMAT)
+    return day(value, "short_day")
+
+
+def long_day(value: date | datetime | None) -> str:
+    """'lundi 7 décembre', 'Monday 7 December'."""
+    return day(value, "long_day")
 
 
 def input_moment(value: datetime | None) -> str:
@@ -75,6 +76,7 @@ def init_app(app: Flask) -> None:
         "clock_seconds": clock_seconds,
         "day": day,
         "short_day": short_day,
+        "long_day": long_day,
         "input_moment": input_moment,
         "minutes": minutes,
     }.items():

@@ -54,6 +54,7 @@ def csrf_token() -> str:
 def init_app(app: Flask) -> None:
     """Register blueprints, error pages, CSRF protection and template helpers."""
     from . import (
+        account,
         admin,
         appointments,
         auth,
@@ -61,6 +62,7 @@ def init_app(app: Flask) -> None:
         doctors,
         formatting,
         home,
+        i18n,
         inputs,
         ops,
         past,
@@ -88,7 +90,9 @@ def init_app(app: Flask) -> None:
         proxied = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
         app.wsgi_app = proxied  # type: ignore[method-assign]
     auth.init_app(app)
+    i18n.init_app(app)
     app.before_request(access.guard)
+    app.register_blueprint(account.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(appointments.bp)
     app.register_blueprint(booking.bp)

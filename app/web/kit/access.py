@@ -31,6 +31,7 @@ RULES: dict[str, frozenset[Role] | None] = {
     "static": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,  # signing out needs no role; anonymous, it does nothing
+    "account.set_locale": EVERYONE,
     "home.index": EVERYONE,
     "appointments.index": EVERYONE,
     "appointments.detail": EVERYONE,

@@ -28,6 +28,7 @@ from app.domain.errors import (
     SlotTakenError,
     ValidationError,
 )
+from app.domain.messages import Message
 from app.extensions import services
 from app.queries.freshness import Recorded, projected_version, recorded
 
@@ -41,7 +42,7 @@ class Refusal:
     status: int
     message: str
     errors: dict[str, str] = field(default_factory=dict)
-    changes: list[str] = field(default_factory=list)
+    changes: list[Message | str] = field(default_factory=list)
 
 
 def refusal(exc: DomainError) -> Refusal:

@@ -1,0 +1,155 @@
+"""The language of a page, and everything the web says in it: Flask-Babel's catalogs
+(app/translations), the domain's messages rendered in the reader's language, and dates,
+times and numbers formatted by Babel for that language.
+
+Which language: a signed-in person's own choice (their account's setting), else the
+clinic's (CLINIC_LOCALE). A person not signed in (the sign-in page) gets the language their
+browser asks for (Accept-Language) or one picked with `?lang=`; such pages say
+`Vary: Accept-Language`, and no other page does: a signed-in page does not depend on it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
+from flask import Flask, Response, current_app, g, has_request_context, request
+from flask_babel import Babel, get_locale, gettext, ngettext
+from flask_login import current_user
+
+from app.config import LOCALES
+from app.domain.messages import Message, Param
+
+# The language names as each language writes its own, for the switch in the header.
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+
+# Babel patterns per language: a day, a day with its weekday in full, a moment.
+# English keeps the zero-padded day the desk has always read ("Thu 03 Dec 2026").
+PATTERNS: dict[str, dict[str, str]] = {
+    "en": {
+        "day": "EEE dd MMM y",
+        "short_day": "EEE dd MMM",
+        "long_day": "EEEE d MMMM",
+        "full_day": "EEEE d MMMM y",
+        "moment": "EEE dd MMM y, HH:mm",
+        "short_moment": "EEE dd MMM, HH:mm",
+        "full_moment": "EEEE d MMMM y 'at' HH:mm",
+    },
+    "fr": {
+        "day": "EEE d MMM y",
+        "short_day": "EEE d MMM",
+        "long_day": "EEEE d MMMM",
+        "full_day": "EEEE d MMMM y",
+        "moment": "EEE d MMM y, HH:mm",
+        "short_moment": "EEE d MMM, HH:mm",
+        "full_moment": "EEEE d MMMM y 'à' HH:mm",
+    },
+}
+
+
+def _known(value: str | None) -> str | None:
+    """`value` as one of LOCALES ("fr-FR" reads as "fr"), or None."""
+    if not value:
+        return None
+    language = str(value).replace("_", "-").split("-")[0].strip().lower()
+    return language if language in LOCALES else None
+
+
+def select_locale() -> str:
+    """The language of the page being answered (Flask-Babel's locale selector)."""
+    clinic: str = current_app.config.get("CLINIC_LOCALE") or "en"
+    if not has_request_context():
+        return clinic
+    if current_user.is_authenticated:
+        return _known(getattr(current_user, "locale", None)) or clinic
+    # Only a page for someone not signed in depends on what the browser asks for.
+    g.varies_by_language = True
+    asked = _known(request.args.get("lang"))
+    if asked:
+        return asked
+    return request.accept_languages.best_match(LOCALES) or clinic
+
+
+def locale_code() -> str:
+    """The active language, as <html lang> and the patterns name it."""
+    return _known(str(get_locale())) or "en"
+
+
+def _pattern(name: str) -> str:
+    return PATTERNS[locale_code()][name]
+
+
+def _babel_locale() -> Locale:
+    return get_locale() or Locale("en")
+
+
+def day_text(value: date, pattern: str = "day") -> str:
+    return format_date(value, _pattern(pattern), locale=_babel_locale())
+
+
+def moment_text(value: datetime, pattern: str = "moment") -> str:
+    """An aware moment in its own zone (the caller converts to the clinic's)."""
+    return format_datetime(value, _pattern(pattern), tzinfo=value.tzinfo, locale=_babel_locale())
+
+
+def clock_text(value: datetime | time, seconds: bool = False) -> str:
+    pattern = "HH:mm:ss" if seconds else "HH:mm"
+    if isinstance(value, datetime):
+        return format_datetime(value, pattern, tzinfo=value.tzinfo, locale=_babel_locale())
+    return format_time(value, pattern, locale=_babel_locale())
+
+
+def number(value: float | int) -> str:
+    """A number with the active language's separators ("1 234,5" in French)."""
+    return format_decimal(value, locale=_babel_locale())
+
+
+def first_week_day() -> int:
+    """0 for Monday: the first column of a week in the active language."""
+    return _babel_locale().first_week_day
+
+
+def _param(value: Param) -> Any:
+    if isinstance(value, Message):
+        return render(value)
+    if isinstance(value, datetime):
+        return moment_text(value, "full_moment")
+    if isinstance(value, date):
+        return day_text(value, "full_day")
+    if isinstance(value, time):
+        return clock_text(value)
+    return value
+
+
+def render(message: Message | str) -> str:
+    """A domain message in the active language: its id looked up in the catalog, its
+    parameters formatted in that language. Plain text (from older code) passes through."""
+    if not isinstance(message, Message):
+        return message
+    values = {name: _param(value) for name, value in message.params.items()}
+    if message.plural is not None and message.count is not None:
+        return ngettext(message.msgid, message.plural, message.count, **values)
+    return gettext(message.msgid, **values)
+
+
+def vary_by_language(response: Response) -> Response:
+    if g.get("varies_by_language"):
+        response.vary.add("Accept-Language")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    Babel(app, locale_selector=select_locale)
+    app.after_request(vary_by_language)
+    app.jinja_env.globals.update(
+        locale_code=locale_code,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        LOCALES=LOCALES,
+        say=render,
+        number=number,
+    )
