@@ -38,7 +38,7 @@ static: static/vendor/htmx.min.js
 
 # Catalogs: French is app/translations/fr/LC_MESSAGES/messages.po; its compiled .mo is built
 # here, never committed. The keywords name the domain's messages (app/domain/messages.py)
-# beside gettext's own; tests/integration/test_catalog.py extracts with the same.
+# beside gettext's own; tests/unit/test_catalog.py extracts with the same.
 TRANSLATIONS := app/translations
 BABEL_KEYWORDS := -k lazy_gettext -k lazy_ngettext:1,2 -k phrase -k phrase_n:1,2
 CATALOGS := $(TRANSLATIONS)/fr/LC_MESSAGES/messages.mo

@@ -88,6 +88,7 @@ TABLE = [
     Route("POST", "/ops/projections/unknown/rebuild", (NO, NO, OK), "ops.rebuild"),
     # Open at the door; the view lets in admins (and the metrics token: test_metrics.py).
     Route("GET", "/metrics", (NO, NO, OK), "metrics.scrape"),
+    Route("POST", "/account/locale", (OK, OK, OK), "account.set_locale"),
     Route("POST", "/logout", (OK, OK, OK), "auth.logout"),
 ]
 PUBLIC = {"static", "auth.login", "health.live", "health.ready"}
@@ -151,8 +152,12 @@ def _send(staff: Staff, route: Route, url: str):  # type: ignore[no-untyped-def]
 
 
 def _tokenless(response) -> str:  # type: ignore[no-untyped-def]
-    """The page without its CSRF token, which is signed with the second it was made in."""
-    token = r'(csrf-token" content="|"X-CSRFToken": "|name="csrf_token" value=")[^"]+'
+    """The page without its CSRF token, which is signed with the second it was made in, nor
+    the language switch's way back to the address asked for (the page's own, not a record's)."""
+    token = (
+        r'(csrf-token" content="|"X-CSRFToken": "|name="csrf_token" value="|name="next" value=")'
+        r'[^"]+'
+    )
     return re.sub(token, r"\1", page_text(response))
 
 
