@@ -7,12 +7,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from babel.dates import format_date
+from playwright.sync_api import Browser, Page, expect
 
 from app import seed
 from app.queries import directory
 
 from .accessibility import check_accessibility
+from .conftest import E2E_PASSWORD, FRONT_DESK_SETTINGS
 from .clinic import Clinic, upcoming
 from .stack import LiveStack
 
@@ -83,3 +85,67 @@ def test_screens_pass_axe(
     page.get_by_role("button", name="Register patient").click()
     expect(page.locator("#patient-picker [aria-invalid=true]").first).to_be_visible()
     check_accessibility(page)
+
+
+def test_the_main_screens_in_french_pass_axe_with_lang_fr(
+    browser: Browser,
+    base_url: str,
+    clinic: Clinic,
+    shoot: Callable[[Page, str], None],
+    live_stack: LiveStack,
+) -> None:
+    """A French browser gets the sign-in page in French; once signed in, the account follows
+    the clinic's language (English here) until its owner picks French in the header, and
+    from then on every page is French, `<html lang="fr">`, and still passes axe."""
+    live_stack.services.accounts.create(
+        "e2e-fr", E2E_PASSWORD, "admin", by="tests", full_name="Claire Accueil"
+    )
+    settings = {**FRONT_DESK_SETTINGS, "locale": "fr-FR"}
+    context = browser.new_context(base_url=base_url, bypass_csp=True, **settings)
+    page = context.new_page()
+    try:
+        page.goto("/login")
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        expect(page.get_by_role("heading", name="Se connecter")).to_be_visible()
+        check_accessibility(page)
+        shoot(page, "sign-in-fr")
+        page.get_by_label("Identifiant").fill("e2e-fr")
+        page.get_by_label("Mot de passe").fill(E2E_PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+        # Signed in, the clinic's language (CLINIC_LOCALE=en in tests) until chosen.
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        page.get_by_role("button", name="Français").click()
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        expect(page.get_by_role("link", name="Aujourd’hui")).to_be_visible()
+
+        booked = clinic.book(upcoming("09:00"), minutes=30)
+        clinic.wait_for_read_models()
+        starts = upcoming("09:00")
+        doctor, patient = clinic.doctors[0].id, clinic.patients[0].id
+        screens = {
+            "today-fr": "/",
+            "appointments-fr": f"/appointments?doctor_id={doctor}",
+            "booking-fr": f"/appointments/new?patient_id={patient}&doctor_id={doctor}"
+            f"&day={starts.date().isoformat()}",
+            "appointment-fr": f"/appointments/{booked}",
+            "patient-fr": f"/patients/{patient}",
+            "doctor-day-fr": f"/doctors/{doctor}?day={starts.date().isoformat()}",
+        }
+        for name, url in screens.items():
+            response = page.goto(url)
+            assert response is not None and response.status == 200, url
+            expect(page.locator("html")).to_have_attribute("lang", "fr")
+            check_accessibility(page)
+            shoot(page, name)
+        # The appointment's day as French writes it: "jeu. 3 déc. 2026".
+        page.goto(f"/appointments/{booked}")
+        expected = format_date(starts.date(), "EEE d MMM y", locale="fr")
+        expect(page.locator("main")).to_contain_text(expected)
+        # Back to English with one click, and it stays so.
+        page.get_by_role("button", name="English").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        page.goto("/")
+        expect(page.get_by_role("link", name="Today")).to_be_visible()
+    finally:
+        context.close()
