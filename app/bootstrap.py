@@ -37,6 +37,11 @@ class Services:
     reads: Reads
 
     @property
+    def region(self) -> str:
+        """CLINIC_REGION: how phone numbers written without + are read and shown."""
+        return self.bus.region
+
+    @property
     def read_engine(self) -> Engine:
         """The read models' database (the projector writes there; queries read it)."""
         return self.projector.engine
@@ -51,6 +56,7 @@ def build_services(
     engine: Engine,
     *,
     clinic_timezone: str,
+    clinic_region: str = "FR",
     read_engine: Engine | None = None,
     clock: Callable[[], datetime] = utc_now,
     after_commit: Callable[[CommandResult], None] | None = None,
@@ -64,10 +70,21 @@ def build_services(
     store = EventStore(engine)
     accounts = Accounts(engine, store, hasher=password_hasher, clock=clock)
     bus = CommandBus(
-        store, tz=tz, clock=clock, after_commit=after_commit, actor_names=accounts.names
+        store,
+        tz=tz,
+        clock=clock,
+        after_commit=after_commit,
+        actor_names=accounts.names,
+        region=clinic_region,
     )
     projector = Projector(
-        store, read_engine or engine, PROJECTIONS, tz=tz, batch_size=batch_size, clock=clock
+        store,
+        read_engine or engine,
+        PROJECTIONS,
+        tz=tz,
+        region=clinic_region,
+        batch_size=batch_size,
+        clock=clock,
     )
     reads = Reads(projector.engine, tz)
     return Services(

@@ -87,8 +87,9 @@ class CommandBus:
         clock: Callable[[], datetime] = utc_now,
         after_commit: Callable[[CommandResult], None] | None = None,
         actor_names: ActorNames = actors_as_recorded,
+        region: str = "FR",
     ) -> None:
-        self.store, self.tz, self.clock = store, tz, clock
+        self.store, self.tz, self.clock, self.region = store, tz, clock, region
         self.after_commit = after_commit
         # How conflict messages name who changed a record (user ids become names).
         self.actor_names = actor_names
@@ -144,7 +145,8 @@ class CommandBus:
         now = self.clock()
         try:
             with self.store.transaction() as tx:
-                return _decide(Context(tx, now, self.tz, principal, self.actor_names), command)
+                context = Context(tx, now, self.tz, principal, self.actor_names, self.region)
+                return _decide(context, command)
         except _TimeTaken as taken:
             # The refused save spoilt its transaction (PostgreSQL aborts it at the
             # constraint): a fresh one reads who holds the time, to name them.
@@ -245,11 +247,13 @@ def _decide(ctx: Context, command: c.Command) -> CommandResult:
     return CommandResult(command.command_id, decision.stream_id, decision.new_version, position)
 
 
-def run_batch(store: EventStore, tz: tzinfo, steps: list[tuple[datetime, c.Command]]) -> None:
+def run_batch(
+    store: EventStore, tz: tzinfo, steps: list[tuple[datetime, c.Command]], region: str = "FR"
+) -> None:
     """Run many commands, each at its own recorded time, in one transaction (bulk history).
 
     The same handlers decide every command; a refusal rolls the whole batch back.
     """
     with store.transaction() as tx:
         for at, command in steps:
-            _decide(Context(tx, at, tz), command)
+            _decide(Context(tx, at, tz, region=region), command)

@@ -9,12 +9,20 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, NoReturn
 from uuid import UUID
 
+from app import phones
 from app.domain.appointment import Appointment
 from app.domain.clinic_time import local_day
 from app.domain.diary import Booked, check_free
 from app.domain.doctor import Doctor, parse_hours
-from app.domain.errors import AlreadyExistsError, ConflictError, NotFoundError, SlotTakenError
+from app.domain.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    NotFoundError,
+    SlotTakenError,
+    ValidationError,
+)
 from app.domain.events import Event
+from app.domain.messages import Message
 from app.domain.patient import Patient, PatientDetails
 from app.domain.rules import local_label
 from app.domain.staff import Principal
@@ -46,6 +54,7 @@ class Context:
     tz: tzinfo
     principal: Principal | None = None
     actor_names: ActorNames = actors_as_recorded
+    region: str = "FR"  # CLINIC_REGION: how a phone number written without + is read
 
     @property
     def today(self) -> date:
@@ -64,27 +73,40 @@ def _fold(
 
 
 def _patient_details(
-    cmd: c.RegisterPatient | c.ChangePatientDetails, today: date
+    cmd: c.RegisterPatient | c.ChangePatientDetails, today: date, region: str
 ) -> PatientDetails:
-    return PatientDetails.checked(
-        full_name=cmd.full_name,
-        date_of_birth=cmd.date_of_birth,
-        phone=cmd.phone,
-        email=cmd.email,
-        today=today,
-    )
+    """The details checked, the phone number read in the clinic's region and kept in E.164;
+    every field's message at once, as the form shows them."""
+    errors: dict[str, Message | str] = {}
+    try:
+        phone = phones.for_storage(cmd.phone, region) if isinstance(cmd.phone, str) else ""
+    except phones.InvalidPhone as exc:
+        errors["phone"], phone = exc.said, ""
+    try:
+        details = PatientDetails.checked(
+            full_name=cmd.full_name,
+            date_of_birth=cmd.date_of_birth,
+            phone=phone if isinstance(cmd.phone, str) else cmd.phone,
+            email=cmd.email,
+            today=today,
+        )
+    except ValidationError as exc:
+        raise ValidationError({**exc.said_errors, **errors}) from None
+    if errors:
+        raise ValidationError(errors)
+    return details
 
 
 def register_patient(ctx: Context, cmd: c.RegisterPatient) -> Decision:
     patient = _fold(Patient, cmd.patient_id, ctx.tx.load(cmd.patient_id), "patient", creating=True)
-    events = patient.register(_patient_details(cmd, ctx.today))
+    events = patient.register(_patient_details(cmd, ctx.today, ctx.region))
     return Decision("patient", cmd.patient_id, patient.version, events)
 
 
 def change_patient_details(ctx: Context, cmd: c.ChangePatientDetails) -> Decision:
     history = ctx.tx.load(cmd.patient_id)
     patient = _load_existing(ctx, Patient, cmd.patient_id, history, "patient", cmd.expected_version)
-    events = patient.change_details(_patient_details(cmd, ctx.today))
+    events = patient.change_details(_patient_details(cmd, ctx.today, ctx.region))
     return Decision("patient", cmd.patient_id, patient.version, events)
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
+from app import phones
 from app.domain.appointment import Status
 from app.domain.clinic_time import local_day, to_utc
 from app.domain.events import (
@@ -50,7 +51,8 @@ def _day_count_tags(row: Row, tz: tzinfo) -> Iterator[Tag]:
 
 appointments = Projection(
     "appointments",
-    version=1,
+    # Version 2: the patient's phone in the national form (app/phones.py).
+    version=2,
     tables=(t.appointments, t.day_counts, t.agenda_touches, t.parties),
     taggers={t.appointments: _appointment_tags, t.day_counts: _day_count_tags},
 )
@@ -62,7 +64,11 @@ def on_patient_registered(view: View, record: RecordedEvent) -> None:
     assert isinstance(event, PatientRegistered)
     view.put(
         t.parties,
-        {"party_id": record.stream_id, "full_name": event.full_name, "detail": event.phone},
+        {
+            "party_id": record.stream_id,
+            "full_name": event.full_name,
+            "detail": phones.display(event.phone, view.region),
+        },
     )
 
 
@@ -71,15 +77,16 @@ def on_patient_details_changed(view: View, record: RecordedEvent) -> None:
     event = record.event
     assert isinstance(event, PatientDetailsChanged)
     party = view.require(t.parties, record.stream_id)
-    if (party["full_name"], party["detail"]) == (event.full_name, event.phone):
+    phone = phones.display(event.phone, view.region)
+    if (party["full_name"], party["detail"]) == (event.full_name, phone):
         return  # another detail changed: no appointment row needs touching
-    view.update(t.parties, record.stream_id, full_name=event.full_name, detail=event.phone)
+    view.update(t.parties, record.stream_id, full_name=event.full_name, detail=phone)
     view.update_where(
         t.appointments,
         {"patient_id": record.stream_id},
         patient_name=event.full_name,
         patient_name_key=search_key(event.full_name),
-        patient_phone=event.phone,
+        patient_phone=phone,
     )
 
 

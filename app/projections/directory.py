@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app import phones
 from app.domain.events import (
     DoctorRegistered,
     PatientDetailsChanged,
@@ -11,21 +12,26 @@ from app.domain.events import (
 from app.eventstore import RecordedEvent
 
 from . import tables as t
-from .keys import digits, search_key
+from .keys import search_key
 from .projection import Projection, stream_row
 from .view import View
 
-patients = Projection("patients", version=1, tables=(t.patients,))
+# Version 2: phone numbers shown in the national form and matched by national digits.
+patients = Projection("patients", version=2, tables=(t.patients,))
 doctors = Projection("doctors", version=1, tables=(t.doctors,))
 
 
-def _patient_details(event: PatientRegistered | PatientDetailsChanged) -> dict[str, object]:
+def _patient_details(
+    event: PatientRegistered | PatientDetailsChanged, region: str
+) -> dict[str, object]:
+    # Events keep the number as it was recorded (E.164 since issue 15, as typed before):
+    # the row holds how pages show it and the digits a search matches.
     return {
         "full_name": event.full_name,
         "name_key": search_key(event.full_name),
         "date_of_birth": event.date_of_birth,
-        "phone": event.phone,
-        "phone_digits": digits(event.phone),
+        "phone": phones.display(event.phone, region),
+        "phone_digits": phones.key(event.phone, region),
         "email": event.email,
     }
 
@@ -38,7 +44,7 @@ def on_patient_registered(view: View, record: RecordedEvent) -> None:
         t.patients,
         {
             "patient_id": record.stream_id,
-            **_patient_details(event),
+            **_patient_details(event, view.region),
             "registered_at": record.recorded_at,
             "changed_at": record.recorded_at,
             "version": record.version,
@@ -53,7 +59,7 @@ def on_patient_details_changed(view: View, record: RecordedEvent) -> None:
     view.update(
         t.patients,
         record.stream_id,
-        **_patient_details(event),
+        **_patient_details(event, view.region),
         changed_at=record.recorded_at,
         version=record.version,
     )

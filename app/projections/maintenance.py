@@ -240,7 +240,7 @@ class Maintenance:
         def on(tx: Connection) -> View:
             nonlocal view
             if view is None:
-                view = View(tx, copy.statements, self.projector.tz)
+                view = View(tx, copy.statements, self.projector.tz, region=self.projector.region)
             view.conn = tx
             return view
 

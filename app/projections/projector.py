@@ -120,12 +120,13 @@ class Projector:
         projections: Iterable[Projection],
         *,
         tz: tzinfo,
+        region: str = "FR",
         batch_size: int = 500,
         max_failures: int = 3,
         backoff: float = 0.05,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.store, self.engine, self.tz = store, engine, tz
+        self.store, self.engine, self.tz, self.region = store, engine, tz, region
         self.projections = {projection.name: projection for projection in projections}
         self.batch_size, self.max_failures = batch_size, max_failures
         self.backoff, self.clock = backoff, clock
@@ -295,7 +296,7 @@ class Projector:
     ) -> None:
         # Tags cost a query per patient rename: only worth it with a cache to invalidate.
         taggers = projection.taggers if self.invalidation is not None else None
-        view = View(conn, self.statements, self.tz, taggers)
+        view = View(conn, self.statements, self.tz, taggers, region=self.region)
         with conn.begin_nested():
             apply_batch(view, projection, records)
         stale |= view.tags

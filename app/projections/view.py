@@ -101,8 +101,11 @@ class View:
         statements: Mapping[sa.Table, TableStatements],
         tz: tzinfo,
         taggers: Mapping[sa.Table, Tagger] | None = None,
+        region: str = "FR",
     ) -> None:
-        self.conn, self.tz = conn, tz
+        # The clinic's zone and phone region (CLINIC_REGION): handlers word days and
+        # normalise phone numbers with them.
+        self.conn, self.tz, self.region = conn, tz, region
         self._statements = statements
         self._rows: dict[sa.Table, dict[Key, Row | None]] = defaultdict(dict)
         self._dirty: dict[sa.Table, set[Key]] = defaultdict(set)

@@ -10,9 +10,10 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from app import phones
 from app.metrics import timed
 from app.projections import tables as t
-from app.projections.keys import digits, search_key
+from app.projections.keys import search_key
 
 from .agenda import DoctorRow
 from .appointments import like_pattern
@@ -38,12 +39,16 @@ class PatientRow:
 
 
 @timed("patient_search")
-def search_patients(engine: Engine, text: str, *, limit: int = 20) -> list[PatientRow]:
+def search_patients(
+    engine: Engine, text: str, *, limit: int = 20, region: str = "FR"
+) -> list[PatientRow]:
     """Patients whose name contains `text` (any case, any accents) or whose phone contains
-    its digits; alphabetical. An empty search lists the first `limit` patients."""
+    its national digits, however written ("+33 6 90 42", "06 90 42", "690 42": see
+    app/phones.py; `region` is CLINIC_REGION); alphabetical. An empty search lists the
+    first `limit` patients."""
     p = t.patients
     query = sa.select(p)
-    key, number = search_key(text), digits(text)
+    key, number = search_key(text), phones.search_digits(text, region)
     if key:
         matches = [p.c.name_key.like(like_pattern(key), escape="\\")]
         if len(number) >= MIN_PHONE_DIGITS:

@@ -17,22 +17,25 @@ from app.commands.bus import run_batch
 from app.domain.errors import DomainError
 from app.eventstore import CommandRecord
 
-from .people import DOCTORS, FIRST, LAST, WEEKDAY_HOURS, demo_id
+from .people import DOCTORS, FIRST, LAST, SPECIALTIES_FR, WEEKDAY_HOURS, demo_id
 from .planner import DoctorPlan, Planner, register_people
 
 
-def _demo_people() -> tuple[list[DoctorPlan], list[tuple[UUID, str]]]:
+def _demo_people(locale: str = "en") -> tuple[list[DoctorPlan], list[tuple[UUID, str]]]:
     doctors = []
     for n, (name, specialty, slot, hours) in enumerate(DOCTORS):
+        if locale == "fr":
+            specialty = SPECIALTIES_FR[specialty]
         doctors.append(DoctorPlan(demo_id("demo", "doctor", n), slot, hours, name, specialty))
     patients = [(demo_id("demo", "patient", n), f"{FIRST[n]} {LAST[n]}") for n in range(24)]
     return doctors, patients
 
 
-def demo_plan(tz: tzinfo, now: datetime) -> list[tuple[datetime, Command]]:
-    """The demo clinic's history relative to `now`, as timed commands in order."""
-    doctors, patients = _demo_people()
-    planner = Planner(random.Random(20270111), now, tz, "demo")
+def demo_plan(tz: tzinfo, now: datetime, locale: str = "en") -> list[tuple[datetime, Command]]:
+    """The demo clinic's history relative to `now`, as timed commands in order; what the
+    desk types (specialties, reasons) in the clinic's language."""
+    doctors, patients = _demo_people(locale)
+    planner = Planner(random.Random(20270111), now, tz, "demo", locale=locale)
     register_people(planner, now - timedelta(days=30), doctors, patients)
     planner.calendar(
         doctors, [p for p, _ in patients], range(-7, 8), lambda: planner.rng.uniform(0.25, 0.45)
@@ -41,7 +44,10 @@ def demo_plan(tz: tzinfo, now: datetime) -> list[tuple[datetime, Command]]:
 
 
 def seed_demo(
-    services: Services, echo: Callable[[str], Any] = print, now: datetime | None = None
+    services: Services,
+    echo: Callable[[str], Any] = print,
+    now: datetime | None = None,
+    locale: str = "en",
 ) -> bool:
     """Load the demo clinic unless it is there already; returns whether it was loaded.
 
@@ -55,10 +61,14 @@ def seed_demo(
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     clock = _StepClock(now)
     bus = CommandBus(
-        services.store, tz=services.tz, clock=clock, after_commit=services.bus.after_commit
+        services.store,
+        tz=services.tz,
+        clock=clock,
+        after_commit=services.bus.after_commit,
+        region=services.region,
     )
     skipped = 0
-    plan = demo_plan(services.tz, now)
+    plan = demo_plan(services.tz, now, locale)
     for at, command in plan:
         clock.at = at
         try:
@@ -132,9 +142,8 @@ def seed_scale(services: Services, events: int, progress: Callable[..., Any]) ->
     with progress(length=len(steps), label="Writing history") as bar:
         for chunk in _chunks(steps, 1000):
             done = services.store.processed({command.command_id for _, command in chunk})
-            run_batch(
-                services.store, services.tz, [s for s in chunk if s[1].command_id not in done]
-            )
+            todo = [s for s in chunk if s[1].command_id not in done]
+            run_batch(services.store, services.tz, todo, services.region)
             bar.update(len(chunk))
     _finish(services, key, doctors[0].doctor_id, now)
     return services.store.count() - before

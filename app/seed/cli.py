@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from app import seed
@@ -18,9 +19,10 @@ from app.extensions import services
     help="Also add about N events of generated history (for benchmarks).",
 )
 def seed_demo(scale: int | None) -> None:
-    """Load a demo clinic (idempotent): doctors, patients and two weeks of appointments."""
+    """Load a demo clinic (idempotent): doctors, patients and two weeks of appointments,
+    typed in the clinic's language (CLINIC_LOCALE); the summary stays English."""
     found = services()
-    created = seed.seed_demo(found, echo=click.echo)
+    created = seed.seed_demo(found, echo=click.echo, locale=current_app.config["CLINIC_LOCALE"])
     click.echo("Demo clinic loaded." if created else "Demo clinic already present; unchanged.")
     if scale:
         written = seed.seed_scale(found, scale, progress=click.progressbar)

@@ -89,6 +89,34 @@ LAST = [
     "Dumont",
     "Lopez",
 ]
+# What the desk types, in the clinic's language (CLINIC_LOCALE): data, not interface text.
+SPECIALTIES_FR = {
+    "General practice": "Médecine générale",
+    "Paediatrics": "Pédiatrie",
+    "Dermatology": "Dermatologie",
+    "Cardiology": "Cardiologie",
+}
+REASONS_FR = [
+    "Bilan de santé",
+    "Consultation de suivi",
+    "Vaccination",
+    "Résultats d’analyses",
+    "Mal de dos",
+    "Éruption cutanée",
+    "Renouvellement d’ordonnance",
+    "Suivi douleur thoracique",
+    "Mal de gorge",
+    "Bilan annuel",
+    "Consultation allergie",
+    "Certificat de sport",
+]
+CANCEL_REASONS_FR = [
+    "Le patient a appelé pour annuler",
+    "Le patient est souffrant",
+    "Médecin indisponible",
+    "Réservé par erreur",
+    "Le patient a trouvé un créneau plus tôt ailleurs",
+]
 REASONS = [
     "Check-up",
     "Follow-up visit",
@@ -110,6 +138,13 @@ CANCEL_REASONS = [
     "Booked by mistake",
     "Patient found an earlier slot elsewhere",
 ]
+
+
+def words(locale: str) -> tuple[list[str], list[str]]:
+    """The reasons for visit and for cancelling the demo clinic's desk types."""
+    if locale == "fr":
+        return REASONS_FR, CANCEL_REASONS_FR
+    return REASONS, CANCEL_REASONS
 
 
 def demo_id(*parts: object) -> UUID:

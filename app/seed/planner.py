@@ -28,7 +28,7 @@ from app.domain.clinic_time import local_day, same_local_day
 from app.domain.doctor import parse_hours
 from app.domain.rules import WEEKDAYS
 
-from .people import CANCEL_REASONS, REASONS, RECEPTION, demo_id
+from .people import RECEPTION, demo_id, words
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Planner:
     tz: tzinfo
     key: str
     steps: list[tuple[datetime, int, Command]] = field(default_factory=list)
+    locale: str = "en"  # the language of what the desk types (reasons)
 
     def add(self, at: datetime, command: Command) -> None:
         self.steps.append((at, len(self.steps), command))
@@ -93,7 +94,7 @@ class Planner:
                 doctor_id=doctor.doctor_id,
                 starts_at=start.astimezone(self.tz),
                 duration_minutes=doctor.slot,
-                title=rng.choice(REASONS),
+                title=rng.choice(words(self.locale)[0]),
             ),
         )
         last = booked
@@ -121,7 +122,7 @@ class Planner:
                     command_id=self.cid(n, "cancel"),
                     actor=rng.choice(RECEPTION),
                     appointment_id=appointment_id,
-                    reason=rng.choice(CANCEL_REASONS),
+                    reason=rng.choice(words(self.locale)[1]),
                 ),
             )
             return
@@ -235,7 +236,9 @@ def register_people(
                 patient_id=patient_id,
                 full_name=name,
                 date_of_birth=date(rng.randint(1938, 2022), rng.randint(1, 12), rng.randint(1, 28)),
-                phone=f"06 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} "
+                # French mobiles: 06 10 to 06 38 are all allotted (06 39 and 06 9x are
+                # not, or are overseas), so every generated number is a valid one.
+                phone=f"06 {rng.randint(10, 38)} {rng.randint(10, 99)} {rng.randint(10, 99)} "
                 f"{rng.randint(10, 99)}",
                 email=f"{_ascii(first)}.{_ascii(last)}@example.org".lower(),
             ),

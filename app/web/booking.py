@@ -42,7 +42,9 @@ def _patient_context(values: dict[str, str]) -> dict[str, Any]:
     return {
         "values": values,
         "patient": d.patient(engine, patient_id) if patient_id else None,
-        "matches": d.search_patients(engine, query, limit=10) if query else [],
+        "matches": (
+            d.search_patients(engine, query, limit=10, region=services().region) if query else []
+        ),
         "searched": bool(query),
     }
 

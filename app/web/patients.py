@@ -25,7 +25,9 @@ PAGE_SIZE = 50
 
 def _directory(status: int = 200, **context: Any) -> Response:
     query = (request.args.get("q") or "").strip()[:100]
-    found = d.search_patients(services().read_engine, query, limit=PAGE_SIZE)
+    found = d.search_patients(
+        services().read_engine, query, limit=PAGE_SIZE, region=services().region
+    )
     results: dict[str, Any] = {"patients": found, "q": query, "more": len(found) >= PAGE_SIZE}
     if wants_fragment(RESULTS):
         return fragment("patients/_results.html", **results)

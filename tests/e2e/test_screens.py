@@ -14,8 +14,8 @@ from app import seed
 from app.queries import directory
 
 from .accessibility import check_accessibility
-from .conftest import E2E_PASSWORD, FRONT_DESK_SETTINGS
 from .clinic import Clinic, upcoming
+from .conftest import E2E_PASSWORD, FRONT_DESK_SETTINGS
 from .stack import LiveStack
 
 

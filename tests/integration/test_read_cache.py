@@ -165,7 +165,7 @@ def test_a_second_read_is_served_from_the_cache(cached: Cached) -> None:
                      id="reschedule to another day"),
         pytest.param(lambda c, a: ChangePatientDetails(
             patient_id=c.patient_ids[0], full_name="Patience Renamed",
-            date_of_birth=date(1980, 2, 3), phone="0699999999"),
+            date_of_birth=date(1980, 2, 3), phone="06 12 99 99 99"),
                      id="patient renamed"),
     ],
 )  # fmt: skip

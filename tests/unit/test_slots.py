@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from app.domain.clinic_time import local_moment
-from app.projections.keys import digits, search_key
+from app.projections.keys import search_key
 from app.queries.slots import free_slots, slot_grid
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -49,4 +49,3 @@ def test_the_hour_skipped_when_clocks_go_forward_does_not_exist():
 
 def test_search_keys_ignore_case_accents_and_spacing():
     assert search_key("  Élodie   DURAND ") == "elodie durand"
-    assert digits("+33 (0)6 12-34") == "33061234"
