@@ -11,10 +11,11 @@ browser asks for (Accept-Language) or one picked with `?lang=`; such pages say
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, ngettext
@@ -26,7 +27,8 @@ from app.domain.messages import Message, Param
 # The language names as each language writes its own, for the switch in the header.
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 
-# Babel patterns per language: a day, a day with its weekday in full, a moment.
+# Babel patterns per language: days, and a moment in a sentence (a moment in a list is its
+# day and its clock: MOMENTS).
 # English keeps the zero-padded day the desk has always read ("Thu 03 Dec 2026").
 PATTERNS: dict[str, dict[str, str]] = {
     "en": {
@@ -35,8 +37,6 @@ PATTERNS: dict[str, dict[str, str]] = {
         "long_day": "EEEE d MMMM",
         "full_day": "EEEE d MMMM y",
         "date_of_birth": "dd MMM y",
-        "moment": "EEE dd MMM y, HH:mm",
-        "short_moment": "EEE dd MMM, HH:mm",
         "full_moment": "EEEE d MMMM y 'at' HH:mm",
     },
     "fr": {
@@ -45,8 +45,6 @@ PATTERNS: dict[str, dict[str, str]] = {
         "long_day": "EEEE d MMMM",
         "full_day": "EEEE d MMMM y",
         "date_of_birth": "d MMM y",
-        "moment": "EEE d MMM y, HH:mm",
-        "short_moment": "EEE d MMM, HH:mm",
         "full_moment": "EEEE d MMMM y 'à' HH:mm",
     },
 }
@@ -88,20 +86,30 @@ def _babel_locale() -> Locale:
     return get_locale() or Locale("en")
 
 
+# A moment is its day and its clock, in both languages ("jeu. 3 déc. 2026, 09:30").
+MOMENTS = {"moment": "day", "short_moment": "short_day"}
+
+
+@lru_cache(maxsize=4096)
+def _day(value: date, pattern: str, locale: str) -> str:
+    # A page names the same few days on every row: Babel formats each once per process.
+    return format_date(value, PATTERNS[locale][pattern], locale=locale)
+
+
 def day_text(value: date, pattern: str = "day") -> str:
-    return format_date(value, _pattern(pattern), locale=_babel_locale())
+    return _day(value, pattern, locale_code())
 
 
 def moment_text(value: datetime, pattern: str = "moment") -> str:
     """An aware moment in its own zone (the caller converts to the clinic's)."""
+    if pattern in MOMENTS:
+        return f"{day_text(value.date(), MOMENTS[pattern])}, {value:%H:%M}"
     return format_datetime(value, _pattern(pattern), tzinfo=value.tzinfo, locale=_babel_locale())
 
 
 def clock_text(value: datetime | time, seconds: bool = False) -> str:
-    pattern = "HH:mm:ss" if seconds else "HH:mm"
-    if isinstance(value, datetime):
-        return format_datetime(value, pattern, tzinfo=value.tzinfo, locale=_babel_locale())
-    return format_time(value, pattern, locale=_babel_locale())
+    """24-hour clock in both languages: the same digits, formatted without Babel."""
+    return value.strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
 def number(value: float | int) -> str:
