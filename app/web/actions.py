@@ -21,10 +21,10 @@ class Action:
     """One thing staff can do to an appointment."""
 
     slug: str  # in the URL
-    label: str  # on the button
+    label: str  # on the button; English, the catalog's id: pages show gettext(label)
     domain: str  # its name in the domain's TRANSITIONS
     command: type[c.AppointmentCommand]
-    done: str  # said once it is done
+    done: str  # said once it is done (a catalog id, as the label)
     macro: str = "button"  # which macro of appointments/_rows.html draws it
     fields: tuple[str, ...] = ()  # the form fields the command takes beyond the version
     method: str = "POST"  # confirm keeps the seed route's PUT (a form without script posts)
@@ -49,26 +49,38 @@ class Action:
         return forms.appointment_command(self.command, appointment_id, form, self.fields)
 
 
+def N_(text: str) -> str:
+    """Marks text for the catalog (`make messages`) where it is defined; the pages translate
+    it where they show it. The table stays importable without Flask (the unit tests)."""
+    return text
+
+
 ACTIONS = {
     a.slug: a
     for a in (
         Action(
-            "confirm", "Confirm", "confirm", c.ConfirmAppointment, "Appointment confirmed.",
-            method="PUT", in_queue=True,
+            "confirm", N_("Confirm"), "confirm", c.ConfirmAppointment,
+            N_("Appointment confirmed."), method="PUT", in_queue=True,
         ),
-        Action("check-in", "Check in", "check_in", c.CheckInAppointment, "Patient checked in."),
-        Action("complete", "Complete", "complete", c.CompleteAppointment, "Visit completed."),
         Action(
-            "no-show", "No-show", "mark_no_show", c.MarkNoShow, "Marked as a no-show.",
+            "check-in", N_("Check in"), "check_in", c.CheckInAppointment,
+            N_("Patient checked in."),
+        ),
+        Action(
+            "complete", N_("Complete"), "complete", c.CompleteAppointment,
+            N_("Visit completed."),
+        ),
+        Action(
+            "no-show", N_("No-show"), "mark_no_show", c.MarkNoShow, N_("Marked as a no-show."),
             style="secondary",
         ),
         Action(
-            "cancel", "Cancel", "cancel", c.CancelAppointment, "Appointment cancelled.",
+            "cancel", N_("Cancel"), "cancel", c.CancelAppointment, N_("Appointment cancelled."),
             macro="reason", fields=("reason",), in_queue=True,
         ),
         Action(
-            "reschedule", "Reschedule", "reschedule", c.RescheduleAppointment, "Rescheduled.",
-            macro="link", fields=("starts_at", "duration_minutes", "reason"),
+            "reschedule", N_("Reschedule"), "reschedule", c.RescheduleAppointment,
+            N_("Rescheduled."), macro="link", fields=("starts_at", "duration_minutes", "reason"),
         ),
     )
 }  # fmt: skip

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from uuid import UUID
 
 from flask import Response, flash, request, url_for
+from flask_babel import gettext
 
 from app.commands import CommandResult
 
@@ -28,7 +29,7 @@ def _act(appointment_id: UUID, action: Action) -> Response:
 def _acted(appointment_id: UUID, action: Action, context: str, result: CommandResult) -> Response:
     expectation = Expectation.of("appointment", result)
     if not from_htmx():
-        flash(action.done)
+        flash(gettext(action.done))
         default = url_for("appointments.detail", appointment_id=appointment_id)
         return see_other(safe_next(default), expectation)
     caught_up = expectation.wait()
@@ -84,5 +85,5 @@ def action_view(action: Action) -> Callable[[UUID], Response]:
     def view(appointment_id: UUID) -> Response:
         return _act(appointment_id, action)
 
-    view.__doc__ = f"{action.label} one appointment."
+    view.__doc__ = f"{action.slug}: one appointment."
     return view

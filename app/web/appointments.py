@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from flask import Blueprint, Response, abort, request
+from flask_babel import gettext
 
 from app.domain.appointment import Status
 from app.extensions import services
@@ -70,7 +71,7 @@ def index() -> Response:
             engine, where, tz=services().tz, after=cursor, limit=PAGE_SIZE
         )
     except q.BadCursorError:
-        notice = "That page link is out of date; showing the first page."
+        notice = gettext("That page link is out of date; showing the first page.")
         results = q.list_appointments(engine, where, tz=services().tz)
     patient_name = None
     if where.patient_id and access.may_see_patient(where.patient_id):

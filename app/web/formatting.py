@@ -51,6 +51,12 @@ def long_day(value: date | datetime | None) -> str:
     return day(value, "long_day")
 
 
+def upper_first(text: str) -> str:
+    """A capital on the first letter only, for text that starts a heading ("Lundi 7
+    décembre"); Jinja's `capitalize` would lower-case the month of an English day."""
+    return text[:1].upper() + text[1:]
+
+
 def input_moment(value: datetime | None) -> str:
     """A moment as the local `YYYY-MM-DDTHH:MM` that forms send back."""
     return _local(value).strftime(INPUT_FORMAT) if value else ""
@@ -77,6 +83,7 @@ def init_app(app: Flask) -> None:
         "day": day,
         "short_day": short_day,
         "long_day": long_day,
+        "upper_first": upper_first,
         "input_moment": input_moment,
         "minutes": minutes,
     }.items():

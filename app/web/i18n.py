@@ -18,11 +18,27 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, g, has_request_context, request
-from flask_babel import Babel, get_locale, gettext, ngettext
+from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
 from flask_login import current_user
 
 from app.config import LOCALES
 from app.domain.messages import Message, Param
+
+# What each status is called on a badge, a filter or a counter.
+STATUS_LABELS = {
+    "pending": lazy_gettext("Pending"),
+    "confirmed": lazy_gettext("Confirmed"),
+    "checked_in": lazy_gettext("Checked in"),
+    "completed": lazy_gettext("Completed"),
+    "cancelled": lazy_gettext("Cancelled"),
+    "no_show": lazy_gettext("No-show"),
+}
+
+
+def status_label(status: Any) -> str:
+    """A status (the enum or its code) as staff call it, in the active language."""
+    return str(STATUS_LABELS[getattr(status, "value", status)])
+
 
 # The language names as each language writes its own, for the switch in the header.
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
@@ -161,5 +177,6 @@ def init_app(app: Flask) -> None:
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         LOCALES=LOCALES,
         say=render,
+        status_label=status_label,
         number=number,
     )

@@ -60,7 +60,11 @@ def _rendered_actions(row: SimpleNamespace, context: str, now: datetime) -> list
     def actions_for(r: SimpleNamespace, ctx: str = "detail") -> list:
         return offered(r.status, r.starts_at, now=now, tz=TZ, context=ctx)
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=True, extensions=["jinja2.ext.i18n"]
+    )
+    # The catalog is not what is compared: English, as the msgids say.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     # The rows' dates are not what is compared: the filters only need to exist.
     shown_as = ("moment", "short_moment", "clock", "clock_seconds", "day", "short_day")
     env.filters.update(dict.fromkeys((*shown_as, "input_moment", "minutes"), str))
