@@ -1,50 +1,53 @@
 """The timeline projection: an appointment's history as its detail page shows it, a row per
 event (who, when, what it changed), so that showing it reads the read database, not the
-event store. The wording is shared with the history queries that fold a stream."""
+event store. The history queries that fold a stream share these functions.
+
+Rows hold data, not words: the event's type, and each change as a field key with its raw
+values (a status code, a UTC time in ISO 8601, an id, the text staff typed). The pages word
+them in the reader's language (app/web/history_words.py), so one row serves both."""
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from app.domain.appointment import Appointment, Status
 from app.domain.clinic_time import to_utc
 from app.domain.events import APPOINTMENT_EVENTS, AppointmentCancelled, AppointmentRescheduled
-from app.domain.rules import local_label
 from app.eventstore import RecordedEvent
 
 from . import tables as t
 from .projection import Projection
 from .view import Key, Row, Tag, View
 
-# (field, before, after), as the timeline words them.
+# (field, before, after): a field key and its raw values.
 Change = tuple[str, str | None, str | None]
 
 # Their values are ids: a page names the people as they are called now, as it did when it
 # folded the stream on every view, so a patient's new name shows on their old entries too.
-PARTY_FIELDS = ("Doctor", "Patient")
+PARTY_FIELDS = ("doctor", "patient")
 
 
 def _values(state: Appointment) -> dict[str, Any]:
     """The fields the timeline speaks of, as the state holds them."""
     return {
-        "Status": state.status,
-        "Starts": state.starts_at,
-        "Ends": state.ends_at,
-        "Doctor": state.doctor_id,
-        "Patient": state.patient_id,
-        "Reason for visit": state.title,
+        "status": state.status,
+        "starts_at": state.starts_at,
+        "ends_at": state.ends_at,
+        "doctor": state.doctor_id,
+        "patient": state.patient_id,
+        "title": state.title,
     }
 
 
-def _worded(field: str, value: Any, tz: tzinfo) -> str | None:
-    """One field's value as the timeline words it."""
+def _raw(value: Any) -> str | None:
+    """One field's value as the row keeps it: a status's code, a time in UTC, an id."""
     if not value:
         return None
-    if field == "Status":
-        return value.label
-    if field in ("Starts", "Ends"):
-        return local_label(value, tz)
+    if isinstance(value, Status):
+        return value.value
+    if isinstance(value, datetime):
+        return to_utc(value).isoformat()
     return str(value)
 
 
@@ -57,26 +60,27 @@ def changes_made(state: Appointment, record: RecordedEvent, tz: tzinfo) -> list[
     changes: list[Change] = []
     for field, value in after.items():
         if before[field] != value:
-            old, new = _worded(field, before[field], tz), _worded(field, value, tz)
+            old, new = _raw(before[field]), _raw(value)
             if old != new:
                 changes.append((field, old, new))
     reason = getattr(record.event, "reason", "")
     if isinstance(record.event, AppointmentCancelled | AppointmentRescheduled) and reason:
-        changes.append(("Reason given", None, reason))
+        changes.append(("reason", None, reason))
     return changes
 
 
 def summary(record: RecordedEvent) -> str:
-    """The event in words: 'Appointment rescheduled'."""
-    return record.description.capitalize()
+    """What happened, as the row keeps it: the event's type ('AppointmentRescheduled')."""
+    return record.event_type
 
 
 def _timeline_tags(row: Row, tz: tzinfo) -> list[Tag]:
     return [("timeline", row["appointment_id"])]
 
 
+# Version 2: rows keep field keys and raw values, worded by the pages (issue 15).
 timeline = Projection(
-    "timeline", version=1, tables=(t.timeline,), taggers={t.timeline: _timeline_tags}
+    "timeline", version=2, tables=(t.timeline,), taggers={t.timeline: _timeline_tags}
 )
 
 

@@ -61,6 +61,7 @@ def init_app(app: Flask) -> None:
         booking,
         doctors,
         formatting,
+        history_words,
         home,
         i18n,
         inputs,
@@ -120,5 +121,9 @@ def init_app(app: Flask) -> None:
         allowed=access.allowed,
         may=access.may,
         sees_doctor=access.sees_doctor,
+        event_summary=history_words.event_summary,
+        field_label=history_words.field_label,
+        field_value=history_words.field_value,
+        status_word=history_words.status_word,
     )
     app.after_request(security_headers)

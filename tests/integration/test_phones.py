@@ -72,7 +72,9 @@ def test_numbers_old_events_hold_are_normalised_by_the_projections(services):
     assert patient in [p.patient_id for p in found]
 
 
-def test_the_patient_pages_show_the_national_form_and_explain_a_bad_number(desk, app_services):
+def test_the_patient_pages_show_the_national_form_and_explain_a_bad_number(
+    desk, pg_app, app_services
+):
     response = post(
         desk, "/patients", full_name="Jade Roux", date_of_birth="1984-05-06", phone="+33612345678"
     )
@@ -84,4 +86,12 @@ def test_the_patient_pages_show_the_national_form_and_explain_a_bad_number(desk,
     )
     assert response.status_code == 422
     assert "That phone number is too short or incomplete." in response.get_data(as_text=True)
+    assert app_services.store.count() == before
+    # In French, the same reason in the clinic's words.
+    french = signed_in_client(pg_app, locale="fr")
+    response = post(
+        french, "/patients", full_name="Jade Roux", date_of_birth="1984-05-06", phone="0612"
+    )
+    assert response.status_code == 422
+    assert "Ce numéro de téléphone est trop court ou incomplet." in response.get_data(as_text=True)
     assert app_services.store.count() == before

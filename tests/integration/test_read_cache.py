@@ -211,7 +211,7 @@ def test_an_appointments_timeline_is_cached_until_its_next_event(cached: Cached)
     cached.services.bus.handle(ConfirmAppointment(appointment_id=appointment))
 
     after = cached.reads.appointment_timeline(appointment)
-    assert [entry.summary for entry in after] == ["Appointment created", "Appointment confirmed"]
+    assert [entry.summary for entry in after] == ["AppointmentCreated", "AppointmentConfirmed"]
     assert after == cached.fresh().appointment_timeline(appointment)
     assert after[0] == first[0]
 

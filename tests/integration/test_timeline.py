@@ -4,6 +4,8 @@ the store only while it is behind the appointment row it is shown with."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 
 from app.commands import (
@@ -64,13 +66,16 @@ def test_the_read_model_says_what_folding_the_stream_says(services, clinic, cloc
     folded = history.appointment_history(services.store, appointment, tz=services.tz)
     assert [tl.named(entry, str) for entry in entries] == folded
     assert [(e.version, e.summary, e.actor) for e in entries] == [
-        (1, "Appointment created", "system"),
-        (2, "Appointment confirmed", "reception-1"),
-        (3, "Appointment rescheduled", "reception-2"),
-        (4, "Appointment cancelled", "dr-1"),
+        (1, "AppointmentCreated", "system"),
+        (2, "AppointmentConfirmed", "reception-1"),
+        (3, "AppointmentRescheduled", "reception-2"),
+        (4, "AppointmentCancelled", "dr-1"),
     ]
+    # Data, not words: field keys, status codes, UTC times; the pages word them.
     cancelled = {c.field: (c.before, c.after) for c in entries[3].changes}
-    assert cancelled == {"Status": ("pending", "cancelled"), "Reason given": (None, "Feels better")}
+    assert cancelled == {"status": ("pending", "cancelled"), "reason": (None, "Feels better")}
+    moved = {c.field: c.after for c in entries[2].changes}
+    assert datetime.fromisoformat(moved["starts_at"]).utcoffset() == timedelta(0)
     assert entries[2].recorded_at == folded[2].recorded_at == clock.now
     assert [e.version for e in tl.appointment_timeline(services.read_engine, other)] == [1]
     assert tl.appointment_timeline(services.read_engine, clinic.doctor_id) == []
@@ -93,9 +98,9 @@ def test_the_page_reads_it_without_the_store_and_names_people_as_they_are_now(
     [created] = shown(services, appointment)
 
     booked = {c.field: c.after for c in created.changes}
-    assert booked["Patient"] == "Patient Renamed"
-    assert booked["Doctor"] == "Dr Ada Martin"
-    assert booked["Starts"] == "Monday 11 January 2027 at 09:00"
+    assert booked["patient"] == "Patient Renamed"
+    assert booked["doctor"] == "Dr Ada Martin"
+    assert datetime.fromisoformat(booked["starts_at"]) == local("2027-01-11 09:00")
 
 
 def test_a_timeline_behind_its_appointment_row_is_folded_from_the_store(services, clinic):
@@ -114,8 +119,8 @@ def test_a_timeline_behind_its_appointment_row_is_folded_from_the_store(services
 
     # The row says version 2: its entry is on the page all the same, from the store.
     assert [(e.version, e.summary) for e in shown(services, appointment)] == [
-        (1, "Appointment created"),
-        (2, "Appointment confirmed"),
+        (1, "AppointmentCreated"),
+        (2, "AppointmentConfirmed"),
     ]
     services.projector.run("timeline")
     assert [e.version for e in tl.appointment_timeline(services.read_engine, appointment)] == [1, 2]

@@ -42,10 +42,23 @@ def sign_in(
     return client.post("/login", data=form, **kwargs)
 
 
-def signed_in_client(app: Flask, role: str = "admin", doctor_id: UUID | None = None) -> FlaskClient:
+def signed_in_client(
+    app: Flask, role: str = "admin", doctor_id: UUID | None = None, locale: str | None = None
+) -> FlaskClient:
+    """A client signed in with `role`; with `locale`, on an account of its own that has
+    chosen that language (an account's choice outlives the test: others keep theirs)."""
     client = app.test_client()
-    response = sign_in(client, account(app, role, doctor_id).username)
+    username = f"test-{role}-{locale}" if locale and not doctor_id else None
+    user = account(app, role, doctor_id, username=username)
+    response = sign_in(client, user.username)
     assert response.status_code == 303, response.get_data(as_text=True)
+    if locale:
+        token = TOKEN.search(client.get("/").get_data(as_text=True))
+        assert token, "no CSRF token on Today"
+        chosen = client.post(
+            "/account/locale", data={"csrf_token": token.group(1), "locale": locale}
+        )
+        assert chosen.status_code == 303, chosen.get_data(as_text=True)
     return client
 
 
@@ -53,9 +66,16 @@ class Staff:
     """One member of staff at a browser: signed in with `role` (and, for a doctor, as which
     doctor), a session, its CSRF token, plain or htmx requests."""
 
-    def __init__(self, app: Flask, role: str = "admin", doctor_id: UUID | None = None) -> None:
-        self.client: FlaskClient = signed_in_client(app, role, doctor_id)
-        self.user = account(app, role, doctor_id)
+    def __init__(
+        self,
+        app: Flask,
+        role: str = "admin",
+        doctor_id: UUID | None = None,
+        locale: str | None = None,
+    ) -> None:
+        self.client: FlaskClient = signed_in_client(app, role, doctor_id, locale)
+        username = f"test-{role}-{locale}" if locale and not doctor_id else None
+        self.user = account(app, role, doctor_id, username=username)
         self.token = ""
 
     def get(self, url: str, **kwargs: Any) -> TestResponse:

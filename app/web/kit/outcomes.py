@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from flask import current_app, g, request
+from flask_babel import gettext
 
 from app.commands import CommandResult
 from app.commands import commands as c
@@ -32,6 +33,7 @@ from app.domain.messages import Message
 from app.extensions import services
 from app.queries.freshness import Recorded, projected_version, recorded
 
+from .. import i18n
 from . import access
 
 
@@ -46,23 +48,26 @@ class Refusal:
 
 
 def refusal(exc: DomainError) -> Refusal:
-    """The answer a person gets for a refused command."""
+    """The answer a person gets for a refused command, in their language: the domain's
+    messages are rendered through the catalog here (app/web/i18n.py)."""
+    message = i18n.render(exc.said)
     match exc:
         case ValidationError():
-            return Refusal(422, "Please correct the marked fields.", exc.errors)
+            errors = {name: i18n.render(said) for name, said in exc.said_errors.items()}
+            return Refusal(422, gettext("Please correct the marked fields."), errors)
         case ConflictError():
-            return Refusal(409, exc.message, changes=exc.changes)
+            return Refusal(409, message, changes=[i18n.render(c) for c in exc.changes])
         case SlotTakenError():
-            return Refusal(409, exc.message, {"starts_at": exc.message})
+            return Refusal(409, message, {"starts_at": message})
         case OutsideWorkingHoursError():
-            return Refusal(422, exc.message, {"starts_at": exc.message})
+            return Refusal(422, message, {"starts_at": message})
         case NotFoundError() if exc.field:
-            return Refusal(422, exc.message, {exc.field: exc.message})
+            return Refusal(422, message, {exc.field: message})
         case NotFoundError():
-            return Refusal(404, exc.message)
+            return Refusal(404, message)
         case InvalidTransitionError() | AlreadyExistsError():
-            return Refusal(409, exc.message)
-    return Refusal(422, exc.message)
+            return Refusal(409, message)
+    return Refusal(422, message)
 
 
 def attempt(build: Callable[[], c.Command]) -> CommandResult | Refusal:
