@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from zxcvbn import zxcvbn
 
 from app.domain.errors import NotFoundError, ValidationError
+from app.domain.messages import Message, phrase
 from app.domain.staff import Principal, Role
 from app.eventstore import EventStore
 
@@ -165,25 +166,25 @@ class Accounts:
         full_name: str = "",
     ) -> User:
         """A new active account; refused with a message per field when input is wrong."""
-        errors: dict[str, str] = {}
+        errors: dict[str, Message] = {}
         username = username.strip().lower()
         if not USERNAME.match(username):
-            errors["username"] = (
+            errors["username"] = phrase(
                 "Use 2 to 32 lower-case letters, digits, dots, dashes or underscores, "
                 "starting with a letter or digit."
             )
         elif self.find(username) is not None:
-            errors["username"] = f"The username {username!r} is taken."
+            errors["username"] = _taken(username)
         full_name = " ".join(full_name.split())
         if len(full_name) > 120:
-            errors["full_name"] = "The name can be at most 120 characters."
+            errors["full_name"] = phrase("The name can be at most 120 characters.")
         if message := password_problem(password, username, full_name):
             errors["password"] = message
         try:
             chosen = Role(role)
         except ValueError:
             chosen = None
-            errors["role"] = "Choose reception, doctor or admin."
+            errors["role"] = phrase("Choose reception, doctor or admin.")
         doctor = self._doctor(chosen, doctor_id, errors)
         if errors:
             raise ValidationError(errors)
@@ -209,7 +210,7 @@ class Accounts:
                 conn.execute(users.insert().values(row))
         except sa.exc.IntegrityError:
             # Someone created the same username in between.
-            raise ValidationError({"username": f"The username {username!r} is taken."}) from None
+            raise ValidationError({"username": _taken(username)}) from None
         user = self.get(user_id)
         assert user is not None
         return user
@@ -281,42 +282,53 @@ class Accounts:
     def _existing(self, username: str) -> User:
         user = self.find(username)
         if user is None:
-            raise NotFoundError(f"There is no account named {username!r}.", field="username")
+            raise NotFoundError(
+                phrase("There is no account named %(username)s.", username=repr(username)),
+                field="username",
+            )
         return user
 
     def _doctor(
-        self, role: Role | None, doctor_id: UUID | str | None, errors: dict[str, str]
+        self, role: Role | None, doctor_id: UUID | str | None, errors: dict[str, Message]
     ) -> UUID | None:
         if role is not Role.DOCTOR:
             if doctor_id:
-                errors["doctor_id"] = "Only a doctor's account names a doctor."
+                errors["doctor_id"] = phrase("Only a doctor's account names a doctor.")
             return None
         chosen = _as_uuid(str(doctor_id or ""))
         if chosen is None:
-            errors["doctor_id"] = "A doctor's account must name which doctor they are."
+            errors["doctor_id"] = phrase("A doctor's account must name which doctor they are.")
             return None
         history = self.store.load(chosen)
         if not history or history[0].stream_type != "doctor":
-            errors["doctor_id"] = "No doctor with that id is registered."
+            errors["doctor_id"] = phrase("No doctor with that id is registered.")
             return None
         return chosen
 
 
-def password_problem(password: str, username: str, full_name: str = "") -> str | None:
-    """Why a new password is refused, or None; every refusal's wording is here."""
+def _taken(username: str) -> Message:
+    return phrase("The username %(username)s is taken.", username=repr(username))
+
+
+def password_problem(password: str, username: str, full_name: str = "") -> Message | None:
+    """Why a new password is refused, or None; every refusal's wording is here. zxcvbn's
+    advice is English: the catalog translates it (app/accounts/advice.py)."""
     if len(password) < MIN_PASSWORD:
-        return f"Use at least {MIN_PASSWORD} characters."
+        return phrase("Use at least %(least)d characters.", least=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        return f"Use at most {MAX_PASSWORD} characters."
+        return phrase("Use at most %(most)d characters.", most=MAX_PASSWORD)
     if password.strip().lower() == username:
-        return "The password cannot be the username."
+        return phrase("The password cannot be the username.")
     # The account's own names count as guessable words.
     judged = zxcvbn(password[:STRENGTH_CHECKED], user_inputs=[username, *full_name.split()])
     if judged["score"] >= MIN_STRENGTH:
         return None
     feedback = judged["feedback"]
     advice = [text for text in (feedback["warning"], *feedback["suggestions"]) if text]
-    return " ".join(["This password is too easy to guess.", *(advice or [MORE_WORDS])])
+    said: Message = phrase("This password is too easy to guess.")
+    for text in advice or [MORE_WORDS]:
+        said = phrase("%(earlier)s %(later)s", earlier=said, later=phrase(text))
+    return said
 
 
 def _columns() -> list[sa.Column]:

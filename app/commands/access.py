@@ -6,6 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.domain.errors import ForbiddenError
+from app.domain.messages import phrase
 from app.domain.staff import Principal, Role
 
 from . import commands as c
@@ -36,10 +37,10 @@ def may_run(principal: Principal, command: type[c.Command]) -> bool:
 
 def authorize(principal: Principal, command: c.Command) -> None:
     if not may_run(principal, type(command)):
-        raise ForbiddenError("Your role does not allow this action.")
+        raise ForbiddenError(phrase("Your role does not allow this action."))
 
 
 def authorize_doctor_record(principal: Principal | None, doctor_id: UUID | None) -> None:
     """A doctor acts only on their own appointments."""
     if principal is not None and principal.is_doctor and not principal.owns(doctor_id):
-        raise ForbiddenError("Doctors can act only on their own appointments.")
+        raise ForbiddenError(phrase("Doctors can act only on their own appointments."))

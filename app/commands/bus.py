@@ -17,6 +17,7 @@ from app.domain.errors import (
     ForbiddenError,
     SlotTakenError,
 )
+from app.domain.messages import phrase
 from app.domain.staff import Principal
 from app.eventstore import (
     CommandRecord,
@@ -187,14 +188,28 @@ def _replay(
 ) -> CommandResult:
     """The first outcome of a command id, again; refused unless it is the same action on the
     same record by the same actor (a reused form, a client bug, or someone else's id)."""
-    reuse = "This form was already used {}; nothing was changed. Reload the page and try again."
     if record.command_type != command.name:
-        raise CommandReusedError(reuse.format("for another action"))
+        raise CommandReusedError(
+            phrase(
+                "This form was already used for another action; nothing was changed. Reload "
+                "the page and try again."
+            )
+        )
     if not _same_record(record, command, store):
-        raise CommandReusedError(reuse.format("for another record"))
+        raise CommandReusedError(
+            phrase(
+                "This form was already used for another record; nothing was changed. Reload "
+                "the page and try again."
+            )
+        )
     # A command logged before the actor was kept (migration 0005) is checked without it.
     if record.actor is not None and record.actor != actor:
-        raise CommandReusedError(reuse.format("by someone else"))
+        raise CommandReusedError(
+            phrase(
+                "This form was already used by someone else; nothing was changed. Reload the "
+                "page and try again."
+            )
+        )
     return CommandResult(
         record.command_id, record.stream_id, record.version, record.position, replayed=True
     )

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from app.domain.errors import ValidationError
+from app.domain.messages import N_, Message, phrase
 
 from .parsing import to_date, to_datetime, to_int, to_text, to_uuid
 
@@ -46,7 +47,7 @@ def text(label: str, **kwargs: Any) -> Any:
 def _version(value: Any, field_name: str) -> int | None:
     if value is None or value == "":
         return None
-    return to_int(value, field_name, "The version", low=0)
+    return to_int(value, field_name, N_("The version"), low=0)
 
 
 def _hours(value: Any, field_name: str) -> dict[str, list[list[str]]]:
@@ -59,7 +60,7 @@ def _hours(value: Any, field_name: str) -> dict[str, list[list[str]]]:
     )
     if not shaped:
         raise ValidationError(
-            {field_name: "Working hours must list, for each day, start and end times."}
+            {field_name: phrase("Working hours must list, for each day, start and end times.")}
         )
     return {day: [[str(start), str(end)] for start, end in ranges] for day, ranges in value.items()}
 
@@ -68,12 +69,12 @@ def _hours(value: Any, field_name: str) -> dict[str, list[list[str]]]:
 class Command:
     """Base of all commands: a client-made id (for idempotency) and who asks."""
 
-    command_id: UUID = ident("command", new=True)
+    command_id: UUID = ident(N_("command"), new=True)
     actor: str = "system"
     correlation_id: str | None = None
 
     def __post_init__(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, Message] = {}
         for spec in dataclasses.fields(self):
             parse = spec.metadata.get("parse")
             if parse is None:
@@ -81,7 +82,7 @@ class Command:
             try:
                 object.__setattr__(self, spec.name, parse(getattr(self, spec.name), spec.name))
             except ValidationError as exc:
-                errors.update(exc.errors)
+                errors.update(exc.said_errors)
         if errors:
             raise ValidationError(errors)
 
@@ -92,55 +93,55 @@ class Command:
 
 @dataclass(frozen=True, kw_only=True)
 class RegisterPatient(Command):
-    patient_id: UUID = ident("patient", new=True)
-    full_name: str = text("The patient's name")
-    date_of_birth: date | None = day("The date of birth")
-    phone: str = text("The phone number", default="")
-    email: str = text("The email address", default="")
+    patient_id: UUID = ident(N_("patient"), new=True)
+    full_name: str = text(N_("The patient's name"))
+    date_of_birth: date | None = day(N_("The date of birth"))
+    phone: str = text(N_("The phone number"), default="")
+    email: str = text(N_("The email address"), default="")
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChangePatientDetails(Command):
-    patient_id: UUID = ident("patient")
-    full_name: str = text("The patient's name")
-    date_of_birth: date | None = day("The date of birth")
-    phone: str = text("The phone number", default="")
-    email: str = text("The email address", default="")
+    patient_id: UUID = ident(N_("patient"))
+    full_name: str = text(N_("The patient's name"))
+    date_of_birth: date | None = day(N_("The date of birth"))
+    phone: str = text(N_("The phone number"), default="")
+    email: str = text(N_("The email address"), default="")
     expected_version: int | None = _field(_version, default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RegisterDoctor(Command):
-    doctor_id: UUID = ident("doctor", new=True)
-    full_name: str = text("The doctor's name")
-    specialty: str = text("The specialty")
-    slot_minutes: int = number("The slot length", low=1, high=24 * 60, default=15)
+    doctor_id: UUID = ident(N_("doctor"), new=True)
+    full_name: str = text(N_("The doctor's name"))
+    specialty: str = text(N_("The specialty"))
+    slot_minutes: int = number(N_("The slot length"), low=1, high=24 * 60, default=15)
 
 
 @dataclass(frozen=True, kw_only=True)
 class SetWorkingHours(Command):
-    doctor_id: UUID = ident("doctor")
+    doctor_id: UUID = ident(N_("doctor"))
     # {"mon": [["09:00", "12:30"], ...], ...} in the clinic's local time
     hours: dict[str, list[list[str]]] = _field(_hours, default_factory=dict)
-    slot_minutes: int = number("The slot length", low=1, high=24 * 60, default=15)
+    slot_minutes: int = number(N_("The slot length"), low=1, high=24 * 60, default=15)
     expected_version: int | None = _field(_version, default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class CreateAppointment(Command):
-    appointment_id: UUID = ident("appointment", new=True)
-    patient_id: UUID = ident("patient")
-    doctor_id: UUID = ident("doctor")
+    appointment_id: UUID = ident(N_("appointment"), new=True)
+    patient_id: UUID = ident(N_("patient"))
+    doctor_id: UUID = ident(N_("doctor"))
     starts_at: datetime = moment()
-    duration_minutes: int = number("The duration", low=1, high=24 * 60)
-    title: str = text("The reason for the visit")
+    duration_minutes: int = number(N_("The duration"), low=1, high=24 * 60)
+    title: str = text(N_("The reason for the visit"))
 
 
 @dataclass(frozen=True, kw_only=True)
 class AppointmentCommand(Command):
     """A command on an existing appointment, optionally with the version the user saw."""
 
-    appointment_id: UUID = ident("appointment")
+    appointment_id: UUID = ident(N_("appointment"))
     expected_version: int | None = _field(_version, default=None)
 
 
@@ -151,14 +152,14 @@ class ConfirmAppointment(AppointmentCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class CancelAppointment(AppointmentCommand):
-    reason: str = text("The reason for cancelling")
+    reason: str = text(N_("The reason for cancelling"))
 
 
 @dataclass(frozen=True, kw_only=True)
 class RescheduleAppointment(AppointmentCommand):
     starts_at: datetime = moment()
-    duration_minutes: int = number("The duration", low=1, high=24 * 60)
-    reason: str = text("The reason for rescheduling", default="")
+    duration_minutes: int = number(N_("The duration"), low=1, high=24 * 60)
+    reason: str = text(N_("The reason for rescheduling"), default="")
 
 
 @dataclass(frozen=True, kw_only=True)

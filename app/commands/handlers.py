@@ -22,9 +22,8 @@ from app.domain.errors import (
     ValidationError,
 )
 from app.domain.events import Event
-from app.domain.messages import Message
+from app.domain.messages import N_, Message, phrase
 from app.domain.patient import Patient, PatientDetails
-from app.domain.rules import local_label
 from app.domain.staff import Principal
 from app.eventstore import Decision, Hold, RecordedEvent, Release
 
@@ -67,8 +66,8 @@ def _fold(
     """Rebuild an aggregate, refusing an id that belongs to another kind of record."""
     if history and history[0].stream_type != noun:
         if creating:
-            raise AlreadyExistsError(f"That id is already in use; a new {noun} needs a new id.")
-        raise NotFoundError(f"No {noun} with that id exists.", field=f"{noun}_id")
+            raise AlreadyExistsError(_ID_TAKEN[noun])
+        raise NotFoundError(_NO_SUCH[noun], field=f"{noun}_id")
     return cls.from_history(stream_id, [record.event for record in history])
 
 
@@ -130,9 +129,9 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
     patient = _fold(Patient, cmd.patient_id, streams[cmd.patient_id], "patient")
     doctor = _fold(Doctor, cmd.doctor_id, streams[cmd.doctor_id], "doctor")
     if not patient.exists:
-        raise NotFoundError("No patient with that id is registered.", field="patient_id")
+        raise NotFoundError(phrase("No patient with that id is registered."), field="patient_id")
     if not doctor.exists:
-        raise NotFoundError("No doctor with that id is registered.", field="doctor_id")
+        raise NotFoundError(phrase("No doctor with that id is registered."), field="doctor_id")
     appointment = _fold(
         Appointment,
         cmd.appointment_id,
@@ -229,7 +228,7 @@ def _checked(
 ) -> Any:
     """The aggregate, if it exists and is still at the version the user saw."""
     if not aggregate.exists:
-        raise NotFoundError(f"No {noun} with that id exists.", field=f"{noun}_id")
+        raise NotFoundError(_NO_SUCH[noun], field=f"{noun}_id")
     if expected is not None and expected != aggregate.version:
         raise stale_version_error(noun, expected, history, ctx.tz, ctx.actor_names)
     return aggregate
@@ -268,17 +267,21 @@ def refuse_taken(tx: StoreTransaction, hold: Hold, tz: tzinfo) -> NoReturn:
         assert other.starts_at is not None and other.ends_at is not None
         assert other.patient_id is not None
         patient = _fold(Patient, other.patient_id, tx.load(other.patient_id), "patient")
-        booked.append(Booked(other.starts_at, other.ends_at, patient.name or "another patient"))
+        booked.append(
+            Booked(other.starts_at, other.ends_at, patient.name or phrase("another patient"))
+        )
         until = other.starts_at
     check_free(hold.starts_at, hold.ends_at, booked, doctor_name=doctor.full_name, tz=tz)
     raise SlotTakenError(hold.refusal)
 
 
-def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> str:
+def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> Message:
     """What staff read when another appointment takes the time meanwhile."""
-    return (
-        f"That time is no longer free: {doctor.full_name} already has an appointment "
-        f"overlapping {local_label(starts_at, tz)}."
+    return phrase(
+        "That time is no longer free: %(doctor)s already has an appointment overlapping "
+        "%(starts)s.",
+        doctor=doctor.full_name,
+        starts=starts_at.astimezone(tz),
     )
 
 
@@ -286,11 +289,62 @@ def _actor(record: RecordedEvent) -> str:
     return record.actor or "someone"
 
 
-def describe_change(record: RecordedEvent, tz: tzinfo, actor: str | None = None) -> str:
+# What happened to a record, inside a conflict's sentence ("appointment rescheduled by …").
+CHANGES = {
+    "AppointmentCreated": N_("appointment created"),
+    "AppointmentConfirmed": N_("appointment confirmed"),
+    "AppointmentCancelled": N_("appointment cancelled"),
+    "AppointmentRescheduled": N_("appointment rescheduled"),
+    "AppointmentCheckedIn": N_("appointment checked in"),
+    "AppointmentCompleted": N_("appointment completed"),
+    "AppointmentMarkedNoShow": N_("appointment marked no show"),
+    "PatientRegistered": N_("patient registered"),
+    "PatientDetailsChanged": N_("patient details changed"),
+    "DoctorRegistered": N_("doctor registered"),
+    "WorkingHoursSet": N_("working hours set"),
+}
+_NO_SUCH = {
+    "appointment": phrase("No appointment with that id exists."),
+    "patient": phrase("No patient with that id exists."),
+    "doctor": phrase("No doctor with that id exists."),
+    "record": phrase("No record with that id exists."),
+}
+_ID_TAKEN = {
+    "appointment": phrase("That id is already in use; a new appointment needs a new id."),
+    "patient": phrase("That id is already in use; a new patient needs a new id."),
+    "doctor": phrase("That id is already in use; a new doctor needs a new id."),
+}
+# "This appointment was changed by someone else…": the record's noun, per kind of stream.
+_CHANGED = {
+    "appointment": N_(
+        "This appointment was changed by someone else after you opened it (%(changes)s). "
+        "Reload to see the current state."
+    ),
+    "patient": N_(
+        "This patient was changed by someone else after you opened it (%(changes)s). "
+        "Reload to see the current state."
+    ),
+    "doctor": N_(
+        "This doctor was changed by someone else after you opened it (%(changes)s). "
+        "Reload to see the current state."
+    ),
+    "record": N_(
+        "This record was changed by someone else after you opened it (%(changes)s). "
+        "Reload to see the current state."
+    ),
+}
+
+
+def describe_change(record: RecordedEvent, tz: tzinfo, actor: str | None = None) -> Message:
     """'appointment rescheduled by Alice Martin on Tuesday 12 January 2027 at 09:30', for
     conflicts; `actor` is who to name (by default, the actor as recorded)."""
-    who = actor or _actor(record)
-    return f"{record.description} by {who} on {local_label(record.recorded_at, tz)}"
+    what = CHANGES.get(record.event_type)
+    return phrase(
+        "%(what)s by %(who)s on %(when)s",
+        what=phrase(what) if what else record.description,
+        who=actor or _actor(record),
+        when=record.recorded_at.astimezone(tz),
+    )
 
 
 def stale_version_error(
@@ -304,12 +358,12 @@ def stale_version_error(
     since = [record for record in history if record.version > expected]
     names = actor_names({_actor(record) for record in since})
     changes = [describe_change(record, tz, names[_actor(record)]) for record in since]
-    return ConflictError(
-        f"This {noun} was changed by someone else after you opened it "
-        f"({'; '.join(changes) or 'its history is shorter than the version you saw'}). "
-        "Reload to see the current state.",
-        changes,
+    listed: Message = (
+        changes[0] if changes else phrase("its history is shorter than the version you saw")
     )
+    for change in changes[1:]:
+        listed = phrase("%(earlier)s; %(later)s", earlier=listed, later=change)
+    return ConflictError(phrase(_CHANGED.get(noun, _CHANGED["record"]), changes=listed), changes)
 
 
 HANDLERS: dict[type[c.Command], Callable[[Context, Any], Decision]] = {

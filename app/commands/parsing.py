@@ -1,4 +1,7 @@
-"""Coercion of raw command fields (form strings or typed values) with clear messages."""
+"""Coercion of raw command fields (form strings or typed values) with clear messages.
+
+A field's `label` is a catalog msgid ("The patient's name", "patient"), marked with N_
+where the command names it; the messages take it as a nested message."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from app.domain.errors import ValidationError
+from app.domain.messages import phrase
 
 MIN_YEAR, MAX_YEAR = 1970, 2999
 
@@ -18,7 +22,9 @@ def to_uuid(value: Any, field: str, label: str) -> UUID:
     try:
         return UUID(str(value).strip())
     except (ValueError, AttributeError, TypeError):
-        raise ValidationError({field: f"That is not a valid {label} id."}) from None
+        raise ValidationError(
+            {field: phrase("That is not a valid %(noun)s id.", noun=phrase(label))}
+        ) from None
 
 
 def to_datetime(value: Any, field: str) -> datetime:
@@ -29,14 +35,18 @@ def to_datetime(value: Any, field: str) -> datetime:
         except ValueError:
             raise ValidationError(
                 {
-                    field: f"{str(value)[:40]!r} is not a date and time "
-                    "(e.g. 2027-01-14T09:30+01:00)."
+                    field: phrase(
+                        "%(value)s is not a date and time (e.g. 2027-01-14T09:30+01:00).",
+                        value=repr(str(value)[:40]),
+                    )
                 }
             ) from None
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError({field: "The time must include a time zone."})
+        raise ValidationError({field: phrase("The time must include a time zone.")})
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValidationError({field: f"{value.year} is not a year the clinic books in."})
+        raise ValidationError(
+            {field: phrase("%(year)s is not a year the clinic books in.", year=str(value.year))}
+        )
     # Arithmetic on an aware datetime is wall-clock arithmetic in its own zone; in UTC a
     # 60-minute visit lasts 60 minutes even on the night the clocks change.
     return value.astimezone(UTC)
@@ -52,22 +62,34 @@ def to_date(value: Any, field: str, label: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationError({field: f"{label} must be a date (YYYY-MM-DD)."}) from None
+        raise ValidationError(
+            {field: phrase("%(field)s must be a date (YYYY-MM-DD).", field=phrase(label))}
+        ) from None
 
 
 def to_int(
     value: Any, field: str, label: str, *, low: int = -(2**31), high: int = 2**31 - 1
 ) -> int:
     """A whole number between `low` and `high`, from an int or its text form."""
+    whole = phrase("%(field)s must be a whole number.", field=phrase(label))
     if isinstance(value, bool):
-        raise ValidationError({field: f"{label} must be a whole number."})
+        raise ValidationError({field: whole})
     if not isinstance(value, int):
         try:
             value = int(str(value).strip())
         except ValueError:
-            raise ValidationError({field: f"{label} must be a whole number."}) from None
+            raise ValidationError({field: whole}) from None
     if not low <= value <= high:
-        raise ValidationError({field: f"{label} must be between {low} and {high}."})
+        raise ValidationError(
+            {
+                field: phrase(
+                    "%(field)s must be between %(low)s and %(high)s.",
+                    field=phrase(label),
+                    low=str(low),
+                    high=str(high),
+                )
+            }
+        )
     return value
 
 
@@ -76,5 +98,5 @@ def to_text(value: Any, field: str, label: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValidationError({field: f"{label} must be text."})
+        raise ValidationError({field: phrase("%(field)s must be text.", field=phrase(label))})
     return value

@@ -26,8 +26,9 @@ from .events import (
     AppointmentRescheduled,
     Event,
 )
+from .messages import N_, Message, phrase
 from .patient import Patient
-from .rules import clean_text, local_label, require_aware
+from .rules import clean_text, require_aware
 
 MIN_DURATION = timedelta(minutes=5)
 MAX_DURATION = timedelta(hours=8)
@@ -45,29 +46,49 @@ class Status(StrEnum):
     def label(self) -> str:
         return self.value.replace("_", " ").replace("no show", "no-show")
 
+    @property
+    def word(self) -> Message:
+        """The status inside a sentence ("this one is cancelled"), for the catalog."""
+        return STATUS_WORDS[self]
 
-# action -> (statuses it is allowed from, phrase for the refusal)
+
+STATUS_WORDS = {
+    Status.PENDING: phrase("pending"),
+    Status.CONFIRMED: phrase("confirmed"),
+    Status.CHECKED_IN: phrase("checked in"),
+    Status.COMPLETED: phrase("completed"),
+    Status.CANCELLED: phrase("cancelled"),
+    Status.NO_SHOW: phrase("no-show"),
+}
+
+# action -> (statuses it is allowed from, the refusal naming the status it has: %(status)s)
 TRANSITIONS: dict[str, tuple[frozenset[Status], str]] = {
-    "confirm": (frozenset({Status.PENDING}), "Only a pending appointment can be confirmed"),
+    "confirm": (
+        frozenset({Status.PENDING}),
+        N_("Only a pending appointment can be confirmed; this one is %(status)s."),
+    ),
     "cancel": (
         frozenset({Status.PENDING, Status.CONFIRMED}),
-        "Only a pending or confirmed appointment can be cancelled",
+        N_("Only a pending or confirmed appointment can be cancelled; this one is %(status)s."),
     ),
     "reschedule": (
         frozenset({Status.PENDING, Status.CONFIRMED}),
-        "Only a pending or confirmed appointment can be rescheduled",
+        N_("Only a pending or confirmed appointment can be rescheduled; this one is %(status)s."),
     ),
     "check_in": (
         frozenset({Status.CONFIRMED}),
-        "Only a confirmed appointment can be checked in",
+        N_("Only a confirmed appointment can be checked in; this one is %(status)s."),
     ),
     "complete": (
         frozenset({Status.CHECKED_IN}),
-        "Only an appointment whose patient has checked in can be completed",
+        N_(
+            "Only an appointment whose patient has checked in can be completed; this one "
+            "is %(status)s."
+        ),
     ),
     "mark_no_show": (
         frozenset({Status.CONFIRMED}),
-        "Only a confirmed appointment can be marked as a no-show",
+        N_("Only a confirmed appointment can be marked as a no-show; this one is %(status)s."),
     ),
 }
 
@@ -85,15 +106,16 @@ def _after_its_start(starts_at: datetime, now: datetime, tz: tzinfo) -> bool:
     return now >= starts_at
 
 
-# action -> the clock's rule beyond the status, and the refusal's phrase when it says no.
+# action -> the clock's rule beyond the status, and the refusal when it says no (naming the
+# appointment's start: %(starts)s).
 WHEN: dict[str, tuple[Callable[[datetime, datetime, tzinfo], bool], str]] = {
     "check_in": (
         _on_its_day,
-        "A patient can be checked in only on the day of the appointment",
+        N_("A patient can be checked in only on the day of the appointment (%(starts)s)."),
     ),
     "mark_no_show": (
         _after_its_start,
-        "A patient can be marked as a no-show only after the start time",
+        N_("A patient can be marked as a no-show only after the start time (%(starts)s)."),
     ),
 }
 
@@ -108,8 +130,8 @@ def _clock_refuses(
         return None
     if starts_at is None or now is None or tz is None:
         raise TypeError(f"{action} is judged by the clock: pass starts_at, now and tz")
-    allows, phrase = rule
-    return None if allows(starts_at, now, tz) else phrase
+    allows, refusal = rule
+    return None if allows(starts_at, now, tz) else refusal
 
 
 def why_not(
@@ -119,18 +141,17 @@ def why_not(
     starts_at: datetime | None,
     now: datetime | None = None,
     tz: tzinfo | None = None,
-) -> str | None:
+) -> Message | None:
     """Why staff may not take `action` on an appointment in `status` starting at
     `starts_at`, at `now`; None when they may. Commands and pages both ask this."""
-    allowed, phrase = TRANSITIONS[action]
+    allowed, refusal = TRANSITIONS[action]
     if status not in allowed:
-        label = status.label if status else "not booked"
-        return f"{phrase}; this one is {label}."
+        return phrase(refusal, status=status.word if status else phrase("not booked"))
     refused = _clock_refuses(action, starts_at, now, tz)
     if refused is None:
         return None
     assert starts_at is not None and tz is not None  # _clock_refuses raised otherwise
-    return f"{refused} ({local_label(starts_at, tz)})."
+    return phrase(refused, starts=starts_at.astimezone(tz))
 
 
 def allowed_actions(
@@ -153,14 +174,23 @@ def check_times(
     require_aware(ends_at, field="duration_minutes")
     starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     if ends_at <= starts_at:
-        raise ValidationError({"duration_minutes": "The appointment must end after it starts."})
+        raise ValidationError(
+            {"duration_minutes": phrase("The appointment must end after it starts.")}
+        )
     if ends_at - starts_at < MIN_DURATION:
-        raise ValidationError({"duration_minutes": "An appointment lasts at least 5 minutes."})
+        raise ValidationError(
+            {"duration_minutes": phrase("An appointment lasts at least 5 minutes.")}
+        )
     if ends_at - starts_at > MAX_DURATION:
-        raise ValidationError({"duration_minutes": "An appointment lasts at most 8 hours."})
+        raise ValidationError({"duration_minutes": phrase("An appointment lasts at most 8 hours.")})
     if starts_at <= now:
         raise ValidationError(
-            {"starts_at": f"{local_label(starts_at, tz)} has already passed; choose a later time."}
+            {
+                "starts_at": phrase(
+                    "%(starts)s has already passed; choose a later time.",
+                    starts=starts_at.astimezone(tz),
+                )
+            }
         )
     doctor.check_works(starts_at, ends_at, tz)
 
@@ -231,8 +261,10 @@ class Appointment:
     ) -> list[Event]:
         """Decide a new booking for `patient` with `doctor`."""
         if self.version:
-            raise AlreadyExistsError("This appointment has already been booked.")
-        title = clean_text(title, field="title", label="The reason for the visit", max_length=200)
+            raise AlreadyExistsError(phrase("This appointment has already been booked."))
+        title = clean_text(
+            title, field="title", label=phrase("The reason for the visit"), max_length=200
+        )
         check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)
         return [AppointmentCreated(patient.id, doctor.id, starts_at, ends_at, title)]
 
@@ -245,7 +277,7 @@ class Appointment:
         """Decide a cancellation; staff must say why."""
         self._check_can("cancel")
         reason = clean_text(
-            reason, field="reason", label="The reason for cancelling", max_length=500
+            reason, field="reason", label=phrase("The reason for cancelling"), max_length=500
         )
         return [AppointmentCancelled(reason)]
 
@@ -264,13 +296,13 @@ class Appointment:
         reason = clean_text(
             reason,
             field="reason",
-            label="The reason for rescheduling",
+            label=phrase("The reason for rescheduling"),
             max_length=500,
             required=False,
         )
         assert self.starts_at is not None and self.ends_at is not None
         if (starts_at, ends_at) == (self.starts_at, self.ends_at):
-            raise ValidationError({"starts_at": "The appointment is already at that time."})
+            raise ValidationError({"starts_at": phrase("The appointment is already at that time.")})
         check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)
         return [AppointmentRescheduled(starts_at, ends_at, self.starts_at, self.ends_at, reason)]
 

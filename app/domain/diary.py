@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 
 from .appointment import MIN_DURATION
 from .errors import SlotTakenError
+from .messages import Message, Param, phrase, phrase_n
 
 
 @dataclass(frozen=True)
@@ -20,15 +21,15 @@ class Booked:
 
     starts_at: datetime
     ends_at: datetime
-    patient_name: str
+    patient_name: str | Message  # "another patient" when the record has no name
 
 
-def _clock(moment: datetime, tz: tzinfo) -> str:
-    return f"{moment.astimezone(tz):%H:%M}"
+def _clock(moment: datetime, tz: tzinfo) -> time:
+    return moment.astimezone(tz).timetz()
 
 
-def _minutes(count: int) -> str:
-    return f"{count} minute" if count == 1 else f"{count} minutes"
+def _minutes(count: int) -> Message:
+    return phrase_n("%(num)d minute", "%(num)d minutes", count)
 
 
 def check_free(
@@ -50,20 +51,37 @@ def check_free(
     first = overlapping[0]
     if first.starts_at <= starts_at:
         raise SlotTakenError(
-            f"That time is no longer free: {doctor_name} already has an appointment with "
-            f"{first.patient_name} from {_clock(first.starts_at, tz)} "
-            f"to {_clock(first.ends_at, tz)}."
+            phrase(
+                "That time is no longer free: %(doctor)s already has an appointment with "
+                "%(patient)s from %(start)s to %(end)s.",
+                doctor=doctor_name,
+                patient=first.patient_name,
+                start=_clock(first.starts_at, tz),
+                end=_clock(first.ends_at, tz),
+            )
         )
     minutes = (first.starts_at - starts_at) // timedelta(minutes=1)
     asked = (ends_at - starts_at) // timedelta(minutes=1)
-    start = _clock(starts_at, tz)
-    into = (
-        f"A {asked}-minute appointment from {start} would run into "
-        f"{first.patient_name}'s appointment at {_clock(first.starts_at, tz)}"
-    )
+    words: dict[str, Param] = {
+        "asked": asked,
+        "start": _clock(starts_at, tz),
+        "patient": first.patient_name,
+        "theirs": _clock(first.starts_at, tz),
+        "free": _minutes(minutes),
+    }
     if timedelta(minutes=minutes) < MIN_DURATION:
         raise SlotTakenError(
-            f"{into}; only {_minutes(minutes)} free from {start}, too short for an "
-            "appointment. Choose another time."
+            phrase(
+                "A %(asked)d-minute appointment from %(start)s would run into %(patient)s's "
+                "appointment at %(theirs)s; only %(free)s free from %(start)s, too short for "
+                "an appointment. Choose another time.",
+                **words,
+            )
         )
-    raise SlotTakenError(f"{into}; at most {_minutes(minutes)} are free from {start}.")
+    raise SlotTakenError(
+        phrase(
+            "A %(asked)d-minute appointment from %(start)s would run into %(patient)s's "
+            "appointment at %(theirs)s; at most %(free)s are free from %(start)s.",
+            **words,
+        )
+    )

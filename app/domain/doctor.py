@@ -12,7 +12,28 @@ from uuid import UUID
 
 from .errors import AlreadyExistsError, OutsideWorkingHoursError, ValidationError
 from .events import DoctorRegistered, Event, WorkingHoursSet
-from .rules import WEEKDAY_NAMES, WEEKDAYS, clean_text, local_label
+from .messages import Message, phrase
+from .rules import WEEKDAYS, clean_text
+
+# A day of the week as a label ("Tuesday: …") and as a habit ("on Tuesdays").
+DAY_WORDS = (
+    phrase("Monday"),
+    phrase("Tuesday"),
+    phrase("Wednesday"),
+    phrase("Thursday"),
+    phrase("Friday"),
+    phrase("Saturday"),
+    phrase("Sunday"),
+)
+ON_DAYS = (
+    phrase("on Mondays"),
+    phrase("on Tuesdays"),
+    phrase("on Wednesdays"),
+    phrase("on Thursdays"),
+    phrase("on Fridays"),
+    phrase("on Saturdays"),
+    phrase("on Sundays"),
+)
 
 MIN_SLOT, MAX_SLOT = 5, 240
 _HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -23,20 +44,28 @@ def check_slot_minutes(value: int) -> int:
     """A slot length between 5 minutes and 4 hours."""
     if not isinstance(value, int) or isinstance(value, bool) or not MIN_SLOT <= value <= MAX_SLOT:
         raise ValidationError(
-            {"slot_minutes": f"The slot length must be between {MIN_SLOT} and {MAX_SLOT} minutes."}
+            {
+                "slot_minutes": phrase(
+                    "The slot length must be between %(least)d and %(most)d minutes.",
+                    least=MIN_SLOT,
+                    most=MAX_SLOT,
+                )
+            }
         )
     return value
 
 
 def parse_hours(raw: Mapping[str, Sequence[Sequence[str]]]) -> Hours:
     """Turn {"mon": [["09:00", "12:00"]]} into sorted, non-overlapping time ranges per day."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Message] = {}
     hours: Hours = {}
     for day, ranges in raw.items():
         if day not in WEEKDAYS:
-            errors["hours"] = f"Unknown day {day!r}; use one of {', '.join(WEEKDAYS)}."
+            errors["hours"] = phrase(
+                "Unknown day %(day)s; use one of %(days)s.", day=repr(day), days=", ".join(WEEKDAYS)
+            )
             continue
-        label = WEEKDAY_NAMES[WEEKDAYS.index(day)]
+        label = DAY_WORDS[WEEKDAYS.index(day)]
         parsed: list[tuple[time, time]] = []
         for pair in ranges:
             try:
@@ -44,18 +73,23 @@ def parse_hours(raw: Mapping[str, Sequence[Sequence[str]]]) -> Hours:
                     raise ValueError(pair)
                 start, end = (time.fromisoformat(str(part)) for part in pair)
             except ValueError:
-                errors[f"hours_{day}"] = f"{label}: write times as HH:MM, e.g. 09:00-12:30."
+                errors[f"hours_{day}"] = phrase(
+                    "%(day)s: write times as HH:MM, e.g. 09:00-12:30.", day=label
+                )
                 break
             if end <= start:
-                errors[f"hours_{day}"] = (
-                    f"{label}: {start:%H:%M} to {end:%H:%M} ends before it starts."
+                errors[f"hours_{day}"] = phrase(
+                    "%(day)s: %(start)s to %(end)s ends before it starts.",
+                    day=label,
+                    start=start,
+                    end=end,
                 )
                 break
             parsed.append((start, end))
         parsed.sort()
         for (_, end), (start, _) in itertools.pairwise(parsed):
             if start < end:
-                errors[f"hours_{day}"] = f"{label}: two working periods overlap."
+                errors[f"hours_{day}"] = phrase("%(day)s: two working periods overlap.", day=label)
         if parsed:
             hours[day] = parsed
     if errors:
@@ -109,23 +143,25 @@ class Doctor:
     def register(self, *, full_name: str, specialty: str, slot_minutes: int) -> list[Event]:
         """Decide the registration of a new doctor."""
         if self.version:
-            raise AlreadyExistsError("This doctor is already registered.")
-        errors: dict[str, str] = {}
+            raise AlreadyExistsError(phrase("This doctor is already registered."))
+        errors: dict[str, Message] = {}
         name = spec = ""
         try:
             name = clean_text(
-                full_name, field="full_name", label="The doctor's name", max_length=120
+                full_name, field="full_name", label=phrase("The doctor's name"), max_length=120
             )
         except ValidationError as exc:
-            errors.update(exc.errors)
+            errors.update(exc.said_errors)
         try:
-            spec = clean_text(specialty, field="specialty", label="The specialty", max_length=80)
+            spec = clean_text(
+                specialty, field="specialty", label=phrase("The specialty"), max_length=80
+            )
         except ValidationError as exc:
-            errors.update(exc.errors)
+            errors.update(exc.said_errors)
         try:
             check_slot_minutes(slot_minutes)
         except ValidationError as exc:
-            errors.update(exc.errors)
+            errors.update(exc.said_errors)
         if errors:
             raise ValidationError(errors)
         return [DoctorRegistered(name, spec, slot_minutes)]
@@ -145,16 +181,33 @@ class Doctor:
             p_start <= start.time() and end.time() <= p_end for p_start, p_end in periods
         )
         if not fits:
-            raise OutsideWorkingHoursError(
-                f"{self.full_name} does not work then ({local_label(starts_at, tz)} to "
-                f"{end:%H:%M}); {self.describe_day(start.weekday())}"
-            )
+            raise OutsideWorkingHoursError(self.not_working(start, end, periods))
 
-    def describe_day(self, weekday: int) -> str:
-        """'on Tuesdays they work 09:00-12:00 and 14:00-18:00', for error messages."""
-        periods = self.hours.get(WEEKDAYS[weekday], [])
-        day = WEEKDAY_NAMES[weekday]
+    def not_working(
+        self, start: datetime, end: datetime, periods: list[tuple[time, time]]
+    ) -> Message:
+        """'Dr Martin does not work then (…); on Tuesdays they work 09:00-12:00 and
+        14:00-18:00.', for the desk; `start` and `end` in the clinic's zone."""
+        on_days = ON_DAYS[start.weekday()]
         if not periods:
-            return f"they do not work on {day}s."
-        spans = " and ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in periods)
-        return f"on {day}s they work {spans}."
+            return phrase(
+                "%(doctor)s does not work then (%(starts)s to %(end)s); they do not work "
+                "%(on_days)s.",
+                doctor=self.full_name,
+                starts=start,
+                end=end.timetz(),
+                on_days=on_days,
+            )
+        spans = [phrase("%(start)s-%(end)s", start=s, end=e) for s, e in periods]
+        joined: Message = spans[0]
+        for span in spans[1:]:
+            joined = phrase("%(first)s and %(second)s", first=joined, second=span)
+        return phrase(
+            "%(doctor)s does not work then (%(starts)s to %(end)s); %(on_days)s they work "
+            "%(spans)s.",
+            doctor=self.full_name,
+            starts=start,
+            end=end.timetz(),
+            on_days=on_days,
+            spans=joined,
+        )

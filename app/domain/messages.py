@@ -5,7 +5,8 @@ English sentence with `%(name)s` placeholders, and the web renders it through th
 locale's catalog (app/web/i18n.py), formatting each parameter in that locale. `str()` gives
 the English rendering, for logs, the command line and tests of the domain.
 
-`phrase` and `phrase_n` are the keywords `pybabel extract` looks for (app/translations/babel.cfg).
+`phrase`, `phrase_n` and `N_` (a msgid kept in a table) are the keywords `pybabel extract`
+looks for (the Makefile's BABEL_KEYWORDS).
 Parameters are text, numbers, other messages (a status's label), or the clinic's local
 `datetime` (a full moment), `date` (a day) or `time` (a clock time), formatted by the reader.
 """
@@ -38,6 +39,11 @@ class Message:
         if self.count is not None:
             values.setdefault("num", self.count)
         return text % values if values or "%%" in text else text
+
+
+def N_(msgid: str) -> str:
+    """Marks a msgid kept in a table for the catalog; `phrase` makes it a message later."""
+    return msgid
 
 
 def phrase(msgid: str, **params: Param) -> Message:

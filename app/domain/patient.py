@@ -10,6 +10,7 @@ from uuid import UUID
 
 from .errors import AlreadyExistsError, ValidationError
 from .events import Event, PatientDetailsChanged, PatientRegistered
+from .messages import Message, phrase
 from .rules import clean_text
 
 _PHONE = re.compile(r"^\+?[0-9 ().-]{6,25}$")
@@ -30,36 +31,48 @@ class PatientDetails:
         cls, *, full_name: str, date_of_birth: date | None, phone: str, email: str, today: date
     ) -> PatientDetails:
         """Check every field at once, so the form can show all its messages together."""
-        errors: dict[str, str] = {}
+        errors: dict[str, Message] = {}
         name = phone_ = email_ = ""
         try:
             name = clean_text(
-                full_name, field="full_name", label="The patient's name", max_length=120
+                full_name, field="full_name", label=phrase("The patient's name"), max_length=120
             )
         except ValidationError as exc:
-            errors.update(exc.errors)
+            errors.update(exc.said_errors)
         if date_of_birth is None:
-            errors["date_of_birth"] = "The date of birth is required."
+            errors["date_of_birth"] = phrase("The date of birth is required.")
         elif date_of_birth > today:
-            errors["date_of_birth"] = "The date of birth cannot be in the future."
+            errors["date_of_birth"] = phrase("The date of birth cannot be in the future.")
         elif date_of_birth.year < today.year - 130:
-            errors["date_of_birth"] = "That date of birth is more than 130 years ago."
+            errors["date_of_birth"] = phrase("That date of birth is more than 130 years ago.")
         try:
             phone_ = clean_text(
-                phone, field="phone", label="The phone number", max_length=25, required=False
+                phone,
+                field="phone",
+                label=phrase("The phone number"),
+                max_length=25,
+                required=False,
             )
             if phone_ and not _PHONE.match(phone_):
-                errors["phone"] = "The phone number may hold only digits, spaces, +, -, ( and )."
+                errors["phone"] = phrase(
+                    "The phone number may hold only digits, spaces, +, -, ( and )."
+                )
         except ValidationError as exc:
-            errors.update(exc.errors)
+            errors.update(exc.said_errors)
         try:
             email_ = clean_text(
-                email, field="email", label="The email address", max_length=254, required=False
+                email,
+                field="email",
+                label=phrase("The email address"),
+                max_length=254,
+                required=False,
             )
             if email_ and not _EMAIL.match(email_):
-                errors["email"] = "That email address does not look right (name@example.org)."
+                errors["email"] = phrase(
+                    "That email address does not look right (name@example.org)."
+                )
         except ValidationError as exc:
-            errors.update(exc.errors)
+            errors.update(exc.said_errors)
         if errors:
             raise ValidationError(errors)
         assert date_of_birth is not None
@@ -100,7 +113,7 @@ class Patient:
     def register(self, details: PatientDetails) -> list[Event]:
         """Decide the registration of a new patient."""
         if self.version:
-            raise AlreadyExistsError("This patient is already registered.")
+            raise AlreadyExistsError(phrase("This patient is already registered."))
         return [
             PatientRegistered(
                 details.full_name, details.date_of_birth, details.phone, details.email

@@ -5,25 +5,36 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from .errors import ValidationError
+from .messages import Message, phrase
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def clean_text(
-    value: str, *, field: str, label: str, max_length: int, required: bool = True
+    value: str, *, field: str, label: Message, max_length: int, required: bool = True
 ) -> str:
-    """Strip `value` and check its length; the error names the field as the form shows it."""
+    """Strip `value` and check its length; the error names the field as the form shows it
+    (`label`, "The patient's name", starts the sentence)."""
     if not isinstance(value, str):
-        raise ValidationError({field: f"{label} must be text."})
+        raise ValidationError({field: phrase("%(field)s must be text.", field=label)})
     cleaned = " ".join(value.split())
     if "\x00" in cleaned or any("\ud800" <= ch <= "\udfff" for ch in cleaned):
-        raise ValidationError({field: f"{label} contains characters that cannot be stored."})
+        raise ValidationError(
+            {field: phrase("%(field)s contains characters that cannot be stored.", field=label)}
+        )
     if required and not cleaned:
-        raise ValidationError({field: f"{label} is required."})
+        raise ValidationError({field: phrase("%(field)s is required.", field=label)})
     if len(cleaned) > max_length:
         raise ValidationError(
-            {field: f"{label} is too long ({len(cleaned)} characters; at most {max_length})."}
+            {
+                field: phrase(
+                    "%(field)s is too long (%(length)d characters; at most %(most)d).",
+                    field=label,
+                    length=len(cleaned),
+                    most=max_length,
+                )
+            }
         )
     return cleaned
 
@@ -31,7 +42,7 @@ def clean_text(
 def require_aware(value: datetime, *, field: str) -> datetime:
     """Refuse a datetime without a time zone: it would be read differently by each reader."""
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError({field: "The time must include a time zone."})
+        raise ValidationError({field: phrase("The time must include a time zone.")})
     return value
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from app.domain.events import Event
+from app.domain.messages import Message, phrase
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,8 @@ class Hold:
     starts_at: datetime
     ends_at: datetime
     new: bool
-    refusal: str = "That time is no longer free."  # what to tell staff if it is taken
+    # What to tell staff if it is taken.
+    refusal: Message = field(default_factory=lambda: phrase("That time is no longer free."))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_user
 
 from app.accounts import MAX_PASSWORD, MIN_PASSWORD, User, password_problem
@@ -14,6 +15,7 @@ from app.domain.staff import ROLE_LABELS, Role
 from app.extensions import services
 from app.queries.directory import doctor_choices
 
+from . import i18n
 from .auth import SignedIn
 from .kit.outcomes import Refusal, refusal
 from .kit.rendering import page, see_other
@@ -93,10 +95,10 @@ def create_user() -> Response:
     values = {key: (form.get(key) or "").strip() for key in KEPT}
     password = form.get("password") or ""
     if password != (form.get("password_repeat") or ""):
-        errors = {"password_repeat": "The two passwords differ: type the same one twice."}
+        errors = {"password_repeat": gettext("The two passwords differ: type the same one twice.")}
         if problem := password_problem(password, values["username"].lower(), values["full_name"]):
-            errors["password"] = problem
-        refused = Refusal(422, "Please correct the marked fields.", errors)
+            errors["password"] = i18n.render(problem)
+        refused = Refusal(422, gettext("Please correct the marked fields."), errors)
         return _users_page(422, refusal=refused, values=values)
     # The doctor list stays on the form whatever the role: a doctor left chosen there
     # while another role is picked means nothing, rather than a refusal.

@@ -7,20 +7,22 @@ from typing import Any
 from uuid import UUID
 
 from flask import Blueprint, Response, abort, request
+from flask_babel import gettext
 
 from app.domain.errors import ValidationError
+from app.domain.messages import N_
 from app.extensions import services
 from app.queries import agenda
 from app.queries.past_day import past_day
 
 from . import formatting as fmt
-from . import forms
+from . import forms, i18n
 from .kit import access
 from .kit.rendering import page
 
 bp = Blueprint("past", __name__)
 
-NOT_YET = "That moment has not come yet: the doctor's page shows the day as it stands now."
+NOT_YET = N_("That moment has not come yet: the doctor's page shows the day as it stands now.")
 
 
 @bp.get("/doctors/<uuid:doctor_id>/as-of")
@@ -39,9 +41,10 @@ def doctor_day(doctor_id: UUID) -> Response:
     try:
         at = forms.parse_local(request.args.get("at"), field="at")
     except ValidationError as exc:
-        return page("doctors/as_of.html", status=422, error=exc.errors["at"], **context)
+        error = i18n.render(exc.said_errors["at"])
+        return page("doctors/as_of.html", status=422, error=error, **context)
     if at > fmt.now():
-        return page("doctors/as_of.html", status=422, error=NOT_YET, **context)
+        return page("doctors/as_of.html", status=422, error=gettext(NOT_YET), **context)
     found = past_day(
         services().store, services().read_engine, doctor_id, chosen, at, tz=services().tz
     )

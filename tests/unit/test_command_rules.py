@@ -103,7 +103,8 @@ def test_a_stale_version_is_a_conflict_that_says_what_changed(services, clinic):
                 appointment_id=appointment, reason="ill", expected_version=seen, actor="alice"
             )
         )
-    assert conflict.value.changes and "appointment rescheduled by bob" in conflict.value.changes[0]
+    assert conflict.value.changes
+    assert "appointment rescheduled by bob" in str(conflict.value.changes[0])
     assert "Reload" in conflict.value.message
     assert services.store.stream_version(appointment) == 2  # no silent overwrite
 

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from app.domain.clinic_time import local_day, local_moment
 from app.domain.errors import ValidationError
+from app.domain.messages import Message, phrase
 
 if TYPE_CHECKING:
     from app.bootstrap import Services
@@ -69,7 +70,7 @@ def parse_local(text: str | None, field: str = "starts_at") -> datetime:
     """A clinic-local `YYYY-MM-DDTHH:MM` as an aware moment; clear messages otherwise."""
     text = (text or "").strip()
     if not text:
-        raise ValidationError({field: "Choose a time."})
+        raise ValidationError({field: phrase("Choose a time.")})
     try:
         naive = datetime.strptime(text[:16], INPUT_FORMAT)
     except ValueError:
@@ -78,11 +79,11 @@ def parse_local(text: str | None, field: str = "starts_at") -> datetime:
         ) from None
     if not FIRST_DAY <= naive.date() <= LAST_DAY:
         # Converting year 1 to UTC would overflow; no clinic books that far anyway.
-        raise ValidationError({field: "Choose a date between the years 1900 and 2999."})
+        raise ValidationError({field: phrase("Choose a date between the years 1900 and 2999.")})
     found = local_moment(naive.date(), naive.time().isoformat("minutes"), clinic().tz)
     if found is None:
         raise ValidationError(
-            {field: "That time does not exist on that day: the clocks go forward."}
+            {field: phrase("That time does not exist on that day: the clocks go forward.")}
         )
     return found
 
@@ -92,16 +93,16 @@ def with_local_time(command: Callable[..., T], **fields: Any) -> T:
     time together with every other field's message."""
     if "starts_at" not in fields:
         return command(**fields)
-    errors: dict[str, str] = {}
+    errors: dict[str, Message] = {}
     try:
         fields["starts_at"] = parse_local(fields["starts_at"])
     except ValidationError as exc:
-        errors.update(exc.errors)
+        errors.update(exc.said_errors)
         fields["starts_at"] = datetime.now(UTC)  # a stand-in, so the rest gets checked
     try:
         built = command(**fields)
     except ValidationError as exc:
-        raise ValidationError({**exc.errors, **errors}) from None
+        raise ValidationError({**exc.said_errors, **errors}) from None
     if errors:
         raise ValidationError(errors)
     return built

@@ -8,10 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from app.commands import commands as c
-from app.domain.doctor import parse_hours
+from app.domain.doctor import DAY_WORDS, parse_hours
 from app.domain.errors import ValidationError
+from app.domain.messages import Message, phrase
 from app.domain.patient import PatientDetails
-from app.domain.rules import WEEKDAY_NAMES, WEEKDAYS
+from app.domain.rules import WEEKDAYS
 
 from .fields import Fields, clinic_today, command_id
 
@@ -28,7 +29,7 @@ def _patient_command(command: type[c.Command], form: Fields, key: str, **given: 
     try:
         return command(**fields, **command_id(form, key), **given)
     except ValidationError as exc:
-        errors = exc.errors
+        errors = exc.said_errors
     today = clinic_today()
     try:
         PatientDetails.checked(
@@ -39,7 +40,7 @@ def _patient_command(command: type[c.Command], form: Fields, key: str, **given: 
             today=today,
         )
     except ValidationError as exc:
-        errors = {**exc.errors, **errors}
+        errors = {**exc.said_errors, **errors}
     raise ValidationError(errors)
 
 
@@ -75,18 +76,20 @@ def hours_text(hours: Mapping[str, Any] | None) -> dict[str, str]:
     }
 
 
-def parse_week(form: Fields) -> tuple[dict[str, list[list[str]]], dict[str, str]]:
+def parse_week(form: Fields) -> tuple[dict[str, list[list[str]]], dict[str, Message]]:
     """The form's hours in the command's shape, and a message for each day written wrongly."""
     hours: dict[str, list[list[str]]] = {}
-    errors: dict[str, str] = {}
-    for day, name in zip(WEEKDAYS, WEEKDAY_NAMES, strict=True):
+    errors: dict[str, Message] = {}
+    for day, name in zip(WEEKDAYS, DAY_WORDS, strict=True):
         text = (form.get(f"hours_{day}") or "").strip()
         periods = []
         for part in filter(None, (p.strip() for p in re.split(r"[,;]", text))):
             found = _PERIOD.match(part)
             if found is None:
-                errors[f"hours_{day}"] = (
-                    f"{name}: {part[:40]!r} is not a period; write e.g. 09:00-12:30, 14:00-18:00."
+                errors[f"hours_{day}"] = phrase(
+                    "%(day)s: %(text)s is not a period; write e.g. 09:00-12:30, 14:00-18:00.",
+                    day=name,
+                    text=repr(part[:40]),
                 )
                 break
             # "9:00" is how people type it; the domain wants two-digit hours.
@@ -107,13 +110,13 @@ def set_hours(form: Fields, doctor_id: UUID) -> c.SetWorkingHours:
     try:
         command = c.SetWorkingHours(doctor_id=doctor_id, hours=hours, **fields)
     except ValidationError as exc:
-        errors = {**exc.errors, **errors}
+        errors = {**exc.said_errors, **errors}
     if errors:
         # The days written correctly may still be wrong (ends before it starts): say so now
         # rather than after the user has fixed the others.
         try:
             parse_hours(hours)
         except ValidationError as exc:
-            errors = {**exc.errors, **errors}
+            errors = {**exc.said_errors, **errors}
         raise ValidationError(errors)
     return command
