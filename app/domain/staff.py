@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
+from .messages import N_
+
 
 class Role(StrEnum):
     """A member of staff's role; it decides what they see and do."""
@@ -15,10 +17,11 @@ class Role(StrEnum):
     ADMIN = "admin"  # everything, plus staff accounts and operations
 
 
+# Catalog ids: the pages show gettext(label).
 ROLE_LABELS = {
-    Role.RECEPTION: "Reception",
-    Role.DOCTOR: "Doctor",
-    Role.ADMIN: "Admin",
+    Role.RECEPTION: N_("Reception"),
+    Role.DOCTOR: N_("Doctor"),
+    Role.ADMIN: N_("Admin"),
 }
 
 

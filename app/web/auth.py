@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask_babel import gettext
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -57,7 +58,7 @@ class SignedIn(UserMixin):
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS[self.user.role]
+        return gettext(ROLE_LABELS[self.user.role])
 
 
 @login_manager.user_loader
