@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext
-
 from app.extensions import services
 
 from . import i18n
@@ -53,11 +51,11 @@ MOMENTS = frozenset({"starts_at", "ends_at"})
 
 def event_summary(event_type: str) -> str:
     """'Appointment rescheduled', 'Rendez-vous déplacé'."""
-    return gettext(EVENTS.get(event_type, event_type))
+    return i18n.gettext(EVENTS.get(event_type, event_type))
 
 
 def field_label(field: str) -> str:
-    return gettext(FIELDS.get(field, field))
+    return i18n.gettext(FIELDS.get(field, field))
 
 
 def field_value(field: str, value: str | None) -> str:
@@ -65,7 +63,7 @@ def field_value(field: str, value: str | None) -> str:
     if not value:
         return ""
     if field == "status" and value in STATUS_WORDS:
-        return gettext(STATUS_WORDS[value])
+        return i18n.gettext(STATUS_WORDS[value])
     if field in MOMENTS:
         try:
             moment = datetime.fromisoformat(value)
@@ -78,4 +76,4 @@ def field_value(field: str, value: str | None) -> str:
 def status_word(status: object) -> str:
     """A status inside a sentence, lower case in both languages ('en attente')."""
     code = str(getattr(status, "value", status))
-    return gettext(STATUS_WORDS.get(code, code))
+    return i18n.gettext(STATUS_WORDS.get(code, code))

@@ -18,26 +18,26 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, g, has_request_context, request
-from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
+from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
 
 from app.config import LOCALES
-from app.domain.messages import Message, Param
+from app.domain.messages import N_, Message, Param
 
 # What each status is called on a badge, a filter or a counter.
 STATUS_LABELS = {
-    "pending": lazy_gettext("Pending"),
-    "confirmed": lazy_gettext("Confirmed"),
-    "checked_in": lazy_gettext("Checked in"),
-    "completed": lazy_gettext("Completed"),
-    "cancelled": lazy_gettext("Cancelled"),
-    "no_show": lazy_gettext("No-show"),
+    "pending": N_("Pending"),
+    "confirmed": N_("Confirmed"),
+    "checked_in": N_("Checked in"),
+    "completed": N_("Completed"),
+    "cancelled": N_("Cancelled"),
+    "no_show": N_("No-show"),
 }
 
 
 def status_label(status: Any) -> str:
     """A status (the enum or its code) as staff call it, in the active language."""
-    return str(STATUS_LABELS[getattr(status, "value", status)])
+    return gettext(STATUS_LABELS[getattr(status, "value", status)])
 
 
 # The language names as each language writes its own, for the switch in the header.
@@ -91,7 +91,36 @@ def select_locale() -> str:
 
 def locale_code() -> str:
     """The active language, as <html lang> and the patterns name it."""
-    return _known(str(get_locale())) or "en"
+    if not has_request_context():
+        return _known(str(get_locale())) or "en"
+    code: str | None = g.get("rendezvous_locale")
+    if code is None:
+        code = g.rendezvous_locale = _known(str(get_locale())) or "en"
+    return code
+
+
+def _translations() -> Any:
+    """The active catalog, looked up once per request: Flask-Babel finds it anew on every
+    call, and a list page asks for a few hundred strings (about a sixth of its time)."""
+    if not has_request_context():
+        return get_translations()
+    found = g.get("rendezvous_translations")
+    if found is None:
+        found = g.rendezvous_translations = get_translations()
+    return found
+
+
+def gettext(msgid: str, **values: Any) -> str:
+    """Flask-Babel's gettext, on the request's catalog: `%(name)s` filled from `values`."""
+    text: str = _translations().gettext(msgid)
+    return text % values if values else text
+
+
+def ngettext(singular: str, plural: str, num: int, **values: Any) -> str:
+    """Flask-Babel's ngettext, on the request's catalog; `%(num)d` is the count."""
+    values.setdefault("num", num)
+    text: str = _translations().ngettext(singular, plural, num)
+    return text % values
 
 
 def _pattern(name: str) -> str:
@@ -171,6 +200,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     Babel(app, locale_selector=select_locale)
+    # The templates' _() and ngettext(), on the request's catalog (see _translations).
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext, ngettext, newstyle=True
+    )
     app.after_request(vary_by_language)
     app.jinja_env.globals.update(
         locale_code=locale_code,
