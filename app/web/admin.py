@@ -66,7 +66,12 @@ def _users_page(
 def _target(username: str) -> User:
     user = services().accounts.find(username)
     if user is None:
-        abort(404, description=f"There is no account named {username!r}.")
+        abort(
+            404,
+            description=i18n.gettext(
+                "There is no account named %(username)s.", username=repr(username)
+            ),
+        )
     return user
 
 
@@ -76,7 +81,7 @@ def _row_refused(user: User, outcome: Refusal) -> Response:
         outcome.status,
         outcome.message
         if outcome.status == 409
-        else f"The account {user.username} was not changed.",
+        else i18n.gettext("The account %(username)s was not changed.", username=user.username),
         outcome.errors,
     )
     return _users_page(outcome.status, row=user.username, row_refusal=shown)
@@ -122,7 +127,9 @@ def create_user() -> Response:
         f", doctor {user.doctor_id}" if user.doctor_id else "",
         current_user.username,
     )
-    flash(f"Account {user.username} created; they can sign in now.")
+    flash(
+        i18n.gettext("Account %(username)s created; they can sign in now.", username=user.username)
+    )
     return see_other(url_for(".users"))
 
 
@@ -132,14 +139,20 @@ def set_active(username: str) -> Response:
     user = _target(username)
     wanted = request.form.get("active")
     if wanted not in ("0", "1"):
-        abort(400, description="Say whether the account is to be active (1) or not (0).")
+        abort(
+            400, description=i18n.gettext("Say whether the account is to be active (1) or not (0).")
+        )
     active = wanted == "1"
     if not active and user.user_id == current_user.user.user_id:
         # Nobody would be left at the keyboard able to undo it.
-        message = "You cannot disable your own account; another admin can."
+        message = i18n.gettext("You cannot disable your own account; another admin can.")
         return _row_refused(user, Refusal(409, message, {"active": message}))
     if user.active == active:
-        flash(f"Account {user.username} was already {'active' if active else 'disabled'}.")
+        flash(
+            i18n.gettext("Account %(username)s was already active.", username=user.username)
+            if active
+            else i18n.gettext("Account %(username)s was already disabled.", username=user.username)
+        )
         return see_other(url_for(".users"))
     try:
         changed = services().accounts.set_active(user.username, active, by=_actor())
@@ -148,9 +161,11 @@ def set_active(username: str) -> Response:
     state = "enabled" if changed.active else "disabled"
     log.info("account %s: %s by %s", state, changed.username, current_user.username)
     flash(
-        f"Account {changed.username} enabled."
+        i18n.gettext("Account %(username)s enabled.", username=changed.username)
         if changed.active
-        else f"Account {changed.username} disabled; its sessions have ended."
+        else i18n.gettext(
+            "Account %(username)s disabled; its sessions have ended.", username=changed.username
+        )
     )
     return see_other(url_for(".users"))
 
@@ -170,7 +185,12 @@ def set_password(username: str) -> Response:
         # The reset ended every session of the account, this one too: the admin who typed
         # the new password stays signed in.
         login_user(SignedIn(changed))
-        flash("Your password was changed; your other sessions have ended.")
+        flash(i18n.gettext("Your password was changed; your other sessions have ended."))
     else:
-        flash(f"Password of {changed.username} changed; their sessions have ended.")
+        flash(
+            i18n.gettext(
+                "Password of %(username)s changed; their sessions have ended.",
+                username=changed.username,
+            )
+        )
     return see_other(url_for(".users"))

@@ -17,7 +17,7 @@ from app.queries import history
 from app.queries.directory import patient
 
 from . import formatting as fmt
-from . import forms
+from . import forms, i18n
 from .actions import ACTIONS
 from .appointment_actions import action_view
 from .kit import access
@@ -103,7 +103,12 @@ def detail(appointment_id: UUID) -> Response:
     if version is not None:
         past = history.appointment_at_version(services().store, appointment_id, version)
         if past is None:
-            abort(404, description=f"This appointment has no version {version}.")
+            abort(
+                404,
+                description=i18n.gettext(
+                    "This appointment has no version %(version)s.", version=str(version)
+                ),
+            )
     context = detail_context(row)
     if wants_fragment("appointment"):
         # The article alone, as a swap: the page's heading level does not change with it.

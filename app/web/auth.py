@@ -120,7 +120,7 @@ def _too_many(limit: RequestLimit) -> Response:
         get_remote_address(),
         limit.limit,
     )
-    message = (
+    message = gettext(
         "Too many sign-in attempts. Wait a minute before trying again; "
         "if you have forgotten your password, ask an admin to reset it."
     )
@@ -136,11 +136,11 @@ def login() -> Response:
     username = (request.form.get("username") or "").strip()[:64]
     password = request.form.get("password") or ""
     if not username or not password:
-        return _login_page(422, "Enter your username and password.", username=username)
+        return _login_page(422, gettext("Enter your username and password."), username=username)
     user = services().accounts.authenticate(username, password[: MAX_PASSWORD + 1])
     if user is None:
         log.warning("failed sign-in for %r from %s", username, get_remote_address())
-        return _login_page(401, "Wrong username or password.", username=username)
+        return _login_page(401, gettext("Wrong username or password."), username=username)
     # A fresh session: nothing from before signing in carries over (nor its CSRF token).
     session.clear()
     login_user(SignedIn(user))
@@ -158,9 +158,11 @@ def logout() -> Response:
     if current_user.is_authenticated:
         log.info("signed out: %s", current_user.username)
         services().accounts.end_sessions(current_user.user.user_id)
+    # Said in the language of the person signing out, while they still are.
+    said = gettext("You have signed out.")
     logout_user()
     session.clear()
-    flash("You have signed out.")
+    flash(said)
     return see_other(url_for("auth.login"))
 
 
@@ -182,7 +184,7 @@ def _give_back_the_attempt() -> None:
 
 def expired_sign_in() -> Response:
     """The sign-in form was left open longer than its session lived: a fresh one."""
-    message = "This form has expired (it was open a long time). Please sign in again."
+    message = gettext("This form has expired (it was open a long time). Please sign in again.")
     return _login_page(400, message, username=request.form.get("username", ""))
 
 

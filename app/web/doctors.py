@@ -9,13 +9,12 @@ from uuid import UUID
 
 from flask import Blueprint, Response, abort, flash, request, url_for
 
-from app.domain.rules import WEEKDAY_NAMES, WEEKDAYS
 from app.extensions import services
 from app.queries import agenda
 from app.queries.directory import list_doctors
 
 from . import formatting as fmt
-from . import forms
+from . import forms, i18n
 from .forms import HOURS_FIELDS, hours_text
 from .kit import access
 from .kit.outcomes import Expectation, Refusal, attempt
@@ -45,7 +44,7 @@ def register() -> Response:
     outcome = attempt(lambda: forms.register_doctor(form))
     if isinstance(outcome, Refusal):
         return _directory(outcome.status, refusal=outcome, values=dict(form))
-    flash("Doctor registered.")
+    flash(i18n.gettext("Doctor registered."))
     return see_other(
         url_for(".detail", doctor_id=outcome.stream_id), Expectation.of("doctor", outcome)
     )
@@ -94,7 +93,7 @@ def _doctor_page(
         updating=updating,
         hours_refusal=refusal,
         hours_values=values,
-        weekdays=list(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+        weekdays=i18n.weekday_labels(),
         hours_fields=[*HOURS_FIELDS, "slot_minutes"],
         **context,
     )
@@ -124,13 +123,17 @@ def set_hours(doctor_id: UUID) -> Response:
     """Set the doctor's weekly working hours and slot length."""
     doctor = agenda.doctor(services().read_engine, doctor_id)
     if doctor is None:
-        abort(404, description="There is no doctor with that id.")
+        abort(404, description=i18n.no_such("doctor"))
     form = request.form
     chosen, view = _chosen(form)
     outcome = attempt(lambda: forms.set_hours(form, doctor_id))
     if isinstance(outcome, Refusal):
         return _doctor_page(doctor, chosen=chosen, view=view, refusal=outcome, values=dict(form))
-    flash("Working hours saved." if outcome.position is not None else "The hours were unchanged.")
+    flash(
+        i18n.gettext("Working hours saved.")
+        if outcome.position is not None
+        else i18n.gettext("The hours were unchanged.")
+    )
     day = forms.parse_day(form.get("day"))
     back = url_for(".detail", doctor_id=doctor_id, day=day, view="week" if view == "week" else None)
     return see_other(back, Expectation.of("doctor", outcome))

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_day_names
 from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, get_translations
@@ -162,6 +162,22 @@ def number(value: float | int) -> str:
     return format_decimal(value, locale=_babel_locale())
 
 
+_WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekday_labels(
+    width: Literal["abbreviated", "narrow", "short", "wide"] = "wide",
+) -> list[tuple[str, str]]:
+    """(key, name) Monday first, as a label starts: ("mon", "Lundi"), or "Lun." for
+    width "abbreviated". Babel numbers the days from Monday, as the keys do."""
+    names = get_day_names(width, locale=_babel_locale())
+    return [(key, names[n][:1].upper() + names[n][1:]) for n, key in enumerate(_WEEKDAY_KEYS)]
+
+
+def short_weekdays() -> list[tuple[str, str]]:
+    return weekday_labels("abbreviated")
+
+
 def first_week_day() -> int:
     """0 for Monday: the first column of a week in the active language."""
     return _babel_locale().first_week_day
@@ -190,6 +206,19 @@ def render(message: Message | str) -> str:
     return gettext(message.msgid, **values)
 
 
+# A record that is not there (or that the reader may not see: answered the same).
+NO_SUCH = {
+    "appointment": N_("There is no appointment with that id."),
+    "patient": N_("There is no patient with that id."),
+    "doctor": N_("There is no doctor with that id."),
+    "record": N_("There is no record with that id."),
+}
+
+
+def no_such(noun: str) -> str:
+    return gettext(NO_SUCH.get(noun, NO_SUCH["record"]))
+
+
 def vary_by_language(response: Response) -> Response:
     if g.get("varies_by_language"):
         response.vary.add("Accept-Language")
@@ -211,5 +240,6 @@ def init_app(app: Flask) -> None:
         LOCALES=LOCALES,
         say=render,
         status_label=status_label,
+        short_weekdays=short_weekdays,
         number=number,
     )

@@ -31,7 +31,7 @@ def doctor_day(doctor_id: UUID) -> Response:
     access.require_own(doctor_id)
     doctor = agenda.doctor(services().read_engine, doctor_id)
     if doctor is None:
-        abort(404, description="There is no doctor with that id.")
+        abort(404, description=i18n.no_such("doctor"))
     chosen = forms.parse_day(request.args.get("day")) or fmt.today()
     context: dict[str, Any] = {
         "doctor": doctor,

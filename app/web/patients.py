@@ -12,7 +12,7 @@ from app.queries import directory as d
 from app.queries.appointments import appointments_for_patient
 
 from . import formatting as fmt
-from . import forms
+from . import forms, i18n
 from .kit import access
 from .kit.outcomes import Expectation, Refusal, attempt
 from .kit.rendering import fragment, missing, page, see_other, settle, wants_fragment
@@ -47,7 +47,7 @@ def register() -> Response:
     outcome = attempt(lambda: forms.register_patient(request.form))
     if isinstance(outcome, Refusal):
         return _directory(outcome.status, refusal=outcome, values=dict(request.form))
-    flash("Patient registered.")
+    flash(i18n.gettext("Patient registered."))
     return see_other(
         url_for(".detail", patient_id=outcome.stream_id), Expectation.of("patient", outcome)
     )
@@ -101,12 +101,16 @@ def change(patient_id: UUID) -> Response:
     """Change a patient's details, refused if someone changed them since the form was shown."""
     patient = d.patient(services().read_engine, patient_id)
     if patient is None:
-        abort(404, description="There is no patient with that id.")
+        abort(404, description=i18n.no_such("patient"))
     form = request.form
     outcome = attempt(lambda: forms.change_patient(form, patient_id))
     if isinstance(outcome, Refusal):
         # What was typed stays, and so does the version it was typed against: after a
         # conflict the form keeps refusing until the user has reloaded and seen the change.
         return _patient_page(patient, refusal=outcome, values=dict(form))
-    flash("Patient details saved." if outcome.position is not None else "Nothing to change.")
+    flash(
+        i18n.gettext("Patient details saved.")
+        if outcome.position is not None
+        else i18n.gettext("Nothing to change.")
+    )
     return see_other(url_for(".detail", patient_id=patient_id), Expectation.of("patient", outcome))

@@ -95,7 +95,7 @@ def found(appointment_id: UUID) -> q.AppointmentRow | None:
     # The store is the truth: a command may have been taken on a record not projected yet.
     stored = recorded(services().store, "appointment", appointment_id)
     if stored is None:
-        abort(404, description="There is no appointment with that id.")
+        abort(404, description=i18n.no_such("appointment"))
     _require_sight(stored.doctor_id, stored.patient_id)
     return None
 

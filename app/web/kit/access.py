@@ -20,6 +20,8 @@ from app.domain.staff import Principal, Role
 from app.extensions import services
 from app.queries.appointments import is_patient_of
 
+from ..i18n import gettext, no_such
+
 log = logging.getLogger("rendezvous.access")
 
 EVERYONE = frozenset(Role)
@@ -134,13 +136,13 @@ def require_own(doctor_id: UUID | None) -> None:
 def refuse(what: str) -> NoReturn:
     """Log the refusal and answer 403: the role does not open this page or command."""
     _log_refusal(what, 403)
-    abort(403, description="Your role does not allow this. Ask an admin if you need it.")
+    abort(403, description=gettext("Your role does not allow this. Ask an admin if you need it."))
 
 
 def conceal(what: str, noun: str) -> NoReturn:
     """Log the refusal and answer exactly as for an unknown id of a `noun`."""
     _log_refusal(what, 404)
-    abort(404, description=f"There is no {noun} with that id.")
+    abort(404, description=no_such(noun))
 
 
 def _log_refusal(what: str, status: int) -> None:

@@ -21,9 +21,39 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..auth import expired_sign_in
+from ..i18n import gettext
 from .rendering import from_htmx, see_other
 
 log = logging.getLogger(__name__)
+
+
+def N_(text: str) -> str:
+    """Marks text for the catalog; the page translates it when shown."""
+    return text
+
+
+# Each code's title (werkzeug's name, in English) and what to say when the raiser said
+# nothing of its own (werkzeug's default descriptions are written for developers).
+TITLES = {
+    400: N_("Bad Request"),
+    403: N_("Forbidden"),
+    404: N_("Not Found"),
+    405: N_("Method Not Allowed"),
+    409: N_("Conflict"),
+    413: N_("Request Entity Too Large"),
+    422: N_("Unprocessable Entity"),
+    429: N_("Too Many Requests"),
+}
+SAID = {
+    400: N_("The request could not be read. Reload the page and try again."),
+    403: N_("Your role does not allow this. Ask an admin if you need it."),
+    404: N_("There is nothing at this address. Check it, or start again from Today."),
+    405: N_("This address does not take that kind of request."),
+    409: N_("This was changed meanwhile. Reload the page to see it as it is now."),
+    413: N_("What was sent is too large for a form of the appointment book."),
+    422: N_("Some of what was sent cannot be used. Check the form and try again."),
+    429: N_("Too many attempts in a short time. Wait a moment, then try again."),
+}
 
 
 def init_app(app: Flask) -> None:
@@ -60,8 +90,8 @@ def csrf_error(exc: CSRFError) -> Response:
         return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
     return _error(
         400,
-        "This form has expired",
-        "Nothing was changed. Reload the page and try again.",
+        gettext("This form has expired"),
+        gettext("Nothing was changed. Reload the page and try again."),
     )
 
 
@@ -72,7 +102,11 @@ def http_error(exc: HTTPException) -> ResponseReturnValue:
         # the WSGI response it is (the attribute is typed as werkzeug's sans-I/O base).
         return exc.get_response()
     code = exc.code or 500
-    return _error(code, exc.name, exc.description or "")
+    title = gettext(TITLES[code]) if code in TITLES else exc.name
+    described = exc.description or ""
+    if described == type(exc).description:  # werkzeug's own words: ours instead
+        described = SAID.get(code, described)
+    return _error(code, title, gettext(described))
 
 
 def unavailable(exc: Exception) -> Response:
@@ -82,8 +116,8 @@ def unavailable(exc: Exception) -> Response:
     g._login_user = AnonymousUserMixin()
     return _error(
         503,
-        "Temporarily unavailable",
-        "The appointment book cannot be reached right now. Please try again in a moment.",
+        gettext("Temporarily unavailable"),
+        gettext("The appointment book cannot be reached right now. Please try again in a moment."),
     )
 
 
@@ -92,6 +126,6 @@ def unexpected(exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return _error(
         500,
-        "Something went wrong",
-        "The error has been logged. Please try again; if it persists, tell an admin.",
+        gettext("Something went wrong"),
+        gettext("The error has been logged. Please try again; if it persists, tell an admin."),
     )

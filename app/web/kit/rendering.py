@@ -23,6 +23,7 @@ from app.extensions import FRESHNESS, services
 from app.projections import PROJECTIONS
 from app.queries.freshness import Freshness, freshness
 
+from ..i18n import no_such
 from .outcomes import Expectation
 
 READ_MODELS = tuple(p.name for p in PROJECTIONS)
@@ -104,7 +105,7 @@ def missing(noun: str, updating: bool, back: str | None = None) -> Response:
     it is on its way (the page refreshes itself); otherwise 404."""
     if updating:
         return page("pending.html", updating=True, noun=noun, back=back)
-    abort(404, description=f"There is no {noun} with that id.")
+    abort(404, description=no_such(noun))
 
 
 def safe_next(default: str) -> str:
