@@ -136,6 +136,6 @@ def test_the_day_prints_without_menu_or_buttons_and_the_doctor_s_day_with_phone_
     expect(page.locator("header.site-header")).to_be_hidden()
     expect(page.locator("main button:visible, main a.button:visible")).to_have_count(0)
     first = page.locator("#agenda tbody tr").first
-    expect(first).to_contain_text("0612345678")
+    expect(first).to_contain_text("06 12 34 56 78")
     expect(first).to_contain_text("17 May 1984")
     assert pdf_pages(page.pdf(format="A4")) == 1

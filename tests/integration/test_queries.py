@@ -165,17 +165,15 @@ def test_an_appointments_timeline_and_how_it_was_at_each_version(services, clini
     timeline = history.appointment_history(services.store, appointment, tz=services.tz)
 
     assert [(e.version, e.summary, e.actor) for e in timeline] == [
-        (1, "Appointment created", "system"),
-        (2, "Appointment confirmed", "reception-1"),
-        (3, "Appointment rescheduled", "reception-2"),
+        (1, "AppointmentCreated", "system"),
+        (2, "AppointmentConfirmed", "reception-1"),
+        (3, "AppointmentRescheduled", "reception-2"),
     ]
+    # The history keeps data (codes, UTC times); the pages word it in the reader's language.
     moved = {c.field: (c.before, c.after) for c in timeline[2].changes}
-    assert moved["Status"] == ("confirmed", "pending")
-    assert moved["Starts"] == (
-        "Monday 11 January 2027 at 09:00",
-        "Tuesday 12 January 2027 at 10:00",
-    )
-    assert moved["Reason given"] == (None, "Doctor away")
+    assert moved["status"] == ("confirmed", "pending")
+    assert moved["starts_at"] == ("2027-01-11T08:00:00+00:00", "2027-01-12T09:00:00+00:00")
+    assert moved["reason"] == (None, "Doctor away")
     assert timeline[2].recorded_at == clock.now
     then = history.appointment_at_version(services.store, appointment, 2)
     assert (then.appointment.status, then.appointment.starts_at) == (
@@ -213,7 +211,7 @@ def test_a_doctors_day_as_it_stood_at_an_earlier_moment(services, clinic, clock)
 
     assert [a.id for a in then.appointments] == [kept, moved]
     assert [(c.appointment_id, c.actor, c.summary) for c in then.changes_since] == [
-        (moved, "reception-2", "Appointment rescheduled"),
-        (added, "reception-3", "Appointment created"),
+        (moved, "reception-2", "AppointmentRescheduled"),
+        (added, "reception-3", "AppointmentCreated"),
     ]
     assert [a.id for a in now.appointments] == [kept, added] and now.changes_since == []
