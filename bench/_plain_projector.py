@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.types.json import Jsonb
 
-from app.projections.keys import digits, search_key
+from app import phones
+from app.projections.keys import search_key
 
 PAGE = """
 SELECT position, tx_id, stream_id, event_type, version, data, metadata, recorded_at
@@ -83,8 +84,8 @@ def _upsert_sql(table: str) -> str:
 class PlainProjector:
     """Every read model of the three projections, in one pass over the log."""
 
-    def __init__(self, tz: ZoneInfo) -> None:
-        self.tz = tz
+    def __init__(self, tz: ZoneInfo, region: str) -> None:
+        self.tz, self.region = tz, region
         self.rows: dict[str, dict[Any, dict[str, Any]]] = {table: {} for table in TABLES}
         self.dirty: dict[str, set[Any]] = {table: set() for table in TABLES}
         self.deleted: set[tuple[date, str]] = set()
@@ -116,29 +117,27 @@ class PlainProjector:
     def apply(self, position, tx_id, stream_id, kind, version, data, meta, at) -> None:  # type: ignore[no-untyped-def]
         if kind in ("PatientRegistered", "PatientDetailsChanged"):
             old = self.rows["rm_patients"].get(stream_id)
+            phone = phones.display(data["phone"], self.region)
             self.put("rm_patients", stream_id, {
                 "patient_id": stream_id, "full_name": data["full_name"],
                 "name_key": search_key(data["full_name"]),
                 "date_of_birth": date.fromisoformat(data["date_of_birth"]),
-                "phone": data["phone"], "phone_digits": digits(data["phone"]),
+                "phone": phone, "phone_digits": phones.key(data["phone"], self.region),
                 "email": data["email"], "registered_at": old["registered_at"] if old else at,
                 "changed_at": at, "version": version,
             })  # fmt: skip
             party = self.rows["rm_appointment_parties"].get(stream_id)
-            if party and (party["full_name"], party["detail"]) != (
-                data["full_name"],
-                data["phone"],
-            ):
+            if party and (party["full_name"], party["detail"]) != (data["full_name"], phone):
                 for appointment in self.rows["rm_appointments"].values():
                     if appointment["patient_id"] == stream_id:
                         appointment.update(
                             patient_name=data["full_name"],
                             patient_name_key=search_key(data["full_name"]),
-                            patient_phone=data["phone"],
+                            patient_phone=phone,
                         )
                         self.dirty["rm_appointments"].add(appointment["appointment_id"])
             self.put("rm_appointment_parties", stream_id, {
-                "party_id": stream_id, "full_name": data["full_name"], "detail": data["phone"]
+                "party_id": stream_id, "full_name": data["full_name"], "detail": phone
             })  # fmt: skip
         elif kind == "DoctorRegistered":
             self.put("rm_doctors", stream_id, {

@@ -136,7 +136,7 @@ def bench_rebuild(events_url: str, page: int, minimum: int) -> None:
                 conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
     _pg.checkpoint(plain_url)
     started = time.perf_counter()
-    seen = PlainProjector(ZoneInfo(TZ)).run(
+    seen = PlainProjector(ZoneInfo(TZ), services.region).run(
         _pg.conninfo(events_url), _pg.conninfo(plain_url), page, lambda n: None
     )
     with engine.begin() as conn:
