@@ -12,6 +12,7 @@ from uuid import UUID
 
 from app.commands import commands as c
 from app.domain.appointment import Status, allowed_actions
+from app.domain.messages import N_
 
 from . import forms
 
@@ -47,12 +48,6 @@ class Action:
     def build(self, appointment_id: UUID, form: Mapping[str, str]) -> c.AppointmentCommand:
         """The command this action sends, from its form."""
         return forms.appointment_command(self.command, appointment_id, form, self.fields)
-
-
-def N_(text: str) -> str:
-    """Marks text for the catalog (`make messages`) where it is defined; the pages translate
-    it where they show it. The table stays importable without Flask (the unit tests)."""
-    return text
 
 
 ACTIONS = {

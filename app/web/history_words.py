@@ -9,15 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.domain.messages import N_
 from app.extensions import services
 
 from . import i18n
-
-
-def N_(text: str) -> str:
-    """Marks text for the catalog; gettext words it when shown."""
-    return text
-
 
 EVENTS = {
     "AppointmentCreated": N_("Appointment created"),

@@ -20,16 +20,13 @@ from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.domain.messages import N_
+
 from ..auth import expired_sign_in
 from ..i18n import gettext
 from .rendering import from_htmx, see_other
 
 log = logging.getLogger(__name__)
-
-
-def N_(text: str) -> str:
-    """Marks text for the catalog; the page translates it when shown."""
-    return text
 
 
 # Each code's title (werkzeug's name, in English) and what to say when the raiser said
