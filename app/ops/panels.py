@@ -23,9 +23,21 @@ RUN_BATCHES = 10
 class NothingToSkipError(Exception):
     """The projection has no failed event: there is nothing to skip."""
 
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"{name} has no failed event to skip.")
+
 
 class FailureMovedError(Exception):
     """The projection is failing on another event than the one the operator saw."""
+
+    def __init__(self, name: str, row: cp.CheckpointRow, seen: int) -> None:
+        self.name, self.row, self.seen = name, row, seen
+        super().__init__(
+            f"{name} is now failing on another event ({row.failed_event_type} at "
+            f"position {row.failed_position}), not the one at position {seen}: look "
+            "at its error before skipping it."
+        )
 
 
 @dataclass(frozen=True)
@@ -95,13 +107,9 @@ def skip(
     with projector.transaction() as conn:
         row = cp.lock(conn, projection, wait=True)
         if row is None or row.failed_checkpoint is None:
-            raise NothingToSkipError(f"{name} has no failed event to skip.")
+            raise NothingToSkipError(name)
         if position is not None and row.failed_position != position:
-            raise FailureMovedError(
-                f"{name} is now failing on another event ({row.failed_event_type} at "
-                f"position {row.failed_position}), not the one at position {position}: look "
-                "at its error before skipping it."
-            )
+            raise FailureMovedError(name, row, position)
         cp.skip(conn, row, projector.clock())
     return row, _run_on(projector, name, max_batches)
 

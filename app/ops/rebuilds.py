@@ -36,6 +36,7 @@ class RebuildRefusedError(Exception):
     """A rebuild was not queued: one of the same projection is queued or running already."""
 
     def __init__(self, name: str, active: Rebuild | None) -> None:
+        self.name, self.active = name, active
         who = f", asked for by {active.requested_by}" if active else ""
         state = active.state if active else "queued"
         super().__init__(f"A rebuild of {name} is {state} already{who}; wait for it to finish.")

@@ -229,9 +229,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     Babel(app, locale_selector=select_locale)
-    # The templates' _() and ngettext(), on the request's catalog (see _translations).
+    # The templates' _() and ngettext(), on the request's catalog (see _translations). They
+    # hand Jinja the catalog's text as is: Jinja fills the %(name)s itself, escaping values.
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext, ngettext, newstyle=True
+        lambda msgid: _translations().gettext(msgid),
+        lambda singular, plural, num: _translations().ngettext(singular, plural, num),
+        newstyle=True,
     )
     app.after_request(vary_by_language)
     app.jinja_env.globals.update(

@@ -18,6 +18,7 @@ from app.ops import rebuilds, samples
 from app.projections import checkpoints as cp
 from app.projections import tables as t
 from app.projections.directory import patients
+from app.web.ops import charts as ops_charts
 
 from ..backends import redis_test_url
 from ..clinic import monday_ahead, open_clinic
@@ -27,6 +28,7 @@ from .webclient import Staff, page_text
 from .workers import Worker
 
 CARD_POLLS = 'hx-trigger="every 1s"'
+NBSP, NNBSP = "\u00a0", "\u202f"
 
 
 def card(staff: Staff, name: str) -> str:
@@ -101,10 +103,44 @@ def test_a_parked_event_shows_its_error_and_retry_applies_it_after_a_fix(
     response = admin.post("/ops/projections/patients/retry", {})
 
     assert response.status_code == 303
-    assert "Retried patients: 1 event applied, up to date" in page_text(admin.get("/ops"))
+    assert "Retried Patients: 1 event applied, up to date" in page_text(admin.get("/ops"))
     assert 'data-state="up to date"' in card(admin, "patients")
     assert "Ana Parked" in names(services.read_engine)
     assert any("retry of patients by test-admin" in r.getMessage() for r in caplog.records)
+
+
+def test_an_admin_who_reads_french_operates_the_projections_in_french(pg_app, monkeypatch):
+    services = pg_app.extensions["rendezvous"]
+    french = Staff(pg_app, locale="fr")
+    real = break_patients(monkeypatch, "annuaire injoignable")
+    services.bus.handle(RegisterPatient(full_name="Ana Bloquée", date_of_birth="1990-01-01"))
+
+    page = page_text(french.get("/ops"))
+    assert '<html lang="fr">' in page and "<h1>Exploitation</h1>" in page
+    shown = card_in(page, "patients")
+    assert re.search(
+        r"Bloquée sur</strong> PatientRegistered en position .+, après \d+ tentatives?", shown
+    )
+    assert "Point de reprise" in shown and ">Réessayer<" in shown and "Trace complète" in shown
+    assert "Pas encore de mesure." in page or "Dernières valeurs" in page
+
+    monkeypatch.setitem(patients.handlers, "PatientRegistered", real)
+    assert french.post("/ops/projections/patients/retry", {}).status_code == 303
+    after = page_text(french.get("/ops"))
+    assert f"Nouvel essai pour Patients{NBSP}: 1 événement appliqué, à jour." in after
+    assert "À jour" in card_in(after, "patients")
+    refused = french.post("/ops/projections/patients/skip", {})
+    assert refused.status_code == 409
+    assert "Patients n’a aucun événement en échec à ignorer." in page_text(refused)
+
+
+def test_the_operations_figures_use_the_reader_s_separators(pg_app):
+    for language, expected in (
+        ("en", ["1,235", "2.5", "0", "n/a"]),
+        ("fr", [f"1{NNBSP}235", "2,5", "0", f"n.{NBSP}d."]),
+    ):
+        with pg_app.test_request_context(f"/?lang={language}"):
+            assert [ops_charts.number(v) for v in (1234.6, 2.5, 0.0004, None)] == expected
 
 
 def test_skip_passes_over_the_failed_event_records_it_and_refuses_when_nothing_is_left(
@@ -134,7 +170,7 @@ def test_skip_passes_over_the_failed_event_records_it_and_refuses_when_nothing_i
 
     again = admin.post("/ops/projections/patients/skip", {})
     assert again.status_code == 409
-    assert "patients has no failed event to skip." in card_in(page_text(again), "patients")
+    assert "Patients has no failed event to skip." in card_in(page_text(again), "patients")
     messages = [r.getMessage() for r in caplog.records if r.name == "rendezvous.ops"]
     assert any(
         "on patients, by test-admin" in m and "skipped PatientRegistered" in m for m in messages
@@ -232,7 +268,7 @@ def test_a_rebuild_runs_on_a_real_worker_and_a_second_one_is_refused_meanwhile(
     assert CARD_POLLS in queued and "waiting for a worker" in queued
     refused = admin.post("/ops/projections/patients/rebuild", {})
     assert refused.status_code == 409
-    assert "A rebuild of patients is queued already, asked for by test-admin" in page_text(refused)
+    assert "A rebuild of Patients is queued already, asked for by test-admin" in page_text(refused)
 
     waiting = rebuilds.latest(services.read_engine)["patients"]
     assert (waiting.state, waiting.done, waiting.started_at) == ("queued", 0, None)

@@ -7,12 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from babel.numbers import format_decimal
 from flask import current_app
 
+from app.domain.messages import N_
 from app.extensions import services
 from app.ops import samples, tasks
 from app.ops.charts import Chart, Point, line_chart
 from app.web import formatting as fmt
+from app.web import i18n
+from app.web.i18n import gettext as _
+
+from .words import projection_name
 
 WINDOW = timedelta(hours=1)
 
@@ -25,12 +31,17 @@ class ChartView:
 
 
 def number(value: float | None) -> str:
-    """A figure for people: three significant digits at most, no trailing zeros."""
+    """A figure for people, with the reader's separators ("1,234" or "1 234", "2.5" or
+    "2,5"): three significant digits at most, no trailing zeros."""
     if value is None:
-        return "n/a"
+        return i18n.gettext("n/a")
     if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}" if abs(value) >= 0.001 else "0"
+        value = round(value)
+    elif abs(value) < 0.001:
+        value = 0
+    else:
+        value = float(f"{value:.3g}")
+    return format_decimal(value, format="#,##0.#####", locale=i18n.locale_code())
 
 
 def _clock(at: float) -> str:
@@ -45,11 +56,13 @@ def _summary(chart: Chart, unit: str, empty: str) -> str:
     if not chart.has_data:
         return empty
     latest = [
-        f"{line.label} {number(line.latest)}{unit}"
+        i18n.gettext(unit, label=line.label, value=number(line.latest))
         for line in chart.lines
         if line.latest is not None
     ]
-    return "Latest: " + ", ".join(latest) + "." if latest else empty
+    if not latest:
+        return empty
+    return i18n.gettext("Latest: %(values)s.", values=", ".join(latest))
 
 
 def chart_context(now: datetime) -> dict[str, Any]:
@@ -69,15 +82,19 @@ def chart_context(now: datetime) -> dict[str, Any]:
     }
     # One line per projection, in the order they run (JSONB keeps keys in its own order).
     lag = {name: s.lag[name] for name in projector.names if name in s.lag}
+    lag = {projection_name(name): points for name, points in lag.items()}
+    # (key, title, lines, one line's latest value, top of the scale, when nothing to draw)
     wanted = [
-        ("events", "Events appended per second", {"Appended": s.events_per_second},
-         " events/s", None, "No events appended in the last hour."),
-        ("latency", "Command latency (ms)",
-         {"p50": _scaled(s.p50, 1000), "p99": _scaled(s.p99, 1000)}, " ms", None,
-         "No commands handled in the last hour."),
-        ("lag", "Projection lag (seconds behind)", lag, " s", None, "No samples yet."),
-        ("cache", "Cache hit rate (%)", {"Hit rate": _scaled(s.hit_rate, 100)}, " %", 100.0,
-         "No cached reads in the last hour."),
+        ("events", _("Events appended per second"),
+         {_("Appended"): s.events_per_second}, N_("%(label)s %(value)s events/s"), None,
+         _("No events appended in the last hour.")),
+        ("latency", _("Command latency (ms)"),
+         {"p50": _scaled(s.p50, 1000), "p99": _scaled(s.p99, 1000)},
+         N_("%(label)s %(value)s ms"), None, _("No commands handled in the last hour.")),
+        ("lag", _("Projection lag (seconds behind)"), lag, N_("%(label)s %(value)s s"), None,
+         _("No samples yet.")),
+        ("cache", _("Cache hit rate (%)"), {_("Hit rate"): _scaled(s.hit_rate, 100)},
+         N_("%(label)s %(value)s %%"), 100.0, _("No cached reads in the last hour.")),
     ]  # fmt: skip
     views = []
     for key, title, series, unit, top, empty in wanted:

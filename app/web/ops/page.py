@@ -10,26 +10,36 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_login import current_user
 
+from app.domain.messages import N_
 from app.extensions import services
 from app.ops import panels, rebuilds, tasks
 from app.projections import RunReport
+from app.web import i18n
 from app.web.kit.outcomes import Refusal
 from app.web.kit.rendering import fragment, see_other, wants_fragment
 
 from . import charts as ops_charts
+from .words import REBUILD_STATES, projection_name, state_label
 
 log = logging.getLogger("rendezvous.ops")
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 
+
+@bp.context_processor
+def _words() -> dict[str, object]:
+    """What this page's templates word projections and states with."""
+    return {"projection_name": projection_name, "state_label": state_label}
+
+
 OUTCOMES = {
-    "caught_up": "up to date",
-    "more": "more to go: the workers (or the next command) carry on",
-    "busy": "a worker is running it now",
-    "held_back": "newer events wait for a transaction still open elsewhere",
-    "parked": "parked again: see its error",
-    "needs_rebuild": "it needs a rebuild",
-    "deferred": "the database or the cache did not answer just now; the workers carry on",
+    "caught_up": N_("up to date"),
+    "more": N_("more to go: the workers (or the next command) carry on"),
+    "busy": N_("a worker is running it now"),
+    "held_back": N_("newer events wait for a transaction still open elsewhere"),
+    "parked": N_("parked again: see its error"),
+    "needs_rebuild": N_("it needs a rebuild"),
+    "deferred": N_("the database or the cache did not answer just now; the workers carry on"),
 }
 
 
@@ -45,7 +55,7 @@ def _known(name: str) -> str:
     try:
         services().projector.projection(name)
     except LookupError:
-        abort(404, description=f"There is no projection named {name!r}.")
+        abort(404, description=i18n.gettext("There is no projection named %(name)s.", name=name))
     return name
 
 
@@ -105,7 +115,13 @@ def retry(name: str) -> Response:
     log.info(
         "retry of %s by %s: %d events applied, %s", name, _who(), report.applied, report.outcome
     )
-    flash(f"Retried {name}: {_ran(report)}.")
+    flash(
+        i18n.gettext(
+            "Retried %(projection)s: %(outcome)s.",
+            projection=projection_name(name),
+            outcome=_ran(report),
+        )
+    )
     return _back(name)
 
 
@@ -117,12 +133,12 @@ def skip(name: str) -> Response:
     try:
         position = int(seen) if seen else None
     except ValueError:
-        abort(400, description="The event's position is a whole number.")
+        abort(400, description=i18n.gettext("The event's position is a whole number."))
     try:
         row, report = panels.skip(services().projector, name, position)
     except (panels.NothingToSkipError, panels.FailureMovedError) as exc:
         log.info("skip on %s refused for %s: %s", name, _who(), exc)
-        return _page(409, refused=name, refusal=Refusal(409, str(exc)))
+        return _page(409, refused=name, refusal=Refusal(409, _not_skipped(exc)))
     log.warning(
         "skipped %s at position %s on %s, by %s",
         row.failed_event_type,
@@ -131,8 +147,13 @@ def skip(name: str) -> Response:
         _who(),
     )
     flash(
-        f"Skipped {row.failed_event_type} at position {row.failed_position} on {name}: "
-        f"{_ran(report)}."
+        i18n.gettext(
+            "Skipped %(event)s at position %(position)s on %(projection)s: %(outcome)s.",
+            event=row.failed_event_type,
+            position=row.failed_position,
+            projection=projection_name(name),
+            outcome=_ran(report),
+        )
     )
     return _back(name)
 
@@ -146,7 +167,7 @@ def rebuild(name: str) -> Response:
         asked = rebuilds.request(engine, name, by=_who(), now=_now())
     except rebuilds.RebuildRefusedError as exc:
         log.info("rebuild of %s refused for %s: %s", name, _who(), exc)
-        return _page(409, refused=name, refusal=Refusal(409, str(exc)))
+        return _page(409, refused=name, refusal=Refusal(409, _not_rebuilt(exc)))
     try:
         tasks.start_rebuild(asked.id)
     except Exception:  # the broker is unreachable: say so, rather than leave it queued
@@ -158,13 +179,52 @@ def rebuild(name: str) -> Response:
             exc_info=True,
         )
         rebuilds.fail(engine, asked.id, "The task queue could not be reached.", _now())
-        message = "The task queue could not be reached, so the rebuild did not start. Try again."
+        message = i18n.gettext(
+            "The task queue could not be reached, so the rebuild did not start. Try again."
+        )
         return _page(503, refused=name, refusal=Refusal(503, message))
     log.info("rebuild #%d of %s asked for by %s", asked.id, name, _who())
-    flash(f"Rebuild of {name} queued; its progress shows below.")
+    flash(
+        i18n.gettext(
+            "Rebuild of %(projection)s queued; its progress shows below.",
+            projection=projection_name(name),
+        )
+    )
     return _back(name)
 
 
 def _ran(report: RunReport) -> str:
-    applied = f"{report.applied} event{'s' if report.applied != 1 else ''} applied"
-    return f"{applied}, {OUTCOMES.get(report.outcome, report.outcome.replace('_', ' '))}"
+    applied = i18n.ngettext("%(num)d event applied", "%(num)d events applied", report.applied)
+    outcome = OUTCOMES.get(report.outcome)
+    said = i18n.gettext(outcome) if outcome else report.outcome.replace("_", " ")
+    return f"{applied}, {said}"
+
+
+def _not_skipped(exc: panels.NothingToSkipError | panels.FailureMovedError) -> str:
+    projection = projection_name(exc.name)
+    if isinstance(exc, panels.NothingToSkipError):
+        return i18n.gettext("%(projection)s has no failed event to skip.", projection=projection)
+    return i18n.gettext(
+        "%(projection)s is now failing on another event (%(event)s at position %(position)s), "
+        "not the one at position %(seen)s: look at its error before skipping it.",
+        projection=projection,
+        event=exc.row.failed_event_type,
+        position=exc.row.failed_position,
+        seen=exc.seen,
+    )
+
+
+def _not_rebuilt(exc: rebuilds.RebuildRefusedError) -> str:
+    projection = projection_name(exc.name)
+    if exc.active is None:
+        return i18n.gettext(
+            "A rebuild of %(projection)s is queued already; wait for it to finish.",
+            projection=projection,
+        )
+    return i18n.gettext(
+        "A rebuild of %(projection)s is %(state)s already, asked for by %(who)s; "
+        "wait for it to finish.",
+        projection=projection,
+        state=i18n.gettext(REBUILD_STATES.get(exc.active.state, exc.active.state)),
+        who=exc.active.requested_by,
+    )
