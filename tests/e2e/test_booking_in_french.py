@@ -1,18 +1,40 @@
-"""The front desk's booking flow in French, in Chromium: a French account books through
-the form, and the pages it passes through are French (words, dates, `lang`) and pass axe."""
+"""The front desk in French, in Chromium: a French account books through the form, and
+meets a colleague's change as a 409 conflict; the pages it passes through are French
+(words, dates, `lang`) and pass axe."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from .accessibility import check_accessibility
 from .clinic import Clinic, search_for, upcoming
 from .conftest import E2E_PASSWORD, FRONT_DESK_SETTINGS
 from .stack import LiveStack
+
+
+def _french_desk(browser: Browser, base_url: str, live_stack: LiveStack) -> BrowserContext:
+    """A receptionist's browser, signed in on an account that chose French."""
+    username = f"e2e-fr-{uuid4().hex[:8]}"
+    user = live_stack.services.accounts.create(
+        username, E2E_PASSWORD, "reception", by="tests", full_name="Julie Accueil"
+    )
+    live_stack.services.accounts.set_locale(user.user_id, "fr")
+    context = browser.new_context(base_url=base_url, bypass_csp=True, **FRONT_DESK_SETTINGS)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(E2E_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.close()
+    return context
 
 
 def test_a_french_receptionist_books_an_appointment_in_french(
@@ -81,3 +103,43 @@ def test_a_french_receptionist_books_an_appointment_in_french(
         check_accessibility(page)
     finally:
         context.close()
+
+
+def test_a_french_receptionist_s_stale_page_gets_the_conflict_in_french(
+    browser: Browser,
+    base_url: str,
+    clinic: Clinic,
+    live_stack: LiveStack,
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    booked = clinic.book(upcoming("11:00"))
+    clinic.wait_for_read_models()
+    french = _french_desk(browser, base_url, live_stack)
+    try:
+        first: Page = french.new_page()
+        second = new_context().new_page()  # an English colleague
+        for desk in (first, second):
+            desk.goto(f"/appointments/{booked}")
+        expect(first.locator("html")).to_have_attribute("lang", "fr")
+        second.get_by_text("Cancel…").click()
+        second.get_by_label("Reason for cancelling").fill("Called to cancel")
+        second.get_by_role("button", name="Cancel appointment").click()
+        expect(second.locator("article#appointment")).to_have_attribute("data-status", "cancelled")
+
+        first.get_by_role("button", name="Confirmer").click()
+        alert = first.get_by_role("alert")
+        expect(alert).to_contain_text("Modifié entre-temps")
+        # What the colleague did, and when, as French says a moment.
+        today = datetime.now(ZoneInfo("Europe/Paris")).date()
+        expect(alert).to_contain_text("rendez-vous annulé par")
+        expect(alert).to_contain_text(f"le {format_date(today, 'EEEE d MMMM y', locale='fr')} à")
+        expect(
+            alert.get_by_role("link", name="Recharger pour voir la version actuelle")
+        ).to_be_visible()
+        root = first.locator("article#appointment")
+        expect(root).to_have_attribute("data-status", "cancelled")  # nothing overwritten
+        expect(root.locator(".badge, [class*=status]").first).to_contain_text("Annulé")
+        expect(first.locator("html")).to_have_attribute("lang", "fr")
+        check_accessibility(first)
+    finally:
+        french.close()
