@@ -232,13 +232,15 @@ def vary_by_language(response: Response) -> Response:
 def template_gettext(msgid: str, **values: Any) -> Markup:
     """A template's _(): the catalog's text is markup (it may hold <strong>); the values
     are escaped as they fill it. `%%` is a literal % whether or not values are given."""
-    return Markup(_translations().gettext(msgid)) % values
+    # The text is the template's own msgid or its translation in the catalog, both from
+    # the repository; only `values` come from data, and `%` escapes them.
+    return Markup(_translations().gettext(msgid)) % values  # nosec B704
 
 
 def template_ngettext(singular: str, plural: str, num: int, **values: Any) -> Markup:
     """A template's ngettext(): as template_gettext, `%(num)d` the count."""
     values.setdefault("num", num)
-    return Markup(_translations().ngettext(singular, plural, num)) % values
+    return Markup(_translations().ngettext(singular, plural, num)) % values  # nosec B704
 
 
 def init_app(app: Flask) -> None:
