@@ -71,16 +71,26 @@ class Clinic:
         return appointment_id
 
     def wait_for_read_models(self, timeout: float = 20) -> None:
-        """Until rm_doctors, rm_patients and rm_appointments show everything made here."""
+        """Until rm_doctors and rm_patients show everything made here, and rm_appointments
+        every appointment as its latest event left it (a confirmation through the bus, not
+        only the booking: a page drawn before it is projected offers Confirm, not Check in)."""
         wanted = [
             (rm.doctors.c.doctor_id, [d.id for d in self.doctors]),
             (rm.patients.c.patient_id, [p.id for p in self.patients]),
-            (rm.appointments.c.appointment_id, self.appointments),
         ]
+        latest = {a: self.bus.store.stream_version(a) for a in self.appointments}
+        appointments = rm.appointments.c
 
         def shown() -> bool:
             with self.read_engine.connect() as conn:
-                return all(
+                projected = dict(
+                    conn.execute(
+                        sa.select(appointments.appointment_id, appointments.version).where(
+                            appointments.appointment_id.in_(latest)
+                        )
+                    ).all()
+                )
+                return projected == latest and all(
                     conn.scalar(sa.select(sa.func.count()).where(column.in_(ids))) == len(ids)
                     for column, ids in wanted
                     if ids
