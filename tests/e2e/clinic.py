@@ -21,8 +21,8 @@ from app.commands import (
 )
 from app.projections import tables as rm
 
-from ..conftest import CLINIC_TZ
 from ..integration.projecting import wait_until
+from .clock import CLINIC_TZ
 
 # Every day, around the clock: a test books today (to check the patient in) whatever the
 # hour the suite runs at, and tomorrow whatever today is.

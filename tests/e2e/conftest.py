@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from .clinic import Clinic, open_clinic
+from .clock import CLINIC_ZONE
 from .stack import LiveStack, run_stack
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -61,10 +62,11 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 FRONT_DESK_SETTINGS = {
-    # The front desk's setting, so dates and times read the same on every machine.
+    # The front desk's setting, so dates and times read the same on every machine, in the
+    # clinic's own time zone (tests/e2e/clock.py).
     "viewport": VIEWPORT,
     "locale": "en-GB",
-    "timezone_id": "Europe/Paris",
+    "timezone_id": CLINIC_ZONE,
 }
 E2E_PASSWORD = "e2e password, long enough"
 

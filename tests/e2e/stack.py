@@ -21,6 +21,7 @@ from app.config import celery_config
 from ..backends import PG_SERVER, _libpq, dispose, make_app, migrate_to_head, redis_test_url
 from ..integration.projecting import everything_projected, wait_until
 from ..integration.workers import Gunicorn, Worker, forget_queue
+from .clock import CLINIC_ZONE
 
 # A nudge can miss events held back by another test worker's open transaction; beat's tick
 # then picks them up within this many seconds.
@@ -117,7 +118,7 @@ def _environment(database_url: str, queue: str) -> dict[str, str]:
         "DATABASE_URL_WRITE": database_url,
         "CELERY_BROKER_URL": redis_test_url(),
         "CELERY_QUEUE": queue,
-        "CLINIC_TIMEZONE": "Europe/Paris",
+        "CLINIC_TIMEZONE": CLINIC_ZONE,
         "SECRET_KEY": secrets.token_hex(32),
         "PROJECTION_TICK_SECONDS": str(TICK_SECONDS),
         # The read cache on, as in production: the worker invalidates what gunicorn serves.
@@ -126,6 +127,10 @@ def _environment(database_url: str, queue: str) -> dict[str, str]:
         # Sign-in attempts are counted in Redis too, where every run's accounts share names.
         "LOGIN_LIMIT_PER_ACCOUNT": "1000 per minute",
         "LOGIN_LIMIT_PER_ADDRESS": "1000 per minute",
+        # Every test's browser starts from the one sign-in's cookie (conftest.signed_in), so
+        # the inactivity limit counts from that sign-in: on a slow machine, a run longer than
+        # 30 minutes would send every later test to the sign-in page.
+        "SESSION_IDLE_MINUTES": "720",
     }
     # A read database in the shell would point the stack somewhere else.
     env.pop("DATABASE_URL_READ", None)

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
 from uuid import uuid4
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from .accessibility import check_accessibility
 from .clinic import Clinic, search_for, upcoming
+from .clock import clinic_now
 from .conftest import E2E_PASSWORD, FRONT_DESK_SETTINGS
 from .stack import LiveStack
 
@@ -130,7 +129,7 @@ def test_a_french_receptionist_s_stale_page_gets_the_conflict_in_french(
         alert = first.get_by_role("alert")
         expect(alert).to_contain_text("Modifié entre-temps")
         # What the colleague did, and when, as French says a moment.
-        today = datetime.now(ZoneInfo("Europe/Paris")).date()
+        today = clinic_now().date()
         expect(alert).to_contain_text("rendez-vous annulé par")
         expect(alert).to_contain_text(f"le {format_date(today, 'EEEE d MMMM y', locale='fr')} à")
         expect(

@@ -5,31 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from playwright.sync_api import Browser, BrowserContext, Error, Locator, Page, Route, expect
 
 from app.commands import ConfirmAppointment
 
-from ..conftest import CLINIC_TZ
 from .clinic import Clinic, search_for, upcoming
+from .clock import clinic_now, clinic_today
 from .conftest import E2E_PASSWORD, FRONT_DESK_SETTINGS, sign_in
 from .stack import LiveStack
-
-# The last 15-minute slot of the day starts at 23:30 (hours end at 23:59).
-DAY_ENDS_SOON = timedelta(minutes=35)
-
-
-def today_with_time_left() -> str:
-    """Today's date in the clinic, once enough of the day is left to book and check in
-    (a patient is checked in on the day of the visit). Near midnight, wait for the new day."""
-    now = datetime.now(CLINIC_TZ)
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), CLINIC_TZ)
-    if midnight - now < DAY_ENDS_SOON:
-        time.sleep((midnight - now).total_seconds() + 1)
-    return datetime.now(CLINIC_TZ).date().isoformat()
 
 
 def row(page: Page, appointment_id: str, region: str = "") -> Locator:
@@ -39,7 +25,7 @@ def row(page: Page, appointment_id: str, region: str = "") -> Locator:
 def test_a_new_patient_booked_on_screen_is_confirmed_checked_in_and_completed(
     page: Page, clinic: Clinic
 ) -> None:
-    day = today_with_time_left()
+    day = clinic_today().isoformat()
     page.goto("/appointments/new")
     # Register the patient without leaving the booking screen; what was typed stays.
     page.get_by_label("Reason for the visit").fill("First consultation")
@@ -97,8 +83,8 @@ def test_an_action_on_today_s_agenda_is_not_lost_to_the_board_s_own_refresh(
     # The day board refreshes itself after every action; a refresh that answers while the
     # next action on one of its rows is under way used to replace that row, and the
     # action's answer went to a row no longer on the page: it looked as if nothing happened.
-    today_with_time_left()
-    now = datetime.now(CLINIC_TZ)
+    clinic_today()
+    now = clinic_now()
     soon = now.replace(minute=now.minute // 15 * 15, second=0, microsecond=0)
     booked = clinic.book(soon + timedelta(minutes=15), minutes=15)
     clinic.bus.handle(ConfirmAppointment(appointment_id=booked))
@@ -234,9 +220,9 @@ def test_the_booking_flow_works_with_javascript_off(no_js_page: Page, clinic: Cl
 def test_a_doctor_signs_in_sees_only_their_day_and_checks_in_their_patient(
     browser: Browser, base_url: str, clinic: Clinic, live_stack: LiveStack
 ) -> None:
-    today_with_time_left()
+    clinic_today()
     # The next quarter hour: at the latest 23:30, which leaves a quarter before the hours end.
-    now = datetime.now(CLINIC_TZ)
+    now = clinic_now()
     soon = now.replace(minute=now.minute // 15 * 15, second=0, microsecond=0)
     soon += timedelta(minutes=15)
     mine = clinic.book(soon, minutes=15, doctor=0, patient=0)
