@@ -103,7 +103,12 @@ def run_stack(directory: Path, label: str) -> Iterator[LiveStack]:
         except AssertionError as exc:
             logs = tails([server.log, worker.log], 200)
             raise StackError(f"The e2e stack did not start: {exc}\n{logs}") from None
-        app = make_app(database_url, CELERY=celery_config(redis_test_url(), queue, TICK_SECONDS))
+        # The tests' own commands (clinic.book) in the stack's clinic time zone.
+        app = make_app(
+            database_url,
+            CELERY=celery_config(redis_test_url(), queue, TICK_SECONDS),
+            CLINIC_TIMEZONE=CLINIC_ZONE,
+        )
         cleanup.callback(dispose, app)
         cleanup.callback(app.extensions["celery"].close)
         yield LiveStack(
