@@ -21,16 +21,26 @@ class Slot:
     ends_at: datetime
 
 
-def slot_grid(
-    day: date, hours: Mapping[str, Sequence[Sequence[str]]] | None, slot_minutes: int, tz: tzinfo
-) -> list[Slot]:
+Hours = Mapping[str, Sequence[Sequence[str]]]
+
+
+def working_periods(day: date, hours: Hours | None, tz: tzinfo) -> list[Slot]:
+    """The doctor's working periods on `day`, as instants (a period whose start or end the
+    clocks skip that day is left out, as the booking check would refuse times in it)."""
+    periods = []
+    for start_text, end_text in (hours or {}).get(WEEKDAYS[day.weekday()], []):
+        start, end = local_moment(day, start_text, tz), local_moment(day, end_text, tz)
+        if start is not None and end is not None:
+            periods.append(Slot(start, end))
+    return periods
+
+
+def slot_grid(day: date, hours: Hours | None, slot_minutes: int, tz: tzinfo) -> list[Slot]:
     """Every whole slot of the doctor's working periods on `day`."""
     length = timedelta(minutes=slot_minutes)
     grid = []
-    for start_text, end_text in (hours or {}).get(WEEKDAYS[day.weekday()], []):
-        start, end = local_moment(day, start_text, tz), local_moment(day, end_text, tz)
-        if start is None or end is None:
-            continue
+    for period in working_periods(day, hours, tz):
+        start, end = period.starts_at, period.ends_at
         while start + length <= end:
             grid.append(Slot(start, start + length))
             start += length

@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
         appointments,
         auth,
         booking,
+        calendar,
         doctors,
         formatting,
         history_words,
@@ -99,6 +100,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(booking.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(doctors.bp)
+    app.register_blueprint(calendar.bp)
     app.register_blueprint(past.bp)
     app.register_blueprint(admin.bp)
     ops.register(app)

@@ -59,6 +59,9 @@ RULES: dict[str, frozenset[Role] | None] = {
     "doctors.detail": EVERYONE,
     "doctors.set_hours": ADMIN,
     "past.doctor_day": EVERYONE,
+    # A doctor sees their own column and row only (the views narrow to it).
+    "calendar.day": EVERYONE,
+    "calendar.week": EVERYONE,
     "admin.users": ADMIN,
     "admin.create_user": ADMIN,
     "admin.set_active": ADMIN,

@@ -1,0 +1,153 @@
+"""The calendar: a day as a time grid of doctors, its printed day sheet, and a week's free
+capacity per doctor and day."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, Response, request
+
+from app.extensions import services
+from app.queries import agenda
+from app.queries import calendar as cal
+
+from . import formatting as fmt
+from . import forms
+from .kit import access
+from .kit.rendering import fragment, page, settle, wants_fragment
+
+bp = Blueprint("calendar", __name__, url_prefix="/calendar")
+
+GRID = "calendar"  # the grid region's element id: navigation and filters swap it alone
+WEEK = "capacity"
+SHEET_DOCTORS = 200  # a printed day sheet holds every doctor of the clinic
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the calendar is narrowed to, from the query string."""
+
+    day: date
+    doctor_id: UUID | None
+    specialty: str
+    page: int
+    mine: bool  # a doctor's own column, whatever the query string says
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        """The query string for a link to this choice, with `changes`."""
+        values: dict[str, Any] = {
+            "day": self.day.isoformat(),
+            "doctor_id": None if self.mine else self.doctor_id,
+            "specialty": None if self.mine else (self.specialty or None),
+            "page": self.page if self.page > 1 else None,
+        }
+        values.update(changes)
+        return {key: value for key, value in values.items() if value is not None}
+
+
+def _uuid(text: str | None) -> UUID | None:
+    try:
+        return UUID(text) if text else None
+    except ValueError:
+        return None
+
+
+def _page_number(text: str | None) -> int:
+    return int(text) if text and text.isdigit() and 0 < int(text) < 10_000 else 1
+
+
+def _choice(source: Mapping[str, str], day: date | None = None) -> Choice:
+    mine = access.principal().doctor_id
+    return Choice(
+        day=day or forms.parse_day(source.get("day")) or fmt.today(),
+        doctor_id=mine or _uuid(source.get("doctor_id")),
+        specialty="" if mine else (source.get("specialty") or "").strip()[:120],
+        page=1 if mine else _page_number(source.get("page")),
+        mine=mine is not None,
+    )
+
+
+def _filters(choice: Choice) -> dict[str, Any]:
+    engine = services().read_engine
+    if choice.mine:
+        return {"doctor_choices": [], "specialties": []}
+    doctors = cal.doctors_for(engine, per_page=SHEET_DOCTORS).doctors
+    return {"doctor_choices": doctors, "specialties": cal.specialties(engine)}
+
+
+@bp.get("")
+def day() -> Response:
+    """The day as a time grid, one column per doctor; `?print=1` is the printed day sheet."""
+    updating = settle()
+    choice = _choice(request.args)
+    engine, tz = services().read_engine, services().tz
+    if request.args.get("print") == "1":
+        return _sheet(choice)
+    doctors = cal.doctors_for(
+        engine, doctor_id=choice.doctor_id, specialty=choice.specialty, page=choice.page
+    )
+    grid = cal.day_grid(engine, doctors.doctors, choice.day, tz=tz, now=fmt.now())
+    context: dict[str, Any] = {
+        "choice": choice,
+        "grid": grid,
+        "more": doctors.more,
+        "today": fmt.today(),
+        "previous": choice.day - timedelta(days=1),
+        "next": choice.day + timedelta(days=1),
+        "monday": choice.day - timedelta(days=choice.day.weekday()),
+    }
+    if wants_fragment(GRID):
+        return fragment("calendar/_grid.html", **context)
+    return page("calendar/day.html", updating=updating, **context, **_filters(choice))
+
+
+def _sheet(choice: Choice) -> Response:
+    """Every chosen doctor's appointments of the day, one doctor per printed page."""
+    engine = services().read_engine
+    doctors = cal.doctors_for(
+        engine, doctor_id=choice.doctor_id, specialty=choice.specialty, per_page=SHEET_DOCTORS
+    ).doctors
+    days = [
+        (doctor, services().reads.agenda_for_day(doctor.doctor_id, choice.day))
+        for doctor in doctors
+    ]
+    # A whole-clinic sheet prints the doctors who have someone to see; one doctor's, always.
+    if len(days) > 1:
+        days = [(doctor, rows) for doctor, rows in days if rows]
+    born = agenda.birth_dates(engine, {row.patient_id for _, rows in days for row in rows})
+    return page("calendar/sheet.html", choice=choice, days=days, born=born)
+
+
+@bp.get("/week")
+def week() -> Response:
+    """Booked and free slots per doctor and day for seven days, with the clinic's free slots
+    per day; each cell leads into the day grid."""
+    updating = settle()
+    start = forms.parse_day(request.args.get("start"))
+    if start is None:
+        start = fmt.today() - timedelta(days=fmt.today().weekday())
+    choice = _choice(request.args, day=start)
+    engine, tz = services().read_engine, services().tz
+    doctors = cal.doctors_for(
+        engine,
+        doctor_id=choice.doctor_id,
+        specialty=choice.specialty,
+        page=choice.page,
+        per_page=cal.WEEK_ROWS,
+    )
+    capacity = cal.week_capacity(engine, doctors, start, tz=tz, now=fmt.now())
+    context: dict[str, Any] = {
+        "choice": choice,
+        "week": capacity,
+        "today": fmt.today(),
+        "this_monday": fmt.today() - timedelta(days=fmt.today().weekday()),
+        "previous": start - timedelta(days=7),
+        "next": start + timedelta(days=7),
+    }
+    if wants_fragment(WEEK):
+        return fragment("calendar/_week.html", **context)
+    return page("calendar/week.html", updating=updating, **context, **_filters(choice))
