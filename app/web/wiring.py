@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
         auth,
         booking,
         doctors,
+        exports,
         formatting,
         history_words,
         home,
@@ -101,6 +102,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(doctors.bp)
     app.register_blueprint(past.bp)
     app.register_blueprint(admin.bp)
+    exports.init_app(app)
     ops.register(app)
     access.check_rules(app)
     errors.init_app(app)

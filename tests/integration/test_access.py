@@ -75,6 +75,9 @@ TABLE = [
     Route("POST", "/doctors/{own}/hours", (NO, NO, OK), "doctors.set_hours"),
     Route("GET", "/doctors/{own}/as-of?at=2020-01-06T09:00", (OK, OK, OK), "past.doctor_day"),
     Route("GET", "/doctors/{other}/as-of?at=2020-01-06T09:00", (OK, HIDDEN, OK), "past.doctor_day"),
+    Route("GET", "/appointments/export.csv", (OK, OK, OK), "exports.appointments_csv"),
+    Route("POST", "/doctors/{own}/calendar-link", (NO, OK, OK), "exports.issue_feed"),
+    Route("POST", "/doctors/{other}/calendar-link", (NO, HIDDEN, OK), "exports.issue_feed"),
     Route("GET", "/admin/users", (NO, NO, OK), "admin.users"),
     Route("POST", "/admin/users", (NO, NO, OK), "admin.create_user"),
     Route("POST", "/admin/users/test-reception/active", (NO, NO, OK), "admin.set_active"),
@@ -91,7 +94,7 @@ TABLE = [
     Route("POST", "/account/locale", (OK, OK, OK), "account.set_locale"),
     Route("POST", "/logout", (OK, OK, OK), "auth.logout"),
 ]
-PUBLIC = {"static", "auth.login", "health.live", "health.ready"}
+PUBLIC = {"static", "auth.login", "health.live", "health.ready", "exports.feed"}
 # Answers 401 without a session, not the sign-in page: a scraper is not a browser.
 NOT_A_PAGE = {"metrics.scrape"}
 
