@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from app.accounts import Accounts
+from app.accounts.feeds import CalendarFeeds
 from app.commands import CommandBus, CommandResult
 from app.commands.bus import utc_now
 from app.eventstore import EventStore
@@ -45,6 +46,12 @@ class Services:
     def read_engine(self) -> Engine:
         """The read models' database (the projector writes there; queries read it)."""
         return self.projector.engine
+
+    @cached_property
+    def feeds(self) -> CalendarFeeds:
+        """The doctors' calendar subscription links, in the write database beside accounts;
+        on the bus's clock, whichever it is at the time (tests swap it)."""
+        return CalendarFeeds(self.store.engine, clock=lambda: self.bus.clock())
 
     @cached_property
     def maintenance(self) -> Maintenance:

@@ -31,3 +31,15 @@ users = sa.Table(
     sa.CheckConstraint("role IN ('reception', 'doctor', 'admin')", name="role"),
     sa.CheckConstraint("(role = 'doctor') = (doctor_id IS NOT NULL)", name="doctor_id"),
 )
+
+# A doctor's calendar subscription: only the SHA-256 of its secret token is kept, so a copy
+# of the database does not open anyone's feed. One row per doctor; a reset replaces it.
+calendar_feeds = sa.Table(
+    "calendar_feeds",
+    metadata,
+    sa.Column("doctor_id", sa.Uuid(), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    # The account (user id) that created or last reset the link: a staff action, not an event.
+    sa.Column("issued_by", sa.String(120), nullable=False),
+)

@@ -114,20 +114,8 @@ def list_appointments(
 ) -> Page:
     """A page of appointments in start order, narrowed by `where`, after cursor `after`."""
     a = t.appointments
-    query = sa.select(a)
-    if where.statuses:
-        query = query.where(a.c.status.in_([s.value for s in where.statuses]))
-    if where.doctor_id:
-        query = query.where(a.c.doctor_id == where.doctor_id)
-    if where.patient_id:
-        query = query.where(a.c.patient_id == where.patient_id)
-    if where.day_from:
-        query = query.where(a.c.starts_at >= day_bounds(where.day_from, tz)[0])
-    if where.day_to:
-        query = query.where(a.c.starts_at < day_bounds(where.day_to, tz)[1])
+    query = _narrowed(where, tz)
     key = search_key(where.text)
-    if key:
-        query = query.where(a.c.patient_name_key.like(like_pattern(key), escape="\\"))
     if after:
         starts_at, appointment_id = decode_cursor(after)
         cursor = sa.tuple_(sa.literal(starts_at), sa.literal(appointment_id))
@@ -146,6 +134,37 @@ def list_appointments(
     more = len(rows) > limit
     items = rows[:limit]
     return Page(items, encode_cursor(items[-1]) if more else None)
+
+
+def export_appointments(
+    engine: Engine, where: AppointmentFilter, *, tz: tzinfo, limit: int
+) -> list[AppointmentRow] | None:
+    """Every appointment the list's filters match, in start order, or None when more than
+    `limit` do (the caller asks for narrower dates rather than send a partial file)."""
+    a = t.appointments
+    query = _narrowed(where, tz).order_by(a.c.starts_at, a.c.appointment_id).limit(limit + 1)
+    with engine.connect() as conn:
+        rows = [AppointmentRow.from_row(row) for row in conn.execute(query).mappings()]
+    return rows if len(rows) <= limit else None
+
+
+def _narrowed(where: AppointmentFilter, tz: tzinfo) -> sa.Select[Any]:
+    a = t.appointments
+    query = sa.select(a)
+    if where.statuses:
+        query = query.where(a.c.status.in_([s.value for s in where.statuses]))
+    if where.doctor_id:
+        query = query.where(a.c.doctor_id == where.doctor_id)
+    if where.patient_id:
+        query = query.where(a.c.patient_id == where.patient_id)
+    if where.day_from:
+        query = query.where(a.c.starts_at >= day_bounds(where.day_from, tz)[0])
+    if where.day_to:
+        query = query.where(a.c.starts_at < day_bounds(where.day_to, tz)[1])
+    key = search_key(where.text)
+    if key:
+        query = query.where(a.c.patient_name_key.like(like_pattern(key), escape="\\"))
+    return query
 
 
 def appointment_detail(engine: Engine, appointment_id: UUID) -> AppointmentRow | None:

@@ -30,7 +30,7 @@ bp = Blueprint("appointments", __name__, url_prefix="/appointments")
 PAGE_SIZE = 50
 
 
-def _filters() -> tuple[q.AppointmentFilter, dict[str, Any]]:
+def list_filters() -> tuple[q.AppointmentFilter, dict[str, Any]]:
     """The list's filters from the query string; malformed values are dropped, not fatal."""
     args = request.args
     statuses = [Status(s) for s in args.getlist("status") if s in Status.__members__.values()]
@@ -62,7 +62,7 @@ def _filters() -> tuple[q.AppointmentFilter, dict[str, Any]]:
 def index() -> Response:
     """Appointments narrowed by status, doctor, patient, dates and name, a page at a time."""
     updating = settle()
-    where, shown = _filters()
+    where, shown = list_filters()
     engine = services().read_engine
     cursor = request.args.get("after") or None
     notice = None

@@ -95,6 +95,12 @@ def _doctor_page(
         hours_values=values,
         weekdays=i18n.weekday_labels(),
         hours_fields=[*HOURS_FIELDS, "slot_minutes"],
+        # Only for those who may manage it: the doctor themselves (require_own) and admins.
+        feed_link=(
+            services().feeds.link(doctor.doctor_id)
+            if access.allowed("exports.issue_feed")
+            else None
+        ),
         **context,
     )
 

@@ -61,6 +61,7 @@ def init_app(app: Flask) -> None:
         booking,
         calendar,
         doctors,
+        exports,
         formatting,
         history_words,
         home,
@@ -103,6 +104,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(calendar.bp)
     app.register_blueprint(past.bp)
     app.register_blueprint(admin.bp)
+    exports.init_app(app)
     ops.register(app)
     access.check_rules(app)
     errors.init_app(app)

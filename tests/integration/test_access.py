@@ -78,6 +78,9 @@ TABLE = [
     Route("GET", "/calendar", (OK, OK, OK), "calendar.day"),
     Route("GET", "/calendar?print=1", (OK, OK, OK), "calendar.day"),
     Route("GET", "/calendar/week", (OK, OK, OK), "calendar.week"),
+    Route("GET", "/appointments/export.csv", (OK, OK, OK), "exports.appointments_csv"),
+    Route("POST", "/doctors/{own}/calendar-link", (NO, OK, OK), "exports.issue_feed"),
+    Route("POST", "/doctors/{other}/calendar-link", (NO, HIDDEN, OK), "exports.issue_feed"),
     Route("GET", "/admin/users", (NO, NO, OK), "admin.users"),
     Route("POST", "/admin/users", (NO, NO, OK), "admin.create_user"),
     Route("POST", "/admin/users/test-reception/active", (NO, NO, OK), "admin.set_active"),
@@ -94,7 +97,7 @@ TABLE = [
     Route("POST", "/account/locale", (OK, OK, OK), "account.set_locale"),
     Route("POST", "/logout", (OK, OK, OK), "auth.logout"),
 ]
-PUBLIC = {"static", "auth.login", "health.live", "health.ready"}
+PUBLIC = {"static", "auth.login", "health.live", "health.ready", "exports.feed"}
 # Answers 401 without a session, not the sign-in page: a scraper is not a browser.
 NOT_A_PAGE = {"metrics.scrape"}
 

@@ -27,6 +27,7 @@ log = logging.getLogger("rendezvous.access")
 EVERYONE = frozenset(Role)
 FRONT_DESK = frozenset({Role.RECEPTION, Role.ADMIN})
 ADMIN = frozenset({Role.ADMIN})
+DOCTOR_OR_ADMIN = frozenset({Role.DOCTOR, Role.ADMIN})  # a doctor: their own (require_own)
 PUBLIC = None  # no sign-in needed
 
 RULES: dict[str, frozenset[Role] | None] = {
@@ -62,6 +63,10 @@ RULES: dict[str, frozenset[Role] | None] = {
     # A doctor sees their own column and row only (the views narrow to it).
     "calendar.day": EVERYONE,
     "calendar.week": EVERYONE,
+    "exports.appointments_csv": EVERYONE,  # the list's rule: a doctor gets only their own
+    "exports.issue_feed": DOCTOR_OR_ADMIN,
+    # A phone calendar does not sign in: the secret token in the address is checked instead.
+    "exports.feed": PUBLIC,
     "admin.users": ADMIN,
     "admin.create_user": ADMIN,
     "admin.set_active": ADMIN,
