@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
         auth,
         booking,
         doctors,
+        first_free,
         formatting,
         history_words,
         home,
@@ -99,6 +100,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(booking.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(doctors.bp)
+    app.register_blueprint(first_free.bp)
     app.register_blueprint(past.bp)
     app.register_blueprint(admin.bp)
     ops.register(app)

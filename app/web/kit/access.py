@@ -59,6 +59,8 @@ RULES: dict[str, frozenset[Role] | None] = {
     "doctors.detail": EVERYONE,
     "doctors.set_hours": ADMIN,
     "past.doctor_day": EVERYONE,
+    # A doctor searches only their own column (the view checks it).
+    "first_free.index": EVERYONE,
     "admin.users": ADMIN,
     "admin.create_user": ADMIN,
     "admin.set_active": ADMIN,
