@@ -51,7 +51,7 @@ def free_slots(grid: Iterable[Slot], busy: Iterable[Any], *, now: datetime) -> l
 
 
 def _fits_hours(
-    start: datetime, end: datetime, periods: Sequence[Sequence[str]], tz: tzinfo
+    start: datetime, end: datetime, periods: list[tuple[time, time]], tz: tzinfo
 ) -> bool:
     """Whether [start, end) lies inside one working period, compared on the wall clock
     exactly as the booking does (`Doctor.check_works`): on the day the clocks go back, a
@@ -60,11 +60,8 @@ def _fits_hours(
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     if local_start.date() != local_end.date():
         return False
-    begins, ends = local_start.time().replace(tzinfo=None), local_end.time().replace(tzinfo=None)
-    return any(
-        time.fromisoformat(p_start) <= begins and ends <= time.fromisoformat(p_end)
-        for p_start, p_end in periods
-    )
+    begins, ends = local_start.time(), local_end.time()
+    return any(p_start <= begins and ends <= p_end for p_start, p_end in periods)
 
 
 def free_starts(
@@ -98,13 +95,16 @@ def free_starts(
         else:
             taken.append((b_start, b_end))
     ends = [end for _, end in taken]
+    clock_periods = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in periods]
     found = []
     for slot in slot_grid(day, hours, slot_minutes, tz):
         start, end = slot.starts_at, slot.starts_at + length
-        if start <= now or not _fits_hours(start, end, periods, tz):
+        if start <= now:
             continue
+        # The overlap first: on a busy day it refuses most starts, and costs less.
         first = bisect_right(ends, start)
         if first < len(taken) and taken[first][0] < end:
             continue
-        found.append(Slot(start, end))
+        if _fits_hours(start, end, clock_periods, tz):
+            found.append(Slot(start, end))
     return found
