@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
         calendar,
         doctors,
         exports,
+        first_free,
         formatting,
         history_words,
         home,
@@ -102,6 +103,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(patients.bp)
     app.register_blueprint(doctors.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(first_free.bp)
     app.register_blueprint(past.bp)
     app.register_blueprint(admin.bp)
     exports.init_app(app)

@@ -73,6 +73,10 @@ TABLE = [
     Route("GET", "/doctors/{own}", (OK, OK, OK), "doctors.detail"),
     Route("GET", "/doctors/{other}", (OK, HIDDEN, OK), "doctors.detail"),
     Route("POST", "/doctors/{own}/hours", (NO, NO, OK), "doctors.set_hours"),
+    Route("GET", "/calendar/first-available?doctor_id={own}", (OK, OK, OK), "first_free.index"),
+    Route(
+        "GET", "/calendar/first-available?doctor_id={other}", (OK, HIDDEN, OK), "first_free.index"
+    ),
     Route("GET", "/doctors/{own}/as-of?at=2020-01-06T09:00", (OK, OK, OK), "past.doctor_day"),
     Route("GET", "/doctors/{other}/as-of?at=2020-01-06T09:00", (OK, HIDDEN, OK), "past.doctor_day"),
     Route("GET", "/calendar", (OK, OK, OK), "calendar.day"),

@@ -67,6 +67,8 @@ RULES: dict[str, frozenset[Role] | None] = {
     "exports.issue_feed": DOCTOR_OR_ADMIN,
     # A phone calendar does not sign in: the secret token in the address is checked instead.
     "exports.feed": PUBLIC,
+    # A doctor searches only their own column (the view checks it).
+    "first_free.index": EVERYONE,
     "admin.users": ADMIN,
     "admin.create_user": ADMIN,
     "admin.set_active": ADMIN,
