@@ -11,6 +11,8 @@ drives each target in turn with 16 connections, after a short warm-up:
   Today          GET /
   list           GET /appointments                        default filters
   detail         GET /appointments/<id>                   ids drawn at random from rm_appointments
+  grid           GET /calendar?day=<busiest day>          the day grid, first page (10 doctors)
+  capacity       GET /calendar/week?start=<its Monday>    the week's capacity (up to 50 doctors)
   insert         POST /_bench/insert                      the baseline for bookings
   booking        POST /appointments                       each request books a free slot
 
@@ -61,7 +63,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from contextlib import ExitStack  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from datetime import datetime  # noqa: E402
+from datetime import date, datetime, timedelta  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
 import _pg  # noqa: E402
@@ -98,10 +100,13 @@ TARGETS = [
     Target("today", "GET", "/", "table"),
     Target("list", "GET", "/appointments", "table"),
     Target("detail", "GET", "/appointments/<id>", "table", kind="detail"),
+    Target("grid", "GET", "/calendar?day={day}", "table", kind="calendar"),
+    Target("capacity", "GET", "/calendar/week?start={monday}", "table", kind="calendar"),
     Target("insert", "POST", INSERT_URL, None, kind="insert"),
     Target("booking", "POST", "/appointments", "insert", kind="booking"),
 ]
-PAGES = ("today", "list", "detail")  # what --compare-small measures on both databases
+# What --compare-small measures on both databases.
+PAGES = ("today", "list", "detail", "grid", "capacity")
 
 
 @dataclass
@@ -147,6 +152,7 @@ class Load:
     duration: float
     warmup: float
     scratch: Path
+    days: dict[str, date] = field(default_factory=dict)  # each store's calendar day
 
     def run(
         self, server: Server, target: Target, slots: Slots | None, paths: list[str]
@@ -162,7 +168,7 @@ class Load:
     def probe(self, server: Server, target: Target, slots: Slots | None, paths: list[str]) -> str:
         """One request by hand: a target that answers an error is reported, not loaded."""
         if target.method == "GET":
-            path = paths[0] if target.kind == "detail" else target.path
+            path = paths[0] if target.kind == "detail" else self.path(server, target)
             status, _, text = fetch(server, "GET", path, headers=self.cookie_header(server))
         else:
             body = self.bodies(server, target, slots, 1)[0]
@@ -211,8 +217,30 @@ class Load:
             args += [server.base + "/", "--", str(lines), target.path, str(self.threads)]
         else:
             args += ["-s", str(wrk_script(self.scratch, "plain"))]
-            args += [server.base + target.path]
+            args += [server.base + self.path(server, target)]
         return run_wrk(args)
+
+    def path(self, server: Server, target: Target) -> str:
+        """The target's path; the calendar's on its store's busiest coming day."""
+        if target.kind != "calendar":
+            return target.path
+        if server.label not in self.days:
+            self.days[server.label] = busiest_day(server.url)
+        day = self.days[server.label]
+        return target.path.format(
+            day=day.isoformat(), monday=(day - timedelta(days=day.weekday())).isoformat()
+        )
+
+
+def busiest_day(url: str) -> date:
+    """The coming day with the most appointments (within 30 days), or tomorrow."""
+    with psycopg.connect(_pg.conninfo(url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT local_day FROM rm_appointments WHERE local_day > current_date"
+            " AND local_day <= current_date + 30 GROUP BY local_day ORDER BY count(*) DESC"
+            " LIMIT 1"
+        ).fetchone()
+    return row[0] if row else date.today() + timedelta(days=1)
 
 
 def run_wrk(args: list[str]) -> Run:

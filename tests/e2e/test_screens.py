@@ -64,6 +64,9 @@ def test_screens_pass_axe(
         "doctors": "/doctors",
         "doctor-day": f"/doctors/{doctor}?day={day}",
         "doctor-week": f"/doctors/{doctor}?view=week&day={day}",
+        "calendar": f"/calendar?day={day}",
+        "calendar-week": f"/calendar/week?start={day}",
+        "calendar-sheet": f"/calendar?day={day}&print=1",
         # Since midnight: the bookings above are the changes since then.
         "doctor-day-as-of": f"/doctors/{doctor}/as-of?day={day}&at={midnight}",
         "staff": "/admin/users",
