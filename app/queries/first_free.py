@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.domain.appointment import HOLDS_TIME
-from app.domain.clinic_time import day_bounds
+from app.domain.clinic_time import day_bounds, to_utc
 from app.metrics import timed
 from app.projections import tables as t
 
@@ -111,7 +111,8 @@ def _held(
     held: dict[UUID, list[_Held]] = {doctor_id: [] for doctor_id in doctor_ids}
     with engine.connect() as conn:
         for doctor_id, starts_at, ends_at in conn.execute(query):
-            held[doctor_id].append(_Held(starts_at, ends_at))
+            # SQLite hands times back naive (in UTC).
+            held[doctor_id].append(_Held(to_utc(starts_at), to_utc(ends_at)))
     return held
 
 

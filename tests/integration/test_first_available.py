@@ -149,3 +149,20 @@ def test_the_booking_form_links_to_the_search(desk, booked):
     )
     assert f"/calendar/first-available?doctor_id={booked}&amp;day={TODAY}&amp;minutes=45" in html
     assert "Find the next free time" in html
+
+
+def test_the_search_reads_both_backends(services, clinic):  # type: ignore[no-untyped-def]
+    """On SQLite (`make run`) times come back naive: the search still compares them."""
+    from .projecting import catch_up
+
+    clinic.book("2027-01-11T09:00", minutes=15)
+    catch_up(services.projector)
+    found = first_free(
+        services.read_engine,
+        doctor_id=clinic.doctor_id,
+        from_day=date(2027, 1, 11),
+        tz=CLINIC_TZ,
+        now=services.bus.clock(),
+        count=1,
+    )
+    assert [t.starts_at for t in found.times] == [local("2027-01-11T09:15")]
