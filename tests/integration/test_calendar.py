@@ -7,6 +7,7 @@ import contextlib
 import re
 import uuid
 from datetime import date, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -55,10 +56,11 @@ class TestDayGrid:
         assert len(starts) == 12 + 16 - 2
         assert (str(booked), "pending") in BLOCK.findall(html)
         # A free cell books that time with the doctor, for the doctor's slot length.
-        assert (
-            f"/appointments/new?doctor_id={desk.clinic.doctor_id}&amp;day={TODAY}"
-            f"&amp;starts_at={TODAY}T09:00&amp;duration_minutes=15" in html
-        )
+        link = re.search(rf'data-free-start="{TODAY}T09:00"[^>]* href="([^"]+)"', html)
+        assert link, "the first free cell is not a link"
+        asked = parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query)
+        assert asked["doctor_id"] == [str(desk.clinic.doctor_id)] and asked["day"] == [TODAY]
+        assert asked["starts_at"] == [f"{TODAY}T09:00"] and asked["duration_minutes"] == ["15"]
         # Rows run from the earliest start to the latest end, lunch shaded as off.
         assert ">09:00</th>" in html and ">17:45</th>" in html and ">18:00</th>" not in html
         assert 'class="off"' in html
