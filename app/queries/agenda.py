@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -44,18 +45,38 @@ def doctor(engine: Engine, doctor_id: UUID) -> DoctorRow | None:
     return DoctorRow.from_row(row) if row is not None else None
 
 
+HOLDING = tuple(sorted(s.value for s in HOLDS_TIME))
+
+
+def overlapping(
+    doctor_ids: Sequence[UUID],
+    start: datetime,
+    end: datetime,
+    *columns: Any,
+    holding_only: bool = False,
+) -> sa.Select[Any]:
+    """The doctors' appointments that overlap [start, end), by start: every column unless
+    `columns` are named, only those that hold time if `holding_only`. One query for any
+    number of doctors (agendas, the calendar, first available)."""
+    a = t.appointments
+    query = sa.select(*(columns or (a,))).where(
+        a.c.doctor_id.in_(doctor_ids),
+        a.c.starts_at < end,
+        a.c.ends_at > start,
+        # An appointment never lasts more than a day: bound the index scan from below too.
+        a.c.starts_at >= start - timedelta(days=1),
+    )
+    if holding_only:
+        query = query.where(a.c.status.in_(HOLDING))
+    return query.order_by(a.c.starts_at, a.c.appointment_id)
+
+
 def _between(
     engine: Engine, doctor_id: UUID, start: datetime, end: datetime, *, holding_only: bool
 ) -> list[AppointmentRow]:
-    a = t.appointments
-    query = sa.select(a).where(a.c.doctor_id == doctor_id, a.c.starts_at < end, a.c.ends_at > start)
-    if holding_only:
-        query = query.where(a.c.status.in_(sorted(s.value for s in HOLDS_TIME)))
-    # An appointment never lasts more than a day: bound the index scan from below too.
-    query = query.where(a.c.starts_at >= start - timedelta(days=1))
+    query = overlapping([doctor_id], start, end, holding_only=holding_only)
     with engine.connect() as conn:
-        rows = conn.execute(query.order_by(a.c.starts_at, a.c.appointment_id)).mappings()
-        return [AppointmentRow.from_row(row) for row in rows]
+        return [AppointmentRow.from_row(row) for row in conn.execute(query).mappings()]
 
 
 def agenda_for_day(

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from math import gcd
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -24,14 +23,13 @@ from app.domain.clinic_time import day_bounds, local_day, to_utc
 from app.metrics import timed
 from app.projections import tables as t
 
-from .agenda import DoctorRow
+from .agenda import DoctorRow, overlapping
 from .appointments import AppointmentRow
 from .slots import Slot, free_slots, slot_grid, working_periods
 
 GRID_COLUMNS = 10  # doctors per grid page: about 150 px each on a 1920 px screen
 WEEK_ROWS = 50  # doctors per capacity page
 MIN_STEP = 5  # minutes: the finest row the grid draws
-HOLDING = tuple(sorted(s.value for s in HOLDS_TIME))
 
 
 @dataclass(frozen=True)
@@ -64,29 +62,20 @@ def doctors_for(
     return DoctorPage(rows[:per_page], page, len(rows) > per_page)
 
 
-def specialties(engine: Engine) -> list[str]:
-    d = t.doctors
-    query = sa.select(d.c.specialty).distinct().order_by(d.c.specialty)
+def day_appointments(
+    engine: Engine, doctors: Sequence[DoctorRow], day: date, *, tz: tzinfo
+) -> dict[UUID, list[AppointmentRow]]:
+    """Each doctor's appointments of the clinic-local day, every status, by start: one
+    query for all of them (the grid, the day sheet)."""
+    start, end = day_bounds(day, tz)
+    found: dict[UUID, list[AppointmentRow]] = {d.doctor_id: [] for d in doctors}
+    if not doctors:
+        return found
     with engine.connect() as conn:
-        return [row.specialty for row in conn.execute(query) if row.specialty]
-
-
-def _appointments(
-    engine: Engine, doctor_ids: Sequence[UUID], start: datetime, end: datetime, columns: Any
-) -> list[Any]:
-    """The doctors' appointments that overlap [start, end), in one query."""
-    if not doctor_ids:
-        return []
-    a = t.appointments
-    query = sa.select(*columns).where(
-        a.c.doctor_id.in_(doctor_ids),
-        a.c.starts_at < end,
-        a.c.ends_at > start,
-        # An appointment never lasts more than a day: bound the index scan from below too.
-        a.c.starts_at >= start - timedelta(days=1),
-    )
-    with engine.connect() as conn:
-        return list(conn.execute(query.order_by(a.c.starts_at, a.c.appointment_id)).mappings())
+        query = overlapping([d.doctor_id for d in doctors], start, end)
+        for row in conn.execute(query).mappings():
+            found[row["doctor_id"]].append(AppointmentRow.from_row(row))
+    return found
 
 
 # -- the day grid --
@@ -152,11 +141,7 @@ def day_grid(
     """The doctors' day as rows of `step_minutes` from the earliest working start (or
     appointment) to the latest end, each doctor a column of booked, free, open and off cells."""
     day_start, day_end = day_bounds(day, tz)
-    rows_by_doctor: dict[UUID, list[AppointmentRow]] = defaultdict(list)
-    for row in _appointments(
-        engine, [d.doctor_id for d in doctors], day_start, day_end, [t.appointments]
-    ):
-        rows_by_doctor[row["doctor_id"]].append(AppointmentRow.from_row(row))
+    rows_by_doctor = day_appointments(engine, doctors, day, tz=tz)
     periods = {d.doctor_id: working_periods(day, d.hours, tz) for d in doctors}
     holding = {
         d.doctor_id: [r for r in rows_by_doctor[d.doctor_id] if r.status in HOLDS_TIME]
@@ -232,20 +217,17 @@ def _column(
             cells[first] = cell
 
     # Appointments whose rows touch are drawn as one block, listed in time order.
-    block: Cell | None = None
-    block_end = -1
     groups: list[tuple[Cell, int, int]] = []
     for appointment in holding:
         first = _floor(appointment.starts_at, origin, step)
         last = _ceil(appointment.ends_at, origin, step)
-        if block is not None and first < block_end:
+        if groups and first < groups[-1][2]:
+            block, top, bottom = groups[-1]
             block.appointments.append(appointment)
-            block_end = max(block_end, last)
-            groups[-1] = (block, groups[-1][1], block_end)
-            continue
-        block = Cell("booked", appointment.starts_at, appointments=[appointment])
-        block_end = last
-        groups.append((block, first, last))
+            groups[-1] = (block, top, max(bottom, last))
+        else:
+            block = Cell("booked", appointment.starts_at, appointments=[appointment])
+            groups.append((block, first, last))
     for cell, first, last in groups:
         place(cell, first, last)
     for slot in free:
@@ -291,16 +273,20 @@ def week_capacity(
     first, last = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
     a = t.appointments
     busy: dict[tuple[UUID, date], list[Slot]] = defaultdict(list)
-    for row in _appointments(
-        engine,
-        [d.doctor_id for d in doctors.doctors],
-        first,
-        last,
-        [a.c.doctor_id, a.c.starts_at, a.c.ends_at, a.c.status],
-    ):
-        if row["status"] in HOLDING:
-            held = Slot(to_utc(row["starts_at"]), to_utc(row["ends_at"]))
-            busy[row["doctor_id"], local_day(held.starts_at, tz)].append(held)
+    if doctors.doctors:
+        query = overlapping(
+            [d.doctor_id for d in doctors.doctors],
+            first,
+            last,
+            a.c.doctor_id,
+            a.c.starts_at,
+            a.c.ends_at,
+            holding_only=True,
+        )
+        with engine.connect() as conn:
+            for doctor_id, starts_at, ends_at in conn.execute(query):
+                held = Slot(to_utc(starts_at), to_utc(ends_at))
+                busy[doctor_id, local_day(held.starts_at, tz)].append(held)
     cells: dict[tuple[UUID, date], Capacity] = {}
     free_per_day = dict.fromkeys(days, 0)
     for doctor in doctors.doctors:

@@ -18,11 +18,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.domain.appointment import HOLDS_TIME
 from app.domain.clinic_time import day_bounds, to_utc
 from app.metrics import timed
 from app.projections import tables as t
 
+from .agenda import overlapping
 from .slots import free_starts
 
 HORIZON_DAYS = 90
@@ -95,18 +95,8 @@ def _held(
 ) -> dict[UUID, list[_Held]]:
     """The time each doctor holds that overlaps [start, end), by start: one query for all."""
     a = t.appointments
-    query = (
-        sa.select(a.c.doctor_id, a.c.starts_at, a.c.ends_at)
-        .where(
-            a.c.doctor_id.in_(doctor_ids),
-            # An appointment never lasts more than a day: bounding starts_at from below too
-            # keeps the scan on the (doctor_id, starts_at) index to the window.
-            a.c.starts_at >= start - timedelta(days=1),
-            a.c.starts_at < end,
-            a.c.ends_at > start,
-            a.c.status.in_(sorted(s.value for s in HOLDS_TIME)),
-        )
-        .order_by(a.c.doctor_id, a.c.starts_at)
+    query = overlapping(
+        doctor_ids, start, end, a.c.doctor_id, a.c.starts_at, a.c.ends_at, holding_only=True
     )
     held: dict[UUID, list[_Held]] = {doctor_id: [] for doctor_id in doctor_ids}
     with engine.connect() as conn:

@@ -16,7 +16,7 @@ from app.queries import agenda
 from app.queries import calendar as cal
 
 from . import formatting as fmt
-from . import forms
+from . import forms, pickers
 from .kit import access
 from .kit.rendering import fragment, page, settle, wants_fragment
 
@@ -72,11 +72,11 @@ def _choice(source: Mapping[str, str], day: date | None = None) -> Choice:
 
 
 def _filters(choice: Choice) -> dict[str, Any]:
-    engine = services().read_engine
+    """The specialties to filter by, from the doctor pickers' options (built once per
+    change of the doctors), and the doctor picker itself in the template."""
     if choice.mine:
-        return {"doctor_choices": [], "specialties": []}
-    doctors = cal.doctors_for(engine, per_page=SHEET_DOCTORS).doctors
-    return {"doctor_choices": doctors, "specialties": cal.specialties(engine)}
+        return {"specialties": []}
+    return {"specialties": pickers.specialties()}
 
 
 @bp.get("")
@@ -111,10 +111,8 @@ def _sheet(choice: Choice) -> Response:
     doctors = cal.doctors_for(
         engine, doctor_id=choice.doctor_id, specialty=choice.specialty, per_page=SHEET_DOCTORS
     ).doctors
-    days = [
-        (doctor, services().reads.agenda_for_day(doctor.doctor_id, choice.day))
-        for doctor in doctors
-    ]
+    by_doctor = cal.day_appointments(engine, doctors, choice.day, tz=services().tz)
+    days = [(doctor, by_doctor[doctor.doctor_id]) for doctor in doctors]
     # A whole-clinic sheet prints the doctors who have someone to see; one doctor's, always.
     if len(days) > 1:
         days = [(doctor, rows) for doctor, rows in days if rows]

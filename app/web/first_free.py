@@ -96,7 +96,7 @@ def index() -> Response:
     context: dict[str, Any] = {
         "values": values,
         "errors": errors,
-        "specialties": sorted({c.specialty for c in pickers.doctors()}),
+        "specialties": pickers.specialties(),
         "is_doctor": access.principal().is_doctor,
         "horizon": ff.HORIZON_DAYS,
         "result": None,

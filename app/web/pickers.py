@@ -41,6 +41,11 @@ def doctors() -> list[DoctorChoice]:
     return _built()[0]
 
 
+def specialties() -> list[str]:
+    """The doctors' specialties, alphabetical, for the specialty filters."""
+    return sorted({c.specialty for c in doctors() if c.specialty})
+
+
 def _mark(options: Markup, selected: str | None) -> Markup:
     if selected:
         # Markup's format escapes `selected`; its replace keeps the markup as built.
