@@ -10,6 +10,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from app.domain.clinic_time import local_moment
@@ -25,39 +26,95 @@ class Slot:
 Hours = Mapping[str, Sequence[Sequence[str]]]
 
 
-def working_periods(day: date, hours: Hours | None, tz: tzinfo) -> list[Slot]:
-    """The doctor's working periods on `day`, as instants (a period whose start or end the
-    clocks skip that day is left out, as the booking check would refuse times in it)."""
-    periods = []
-    for start_text, end_text in (hours or {}).get(WEEKDAYS[day.weekday()], []):
+Periods = tuple[tuple[str, str], ...]  # one weekday's working periods, as the hours say
+
+
+def _periods(day: date, hours: Hours | None) -> Periods:
+    return tuple((a, b) for a, b in (hours or {}).get(WEEKDAYS[day.weekday()], []))
+
+
+# The grids below depend only on the day, that weekday's periods, the lengths and the zone,
+# and most doctors share their hours: a week's capacity for 30 doctors, or a first-available
+# search over 600 doctor-days, works each one out once instead of once per doctor and day.
+# Bounded: a year of days for a few dozen patterns of hours.
+
+
+@lru_cache(maxsize=8192)
+def _working(day: date, periods: Periods, tz: tzinfo) -> tuple[Slot, ...]:
+    found = []
+    for start_text, end_text in periods:
         start, end = local_moment(day, start_text, tz), local_moment(day, end_text, tz)
         if start is not None and end is not None:
-            periods.append(Slot(start, end))
-    return periods
+            found.append(Slot(start, end))
+    return tuple(found)
 
 
-def slot_grid(day: date, hours: Hours | None, slot_minutes: int, tz: tzinfo) -> list[Slot]:
-    """Every whole slot of the doctor's working periods on `day`."""
+@lru_cache(maxsize=8192)
+def _grid(day: date, periods: Periods, slot_minutes: int, tz: tzinfo) -> tuple[Slot, ...]:
     length = timedelta(minutes=slot_minutes)
     grid = []
-    for period in working_periods(day, hours, tz):
+    for period in _working(day, periods, tz):
         start, end = period.starts_at, period.ends_at
         while start + length <= end:
             grid.append(Slot(start, start + length))
             start += length
-    return grid
+    return tuple(grid)
+
+
+@lru_cache(maxsize=8192)
+def _visits(
+    day: date, periods: Periods, slot_minutes: int, minutes: int, tz: tzinfo
+) -> tuple[Slot, ...]:
+    """The visits of `minutes` from each start of the slot grid that lie inside one
+    working period on the wall clock, as the booking checks them (`_fits_hours`)."""
+    length = timedelta(minutes=minutes)
+    clock_periods = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in periods]
+    return tuple(
+        Slot(slot.starts_at, slot.starts_at + length)
+        for slot in _grid(day, periods, slot_minutes, tz)
+        if _fits_hours(slot.starts_at, slot.starts_at + length, clock_periods, tz)
+    )
+
+
+def working_periods(day: date, hours: Hours | None, tz: tzinfo) -> list[Slot]:
+    """The doctor's working periods on `day`, as instants (a period whose start or end the
+    clocks skip that day is left out, as the booking check would refuse times in it)."""
+    return list(_working(day, _periods(day, hours), tz))
+
+
+def slot_grid(day: date, hours: Hours | None, slot_minutes: int, tz: tzinfo) -> list[Slot]:
+    """Every whole slot of the doctor's working periods on `day`."""
+    return list(_grid(day, _periods(day, hours), slot_minutes, tz))
 
 
 def free_slots(grid: Iterable[Slot], busy: Iterable[Any], *, now: datetime) -> list[Slot]:
     """The slots of `grid` still ahead of `now` that overlap no busy period (rows with
     starts_at and ends_at)."""
-    taken = sorted((b.starts_at, b.ends_at) for b in busy)
-    return [
-        slot
-        for slot in grid
-        if slot.starts_at > now
-        and not any(start < slot.ends_at and slot.starts_at < end for start, end in taken)
-    ]
+    taken = _merged(busy)
+    ends = [end for _, end in taken]
+    found = []
+    for slot in grid:
+        if slot.starts_at <= now:
+            continue
+        first = bisect_right(ends, slot.starts_at)
+        if first < len(taken) and taken[first][0] < slot.ends_at:
+            continue
+        found.append(slot)
+    return found
+
+
+def _merged(busy: Iterable[Any]) -> list[tuple[datetime, datetime]]:
+    """Busy periods merged into disjoint spans, by start and so by end too: the first span
+    that ends after a moment is the only one a visit from that moment can overlap, so one
+    bisection per slot replaces a scan of every booking (held times should never overlap,
+    but a list given here may)."""
+    taken: list[tuple[datetime, datetime]] = []
+    for b_start, b_end in sorted((b.starts_at, b.ends_at) for b in busy):
+        if taken and b_start <= taken[-1][1]:
+            taken[-1] = (taken[-1][0], max(taken[-1][1], b_end))
+        else:
+            taken.append((b_start, b_end))
+    return taken
 
 
 def _fits_hours(
@@ -91,30 +148,8 @@ def free_starts(
 
     `busy` may hold the doctor's whole search window, unsorted; the overlap test bisects,
     so a day costs its grid times log(busy), not grid times busy."""
-    length = timedelta(minutes=slot_minutes if minutes is None else minutes)
-    periods = (hours or {}).get(WEEKDAYS[day.weekday()], [])
+    periods = _periods(day, hours)
     if not periods:
         return []
-    # Merged into disjoint spans (held times should never overlap, but a list given here
-    # may), sorted by start and so by end too: the first span ending after a start is the
-    # only one that can overlap a visit from there.
-    taken: list[tuple[datetime, datetime]] = []
-    for b_start, b_end in sorted((b.starts_at, b.ends_at) for b in busy):
-        if taken and b_start <= taken[-1][1]:
-            taken[-1] = (taken[-1][0], max(taken[-1][1], b_end))
-        else:
-            taken.append((b_start, b_end))
-    ends = [end for _, end in taken]
-    clock_periods = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in periods]
-    found = []
-    for slot in slot_grid(day, hours, slot_minutes, tz):
-        start, end = slot.starts_at, slot.starts_at + length
-        if start <= now:
-            continue
-        # The overlap first: on a busy day it refuses most starts, and costs less.
-        first = bisect_right(ends, start)
-        if first < len(taken) and taken[first][0] < end:
-            continue
-        if _fits_hours(start, end, clock_periods, tz):
-            found.append(Slot(start, end))
-    return found
+    length = slot_minutes if minutes is None else minutes
+    return free_slots(_visits(day, periods, slot_minutes, length, tz), busy, now=now)
