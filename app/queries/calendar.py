@@ -18,8 +18,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.domain.appointment import HOLDS_TIME
-from app.domain.clinic_time import day_bounds, local_day, to_utc
+from app.domain.appointment import HOLDS_TIME, Status
+from app.domain.clinic_time import day_bounds, to_utc
 from app.metrics import timed
 from app.projections import tables as t
 
@@ -81,6 +81,60 @@ def day_appointments(
 # -- the day grid --
 
 
+@dataclass(frozen=True, slots=True)
+class Block:
+    """What the grid shows of an appointment: a day of ten doctors holds hundreds."""
+
+    appointment_id: UUID
+    doctor_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    status: Status
+    patient_name: str
+    title: str
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+def _blocks(
+    engine: Engine, doctors: Sequence[DoctorRow], start: datetime, end: datetime
+) -> dict[UUID, list[Block]]:
+    """Each doctor's appointments over [start, end), every status, by start: the columns
+    the grid draws, as plain tuples (a whole read-model row costs several times more)."""
+    found: dict[UUID, list[Block]] = {d.doctor_id: [] for d in doctors}
+    if not doctors:
+        return found
+    a = t.appointments
+    query = overlapping(
+        [d.doctor_id for d in doctors],
+        start,
+        end,
+        a.c.appointment_id,
+        a.c.doctor_id,
+        a.c.starts_at,
+        a.c.ends_at,
+        a.c.status,
+        a.c.patient_name,
+        a.c.title,
+    )
+    with engine.connect() as conn:
+        for appointment_id, doctor_id, starts, ends, status, patient, title in conn.execute(query):
+            found[doctor_id].append(
+                Block(
+                    appointment_id,
+                    doctor_id,
+                    to_utc(starts),
+                    to_utc(ends),
+                    Status(status),
+                    patient,
+                    title,
+                )
+            )
+    return found
+
+
 @dataclass
 class Cell:
     """What one doctor's column shows from one row of the grid, over `rows` rows."""
@@ -88,7 +142,7 @@ class Cell:
     kind: str  # "booked", "free", "open" (working, but not bookable), "off" (not working)
     starts_at: datetime
     rows: int = 1
-    appointments: list[AppointmentRow] = field(default_factory=list)
+    appointments: list[Block] = field(default_factory=list)
     ends_at: datetime | None = None  # a free cell's end
     past: bool = False
 
@@ -97,7 +151,7 @@ class Cell:
 class Column:
     doctor: DoctorRow
     cells: list[Cell | None]  # one per grid row; None where a cell above spans it
-    released: list[AppointmentRow]  # cancelled or no-show: they hold no time
+    released: list[Block]  # cancelled or no-show: they hold no time
     works: bool  # has working hours that day
     free: int  # free cells
 
@@ -141,7 +195,7 @@ def day_grid(
     """The doctors' day as rows of `step_minutes` from the earliest working start (or
     appointment) to the latest end, each doctor a column of booked, free, open and off cells."""
     day_start, day_end = day_bounds(day, tz)
-    rows_by_doctor = day_appointments(engine, doctors, day, tz=tz)
+    rows_by_doctor = _blocks(engine, doctors, day_start, day_end)
     periods = {d.doctor_id: working_periods(day, d.hours, tz) for d in doctors}
     holding = {
         d.doctor_id: [r for r in rows_by_doctor[d.doctor_id] if r.status in HOLDS_TIME]
@@ -185,7 +239,7 @@ def day_grid(
     return DayGrid(day, step_minutes, rows, columns, now_row)
 
 
-def _idle_column(doctor: DoctorRow, rows: list[AppointmentRow]) -> Column:
+def _idle_column(doctor: DoctorRow, rows: list[Block]) -> Column:
     return Column(doctor, [], [r for r in rows if r.status not in HOLDS_TIME], False, 0)
 
 
@@ -194,8 +248,8 @@ def _column(
     rows: list[datetime],
     step: timedelta,
     periods: list[Slot],
-    holding: list[AppointmentRow],
-    released: list[AppointmentRow],
+    holding: list[Block],
+    released: list[Block],
     free: list[Slot],
     now: datetime,
 ) -> Column:
@@ -281,12 +335,12 @@ def week_capacity(
             a.c.doctor_id,
             a.c.starts_at,
             a.c.ends_at,
+            a.c.local_day,
             holding_only=True,
         )
         with engine.connect() as conn:
-            for doctor_id, starts_at, ends_at in conn.execute(query):
-                held = Slot(to_utc(starts_at), to_utc(ends_at))
-                busy[doctor_id, local_day(held.starts_at, tz)].append(held)
+            for doctor_id, starts_at, ends_at, day in conn.execute(query).all():
+                busy[doctor_id, day].append(Slot(to_utc(starts_at), to_utc(ends_at)))
     cells: dict[tuple[UUID, date], Capacity] = {}
     free_per_day = dict.fromkeys(days, 0)
     for doctor in doctors.doctors:

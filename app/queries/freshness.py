@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -89,3 +90,18 @@ def recorded(store: EventStore, kind: str, record_id: UUID) -> Recorded | None:
     if kind == "patient":
         return Recorded(kind, version, patient_id=record_id)
     return Recorded(kind, version, doctor_id=record_id)
+
+
+def versions(engine: Engine, names: Iterable[str]) -> tuple[tuple[Any, ...], ...]:
+    """The named projections' checkpoints (code version, transaction and position), one
+    small query. The projector moves a checkpoint in the same transaction as the rows it
+    changes, so what was worked out from those tables still holds while these are equal:
+    the key of the calendar's memo (app/web/calendar.py)."""
+    c = t.checkpoints
+    query = (
+        sa.select(c.c.name, c.c.version, c.c.tx_id, c.c.position)
+        .where(c.c.name.in_(sorted(names)))
+        .order_by(c.c.name)
+    )
+    with engine.connect() as conn:
+        return tuple(tuple(row) for row in conn.execute(query))
