@@ -66,6 +66,7 @@ class Settings:
     relay_poll_seconds: float
     ops_sample_seconds: float
     worker_metrics_port: int | None
+    calendar_memo_size: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -98,6 +99,7 @@ class Settings:
             relay_poll_seconds=_number(env, "RELAY_POLL_SECONDS", 0.5, float, 0.01),
             ops_sample_seconds=_number(env, "OPS_SAMPLE_SECONDS", 15.0, float, 1),
             worker_metrics_port=_number(env, "WORKER_METRICS_PORT", None, int, 1),
+            calendar_memo_size=_number(env, "CALENDAR_MEMO_SIZE", 64, int, 0),
         )
         try:
             ZoneInfo(settings.clinic_timezone)
@@ -178,6 +180,9 @@ class Settings:
             "RELAY_POLL_SECONDS": self.relay_poll_seconds,
             "OPS_SAMPLE_SECONDS": self.ops_sample_seconds,
             "WORKER_METRICS_PORT": self.worker_metrics_port,
+            # Day grids and weeks each web process keeps while the read models are unchanged
+            # (app/web/calendar.py); 0 works every one out afresh.
+            "CALENDAR_MEMO_SIZE": self.calendar_memo_size,
         }
 
 

@@ -3,20 +3,25 @@ capacity per doctor and day."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from flask import Blueprint, Response, request
+from cachetools import LRUCache
+from flask import Blueprint, Response, current_app, request
+from flask_babel import get_locale
+from markupsafe import Markup
 
 from app.extensions import services
-from app.queries import agenda
+from app.queries import agenda, freshness
 from app.queries import calendar as cal
 
 from . import formatting as fmt
 from . import forms, pickers
+from .calendar_rows import grid_rows, week_rows
 from .kit import access
 from .kit.rendering import fragment, page, settle, wants_fragment
 
@@ -25,6 +30,7 @@ bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 GRID = "calendar"  # the grid region's element id: navigation and filters swap it alone
 WEEK = "capacity"
 SHEET_DOCTORS = 200  # a printed day sheet holds every doctor of the clinic
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,22 +85,67 @@ def _filters(choice: Choice) -> dict[str, Any]:
     return {"specialties": pickers.specialties()}
 
 
+# What a grid or a week is worked out from: the doctors and appointments read models.
+READ_MODELS = ("appointments", "doctors")
+
+
+def _memoised(kind: str, parts: tuple[Any, ...], make: Callable[[], T]) -> T:
+    """`make()`, or what it gave for the same `parts` while the read models it reads have
+    not changed (their checkpoints move in the transaction that changes them) and within the
+    same minute of the clinic's clock (free times and the "now" line move with it).
+
+    Every desk polls its grid every 15 s; while nothing changes, the same grid is worked out
+    again and again. Kept per process, so it never outlives the code or settings that made
+    it, and bounded. A store without checkpoints yet (empty, or rows written by hand) is
+    never memoised."""
+    size = current_app.config.get("CALENDAR_MEMO_SIZE", 64)
+    if not size:
+        return make()
+    versions = freshness.versions(services().read_engine, READ_MODELS)
+    if len(versions) < len(READ_MODELS):
+        return make()
+    # A grid of ten full columns is about 150 KB: the default 64 hold 10 MB at most.
+    memo: LRUCache[tuple[Any, ...], Any] = current_app.extensions.setdefault(
+        "rendezvous.calendar_memo", LRUCache(maxsize=size)
+    )
+    minute = fmt.now().replace(second=0, microsecond=0)
+    key = (kind, versions, minute, request.script_root, *parts)
+    with _MEMO_LOCK:
+        found = memo.get(key)
+    if found is None:
+        found = make()
+        with _MEMO_LOCK:
+            memo[key] = found
+    return cast(T, found)
+
+
+_MEMO_LOCK = threading.Lock()  # the development server answers from several threads
+
+
 @bp.get("")
 def day() -> Response:
     """The day as a time grid, one column per doctor; `?print=1` is the printed day sheet."""
     updating = settle()
     choice = _choice(request.args)
-    engine, tz = services().read_engine, services().tz
     if request.args.get("print") == "1":
         return _sheet(choice)
-    doctors = cal.doctors_for(
-        engine, doctor_id=choice.doctor_id, specialty=choice.specialty, page=choice.page
-    )
-    grid = cal.day_grid(engine, doctors.doctors, choice.day, tz=tz, now=fmt.now())
+    can_book = access.allowed("booking.new")
+
+    def make() -> tuple[bool, cal.DayGrid, Markup]:
+        engine, tz = services().read_engine, services().tz
+        doctors = cal.doctors_for(
+            engine, doctor_id=choice.doctor_id, specialty=choice.specialty, page=choice.page
+        )
+        grid = cal.day_grid(engine, doctors.doctors, choice.day, tz=tz, now=fmt.now())
+        return doctors.more, grid, grid_rows(grid, choice.day.isoformat(), can_book=can_book, tz=tz)
+
+    # The rows are text in the user's language: the language is part of the key.
+    more, grid, rows = _memoised("day", (choice, can_book, str(get_locale())), make)
     context: dict[str, Any] = {
         "choice": choice,
         "grid": grid,
-        "more": doctors.more,
+        "grid_rows": rows,
+        "more": more,
         "today": fmt.today(),
         "previous": choice.day - timedelta(days=1),
         "next": choice.day + timedelta(days=1),
@@ -129,18 +180,24 @@ def week() -> Response:
     if start is None:
         start = fmt.today() - timedelta(days=fmt.today().weekday())
     choice = _choice(request.args, day=start)
-    engine, tz = services().read_engine, services().tz
-    doctors = cal.doctors_for(
-        engine,
-        doctor_id=choice.doctor_id,
-        specialty=choice.specialty,
-        page=choice.page,
-        per_page=cal.WEEK_ROWS,
-    )
-    capacity = cal.week_capacity(engine, doctors, start, tz=tz, now=fmt.now())
+
+    def make() -> tuple[cal.Week, Markup]:
+        engine, tz = services().read_engine, services().tz
+        doctors = cal.doctors_for(
+            engine,
+            doctor_id=choice.doctor_id,
+            specialty=choice.specialty,
+            page=choice.page,
+            per_page=cal.WEEK_ROWS,
+        )
+        week = cal.week_capacity(engine, doctors, start, tz=tz, now=fmt.now())
+        return week, week_rows(week)
+
+    capacity, rows = _memoised("week", (choice, str(get_locale())), make)
     context: dict[str, Any] = {
         "choice": choice,
         "week": capacity,
+        "week_rows": rows,
         "today": fmt.today(),
         "this_monday": fmt.today() - timedelta(days=fmt.today().weekday()),
         "previous": start - timedelta(days=7),

@@ -7,7 +7,9 @@ change, one small aggregate), then only the chosen one is marked.
 
 from __future__ import annotations
 
-from flask import current_app
+from typing import cast
+
+from flask import current_app, g, has_request_context
 from markupsafe import Markup
 
 from app.extensions import services
@@ -15,6 +17,9 @@ from app.queries.directory import DoctorChoice, doctor_choices, doctors_signatur
 
 
 def _built() -> tuple[list[DoctorChoice], Markup, Markup]:
+    # A page may ask for the options and the specialties: one look at the doctors each.
+    if has_request_context() and "doctor_pickers" in g:
+        return cast(tuple[list[DoctorChoice], Markup, Markup], g.doctor_pickers)
     engine = services().read_engine
     cache = current_app.extensions.setdefault("rendezvous.doctor_options", {})
     signature = doctors_signature(engine)
@@ -34,6 +39,8 @@ def _built() -> tuple[list[DoctorChoice], Markup, Markup]:
             ),
         )
         cache["signature"] = signature
+    if has_request_context():
+        g.doctor_pickers = cache["value"]
     return cache["value"]
 
 

@@ -189,6 +189,66 @@ class TestADoctor:
         assert "data-free-start" in html and "/appointments/new?" not in html
 
 
+class TestAGridKeptBetweenRequests:
+    """Grids and weeks are kept while the read models are unchanged (app/web/calendar.py):
+    never once they have changed, nor for another minute, language or right to book."""
+
+    def test_a_change_shows_at_once(self, desk: Desk):
+        first = grid(desk)
+        assert f"{TODAY}T10:00" in free_starts(first, desk.clinic.doctor_id)
+        booked = desk.clinic.book(f"{TODAY}T10:00", minutes=15)
+        html = grid(desk)
+        assert (str(booked), "pending") in BLOCK.findall(html)
+        assert f"{TODAY}T10:00" not in free_starts(html, desk.clinic.doctor_id)
+        desk.services.bus.handle(ConfirmAppointment(appointment_id=booked))
+        assert (str(booked), "confirmed") in BLOCK.findall(grid(desk))
+        week = desk.staff.get(f"/calendar/week?start={TODAY}").get_data(as_text=True)
+        assert f'data-day="{TODAY}" data-free="27" data-booked="1"' in week
+        desk.services.bus.handle(CancelAppointment(appointment_id=booked, reason="Ill"))
+        catch_up(desk.services.projector)
+        week = desk.staff.get(f"/calendar/week?start={TODAY}").get_data(as_text=True)
+        assert f'data-day="{TODAY}" data-free="28" data-booked="0"' in week
+
+    def test_time_passing_takes_the_free_cells_it_leaves_behind(self, desk: Desk, clock):
+        assert f"{TODAY}T09:00" in free_starts(grid(desk), desk.clinic.doctor_id)
+        clock.set_local(f"{TODAY} 09:00:30")  # nothing written since: the same read models
+        starts = free_starts(grid(desk), desk.clinic.doctor_id)
+        assert f"{TODAY}T09:00" not in starts and starts[0] == f"{TODAY}T09:15"
+
+    def test_each_language_and_right_to_book_has_its_own(self, app, desk: Desk):
+        from .webclient import Staff
+
+        english = grid(desk)
+        assert "free: book with" in english
+        french = Staff(app, "admin", locale="fr").get(f"/calendar?day={TODAY}")
+        assert "libre\u00a0: réserver avec" in french.get_data(as_text=True)
+        doctor = Staff(app, "doctor", doctor_id=desk.clinic.doctor_id)
+        html = doctor.get(f"/calendar?day={TODAY}").get_data(as_text=True)
+        assert "data-free-start" in html and "/appointments/new?" not in html
+        assert "/appointments/new?" in grid(desk)
+
+    def test_text_from_the_records_is_escaped(self, desk: Desk):
+        from app.commands import RegisterPatient
+
+        patient = desk.services.bus.handle(
+            RegisterPatient(
+                full_name="<b>Eve</b> & Co", date_of_birth="1980-02-03", phone="0612345679"
+            )
+        )
+        desk.services.bus.handle(
+            CreateAppointment(
+                patient_id=patient.stream_id,
+                doctor_id=desk.clinic.doctor_id,
+                starts_at=local(TODAY, "11:00"),
+                duration_minutes=15,
+                title='"Quoted" <i>reason</i>',
+            )
+        )
+        html = grid(desk)
+        assert "&lt;b&gt;Eve&lt;/b&gt; &amp; Co" in html and "<b>Eve" not in html
+        assert "&lt;i&gt;reason&lt;/i&gt;" in html and "<i>reason" not in html
+
+
 # -- the grid and the booking check agree --
 
 BOOKINGS = st.lists(
