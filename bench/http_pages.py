@@ -11,10 +11,19 @@ drives each target in turn with 16 connections, after a short warm-up:
   Today          GET /
   list           GET /appointments                        default filters
   detail         GET /appointments/<id>                   ids drawn at random from rm_appointments
-  grid           GET /calendar?day=<busiest day>          the day grid, first page (10 doctors)
-  capacity       GET /calendar/week?start=<its Monday>    the week's capacity (up to 50 doctors)
+  grid           GET /calendar?day=<a full day>           the day grid of 10 doctors
+  grid-poll      (the same, as htmx polls it)             the grid region alone, every 15 s
+  capacity       GET /calendar/week?start=<its Monday>    the week's capacity of 30 doctors
   insert         POST /_bench/insert                      the baseline for bookings
   booking        POST /appointments                       each request books a free slot
+
+The calendar targets need a clinic week the seeded stores do not have (10 doctors booked
+through a day, 30 doctors in a week): bench/_calendar_fixture.py writes the same week into
+the copy of each store measured, six weeks ahead, and the calendar targets show it (the
+specialty "Bench calendar"). With --compare-small the small store is copied too. The app
+keeps a grid while the read models are unchanged (CALENDAR_MEMO_SIZE): under this load,
+which changes nothing, every request after the first of each minute finds it; with
+--calendar-memo 0 each one works the grid out, as when bookings come between requests.
 
 Each booking takes a slot that no other request takes: slots are laid out after every
 doctor's latest reservation, within their working hours from rm_doctors, interleaved
@@ -39,6 +48,9 @@ Run from the repository root (the databases: docs/benchmarks.md, "HTTP"):
     .venv/bin/python bench/http_pages.py --compare-small       # what docs/benchmarks.md shows
     .venv/bin/python bench/http_pages.py --targets insert,booking --broker redis://127.0.0.1:6379/13
     .venv/bin/python bench/http_pages.py --targets table,today --rounds 1 --duration 5
+    .venv/bin/python bench/http_pages.py --compare-small --targets table,grid,grid-poll,capacity
+    .venv/bin/python bench/http_pages.py --compare-small --targets table,grid,capacity \
+        --calendar-memo 0
 """
 
 from __future__ import annotations
@@ -63,12 +75,13 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from contextlib import ExitStack  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from datetime import date, datetime, timedelta  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+from urllib.parse import quote_plus, urlencode  # noqa: E402
 
 import _pg  # noqa: E402
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from _calendar_fixture import Fixture, add_week  # noqa: E402
 from _http_app import (  # noqa: E402
     INSERT_URL,
     TABLE_PUBLIC_URL,
@@ -90,7 +103,8 @@ class Target:
     method: str
     path: str
     baseline: str | None  # the target it is compared with; None for a baseline itself
-    kind: str = "plain"  # plain, detail (random ids) or booking (fresh slots)
+    kind: str = "plain"  # plain, detail (random ids), booking (fresh slots) or calendar
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 TARGETS = [
@@ -100,13 +114,28 @@ TARGETS = [
     Target("today", "GET", "/", "table"),
     Target("list", "GET", "/appointments", "table"),
     Target("detail", "GET", "/appointments/<id>", "table", kind="detail"),
-    Target("grid", "GET", "/calendar?day={day}", "table", kind="calendar"),
-    Target("capacity", "GET", "/calendar/week?start={monday}", "table", kind="calendar"),
+    Target("grid", "GET", "/calendar?day={day}&specialty={specialty}", "table", kind="calendar"),
+    Target(
+        "grid-poll",
+        "GET",
+        "/calendar?day={day}&specialty={specialty}",
+        "table",
+        kind="calendar",
+        # What the grid's own poll sends: the region alone comes back, without the layout.
+        headers=(("HX-Request", "true"), ("HX-Target", "calendar"), ("X-Rendezvous-Poll", "1")),
+    ),
+    Target(
+        "capacity",
+        "GET",
+        "/calendar/week?start={monday}&specialty={specialty}",
+        "table",
+        kind="calendar",
+    ),
     Target("insert", "POST", INSERT_URL, None, kind="insert"),
     Target("booking", "POST", "/appointments", "insert", kind="booking"),
 ]
 # What --compare-small measures on both databases.
-PAGES = ("today", "list", "detail", "grid", "capacity")
+PAGES = ("today", "list", "detail", "grid", "grid-poll", "capacity")
 
 
 @dataclass
@@ -152,7 +181,7 @@ class Load:
     duration: float
     warmup: float
     scratch: Path
-    days: dict[str, date] = field(default_factory=dict)  # each store's calendar day
+    weeks: dict[str, Fixture] = field(default_factory=dict)  # each store's calendar week
 
     def run(
         self, server: Server, target: Target, slots: Slots | None, paths: list[str]
@@ -169,7 +198,8 @@ class Load:
         """One request by hand: a target that answers an error is reported, not loaded."""
         if target.method == "GET":
             path = paths[0] if target.kind == "detail" else self.path(server, target)
-            status, _, text = fetch(server, "GET", path, headers=self.cookie_header(server))
+            headers = {**self.cookie_header(server), **dict(target.headers)}
+            status, _, text = fetch(server, "GET", path, headers=headers)
         else:
             body = self.bodies(server, target, slots, 1)[0]
             status, _, text = fetch(server, "POST", target.path, body, post_headers(server))
@@ -216,31 +246,37 @@ class Load:
             args += ["-s", str(wrk_script(self.scratch, "posts", "form_posts.lua"))]
             args += [server.base + "/", "--", str(lines), target.path, str(self.threads)]
         else:
+            for name, value in target.headers:
+                args += ["-H", f"{name}: {value}"]
             args += ["-s", str(wrk_script(self.scratch, "plain"))]
             args += [server.base + self.path(server, target)]
         return run_wrk(args)
 
     def path(self, server: Server, target: Target) -> str:
-        """The target's path; the calendar's on its store's busiest coming day."""
+        """The target's path; the calendar's on the week written into its store."""
         if target.kind != "calendar":
             return target.path
-        if server.label not in self.days:
-            self.days[server.label] = busiest_day(server.url)
-        day = self.days[server.label]
+        week = self.weeks[server.label]
         return target.path.format(
-            day=day.isoformat(), monday=(day - timedelta(days=day.weekday())).isoformat()
+            day=week.day.isoformat(),
+            monday=week.monday.isoformat(),
+            specialty=quote_plus(week.specialty),
         )
 
 
-def busiest_day(url: str) -> date:
-    """The coming day with the most appointments (within 30 days), or tomorrow."""
+def copy_of(url: str) -> str:
+    copy = _pg.sqlalchemy_url(url, database=_pg.database_name(url) + "_http")
+    _pg.clone_database(url, copy)
+    print(f"Measuring on {_pg.database_name(copy)}, a fresh copy of the store.")
+    return copy
+
+
+def vacuum_analyze(url: str) -> None:
+    """What autovacuum does to a table after thousands of new rows: the planner's
+    statistics, and the visibility map that index-only scans read."""
     with psycopg.connect(_pg.conninfo(url), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT local_day FROM rm_appointments WHERE local_day > current_date"
-            " AND local_day <= current_date + 30 GROUP BY local_day ORDER BY count(*) DESC"
-            " LIMIT 1"
-        ).fetchone()
-    return row[0] if row else date.today() + timedelta(days=1)
+        conn.execute("VACUUM (ANALYZE) rm_appointments")
+        conn.execute("VACUUM (ANALYZE) rm_doctors")
 
 
 def run_wrk(args: list[str]) -> Run:
@@ -290,7 +326,9 @@ def wait_for_quiet(limit: float, threshold: float = 0.15) -> bool:
 
 
 def row_label(target: Target) -> str:
-    return f"{target.name} ({target.method} {target.path})"
+    # The calendar's query strings are filled per store: the path alone fits the column.
+    path = target.path.split("?", 1)[0] if target.kind == "calendar" else target.path
+    return f"{target.name} ({target.method} {path})"
 
 
 def print_table(title: str, tallies: dict[str, Tally]) -> None:
@@ -400,6 +438,13 @@ def main() -> None:
     parser.add_argument(
         "--broker", default=None, help="e.g. redis://127.0.0.1:6379/13: project in a worker"
     )
+    parser.add_argument(
+        "--calendar-memo",
+        type=int,
+        default=None,
+        help="CALENDAR_MEMO_SIZE for the servers (0: every grid and week worked out afresh, "
+        "as when the read models change between requests); default: the app's",
+    )
     args = parser.parse_args()
     # Stopped by a signal, the run must still stop its servers and drop its copy; a shell
     # starts a background job with SIGINT ignored, hence both handlers.
@@ -413,19 +458,34 @@ def main() -> None:
         sys.exit(f"unknown targets: {', '.join(sorted(unknown))}")
     targets = [t for t in TARGETS if t.name in wanted]
 
-    url = args.database_url
+    calendar = any(t.kind == "calendar" for t in targets)
+    url, small_url = args.database_url, args.small_url
+    copies = []
     if not args.in_place:
-        # Bookings add appointments: on a copy, every run starts from the same store.
-        url = _pg.sqlalchemy_url(url, database=_pg.database_name(url) + "_http")
-        _pg.clone_database(args.database_url, url)
-        print(f"Measuring on {_pg.database_name(url)}, a fresh copy of the store.")
+        # Bookings add appointments, the calendar its week: on a copy, every run starts
+        # from the same store.
+        url = copy_of(args.database_url)
+        copies.append(url)
+        if args.compare_small and calendar:
+            small_url = copy_of(args.small_url)
+            copies.append(small_url)
     servers = {"main": Server("main", url, args.port)}
     if args.compare_small:
-        servers["small"] = Server("small", args.small_url, args.port + 1)
+        servers["small"] = Server("small", small_url, args.port + 1)
+    load_weeks: dict[str, Fixture] = {}
     engine = sa.create_engine(_pg.sqlalchemy_url(url))
     ensure_table(engine)
     engine.dispose()
-    for server in servers.values():
+    for label, server in servers.items():
+        if calendar:
+            started = time.monotonic()
+            week = load_weeks[label] = add_week(server.url)
+            print(
+                f"{_pg.database_name(server.url)}: the calendar's week of {week.doctors} doctors "
+                f"written ({week.events:,} events, {time.monotonic() - started:.0f} s), "
+                f"{week.monday} to {week.monday + timedelta(days=6)}, full day {week.day}"
+            )
+            vacuum_analyze(server.url)
         print(describe(server.url))
     print(
         f"gunicorn {args.workers} sync workers; wrk {args.threads} threads, "
@@ -436,14 +496,17 @@ def main() -> None:
     )
 
     scratch = Path(tempfile.mkdtemp(prefix="rendezvous-bench-http-"))
-    load = Load(args.connections, args.threads, args.duration, args.warmup, scratch)
+    load = Load(args.connections, args.threads, args.duration, args.warmup, scratch, load_weeks)
     tallies: dict[str, Tally] = {}
     with ExitStack() as stack:
-        if url != args.database_url:
-            stack.callback(_pg.drop_database, url)  # runs last, once the servers have stopped
+        for copy in copies:
+            stack.callback(_pg.drop_database, copy)  # runs last, once the servers have stopped
         for label, server in servers.items():
             broker = args.broker if label == "main" else None
-            stack.enter_context(serving(server, args.workers, broker, scratch))
+            extra = {}
+            if args.calendar_memo is not None:
+                extra["CALENDAR_MEMO_SIZE"] = str(args.calendar_memo)
+            stack.enter_context(serving(server, args.workers, broker, scratch, env=extra))
         paths = {label: sample_paths(s.url) for label, s in servers.items()}
         slots = Slots(url) if "booking" in wanted else None
         plan = [("main", t) for t in targets]
