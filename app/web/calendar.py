@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from cachetools import LRUCache
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, make_response, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
@@ -23,7 +23,7 @@ from . import formatting as fmt
 from . import forms, pickers
 from .calendar_rows import grid_rows, week_rows
 from .kit import access
-from .kit.rendering import fragment, page, settle, wants_fragment
+from .kit.rendering import page, settle, wants_fragment
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
@@ -104,6 +104,9 @@ def _memoised(kind: str, parts: tuple[Any, ...], make: Callable[[], T]) -> T:
     versions = freshness.versions(services().read_engine, READ_MODELS)
     if len(versions) < len(READ_MODELS):
         return make()
+    # What a region shows besides the data: the user's language and role (which links and
+    # free cells it offers; a doctor's own column is in `parts`, the Choice).
+    parts = (*parts, str(get_locale()), access.principal().role)
     # A grid of ten full columns is about 150 KB: the default 64 hold 10 MB at most.
     memo: LRUCache[tuple[Any, ...], Any] = current_app.extensions.setdefault(
         "rendezvous.calendar_memo", LRUCache(maxsize=size)
@@ -129,31 +132,36 @@ def day() -> Response:
     choice = _choice(request.args)
     if request.args.get("print") == "1":
         return _sheet(choice)
-    can_book = access.allowed("booking.new")
 
-    def make() -> tuple[bool, cal.DayGrid, Markup]:
+    def make() -> Markup:
         engine, tz = services().read_engine, services().tz
         doctors = cal.doctors_for(
             engine, doctor_id=choice.doctor_id, specialty=choice.specialty, page=choice.page
         )
         grid = cal.day_grid(engine, doctors.doctors, choice.day, tz=tz, now=fmt.now())
-        return doctors.more, grid, grid_rows(grid, choice.day.isoformat(), can_book=can_book, tz=tz)
+        rows = grid_rows(
+            grid, choice.day.isoformat(), can_book=access.allowed("booking.new"), tz=tz
+        )
+        context: dict[str, Any] = {
+            "choice": choice,
+            "grid": grid,
+            "grid_rows": rows,
+            "more": doctors.more,
+            "today": fmt.today(),
+            "previous": choice.day - timedelta(days=1),
+            "next": choice.day + timedelta(days=1),
+            "monday": choice.day - timedelta(days=choice.day.weekday()),
+        }
+        # Rendered from the repository's template; what records say is escaped by it.
+        return Markup(render_template("calendar/_grid.html", **context))  # nosec B704
 
-    # The rows are text in the user's language: the language is part of the key.
-    more, grid, rows = _memoised("day", (choice, can_book, str(get_locale())), make)
-    context: dict[str, Any] = {
-        "choice": choice,
-        "grid": grid,
-        "grid_rows": rows,
-        "more": more,
-        "today": fmt.today(),
-        "previous": choice.day - timedelta(days=1),
-        "next": choice.day + timedelta(days=1),
-        "monday": choice.day - timedelta(days=choice.day.weekday()),
-    }
+    region = _memoised("day", (choice,), make)
     if wants_fragment(GRID):
-        return fragment("calendar/_grid.html", **context)
-    return page("calendar/day.html", updating=updating, **context, **_filters(choice))
+        return make_response(region)
+    return page(
+        "calendar/day.html", updating=updating, choice=choice, grid_region=region,
+        **_filters(choice),
+    )  # fmt: skip
 
 
 def _sheet(choice: Choice) -> Response:
@@ -191,18 +199,21 @@ def week() -> Response:
             per_page=cal.WEEK_ROWS,
         )
         week = cal.week_capacity(engine, doctors, start, tz=tz, now=fmt.now())
-        return week, week_rows(week)
+        context: dict[str, Any] = {
+            "choice": choice,
+            "week": week,
+            "week_rows": week_rows(week),
+            "today": fmt.today(),
+            "this_monday": fmt.today() - timedelta(days=fmt.today().weekday()),
+            "previous": start - timedelta(days=7),
+            "next": start + timedelta(days=7),
+        }
+        return week, Markup(render_template("calendar/_week.html", **context))  # nosec B704
 
-    capacity, rows = _memoised("week", (choice, str(get_locale())), make)
-    context: dict[str, Any] = {
-        "choice": choice,
-        "week": capacity,
-        "week_rows": rows,
-        "today": fmt.today(),
-        "this_monday": fmt.today() - timedelta(days=fmt.today().weekday()),
-        "previous": start - timedelta(days=7),
-        "next": start + timedelta(days=7),
-    }
+    capacity, region = _memoised("week", (choice,), make)
     if wants_fragment(WEEK):
-        return fragment("calendar/_week.html", **context)
-    return page("calendar/week.html", updating=updating, **context, **_filters(choice))
+        return make_response(region)
+    return page(
+        "calendar/week.html", updating=updating, choice=choice, week=capacity,
+        today=fmt.today(), week_region=region, **_filters(choice),
+    )  # fmt: skip

@@ -28,6 +28,8 @@ def test_a_free_cell_books_that_time_and_a_block_opens_its_appointment(
     doctor = clinic.doctors[0]
     cell = page.locator(f'a[data-free-start="{day}T10:00"][data-doctor-id="{doctor.id}"]')
     cell.click()
+    # Loaded, not only parsed: typed before htmx starts, the patient search never runs.
+    page.wait_for_url(re.compile(r"/appointments/new\?"), wait_until="load")
     # The booking form, with the doctor, the day, the time and the slot length chosen.
     expect(page.get_by_label("Doctor")).to_have_value(str(doctor.id))
     expect(page.locator(f'#slot-list input[value="{day}T10:00"]')).to_be_checked()
