@@ -80,6 +80,14 @@ def test_screens_pass_axe(
         assert response.status == (404 if name == "not-found" else 200), url
         expect(page.get_by_role("heading", level=1).first).to_be_visible()
         check_accessibility(page)
+        if name == "calendar" and pytestconfig.getoption("screenshots"):
+            # Other tests' doctors work round the clock: the picture opens on office hours.
+            page.locator(".grid-scroll").evaluate(
+                "box => { const row = [...box.querySelectorAll('tbody th')]"
+                ".find(th => th.textContent.trim().startsWith('08:00'));"
+                " const head = box.querySelector('thead').offsetHeight;"
+                " if (row) box.scrollTop = row.offsetTop - head; }"
+            )
         shoot(page, name)
 
     # A form with errors is a screen too: messages tied to their fields.
