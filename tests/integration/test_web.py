@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 
 from app import seed
 
@@ -25,6 +26,50 @@ def test_every_screen_of_the_demo_clinic_renders_on_the_embedded_default(sqlite_
         response = client.get(url)
         assert response.status_code == 200, url
         assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_the_calendar_on_the_embedded_default_shows_a_booking_at_once(sqlite_app):
+    """SQLite gives every event the transaction id 0: the grid and the week the calendar
+    keeps (app/web/calendar.py) still change with the next position."""
+    from datetime import date, timedelta
+
+    from app.commands import CreateAppointment
+    from app.queries import directory
+
+    from .projecting import catch_up
+
+    services = sqlite_app.extensions["rendezvous"]
+    seed.seed_demo(services, echo=lambda _: None)
+    catch_up(services.projector)
+    client = signed_in_client(sqlite_app)
+    day = date.today() + timedelta(days=1)
+    while day.weekday() >= 5:  # the demo doctors work on weekdays
+        day += timedelta(days=1)
+    grid = client.get(f"/calendar?day={day}").get_data(as_text=True)
+    week = client.get(f"/calendar/week?start={day}").get_data(as_text=True)
+    free = re.findall(r'data-free-start="([^"]+)" data-doctor-id="([^"]+)"', grid)
+    assert free, "the demo clinic has free time on a weekday"
+    start, doctor = free[-1]
+    cell = re.search(rf'data-doctor-id="{doctor}" data-day="{day}" data-free="(\d+)"', week)
+    assert cell, week
+    patient = directory.search_patients(services.read_engine, "Jeanne Dupont")[0].patient_id
+    booked = services.bus.handle(
+        CreateAppointment(
+            patient_id=patient,
+            doctor_id=uuid.UUID(doctor),
+            starts_at=datetime.fromisoformat(start).replace(tzinfo=services.tz),
+            duration_minutes=15,
+            title="From the grid",
+        )
+    )
+    catch_up(services.projector)
+    again = client.get(f"/calendar?day={day}").get_data(as_text=True)
+    assert f'data-appointment-id="{booked.stream_id}"' in again
+    assert f'data-free-start="{start}" data-doctor-id="{doctor}"' not in again
+    week = client.get(f"/calendar/week?start={day}").get_data(as_text=True)
+    assert f'data-doctor-id="{doctor}" data-day="{day}" data-free="{int(cell.group(1)) - 1}"' in (
+        week
+    )
 
 
 def test_an_unknown_page_is_a_404_page(sqlite_app):
