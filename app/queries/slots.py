@@ -17,7 +17,7 @@ from app.domain.clinic_time import local_moment
 from app.domain.rules import WEEKDAYS
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Slot:
     starts_at: datetime
     ends_at: datetime
@@ -36,10 +36,10 @@ def _periods(day: date, hours: Hours | None) -> Periods:
 # The grids below depend only on the day, that weekday's periods, the lengths and the zone,
 # and most doctors share their hours: a week's capacity for 30 doctors, or a first-available
 # search over 600 doctor-days, works each one out once instead of once per doctor and day.
-# Bounded: a year of days for a few dozen patterns of hours.
+# Bounded: a year of days for a few patterns of hours (an entry is a day's slots, a few KB).
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def _working(day: date, periods: Periods, tz: tzinfo) -> tuple[Slot, ...]:
     found = []
     for start_text, end_text in periods:
@@ -49,7 +49,7 @@ def _working(day: date, periods: Periods, tz: tzinfo) -> tuple[Slot, ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def _grid(day: date, periods: Periods, slot_minutes: int, tz: tzinfo) -> tuple[Slot, ...]:
     length = timedelta(minutes=slot_minutes)
     grid = []
@@ -61,7 +61,7 @@ def _grid(day: date, periods: Periods, slot_minutes: int, tz: tzinfo) -> tuple[S
     return tuple(grid)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def _visits(
     day: date, periods: Periods, slot_minutes: int, minutes: int, tz: tzinfo
 ) -> tuple[Slot, ...]:
