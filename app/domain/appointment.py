@@ -75,9 +75,11 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], str]] = {
         frozenset({Status.PENDING, Status.CONFIRMED}),
         N_("Only a pending or confirmed appointment can be rescheduled; this one is %(status)s."),
     ),
+    # From Pending too: a patient at the desk has confirmed by coming (the check-in then
+    # records the confirmation first, so the history says both).
     "check_in": (
-        frozenset({Status.CONFIRMED}),
-        N_("Only a confirmed appointment can be checked in; this one is %(status)s."),
+        frozenset({Status.PENDING, Status.CONFIRMED}),
+        N_("Only a pending or confirmed appointment can be checked in; this one is %(status)s."),
     ),
     "complete": (
         frozenset({Status.CHECKED_IN}),
@@ -307,8 +309,11 @@ class Appointment:
         return [AppointmentRescheduled(starts_at, ends_at, self.starts_at, self.ends_at, reason)]
 
     def check_in(self, *, now: datetime, tz: tzinfo) -> list[Event]:
-        """Decide the arrival of the patient, on the day of the appointment."""
+        """Decide the arrival of the patient, on the day of the appointment; a pending one is
+        confirmed by the same act, recorded first."""
         self._check_can("check_in", now=now, tz=tz)
+        if self.status is Status.PENDING:
+            return [AppointmentConfirmed(), AppointmentCheckedIn()]
         return [AppointmentCheckedIn()]
 
     def complete(self) -> list[Event]:

@@ -259,3 +259,32 @@ def test_a_doctor_signs_in_sees_only_their_day_and_checks_in_their_patient(
     page.goto(f"/appointments/{mine}")
     expect(page.locator(".timeline")).to_contain_text(clinic.doctors[0].name)
     context.close()
+
+
+def check_in_a_pending_appointment(page: Page, clinic: Clinic) -> None:
+    clinic_today()
+    now = clinic_now()
+    soon = now.replace(minute=now.minute // 15 * 15, second=0, microsecond=0)
+    booked = str(clinic.book(soon + timedelta(minutes=15), minutes=15, patient=1))
+    clinic.wait_for_read_models()
+    page.goto(f"/appointments/{booked}")
+    root = page.locator("article#appointment")
+    expect(root).to_have_attribute("data-status", "pending")
+    # One click, where there were two (Confirm, then Check in).
+    root.get_by_role("button", name="Check in").click()
+    expect(page.locator("article#appointment")).to_have_attribute("data-status", "checked_in")
+    expect(page.get_by_text("Patient checked in.")).to_be_visible()
+    # The history tells both: confirmed by coming, then arrived.
+    timeline = page.locator(".timeline")
+    expect(timeline.get_by_text("Confirmed", exact=False).first).to_be_visible()
+    expect(timeline.get_by_text("Checked in", exact=False).first).to_be_visible()
+
+
+def test_a_patient_arriving_with_a_pending_appointment_is_checked_in_in_one_click(
+    page: Page, clinic: Clinic
+) -> None:
+    check_in_a_pending_appointment(page, clinic)
+
+
+def test_the_one_click_arrival_works_with_javascript_off(no_js_page: Page, clinic: Clinic) -> None:
+    check_in_a_pending_appointment(no_js_page, clinic)

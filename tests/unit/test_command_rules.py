@@ -55,6 +55,30 @@ def test_an_appointment_goes_through_its_whole_life_in_one_stream(services, clin
     assert history[-1].recorded_at == clock.now  # the handler's clock, so history can be replayed
 
 
+def test_a_patient_arriving_with_a_pending_appointment_is_checked_in_in_one_action(
+    services, clinic, clock
+):
+    appointment = clinic.book("2027-01-12 10:00")
+    clock.set_local("2027-01-12 09:50")
+    result = services.bus.handle(CheckInAppointment(appointment_id=appointment, actor="amelie"))
+    history = services.store.load(appointment)
+    # The history says both, in order, by the one who did it, at that moment.
+    assert [r.event_type for r in history] == [
+        "AppointmentCreated",
+        "AppointmentConfirmed",
+        "AppointmentCheckedIn",
+    ]
+    assert [r.actor for r in history[1:]] == ["amelie", "amelie"]
+    assert {r.recorded_at for r in history[1:]} == {clock.now}
+    assert result.version == 3
+    # Not on another day: the same rule as for a confirmed one, and nothing written.
+    later = clinic.book("2027-01-13 10:00")
+    before = services.store.count()
+    with pytest.raises(InvalidTransitionError, match="only on the day of the appointment"):
+        services.bus.handle(CheckInAppointment(appointment_id=later))
+    assert services.store.count() == before
+
+
 def test_a_handler_returns_the_new_version_and_the_position_of_its_last_event(services, clinic):
     result = services.bus.handle(
         CreateAppointment(
@@ -124,8 +148,8 @@ def test_the_same_command_sent_twice_takes_effect_once(services, clinic):
 def test_illegal_moves_leave_the_store_unchanged(services, clinic):
     appointment = clinic.book("2027-01-12 10:00")
     before = services.store.count()
-    with pytest.raises(InvalidTransitionError, match="Only a confirmed appointment"):
-        services.bus.handle(CheckInAppointment(appointment_id=appointment))
+    with pytest.raises(InvalidTransitionError, match="Only an appointment whose patient"):
+        services.bus.handle(CompleteAppointment(appointment_id=appointment))
     assert services.store.count() == before
 
 
