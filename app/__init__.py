@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         read_engine=engines.get("read"),
         clinic_timezone=app.config["CLINIC_TIMEZONE"],
         clinic_region=app.config.get("CLINIC_REGION", "FR"),
+        no_show_grace_minutes=app.config.get("NO_SHOW_GRACE_MINUTES", 10),
         batch_size=app.config.get("PROJECTION_BATCH_SIZE", 500),
         password_hasher=app.config.get("PASSWORD_HASHER"),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -64,6 +64,7 @@ def build_services(
     *,
     clinic_timezone: str,
     clinic_region: str = "FR",
+    no_show_grace_minutes: int = 10,
     read_engine: Engine | None = None,
     clock: Callable[[], datetime] = utc_now,
     after_commit: Callable[[CommandResult], None] | None = None,
@@ -83,6 +84,7 @@ def build_services(
         after_commit=after_commit,
         actor_names=accounts.names,
         region=clinic_region,
+        no_show_grace=timedelta(minutes=no_show_grace_minutes),
     )
     projector = Projector(
         store,

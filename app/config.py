@@ -67,6 +67,7 @@ class Settings:
     ops_sample_seconds: float
     worker_metrics_port: int | None
     calendar_memo_size: int
+    no_show_grace_minutes: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -100,6 +101,7 @@ class Settings:
             ops_sample_seconds=_number(env, "OPS_SAMPLE_SECONDS", 15.0, float, 1),
             worker_metrics_port=_number(env, "WORKER_METRICS_PORT", None, int, 1),
             calendar_memo_size=_number(env, "CALENDAR_MEMO_SIZE", 64, int, 0),
+            no_show_grace_minutes=_number(env, "NO_SHOW_GRACE_MINUTES", 10, int, 0),
         )
         try:
             ZoneInfo(settings.clinic_timezone)
@@ -183,6 +185,8 @@ class Settings:
             # Day grids and weeks each web process keeps while the read models are unchanged
             # (app/web/calendar.py); 0 works every one out afresh.
             "CALENDAR_MEMO_SIZE": self.calendar_memo_size,
+            # How late after its start an appointment may be marked as a no-show.
+            "NO_SHOW_GRACE_MINUTES": self.no_show_grace_minutes,
         }
 
 

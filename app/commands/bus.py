@@ -6,10 +6,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from app.domain.appointment import NO_SHOW_GRACE
 from app.domain.errors import (
     CommandReusedError,
     ConflictError,
@@ -89,8 +90,11 @@ class CommandBus:
         after_commit: Callable[[CommandResult], None] | None = None,
         actor_names: ActorNames = actors_as_recorded,
         region: str = "FR",
+        no_show_grace: timedelta = NO_SHOW_GRACE,
     ) -> None:
         self.store, self.tz, self.clock, self.region = store, tz, clock, region
+        # NO_SHOW_GRACE_MINUTES: the pages offer No-show by the same value.
+        self.no_show_grace = no_show_grace
         self.after_commit = after_commit
         # How conflict messages name who changed a record (user ids become names).
         self.actor_names = actor_names
@@ -146,7 +150,9 @@ class CommandBus:
         now = self.clock()
         try:
             with self.store.transaction() as tx:
-                context = Context(tx, now, self.tz, principal, self.actor_names, self.region)
+                context = Context(
+                    tx, now, self.tz, principal, self.actor_names, self.region, self.no_show_grace
+                )
                 return _decide(context, command)
         except _TimeTaken as taken:
             # The refused save spoilt its transaction (PostgreSQL aborts it at the

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from uuid import UUID
 
 from app import phones
-from app.domain.appointment import Appointment
+from app.domain.appointment import NO_SHOW_GRACE, Appointment
 from app.domain.clinic_time import local_day
 from app.domain.diary import Booked, check_free
 from app.domain.doctor import Doctor, parse_hours
@@ -54,6 +54,7 @@ class Context:
     principal: Principal | None = None
     actor_names: ActorNames = actors_as_recorded
     region: str = "FR"  # CLINIC_REGION: how a phone number written without + is read
+    no_show_grace: timedelta = NO_SHOW_GRACE  # NO_SHOW_GRACE_MINUTES
 
     @property
     def today(self) -> date:
@@ -208,7 +209,7 @@ def complete_appointment(ctx: Context, cmd: c.CompleteAppointment) -> Decision:
 
 def mark_no_show(ctx: Context, cmd: c.MarkNoShow) -> Decision:
     appointment = _load_appointment(ctx, cmd)
-    events = appointment.mark_no_show(now=ctx.now, tz=ctx.tz)
+    events = appointment.mark_no_show(now=ctx.now, tz=ctx.tz, grace=ctx.no_show_grace)
     return _appointment_decision(appointment, events, Release(appointment.id))
 
 

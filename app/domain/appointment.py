@@ -1,8 +1,9 @@
 """The Appointment aggregate and its status machine.
 
 created(pending) -confirm-> confirmed -check_in-> checked_in -complete-> completed
+pending -check_in-> checked_in (confirmed, then checked in)
 pending|confirmed -cancel(reason)-> cancelled;  pending|confirmed -reschedule-> pending
-confirmed -mark_no_show (after the start time)-> no_show
+confirmed -mark_no_show (a grace period after the start time)-> no_show
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from .rules import clean_text, require_aware
 
 MIN_DURATION = timedelta(minutes=5)
 MAX_DURATION = timedelta(hours=8)
+# How late a patient may be before the desk can mark a no-show (NO_SHOW_GRACE_MINUTES):
+# "No-show" offered the second a visit starts was pressed for patients in the waiting room.
+NO_SHOW_GRACE = timedelta(minutes=10)
 
 
 class Status(StrEnum):
@@ -100,30 +104,38 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], str]] = {
 HOLDS_TIME = frozenset({Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED})
 
 
-def _on_its_day(starts_at: datetime, now: datetime, tz: tzinfo) -> bool:
+def _on_its_day(starts_at: datetime, now: datetime, tz: tzinfo, grace: timedelta) -> bool:
     return same_local_day(now, starts_at, tz)
 
 
-def _after_its_start(starts_at: datetime, now: datetime, tz: tzinfo) -> bool:
-    return now >= starts_at
+def _after_its_grace(starts_at: datetime, now: datetime, tz: tzinfo, grace: timedelta) -> bool:
+    return now >= starts_at + grace
 
 
 # action -> the clock's rule beyond the status, and the refusal when it says no (naming the
-# appointment's start: %(starts)s).
-WHEN: dict[str, tuple[Callable[[datetime, datetime, tzinfo], bool], str]] = {
+# appointment's start, %(starts)s, the moment the rule allows it from, %(after)s, and the
+# no-show grace in minutes, %(minutes)s).
+WHEN: dict[str, tuple[Callable[[datetime, datetime, tzinfo, timedelta], bool], str]] = {
     "check_in": (
         _on_its_day,
         N_("A patient can be checked in only on the day of the appointment (%(starts)s)."),
     ),
     "mark_no_show": (
-        _after_its_start,
-        N_("A patient can be marked as a no-show only after the start time (%(starts)s)."),
+        _after_its_grace,
+        N_(
+            "A patient can be marked as a no-show only from %(after)s, %(minutes)s min after "
+            "the start time."
+        ),
     ),
 }
 
 
 def _clock_refuses(
-    action: str, starts_at: datetime | None, now: datetime | None, tz: tzinfo | None
+    action: str,
+    starts_at: datetime | None,
+    now: datetime | None,
+    tz: tzinfo | None,
+    grace: timedelta,
 ) -> str | None:
     """The phrase of the clock's rule for `action` when it refuses now; None when the
     action has no such rule or the rule allows it."""
@@ -133,7 +145,7 @@ def _clock_refuses(
     if starts_at is None or now is None or tz is None:
         raise TypeError(f"{action} is judged by the clock: pass starts_at, now and tz")
     allows, refusal = rule
-    return None if allows(starts_at, now, tz) else refusal
+    return None if allows(starts_at, now, tz, grace) else refusal
 
 
 def why_not(
@@ -143,28 +155,39 @@ def why_not(
     starts_at: datetime | None,
     now: datetime | None = None,
     tz: tzinfo | None = None,
+    no_show_grace: timedelta = NO_SHOW_GRACE,
 ) -> Message | None:
     """Why staff may not take `action` on an appointment in `status` starting at
     `starts_at`, at `now`; None when they may. Commands and pages both ask this."""
     allowed, refusal = TRANSITIONS[action]
     if status not in allowed:
         return phrase(refusal, status=status.word if status else phrase("not booked"))
-    refused = _clock_refuses(action, starts_at, now, tz)
+    refused = _clock_refuses(action, starts_at, now, tz, no_show_grace)
     if refused is None:
         return None
     assert starts_at is not None and tz is not None  # _clock_refuses raised otherwise
-    return phrase(refused, starts=starts_at.astimezone(tz))
+    return phrase(
+        refused,
+        starts=starts_at.astimezone(tz),
+        after=(starts_at + no_show_grace).astimezone(tz),
+        minutes=int(no_show_grace.total_seconds() // 60),
+    )
 
 
 def allowed_actions(
-    status: Status | None, *, starts_at: datetime | None, now: datetime, tz: tzinfo
+    status: Status | None,
+    *,
+    starts_at: datetime | None,
+    now: datetime,
+    tz: tzinfo,
+    no_show_grace: timedelta = NO_SHOW_GRACE,
 ) -> frozenset[str]:
     """The actions (keys of TRANSITIONS) staff may take on such an appointment now: the
     same rules as why_not, without wording the refusals (a page asks this for every row)."""
     return frozenset(
         action
         for action, (allowed, _) in TRANSITIONS.items()
-        if status in allowed and _clock_refuses(action, starts_at, now, tz) is None
+        if status in allowed and _clock_refuses(action, starts_at, now, tz, no_show_grace) is None
     )
 
 
@@ -244,9 +267,21 @@ class Appointment:
         self.version += 1
 
     def _check_can(
-        self, action: str, *, now: datetime | None = None, tz: tzinfo | None = None
+        self,
+        action: str,
+        *,
+        now: datetime | None = None,
+        tz: tzinfo | None = None,
+        no_show_grace: timedelta = NO_SHOW_GRACE,
     ) -> None:
-        refused = why_not(action, self.status, starts_at=self.starts_at, now=now, tz=tz)
+        refused = why_not(
+            action,
+            self.status,
+            starts_at=self.starts_at,
+            now=now,
+            tz=tz,
+            no_show_grace=no_show_grace,
+        )
         if refused is not None:
             raise InvalidTransitionError(refused)
 
@@ -321,7 +356,10 @@ class Appointment:
         self._check_can("complete")
         return [AppointmentCompleted()]
 
-    def mark_no_show(self, *, now: datetime, tz: tzinfo) -> list[Event]:
-        """Decide that the patient did not come; only once the start time has passed."""
-        self._check_can("mark_no_show", now=now, tz=tz)
+    def mark_no_show(
+        self, *, now: datetime, tz: tzinfo, grace: timedelta = NO_SHOW_GRACE
+    ) -> list[Event]:
+        """Decide that the patient did not come; only once `grace` after the start time has
+        passed."""
+        self._check_can("mark_no_show", now=now, tz=tz, no_show_grace=grace)
         return [AppointmentMarkedNoShow()]

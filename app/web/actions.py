@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from uuid import UUID
 
 from app.commands import commands as c
-from app.domain.appointment import Status, allowed_actions
+from app.domain.appointment import NO_SHOW_GRACE, Status, allowed_actions
 from app.domain.messages import N_
 
 from . import forms
@@ -89,10 +89,13 @@ def offered(
     tz: tzinfo,
     permitted: Iterable[Action] = ACTIONS.values(),
     context: str = "detail",
+    no_show_grace: timedelta = NO_SHOW_GRACE,
 ) -> list[Action]:
     """Of the `permitted` actions, those the domain would accept now, in the order staff
     use them; Today's confirmation queue offers only those that clear it."""
-    allowed = allowed_actions(status, starts_at=starts_at, now=now, tz=tz)
+    allowed = allowed_actions(
+        status, starts_at=starts_at, now=now, tz=tz, no_show_grace=no_show_grace
+    )
     return [
         action
         for action in permitted

@@ -82,6 +82,7 @@ def actions_for(row: q.AppointmentRow, context: str = "detail") -> list[Action]:
         tz=services().tz,
         permitted=_permitted(),
         context=context,
+        no_show_grace=services().bus.no_show_grace,
     )
 
 

@@ -366,3 +366,37 @@ def test_after_an_action_only_an_address_on_this_site_is_followed(desk):
             {"expected_version": "1", "next": target, "command_id": str(uuid.uuid4())},
         )
         assert response.headers["Location"].startswith(f"/appointments/{appointment}?expect=")
+
+
+def test_no_show_is_offered_and_accepted_only_after_the_grace(desk, clock):
+    """NO_SHOW_GRACE_MINUTES (10 by default): a patient five minutes late is in the waiting
+    room as often as not. Check-in stays open meanwhile."""
+    from app.commands import ConfirmAppointment
+
+    appointment = booked(desk, f"{TODAY}T09:00")
+    desk.services.bus.handle(ConfirmAppointment(appointment_id=uuid.UUID(appointment)))
+    catch_up(desk.services.projector)
+    clock.set_local(f"{TODAY} 09:05")
+    page = page_text(desk.staff.get(f"/appointments/{appointment}"))
+    assert f"/appointments/{appointment}/no-show" not in page
+    assert f"/appointments/{appointment}/check-in" in page
+    before = desk.events()
+    refused = desk.staff.post(f"/appointments/{appointment}/no-show", {"expected_version": "2"})
+    assert refused.status_code in (409, 422)
+    assert "only from Monday 11 January 2027 at 09:10, 10 min after" in page_text(refused)
+    assert desk.events() == before
+    clock.set_local(f"{TODAY} 09:10")
+    page = page_text(desk.staff.get(f"/appointments/{appointment}"))
+    assert f"/appointments/{appointment}/no-show" in page
+    marked = desk.staff.post(f"/appointments/{appointment}/no-show", {"expected_version": "2"})
+    assert marked.status_code == 303
+    assert desk.events() == before + 1
+
+
+def test_the_no_show_grace_is_a_setting():
+    from app.config import ConfigurationError, Settings
+
+    assert Settings.from_env({}).no_show_grace_minutes == 10
+    assert Settings.from_env({"NO_SHOW_GRACE_MINUTES": "0"}).no_show_grace_minutes == 0
+    with pytest.raises(ConfigurationError, match="NO_SHOW_GRACE_MINUTES"):
+        Settings.from_env({"NO_SHOW_GRACE_MINUTES": "-5"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 
@@ -42,8 +43,9 @@ LEGAL = {
 ACTIONS = ("confirm", "cancel", "reschedule", "check_in", "complete", "mark_no_show")
 ALL_MOVES = list(itertools.product(Status, ACTIONS))
 
-# On the appointment's day, five minutes after its 10:00 start.
-NOW = local("2027-01-12 10:05")
+# On the appointment's day, a quarter of an hour after its 10:00 start (past the no-show
+# grace).
+NOW = local("2027-01-12 10:15")
 
 
 def act(subject: Appointment, action: str) -> list:
@@ -199,11 +201,23 @@ class TestBooking:
 
 
 class TestTimedMoves:
-    def test_a_no_show_can_be_marked_only_after_the_start_time(self):
+    def test_a_no_show_can_be_marked_only_after_the_grace_past_the_start_time(self):
+        subject = appointment(Status.CONFIRMED)  # at 10:00
+        for early in ("2027-01-12 09:59", "2027-01-12 10:00", "2027-01-12 10:09"):
+            with pytest.raises(InvalidTransitionError) as refused:
+                subject.mark_no_show(now=local(early), tz=TZ)
+            assert refused.value.message == (
+                "A patient can be marked as a no-show only from Tuesday 12 January 2027 at "
+                "10:10, 10 min after the start time."
+            )
+        assert subject.mark_no_show(now=local("2027-01-12 10:10"), tz=TZ)
+
+    def test_the_no_show_grace_is_the_clinic_s_to_choose(self):
         subject = appointment(Status.CONFIRMED)
+        assert subject.mark_no_show(now=local("2027-01-12 10:00"), tz=TZ, grace=timedelta(0))
         with pytest.raises(InvalidTransitionError) as refused:
-            subject.mark_no_show(now=local("2027-01-12 09:59"), tz=TZ)
-        assert "only after the start time" in refused.value.message
+            subject.mark_no_show(now=local("2027-01-12 10:20"), tz=TZ, grace=timedelta(minutes=30))
+        assert "from Tuesday 12 January 2027 at 10:30, 30 min after" in refused.value.message
 
     def test_a_patient_checks_in_only_on_the_day_of_the_appointment(self):
         subject = appointment(Status.CONFIRMED)

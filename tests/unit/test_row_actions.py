@@ -23,7 +23,8 @@ STARTS = local("2027-01-12 10:00")
 MOMENTS = {
     "the day before": local("2027-01-11 10:00"),
     "before the start": local("2027-01-12 09:00"),
-    "after the start": local("2027-01-12 10:05"),
+    "within the no-show grace": local("2027-01-12 10:05"),
+    "after the no-show grace": local("2027-01-12 10:10"),
     "the day after": local("2027-01-13 10:00"),
 }
 
