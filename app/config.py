@@ -68,6 +68,7 @@ class Settings:
     worker_metrics_port: int | None
     calendar_memo_size: int
     no_show_grace_minutes: int
+    book_confirmed: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -102,6 +103,7 @@ class Settings:
             worker_metrics_port=_number(env, "WORKER_METRICS_PORT", None, int, 1),
             calendar_memo_size=_number(env, "CALENDAR_MEMO_SIZE", 64, int, 0),
             no_show_grace_minutes=_number(env, "NO_SHOW_GRACE_MINUTES", 10, int, 0),
+            book_confirmed=_flag(env, "BOOK_CONFIRMED", True),
         )
         try:
             ZoneInfo(settings.clinic_timezone)
@@ -187,6 +189,8 @@ class Settings:
             "CALENDAR_MEMO_SIZE": self.calendar_memo_size,
             # How late after its start an appointment may be marked as a no-show.
             "NO_SHOW_GRACE_MINUTES": self.no_show_grace_minutes,
+            # Whether the booking form starts with "Confirmed with the patient" ticked.
+            "BOOK_CONFIRMED": self.book_confirmed,
         }
 
 
@@ -240,6 +244,17 @@ def _number(env: Mapping[str, str], name: str, default: Any, kind: type, least: 
     if value is None or value < least:
         raise ConfigurationError(f"{name}={raw!r} must be a number of at least {least}.")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name}={raw!r} must be 1 or 0 (yes or no).")
 
 
 def _limit(env: Mapping[str, str], name: str, default: str) -> str:

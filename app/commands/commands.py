@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 from app.domain.errors import ValidationError
 from app.domain.messages import N_, Message, phrase
 
-from .parsing import to_date, to_datetime, to_int, to_text, to_uuid
+from .parsing import to_date, to_datetime, to_flag, to_int, to_text, to_uuid
 
 Parser = Callable[[Any, str], Any]
 
@@ -42,6 +42,10 @@ def number(label: str, *, low: int = 0, high: int = 2**31 - 1, **kwargs: Any) ->
 
 def text(label: str, **kwargs: Any) -> Any:
     return _field(lambda v, f: to_text(v, f, label), **kwargs)
+
+
+def flag(label: str) -> Any:
+    return _field(lambda v, f: to_flag(v, f, label), default=False)
 
 
 def _version(value: Any, field_name: str) -> int | None:
@@ -135,6 +139,8 @@ class CreateAppointment(Command):
     starts_at: datetime = moment()
     duration_minutes: int = number(N_("The duration"), low=1, high=24 * 60)
     title: str = text(N_("The reason for the visit"))
+    # Agreed with the patient as it was booked: recorded as the booking, then its confirmation.
+    confirmed: bool = flag(N_("Confirmed with the patient"))
 
 
 @dataclass(frozen=True, kw_only=True)

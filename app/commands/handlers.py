@@ -149,6 +149,7 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
         title=cmd.title,
         now=ctx.now,
         tz=ctx.tz,
+        confirmed=cmd.confirmed,
     )
     hold = Hold(
         cmd.appointment_id,

@@ -100,3 +100,17 @@ def to_text(value: Any, field: str, label: str) -> str:
     if not isinstance(value, str):
         raise ValidationError({field: phrase("%(field)s must be text.", field=phrase(label))})
     return value
+
+
+YES = frozenset({"1", "true", "on", "yes"})
+NO = frozenset({"", "0", "false", "off", "no"})
+
+
+def to_flag(value: Any, field: str, label: str) -> bool:
+    """Yes or no, from a bool or what a checkbox sends ("1", or nothing)."""
+    if isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value).strip().lower()
+    if text in YES or text in NO:
+        return text in YES
+    raise ValidationError({field: phrase("%(field)s must be yes or no.", field=phrase(label))})

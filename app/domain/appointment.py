@@ -295,15 +295,19 @@ class Appointment:
         title: str,
         now: datetime,
         tz: tzinfo,
+        confirmed: bool = False,
     ) -> list[Event]:
-        """Decide a new booking for `patient` with `doctor`."""
+        """Decide a new booking for `patient` with `doctor`; `confirmed` when it was agreed
+        with the patient as it was made (on the phone, at the desk): the history then says
+        the booking and its confirmation, in that order."""
         if self.version:
             raise AlreadyExistsError(phrase("This appointment has already been booked."))
         title = clean_text(
             title, field="title", label=phrase("The reason for the visit"), max_length=200
         )
         check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)
-        return [AppointmentCreated(patient.id, doctor.id, starts_at, ends_at, title)]
+        booked: list[Event] = [AppointmentCreated(patient.id, doctor.id, starts_at, ends_at, title)]
+        return [*booked, AppointmentConfirmed()] if confirmed else booked
 
     def confirm(self) -> list[Event]:
         """Decide the confirmation of a pending appointment."""

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import uuid4
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 
 from app.extensions import services
 from app.queries import agenda
@@ -30,7 +30,7 @@ bp = Blueprint("booking", __name__, url_prefix="/appointments")
 # duration_for: the doctor whose slot length the duration was last set for (see _duration).
 KEPT = (
     "patient_id", "doctor_id", "day", "starts_at", "duration_minutes", "duration_for", "title",
-    "q",
+    "q", "confirmed",
 )  # fmt: skip
 
 
@@ -81,11 +81,18 @@ def _booking_context(values: dict[str, str]) -> dict[str, Any]:
 
 
 def _values(source: Any) -> dict[str, str]:
-    return {
+    values = {
         k: str(source.get(k, ""))
         for k in (*KEPT, *PATIENT_FIELDS, "command_id")
         if source.get(k) is not None
     }
+    # "Confirmed with the patient": a form sent back says it by the box's presence (a box
+    # left unticked sends nothing); a fresh form, or a link, starts from the clinic's choice.
+    if request.method == "POST":
+        values["confirmed"] = "1" if source.get("confirmed") == "1" else "0"
+    elif values.get("confirmed") not in ("0", "1"):
+        values["confirmed"] = "1" if current_app.config.get("BOOK_CONFIRMED", True) else "0"
+    return values
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -27,7 +27,8 @@ def test_enter_in_the_reason_field_books(page: Page, clinic: Clinic) -> None:
     page.get_by_label("Reason for the visit").fill("Palpitations")
     page.get_by_label("Reason for the visit").press("Enter")
     root = page.locator("article#appointment")
-    expect(root).to_have_attribute("data-status", "pending")
+    # Booked with the patient on the phone (the box starts ticked): confirmed in one go.
+    expect(root).to_have_attribute("data-status", "confirmed")
     # The 30-minute doctor's slot length, not a 15-minute default.
     expect(root.locator("dl.facts")).to_contain_text("10:30 \N{EN DASH} 11:00")
 

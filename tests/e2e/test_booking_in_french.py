@@ -82,6 +82,7 @@ def test_a_french_receptionist_books_an_appointment_in_french(
         expect(page.locator("#slot-list")).to_contain_text(day_fr)
         page.get_by_label("10:30").check()
         expect(page.get_by_label("Motif de consultation")).to_have_value("Douleurs thoraciques")
+        page.get_by_label("Confirmé avec le patient maintenant").uncheck()
         page.get_by_role("button", name="Enregistrer le rendez-vous", exact=True).click()
 
         root = page.locator("article#appointment")

@@ -38,14 +38,14 @@ def test_a_free_cell_books_that_time_and_a_block_opens_its_appointment(
     page.get_by_label("Reason for the visit").fill("From the grid")
     page.get_by_role("button", name="Book appointment").click()
     root = page.locator("article#appointment")
-    expect(root).to_have_attribute("data-status", "pending")
+    expect(root).to_have_attribute("data-status", "confirmed")  # the form's default
     booked = root.get_attribute("data-appointment-id")
 
     clinic.wait_for_read_models()
     page.goto(grid_of(clinic, day))
     block = page.locator(f'#calendar a[data-appointment-id="{booked}"]')
-    expect(block).to_have_attribute("data-status", "pending")
-    expect(block).to_contain_text("Pending")  # the status in words, not in colour alone
+    expect(block).to_have_attribute("data-status", "confirmed")
+    expect(block).to_contain_text("Confirmed")  # the status in words, not in colour alone
     expect(block).to_contain_text("From the grid")
     expect(
         page.locator(f'[data-free-start="{day}T10:00"][data-doctor-id="{doctor.id}"]')

@@ -400,3 +400,37 @@ def test_the_no_show_grace_is_a_setting():
     assert Settings.from_env({"NO_SHOW_GRACE_MINUTES": "0"}).no_show_grace_minutes == 0
     with pytest.raises(ConfigurationError, match="NO_SHOW_GRACE_MINUTES"):
         Settings.from_env({"NO_SHOW_GRACE_MINUTES": "-5"})
+
+
+CONFIRMED_BOX = re.compile(
+    r'<input type="checkbox" id="f-confirmed" name="confirmed" value="1"( checked)?>'
+)
+
+
+def test_a_booking_made_with_the_patient_is_confirmed_as_it_is_booked(desk, app):
+    fresh = CONFIRMED_BOX.search(page_text(desk.staff.get("/appointments/new")))
+    assert fresh and fresh.group(1), "the box starts ticked (BOOK_CONFIRMED)"
+    before = desk.events()
+    made = desk.book(f"{TODAY}T10:00", confirmed="1")
+    assert made.status_code == 303 and desk.events() == before + 2
+    page = page_text(desk.staff.get(made.headers["Location"]))
+    assert status_of(page, appointment_id(made)) == "confirmed"
+    # Left unticked (the box sends nothing), the booking waits in the queue as before.
+    later = desk.book(f"{TODAY}T11:00")
+    assert status_of(
+        page_text(desk.staff.get(later.headers["Location"])), appointment_id(later)
+    ) == ("pending")
+    # A refused form comes back as it was sent: unticked stays unticked.
+    refused = desk.staff.post(
+        "/appointments", {"doctor_id": str(desk.clinic.doctor_id), "title": "", "day": TODAY}
+    )
+    assert refused.status_code == 422
+    box = CONFIRMED_BOX.search(page_text(refused))
+    assert box and not box.group(1)
+    # The clinic may start the form unticked.
+    app.config["BOOK_CONFIRMED"] = False
+    try:
+        box = CONFIRMED_BOX.search(page_text(desk.staff.get("/appointments/new")))
+        assert box and not box.group(1)
+    finally:
+        app.config["BOOK_CONFIRMED"] = True

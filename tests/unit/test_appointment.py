@@ -120,6 +120,21 @@ class TestBooking:
         subject = Appointment.from_history(patient().id, [event])
         assert subject.status is Status.PENDING and subject.version == 1
 
+    def test_books_as_confirmed_when_agreed_with_the_patient_recording_both(self):
+        booked = Appointment(id=patient().id).book(
+            patient=patient(),
+            doctor=doctor(),
+            starts_at=local("2027-01-12 10:00"),
+            ends_at=local("2027-01-12 10:30"),
+            title="Check-up",
+            now=local("2027-01-11 08:00"),
+            tz=TZ,
+            confirmed=True,
+        )
+        assert [type(e) for e in booked] == [AppointmentCreated, AppointmentConfirmed]
+        subject = Appointment.from_history(patient().id, booked)
+        assert subject.status is Status.CONFIRMED and subject.version == 2
+
     def test_refuses_a_time_in_the_past(self):
         with pytest.raises(ValidationError) as refused:
             self.book("2027-01-11 09:00", "2027-01-11 09:30", now="2027-01-11 10:00")

@@ -153,6 +153,34 @@ def test_illegal_moves_leave_the_store_unchanged(services, clinic):
     assert services.store.count() == before
 
 
+def test_a_booking_agreed_with_the_patient_is_booked_and_confirmed_in_one_command(services, clinic):
+    result = services.bus.handle(
+        CreateAppointment(
+            patient_id=clinic.patient_ids[0],
+            doctor_id=clinic.doctor_id,
+            starts_at=local("2027-01-12 10:00"),
+            duration_minutes=30,
+            title="Check-up",
+            confirmed="1",  # as the booking form's box sends it
+        )
+    )
+    history = services.store.load(result.stream_id)
+    assert [r.event_type for r in history] == ["AppointmentCreated", "AppointmentConfirmed"]
+    assert result.version == 2
+    before = services.store.count()
+    with pytest.raises(ValidationError) as refused:
+        CreateAppointment(
+            patient_id=clinic.patient_ids[0],
+            doctor_id=clinic.doctor_id,
+            starts_at=local("2027-01-12 11:00"),
+            duration_minutes=30,
+            title="Check-up",
+            confirmed="maybe",
+        )
+    assert refused.value.errors == {"confirmed": "Confirmed with the patient must be yes or no."}
+    assert services.store.count() == before
+
+
 class TestBadInput:
     """Malformed or unknown input: a typed error with a message, and no event written."""
 
