@@ -102,7 +102,14 @@ def test_every_status_and_action_pair_is_covered():
 
 class TestBooking:
     def book(
-        self, starts: str, ends: str, *, now: str = "2027-01-11 08:00", title="Check-up", hours=None
+        self,
+        starts: str,
+        ends: str,
+        *,
+        now: str = "2027-01-11 08:00",
+        title="Check-up",
+        hours=None,
+        confirmed=False,
     ):
         return Appointment(id=patient().id).book(
             patient=patient(),
@@ -112,6 +119,7 @@ class TestBooking:
             title=title,
             now=local(now),
             tz=TZ,
+            confirmed=confirmed,
         )
 
     def test_books_a_future_time_inside_working_hours_as_pending(self):
@@ -121,16 +129,7 @@ class TestBooking:
         assert subject.status is Status.PENDING and subject.version == 1
 
     def test_books_as_confirmed_when_agreed_with_the_patient_recording_both(self):
-        booked = Appointment(id=patient().id).book(
-            patient=patient(),
-            doctor=doctor(),
-            starts_at=local("2027-01-12 10:00"),
-            ends_at=local("2027-01-12 10:30"),
-            title="Check-up",
-            now=local("2027-01-11 08:00"),
-            tz=TZ,
-            confirmed=True,
-        )
+        booked = self.book("2027-01-12 10:00", "2027-01-12 10:30", confirmed=True)
         assert [type(e) for e in booked] == [AppointmentCreated, AppointmentConfirmed]
         subject = Appointment.from_history(patient().id, booked)
         assert subject.status is Status.CONFIRMED and subject.version == 2
