@@ -13,7 +13,16 @@ from uuid import UUID, uuid4
 from app.domain.errors import ValidationError
 from app.domain.messages import N_, Message, phrase
 
-from .parsing import to_date, to_datetime, to_flag, to_int, to_text, to_uuid
+from .parsing import (
+    to_date,
+    to_datetime,
+    to_flag,
+    to_int,
+    to_maybe_flag,
+    to_maybe_uuid,
+    to_text,
+    to_uuid,
+)
 
 Parser = Callable[[Any, str], Any]
 
@@ -26,6 +35,11 @@ def ident(label: str, *, new: bool = False) -> Any:
     """A UUID field; `new` ones default to a fresh id made by the client."""
     extra: dict[str, Any] = {"default_factory": uuid4} if new else {}
     return _field(lambda v, f: to_uuid(v, f, label), **extra)
+
+
+def maybe_ident(label: str) -> Any:
+    """A UUID field that may be left out (None)."""
+    return _field(lambda v, f: to_maybe_uuid(v, f, label), default=None)
 
 
 def moment() -> Any:
@@ -46,6 +60,11 @@ def text(label: str, **kwargs: Any) -> Any:
 
 def flag(label: str) -> Any:
     return _field(lambda v, f: to_flag(v, f, label), default=False)
+
+
+def maybe_flag(label: str) -> Any:
+    """Yes, no, or not said (None)."""
+    return _field(lambda v, f: to_maybe_flag(v, f, label), default=None)
 
 
 def _version(value: Any, field_name: str) -> int | None:
@@ -166,6 +185,11 @@ class RescheduleAppointment(AppointmentCommand):
     starts_at: datetime = moment()
     duration_minutes: int = number(N_("The duration"), low=1, high=24 * 60)
     reason: str = text(N_("The reason for rescheduling"), default="")
+    # Another doctor to move to; None keeps the appointment's own.
+    doctor_id: UUID | None = maybe_ident(N_("doctor"))
+    # The patient agreed the new time (confirmed after the move), or is to confirm it again
+    # (pending); None keeps the status it has.
+    confirmed: bool | None = maybe_flag(N_("Confirmed with the patient"))
 
 
 @dataclass(frozen=True, kw_only=True)

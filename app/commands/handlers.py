@@ -165,7 +165,10 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
 def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Decision:
     appointment = _load_appointment(ctx, cmd)
     assert appointment.doctor_id is not None
-    doctor = _fold(Doctor, appointment.doctor_id, ctx.tx.load(appointment.doctor_id), "doctor")
+    doctor_id = cmd.doctor_id or appointment.doctor_id
+    doctor = _fold(Doctor, doctor_id, ctx.tx.load(doctor_id), "doctor")
+    if not doctor.exists:
+        raise NotFoundError(phrase("No doctor with that id is registered."), field="doctor_id")
     ends_at = cmd.starts_at + timedelta(minutes=cmd.duration_minutes)
     events = appointment.reschedule(
         doctor=doctor,
@@ -174,6 +177,7 @@ def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Decisi
         reason=cmd.reason,
         now=ctx.now,
         tz=ctx.tz,
+        confirmed=cmd.confirmed,
     )
     hold = Hold(
         appointment.id,

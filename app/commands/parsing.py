@@ -114,3 +114,17 @@ def to_flag(value: Any, field: str, label: str) -> bool:
     if text in YES or text in NO:
         return text in YES
     raise ValidationError({field: phrase("%(field)s must be yes or no.", field=phrase(label))})
+
+
+def to_maybe_flag(value: Any, field: str, label: str) -> bool | None:
+    """Yes, no, or not said (None, or an empty value: the caller did not ask)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return to_flag(value, field, label)
+
+
+def to_maybe_uuid(value: Any, field: str, label: str) -> UUID | None:
+    """A UUID, or None when none was given."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return to_uuid(value, field, label)

@@ -2,7 +2,9 @@
 
 created(pending) -confirm-> confirmed -check_in-> checked_in -complete-> completed
 pending -check_in-> checked_in (confirmed, then checked in)
-pending|confirmed -cancel(reason)-> cancelled;  pending|confirmed -reschedule-> pending
+pending|confirmed -cancel(reason)-> cancelled
+pending|confirmed -reschedule (another time, another doctor, or both)-> confirmed when agreed
+    with the patient (a confirmed one by default), else pending
 confirmed -mark_no_show (a grace period after the start time)-> no_show
 """
 
@@ -257,7 +259,9 @@ class Appointment:
                 self.status = Status.CANCELLED
             case AppointmentRescheduled():
                 self.starts_at, self.ends_at = event.starts_at, event.ends_at
-                self.status = Status.PENDING
+                self.doctor_id = event.doctor_id or self.doctor_id
+                if event.awaits_confirmation:
+                    self.status = Status.PENDING
             case AppointmentCheckedIn():
                 self.status = Status.CHECKED_IN
             case AppointmentCompleted():
@@ -331,8 +335,13 @@ class Appointment:
         reason: str,
         now: datetime,
         tz: tzinfo,
+        confirmed: bool | None = None,
     ) -> list[Event]:
-        """Decide a move to a new time; the appointment then waits for confirmation again."""
+        """Decide a move to a new time, with `doctor` (the same one or another).
+
+        `confirmed` says whether the patient agreed the new time: a confirmed appointment
+        stays confirmed, a pending one is confirmed by the same act (recorded after the
+        move); False sends it back to pending; None keeps the status it has."""
         self._check_can("reschedule")
         reason = clean_text(
             reason,
@@ -342,10 +351,23 @@ class Appointment:
             required=False,
         )
         assert self.starts_at is not None and self.ends_at is not None
-        if (starts_at, ends_at) == (self.starts_at, self.ends_at):
+        if (starts_at, ends_at, doctor.id) == (self.starts_at, self.ends_at, self.doctor_id):
             raise ValidationError({"starts_at": phrase("The appointment is already at that time.")})
         check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)
-        return [AppointmentRescheduled(starts_at, ends_at, self.starts_at, self.ends_at, reason)]
+        agreed = self.status is Status.CONFIRMED if confirmed is None else confirmed
+        moved = AppointmentRescheduled(
+            starts_at,
+            ends_at,
+            self.starts_at,
+            self.ends_at,
+            reason,
+            doctor_id=doctor.id,
+            previous_doctor_id=self.doctor_id,
+            awaits_confirmation=not (agreed and self.status is Status.CONFIRMED),
+        )
+        if agreed and self.status is Status.PENDING:
+            return [moved, AppointmentConfirmed()]
+        return [moved]
 
     def check_in(self, *, now: datetime, tz: tzinfo) -> list[Event]:
         """Decide the arrival of the patient, on the day of the appointment; a pending one is

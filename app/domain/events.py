@@ -68,11 +68,19 @@ class AppointmentCancelled(Event):
 
 @dataclass(frozen=True)
 class AppointmentRescheduled(Event):
+    # Version 1 moved the time only, with the same doctor, and always back to pending; see
+    # the upcaster in the event store (its doctors read as None: unchanged).
+    SCHEMA_VERSION: ClassVar[int] = 2
     starts_at: datetime
     ends_at: datetime
     previous_starts_at: datetime
     previous_ends_at: datetime
     reason: str
+    doctor_id: UUID | None
+    previous_doctor_id: UUID | None
+    # The patient is to confirm the new time: the appointment is pending again. False when
+    # the desk agreed the move with the patient and a confirmed appointment stays confirmed.
+    awaits_confirmation: bool
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ def _encode_value(value: Any) -> Any:
 
 
 def _decoder(hint: Any) -> Callable[[Any], Any]:
+    arms = typing.get_args(hint)
+    if type(None) in arms and len(arms) == 2:  # X | None: None as stored, else as X
+        decode = _decoder(next(arm for arm in arms if arm is not type(None)))
+        return lambda raw: None if raw is None else decode(raw)
     if hint is UUID:
         return UUID
     if hint is datetime:

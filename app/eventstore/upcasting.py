@@ -53,3 +53,10 @@ def _appointment_created_duration_to_end(data: Payload) -> Payload:
     starts_at = datetime.fromisoformat(data["starts_at"])
     data["ends_at"] = (starts_at + timedelta(minutes=int(data.pop("duration_minutes")))).isoformat()
     return data
+
+
+@upcasters.register("AppointmentRescheduled", 1)
+def _appointment_rescheduled_doctor_and_confirmation(data: Payload) -> Payload:
+    """Version 1 kept the doctor and sent the appointment back to pending, always."""
+    data.update(doctor_id=None, previous_doctor_id=None, awaits_confirmation=True)
+    return data

@@ -202,8 +202,14 @@ def react(fields: dict[str, str], facts: dict[str, str]) -> tuple[dict[str, str]
             )
             return {"reminder": facts["starts_at"]}, line
         case "AppointmentRescheduled":
-            # A moved appointment waits for confirmation again (see the domain), and so
-            # does its reminder.
+            # A move the patient is to confirm waits for that confirmation, and so does
+            # its reminder; a move agreed with the patient takes its reminder along.
+            if reminder and not data.get("awaits_confirmation", True):
+                line = (
+                    f"appointment reminder moved: appointment {appointment} from {reminder} "
+                    f"to {data['starts_at']}"
+                )
+                return {"starts_at": data["starts_at"], "reminder": data["starts_at"]}, line
             line = reminder and (
                 f"appointment reminder moved: appointment {appointment} from {reminder} to "
                 f"{data['starts_at']}, to send once it is confirmed again"

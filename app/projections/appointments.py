@@ -185,24 +185,47 @@ def on_appointment_cancelled(view: View, record: RecordedEvent) -> None:
     _change(view, record, Status.CANCELLED, cancel_reason=event.reason)
 
 
-@appointments.on(AppointmentRescheduled, loads=mine)
+def _moved(record: RecordedEvent) -> list[tuple[Any, UUID]]:
+    """The row, and the doctor it moves to (their name and specialty go on the row)."""
+    event = record.event
+    assert isinstance(event, AppointmentRescheduled)
+    rows: list[tuple[Any, UUID]] = [(t.appointments, record.stream_id)]
+    if event.doctor_id and event.doctor_id != event.previous_doctor_id:
+        rows.append((t.parties, event.doctor_id))
+    return rows
+
+
+@appointments.on(AppointmentRescheduled, loads=_moved)
 def on_appointment_rescheduled(view: View, record: RecordedEvent) -> None:
     event = record.event
     assert isinstance(event, AppointmentRescheduled)
     row = view.require(t.appointments, record.stream_id)
     day = local_day(event.starts_at, view.tz)
+    doctor: dict[str, Any] = {}
+    if event.doctor_id and event.doctor_id != row["doctor_id"]:
+        party = view.require(t.parties, event.doctor_id)
+        doctor = {
+            "doctor_id": event.doctor_id,
+            "doctor_name": party["full_name"],
+            "doctor_specialty": party["detail"],
+        }
     _change(
         view,
         record,
-        Status.PENDING,
+        Status.PENDING if event.awaits_confirmation else Status(row["status"]),
         starts_at=event.starts_at,
         ends_at=event.ends_at,
         local_day=day,
         reschedules=row["reschedules"] + 1,
+        **doctor,
     )
     view.put(
         t.agenda_touches,
-        {"doctor_id": row["doctor_id"], "day": day, "appointment_id": record.stream_id},
+        {
+            "doctor_id": doctor.get("doctor_id", row["doctor_id"]),
+            "day": day,
+            "appointment_id": record.stream_id,
+        },
     )
 
 

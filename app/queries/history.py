@@ -142,7 +142,9 @@ def agenda_as_of(
     for appointment_id, records in store.load_many(ids).items():
         known = [r.event for r in records if r.recorded_at <= at]
         state = Appointment.from_history(appointment_id, known)
-        if state.exists and state.status in HOLDS_TIME and _on(state, day, tz):
+        # Touched once: the appointment may have moved to another doctor or day since.
+        held = state.exists and state.status in HOLDS_TIME and state.doctor_id == doctor_id
+        if held and _on(state, day, tz):
             then.append(state)
         since.extend(
             ChangeSince(

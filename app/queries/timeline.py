@@ -49,11 +49,32 @@ def timeline_beside(
     row on the same page (a change just made, read-your-writes by version): then the
     stream is folded for this once, the store being the truth, so the page never shows a
     version without its entry."""
-    names = history.names_from({row.patient_id: row.patient_name, row.doctor_id: row.doctor_name})
+    known = {row.patient_id: row.patient_name, row.doctor_id: row.doctor_name}
     entries = reads.appointment_timeline(row.appointment_id)
     if not entries or entries[-1].version < row.version:
-        return history.appointment_history(store, row.appointment_id, tz=tz, names=names)
+        entries = history.appointment_history(store, row.appointment_id, tz=tz)
+    # A move to another doctor names the one it left, whom the row no longer names.
+    others = {
+        UUID(value)
+        for entry in entries
+        for change in entry.changes
+        if change.field in history.PARTY_FIELDS
+        for value in (change.before, change.after)
+        if value and UUID(value) not in known
+    }
+    if others:
+        known |= party_names(reads.engine, others)
+    names = history.names_from(known)
     return [named(entry, names) for entry in entries]
+
+
+def party_names(engine: Engine, ids: set[UUID]) -> dict[UUID, str]:
+    """Patients' and doctors' names, as the appointments projection keeps them."""
+    query = sa.select(t.parties.c.party_id, t.parties.c.full_name).where(
+        t.parties.c.party_id.in_(ids)
+    )
+    with engine.connect() as conn:
+        return {party_id: name for party_id, name in conn.execute(query)}
 
 
 def named(entry: HistoryEntry, names: Names) -> HistoryEntry:

@@ -75,7 +75,8 @@ ACTIONS = {
         ),
         Action(
             "reschedule", N_("Reschedule"), "reschedule", c.RescheduleAppointment,
-            N_("Rescheduled."), macro="link", fields=("starts_at", "duration_minutes", "reason"),
+            N_("Rescheduled."), macro="link",
+            fields=("starts_at", "duration_minutes", "reason", "doctor_id", "confirmed"),
         ),
     )
 }  # fmt: skip

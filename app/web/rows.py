@@ -17,7 +17,7 @@ from app.queries.freshness import recorded
 from app.queries.timeline import timeline_beside
 
 from . import formatting as fmt
-from . import i18n
+from . import forms, i18n, pickers
 from .actions import ACTIONS, Action, offered
 from .kit import access
 from .kit.outcomes import Refusal
@@ -149,9 +149,11 @@ def reschedule_page(
     refusal: Refusal | None = None,
     status: int = 200,
 ) -> Response:
-    """The reschedule page (its free slots alone, for htmx), with what was typed."""
+    """The reschedule page (its free slots alone, for htmx), with what was typed: the free
+    times of the doctor chosen (`doctor_id`, the appointment's own by default)."""
+    doctor_id = _doctor_to_move_to(row, values.get("doctor_id") or request.args.get("doctor_id"))
     slots = free_slots_for_day(
-        services().read_engine, row.doctor_id, chosen, tz=services().tz, now=fmt.now()
+        services().read_engine, doctor_id, chosen, tz=services().tz, now=fmt.now()
     )
     return page_or_fragment(
         "appointments/reschedule.html",
@@ -161,6 +163,20 @@ def reschedule_page(
         row=row,
         day=chosen,
         slots=slots,
+        doctor_id=doctor_id,
+        doctor_name=next(
+            (c.full_name for c in pickers.doctors() if c.doctor_id == doctor_id), row.doctor_name
+        ),
         values=values,
         refusal=refusal,
     )
+
+
+def _doctor_to_move_to(row: q.AppointmentRow, asked: str | None) -> UUID:
+    """The doctor whose free times the page shows: one the clinic has, as asked, or the
+    appointment's own."""
+    wanted = forms.uuid_or_none(asked or "")
+    if wanted is None:
+        return row.doctor_id
+    known = {choice.doctor_id for choice in pickers.doctors()}
+    return wanted if wanted in known else row.doctor_id

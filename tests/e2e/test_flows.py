@@ -293,3 +293,42 @@ def test_a_patient_arriving_with_a_pending_appointment_is_checked_in_in_one_clic
 
 def test_the_one_click_arrival_works_with_javascript_off(no_js_page: Page, clinic: Clinic) -> None:
     check_in_a_pending_appointment(no_js_page, clinic)
+
+
+def move_to_another_doctor(page: Page, clinic: Clinic, *, scripted: bool) -> None:
+    booked = clinic.book(upcoming("10:00"), minutes=30)
+    clinic.bus.handle(ConfirmAppointment(appointment_id=booked))
+    clinic.book(upcoming("10:30"), minutes=30, doctor=1, patient=1)  # the colleague's 10:30
+    clinic.wait_for_read_models()
+    away, colleague = clinic.doctors
+    page.goto(f"/appointments/{booked}")
+    page.get_by_role("link", name="Reschedule").click()
+    page.get_by_label("Doctor").select_option(str(colleague.id))
+    if not scripted:
+        page.get_by_role("button", name="Show free times").click()
+    expect(page.locator("#slots legend")).to_contain_text(colleague.name)
+    day = upcoming("10:00").date().isoformat()
+    expect(page.locator(f'input[name=starts_at][value="{day}T10:30"]')).to_have_count(0)
+    page.get_by_label("10:00").check()
+    # Confirmed with the patient on the phone: the move keeps it so (the default).
+    expect(page.get_by_label("Agreed with the patient: confirmed")).to_be_checked()
+    page.get_by_role("button", name="Reschedule").click()
+    root = page.locator("article#appointment")
+    expect(root).to_have_attribute("data-status", "confirmed")
+    expect(root.locator("dl.facts")).to_contain_text(colleague.name)
+    # The history names the doctor it left and the one it went to.
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text(away.name)
+    expect(timeline).to_contain_text(colleague.name)
+
+
+def test_an_appointment_moves_to_another_doctor_and_stays_confirmed(
+    page: Page, clinic: Clinic
+) -> None:
+    move_to_another_doctor(page, clinic, scripted=True)
+
+
+def test_a_move_to_another_doctor_works_with_javascript_off(
+    no_js_page: Page, clinic: Clinic
+) -> None:
+    move_to_another_doctor(no_js_page, clinic, scripted=False)

@@ -158,6 +158,7 @@ def test_an_appointments_timeline_and_how_it_was_at_each_version(services, clini
             starts_at=local("2027-01-12 10:00"),
             duration_minutes=30,
             reason="Doctor away",
+            confirmed=False,  # the patient is to confirm the new time
             actor="reception-2",
         )
     )

@@ -476,8 +476,12 @@ def test_two_consumers_share_the_stream_and_handle_each_entry_once(pg_store, red
     for appointment in appointments:
         confirm(pg_store, appointment)
     later = AT + timedelta(days=1)
-    moved = AppointmentRescheduled(later, later + timedelta(minutes=15), AT, AT + FIFTEEN, "")
-    pg_store.append(appointments[0], 2, [moved], stream_type="appointment", metadata=META)
+    for appointment, awaits in ((appointments[0], True), (appointments[2], False)):
+        moved = AppointmentRescheduled(
+            later, later + timedelta(minutes=15), AT, AT + FIFTEEN, "",
+            doctor_id=None, previous_doctor_id=None, awaits_confirmation=awaits,
+        )  # fmt: skip
+        pg_store.append(appointment, 2, [moved], stream_type="appointment", metadata=META)
     cancelled = AppointmentCancelled("Patient called")
     pg_store.append(appointments[1], 2, [cancelled], stream_type="appointment", metadata=META)
     patient = PatientRegistered("Ada Lovelace", date(1990, 12, 10), "+33 6 00 00 00 00", "a@b.fr")
@@ -501,7 +505,16 @@ def test_two_consumers_share_the_stream_and_handle_each_entry_once(pg_store, red
     )
     assert {outcome for _, outcome in outcomes} == {APPLIED, IGNORED}
     assert len(reminders(said, "to send")) == 6
-    assert len(reminders(said, "moved")) == 1
+    # A move the patient is to confirm waits for it; a move agreed with them takes the
+    # reminder to the new time.
+    assert sorted(reminders(said, "moved")) == sorted(
+        [
+            f"appointment reminder moved: appointment {appointments[0]} from {AT.isoformat()} "
+            f"to {later.isoformat()}, to send once it is confirmed again",
+            f"appointment reminder moved: appointment {appointments[2]} from {AT.isoformat()} "
+            f"to {later.isoformat()}",
+        ]
+    )
     assert reminders(said, "withdrawn") == [
         f"appointment reminder withdrawn: appointment {appointments[1]} was cancelled "
         "(Patient called)"

@@ -34,6 +34,7 @@ def a_busy_appointment(services, clinic, clock):
             starts_at=local("2027-01-12 10:00"),
             duration_minutes=30,
             reason="Doctor away",
+            confirmed=False,  # the patient is to confirm the new time
             actor="reception-2",
         )
     )

@@ -226,6 +226,71 @@ def test_reschedule_to_a_free_slot_and_not_to_a_taken_one(desk):
     assert "Mon 11 Jan 2027, 11:00 \N{EN DASH} 11:30" in page
 
 
+def colleague(desk: Desk) -> str:
+    from app.commands import RegisterDoctor, SetWorkingHours
+
+    from ..clinic import WEEKDAYS
+
+    bus = desk.services.bus
+    doctor = bus.handle(RegisterDoctor(full_name="Dr Jules Petit", specialty="Paediatrics"))
+    bus.handle(SetWorkingHours(doctor_id=doctor.stream_id, hours=WEEKDAYS, slot_minutes=15))
+    catch_up(desk.services.projector)
+    return str(doctor.stream_id)
+
+
+def test_reschedule_moves_to_another_doctor_s_free_time_and_stays_confirmed(desk):
+    other = colleague(desk)
+    appointment = appointment_id(desk.book(confirmed="1"))
+    booked(desk, f"{TODAY}T10:00")  # Dr Martin's, not Dr Petit's
+    form = page_text(
+        desk.staff.get(f"/appointments/{appointment}/reschedule?day={TODAY}&doctor_id={other}")
+    )
+    assert "Free times of Dr Jules Petit on" in form
+    assert f'<option value="{other}" selected>' in form
+    assert f'name="doctor_id" value="{other}"' in form
+    # Dr Petit's 10:00 is free; the appointment was confirmed, and the move keeps it so.
+    assert f'value="{TODAY}T10:00"' in form
+    assert re.search(r'id="f-confirmed-yes"[^>]*checked', form)
+    moved = desk.staff.post(
+        f"/appointments/{appointment}/reschedule",
+        {"expected_version": "2", "starts_at": f"{TODAY}T10:00", "duration_minutes": "15",
+         "doctor_id": other, "confirmed": "1", "context": "reschedule",
+         "command_id": str(uuid.uuid4())},
+    )  # fmt: skip
+    assert moved.status_code == 303
+    catch_up(desk.services.projector)
+    page = page_text(desk.staff.get(f"/appointments/{appointment}"))
+    assert "Dr Jules Petit" in page and "Confirmed" in page
+    # The history names both doctors, not their ids.
+    assert "Dr Ada Martin" in page and str(desk.clinic.doctor_id) not in page
+
+
+def test_reschedule_can_ask_the_patient_to_confirm_again(desk):
+    appointment = appointment_id(desk.book(confirmed="1"))
+    moved = desk.staff.post(
+        f"/appointments/{appointment}/reschedule",
+        {"expected_version": "2", "starts_at": f"{TODAY}T11:00", "duration_minutes": "15",
+         "confirmed": "0", "context": "reschedule", "command_id": str(uuid.uuid4())},
+    )  # fmt: skip
+    assert moved.status_code == 303
+    catch_up(desk.services.projector)
+    assert "Pending" in page_text(desk.staff.get(f"/appointments/{appointment}"))
+
+
+def test_reschedule_to_a_doctor_who_does_not_exist_says_so_and_writes_nothing(desk):
+    appointment = booked(desk)
+    before = desk.events()
+    refused = desk.staff.post(
+        f"/appointments/{appointment}/reschedule",
+        {"expected_version": "1", "starts_at": f"{TODAY}T11:00", "duration_minutes": "15",
+         "doctor_id": str(uuid.uuid4()), "context": "reschedule", "day": TODAY},
+    )  # fmt: skip
+    # The form comes back, its error beside the free times.
+    assert refused.status_code == 422
+    assert '<p class="error">No doctor with that id is registered.</p>' in page_text(refused)
+    assert desk.events() == before
+
+
 def test_the_detail_page_shows_an_earlier_version(desk):
     appointment = booked(desk)
     desk.staff.post(f"/appointments/{appointment}/confirm", {"expected_version": "1"})

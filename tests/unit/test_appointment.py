@@ -35,7 +35,8 @@ LEGAL = {
     # A patient who arrives with a pending appointment: confirmed, then checked in.
     (Status.PENDING, "check_in"): (Status.CHECKED_IN, [AppointmentConfirmed, AppointmentCheckedIn]),
     (Status.CONFIRMED, "cancel"): (Status.CANCELLED, [AppointmentCancelled]),
-    (Status.CONFIRMED, "reschedule"): (Status.PENDING, [AppointmentRescheduled]),
+    # Moved with the patient on the phone: a confirmed appointment stays confirmed.
+    (Status.CONFIRMED, "reschedule"): (Status.CONFIRMED, [AppointmentRescheduled]),
     (Status.CONFIRMED, "check_in"): (Status.CHECKED_IN, [AppointmentCheckedIn]),
     (Status.CONFIRMED, "mark_no_show"): (Status.NO_SHOW, [AppointmentMarkedNoShow]),
     (Status.CHECKED_IN, "complete"): (Status.COMPLETED, [AppointmentCompleted]),
@@ -245,21 +246,80 @@ class TestTimedMoves:
             appointment(Status.CONFIRMED).cancel("  ")
         assert refused.value.errors == {"reason": "The reason for cancelling is required."}
 
-    def test_rescheduling_records_old_and_new_times_and_needs_confirming_again(self):
+    def test_rescheduling_records_old_and_new_times_and_keeps_a_confirmation(self):
         subject = appointment(Status.CONFIRMED)
         [event] = act(subject, "reschedule")
         assert (event.previous_starts_at, event.starts_at) == (
             local("2027-01-12 10:00"),
             local("2027-01-13 11:00"),
         )
+        assert event.awaits_confirmation is False
         subject.apply(event)
-        assert subject.status is Status.PENDING and subject.starts_at == local("2027-01-13 11:00")
+        assert subject.status is Status.CONFIRMED and subject.starts_at == local("2027-01-13 11:00")
+
+    def move(self, subject: Appointment, doc=None, *, starts="2027-01-13 11:00", **kwargs):
+        doc = doc or doctor()
+        ends = (local(starts) + timedelta(minutes=30)).isoformat(sep=" ")[:16]
+        events = subject.reschedule(
+            doctor=doc, starts_at=local(starts), ends_at=local(ends), reason="", now=NOW, tz=TZ,
+            **kwargs,
+        )  # fmt: skip
+        for event in events:
+            subject.apply(event)
+        return events
+
+    def test_the_desk_can_send_a_moved_confirmed_appointment_back_to_pending(self):
+        subject = appointment(Status.CONFIRMED)
+        [event] = self.move(subject, confirmed=False)
+        assert event.awaits_confirmation is True and subject.status is Status.PENDING
+
+    def test_a_pending_appointment_moved_with_the_patient_is_confirmed_after_the_move(self):
+        subject = appointment(Status.PENDING)
+        events = self.move(subject, confirmed=True)
+        assert [type(e) for e in events] == [AppointmentRescheduled, AppointmentConfirmed]
+        assert subject.status is Status.CONFIRMED
+
+    def test_a_pending_appointment_moved_stays_pending_unless_agreed(self):
+        for said in (None, False):
+            subject = appointment(Status.PENDING)
+            [event] = self.move(subject, confirmed=said)
+            assert event.awaits_confirmation is True and subject.status is Status.PENDING
+
+    def test_a_move_to_another_doctor_records_both_doctors(self):
+        mine, colleague = doctor(), doctor()
+        subject = appointment(
+            Status.CONFIRMED, doctor_id=mine.id, starts="2027-01-12 11:00", ends="2027-01-12 11:30"
+        )
+        # The same time with a colleague is a move too.
+        [event] = self.move(subject, colleague, starts="2027-01-12 11:00")
+        assert (event.previous_doctor_id, event.doctor_id) == (mine.id, colleague.id)
+        assert subject.doctor_id == colleague.id and subject.status is Status.CONFIRMED
+
+    def test_a_move_to_another_doctor_keeps_to_that_doctor_s_hours(self):
+        part_timer = doctor({"mon": [["09:00", "12:00"]]})
+        subject = appointment(Status.CONFIRMED)
+        with pytest.raises(OutsideWorkingHoursError):  # 13 January 2027 is a Wednesday
+            self.move(subject, part_timer)
+        assert subject.status is Status.CONFIRMED and subject.doctor_id != part_timer.id
+
+    def test_a_version_1_move_with_no_doctor_keeps_the_doctor_and_needs_confirming(self):
+        subject = appointment(Status.CONFIRMED)
+        before = subject.doctor_id
+        subject.apply(
+            AppointmentRescheduled(
+                local("2027-01-13 11:00"), local("2027-01-13 11:30"), local("2027-01-12 10:00"),
+                local("2027-01-12 10:30"), "", doctor_id=None, previous_doctor_id=None,
+                awaits_confirmation=True,
+            )
+        )  # fmt: skip
+        assert subject.doctor_id == before and subject.status is Status.PENDING
 
     def test_rescheduling_to_the_same_time_is_refused(self):
-        subject = appointment(Status.PENDING)
+        doc = doctor()
+        subject = appointment(Status.PENDING, doctor_id=doc.id)
         with pytest.raises(ValidationError) as refused:
             subject.reschedule(
-                doctor=doctor(),
+                doctor=doc,
                 starts_at=local("2027-01-12 10:00"),
                 ends_at=local("2027-01-12 10:30"),
                 reason="",

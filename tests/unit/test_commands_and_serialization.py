@@ -99,6 +99,9 @@ SAMPLES = [
         datetime(2027, 1, 12, 9, tzinfo=UTC),
         datetime(2027, 1, 12, 9, 30, tzinfo=UTC),
         "",
+        doctor_id=uuid4(),
+        previous_doctor_id=uuid4(),
+        awaits_confirmation=False,
     ),
     ev.AppointmentCheckedIn(),
     ev.AppointmentCompleted(),
@@ -126,6 +129,19 @@ class TestCodec:
         }
         event = EventCodec().decode("AppointmentCreated", 1, old)
         assert event.ends_at == datetime(2027, 1, 12, 9, 45, tzinfo=UTC)
+
+    def test_a_version_1_reschedule_reads_as_a_move_with_the_same_doctor_back_to_pending(self):
+        old = {
+            "starts_at": "2027-01-13T09:00:00+00:00",
+            "ends_at": "2027-01-13T09:30:00+00:00",
+            "previous_starts_at": "2027-01-12T09:00:00+00:00",
+            "previous_ends_at": "2027-01-12T09:30:00+00:00",
+            "reason": "",
+        }
+        event = EventCodec().decode("AppointmentRescheduled", 1, old)
+        assert (event.doctor_id, event.previous_doctor_id) == (None, None)
+        assert event.awaits_confirmation is True
+        assert event.starts_at == datetime(2027, 1, 13, 9, tzinfo=UTC)
 
     def test_unknown_types_and_future_versions_are_reported(self):
         with pytest.raises(UnknownEventError):
