@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         clinic_timezone=app.config["CLINIC_TIMEZONE"],
         clinic_region=app.config.get("CLINIC_REGION", "FR"),
         no_show_grace_minutes=app.config.get("NO_SHOW_GRACE_MINUTES", 10),
+        undo_minutes=app.config.get("UNDO_MINUTES", 15),
         batch_size=app.config.get("PROJECTION_BATCH_SIZE", 500),
         password_hasher=app.config.get("PASSWORD_HASHER"),
     )

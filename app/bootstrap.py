@@ -65,6 +65,7 @@ def build_services(
     clinic_timezone: str,
     clinic_region: str = "FR",
     no_show_grace_minutes: int = 10,
+    undo_minutes: int = 15,
     read_engine: Engine | None = None,
     clock: Callable[[], datetime] = utc_now,
     after_commit: Callable[[CommandResult], None] | None = None,
@@ -85,6 +86,7 @@ def build_services(
         actor_names=accounts.names,
         region=clinic_region,
         no_show_grace=timedelta(minutes=no_show_grace_minutes),
+        undo_window=timedelta(minutes=undo_minutes),
     )
     projector = Projector(
         store,

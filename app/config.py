@@ -68,6 +68,7 @@ class Settings:
     worker_metrics_port: int | None
     calendar_memo_size: int
     no_show_grace_minutes: int
+    undo_minutes: int
     book_confirmed: bool
 
     @classmethod
@@ -103,6 +104,7 @@ class Settings:
             worker_metrics_port=_number(env, "WORKER_METRICS_PORT", None, int, 1),
             calendar_memo_size=_number(env, "CALENDAR_MEMO_SIZE", 64, int, 0),
             no_show_grace_minutes=_number(env, "NO_SHOW_GRACE_MINUTES", 10, int, 0),
+            undo_minutes=_number(env, "UNDO_MINUTES", 15, int, 0),
             book_confirmed=_flag(env, "BOOK_CONFIRMED", True),
         )
         try:
@@ -189,6 +191,9 @@ class Settings:
             "CALENDAR_MEMO_SIZE": self.calendar_memo_size,
             # How late after its start an appointment may be marked as a no-show.
             "NO_SHOW_GRACE_MINUTES": self.no_show_grace_minutes,
+            # How long after a check-in, no-show, completion or cancellation staff may undo
+            # it (admins: at any time).
+            "UNDO_MINUTES": self.undo_minutes,
             # Whether the booking form starts with "Confirmed with the patient" ticked.
             "BOOK_CONFIRMED": self.book_confirmed,
         }

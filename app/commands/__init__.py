@@ -17,6 +17,7 @@ from .commands import (
     RegisterPatient,
     RescheduleAppointment,
     SetWorkingHours,
+    UndoAppointmentChange,
 )
 
 if TYPE_CHECKING:
@@ -48,4 +49,5 @@ __all__ = [
     "RegisterPatient",
     "RescheduleAppointment",
     "SetWorkingHours",
+    "UndoAppointmentChange",
 ]

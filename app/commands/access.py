@@ -27,7 +27,29 @@ COMMAND_ROLES: dict[type[c.Command], frozenset[Role]] = {
     c.CheckInAppointment: CLINICAL,
     c.CompleteAppointment: CLINICAL,
     c.MarkNoShow: CLINICAL,
+    # Narrowed by the handler to those who may do what is undone (undo_needs).
+    c.UndoAppointmentChange: CLINICAL,
 }
+
+# An undo is for those who may do the action it takes back: by the event that recorded it.
+UNDO_NEEDS: dict[str, type[c.Command]] = {
+    "AppointmentCheckedIn": c.CheckInAppointment,
+    "AppointmentMarkedNoShow": c.MarkNoShow,
+    "AppointmentCompleted": c.CompleteAppointment,
+    "AppointmentCancelled": c.CancelAppointment,
+}
+
+
+def authorize_undo(principal: Principal | None, undone_event: str) -> None:
+    """A doctor may take back their own check-in, but not a receptionist's cancellation."""
+    needed = UNDO_NEEDS.get(undone_event)
+    if principal is not None and needed is not None and not may_run(principal, needed):
+        raise ForbiddenError(phrase("Your role does not allow this action."))
+
+
+def may_undo_any_time(principal: Principal | None) -> bool:
+    """Admins (and the system itself) undo past the window; others within it."""
+    return principal is None or principal.role is Role.ADMIN
 
 
 def may_run(principal: Principal, command: type[c.Command]) -> bool:

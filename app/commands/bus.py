@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from app.domain.appointment import NO_SHOW_GRACE
+from app.domain.appointment import NO_SHOW_GRACE, UNDO_WINDOW
 from app.domain.errors import (
     CommandReusedError,
     ConflictError,
@@ -91,10 +91,13 @@ class CommandBus:
         actor_names: ActorNames = actors_as_recorded,
         region: str = "FR",
         no_show_grace: timedelta = NO_SHOW_GRACE,
+        undo_window: timedelta = UNDO_WINDOW,
     ) -> None:
         self.store, self.tz, self.clock, self.region = store, tz, clock, region
         # NO_SHOW_GRACE_MINUTES: the pages offer No-show by the same value.
         self.no_show_grace = no_show_grace
+        # UNDO_MINUTES: the pages offer Undo by the same value.
+        self.undo_window = undo_window
         self.after_commit = after_commit
         # How conflict messages name who changed a record (user ids become names).
         self.actor_names = actor_names
@@ -151,7 +154,14 @@ class CommandBus:
         try:
             with self.store.transaction() as tx:
                 context = Context(
-                    tx, now, self.tz, principal, self.actor_names, self.region, self.no_show_grace
+                    tx,
+                    now,
+                    self.tz,
+                    principal,
+                    self.actor_names,
+                    self.region,
+                    self.no_show_grace,
+                    self.undo_window,
                 )
                 return _decide(context, command)
         except _TimeTaken as taken:

@@ -205,3 +205,8 @@ class CompleteAppointment(AppointmentCommand):
 @dataclass(frozen=True, kw_only=True)
 class MarkNoShow(AppointmentCommand):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class UndoAppointmentChange(AppointmentCommand):
+    """Take back the appointment's last check-in, no-show, completion or cancellation."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from uuid import UUID
 
 from app import phones
-from app.domain.appointment import NO_SHOW_GRACE, Appointment
+from app.domain.appointment import NO_SHOW_GRACE, RETAKES_TIME, UNDO_WINDOW, Appointment
 from app.domain.clinic_time import local_day
 from app.domain.diary import Booked, check_free
 from app.domain.doctor import Doctor, parse_hours
@@ -28,7 +28,7 @@ from app.domain.staff import Principal
 from app.eventstore import Decision, Hold, RecordedEvent, Release
 
 from . import commands as c
-from .access import authorize_doctor_record
+from .access import authorize_doctor_record, authorize_undo, may_undo_any_time
 
 if TYPE_CHECKING:
     # Only named, never built here: the handlers import without SQLAlchemy or a driver.
@@ -55,6 +55,7 @@ class Context:
     actor_names: ActorNames = actors_as_recorded
     region: str = "FR"  # CLINIC_REGION: how a phone number written without + is read
     no_show_grace: timedelta = NO_SHOW_GRACE  # NO_SHOW_GRACE_MINUTES
+    undo_window: timedelta = UNDO_WINDOW  # UNDO_MINUTES
 
     @property
     def today(self) -> date:
@@ -218,6 +219,35 @@ def mark_no_show(ctx: Context, cmd: c.MarkNoShow) -> Decision:
     return _appointment_decision(appointment, events, Release(appointment.id))
 
 
+def undo_appointment_change(ctx: Context, cmd: c.UndoAppointmentChange) -> Decision:
+    history = ctx.tx.load(cmd.appointment_id)
+    appointment = _checked_appointment(ctx, cmd, history)
+    last = history[-1]
+    authorize_undo(ctx.principal, last.event_type)
+    events = appointment.undo(
+        done_at=last.recorded_at,
+        now=ctx.now,
+        tz=ctx.tz,
+        window=ctx.undo_window,
+        always=may_undo_any_time(ctx.principal),
+    )
+    if last.event_type not in RETAKES_TIME:
+        return _appointment_decision(appointment, events)
+    # A cancellation or no-show gave the doctor's time back: the undo takes it again, if
+    # no one has booked it meanwhile (else refused as a booking would be).
+    assert appointment.doctor_id and appointment.starts_at and appointment.ends_at
+    doctor = _fold(Doctor, appointment.doctor_id, ctx.tx.load(appointment.doctor_id), "doctor")
+    hold = Hold(
+        appointment.id,
+        doctor.id,
+        appointment.starts_at,
+        appointment.ends_at,
+        new=False,
+        refusal=_taken(doctor, appointment.starts_at, ctx.tz),
+    )
+    return _appointment_decision(appointment, events, hold)
+
+
 def _load_existing(
     ctx: Context,
     cls: Any,
@@ -241,7 +271,12 @@ def _checked(
 
 
 def _load_appointment(ctx: Context, cmd: c.AppointmentCommand) -> Appointment:
-    history = ctx.tx.load(cmd.appointment_id)
+    return _checked_appointment(ctx, cmd, ctx.tx.load(cmd.appointment_id))
+
+
+def _checked_appointment(
+    ctx: Context, cmd: c.AppointmentCommand, history: list[RecordedEvent]
+) -> Appointment:
     appointment = _fold(Appointment, cmd.appointment_id, history, "appointment")
     # Before the version check: a doctor learns nothing of another doctor's appointment.
     if appointment.exists:
@@ -304,6 +339,10 @@ CHANGES = {
     "AppointmentCheckedIn": N_("appointment checked in"),
     "AppointmentCompleted": N_("appointment completed"),
     "AppointmentMarkedNoShow": N_("appointment marked no show"),
+    "AppointmentCheckInUndone": N_("check-in undone"),
+    "AppointmentNoShowUndone": N_("no-show undone"),
+    "AppointmentCompletionUndone": N_("completion undone"),
+    "AppointmentCancellationUndone": N_("cancellation undone"),
     "PatientRegistered": N_("patient registered"),
     "PatientDetailsChanged": N_("patient details changed"),
     "DoctorRegistered": N_("doctor registered"),
@@ -384,4 +423,5 @@ HANDLERS: dict[type[c.Command], Callable[[Context, Any], Decision]] = {
     c.CheckInAppointment: check_in_appointment,
     c.CompleteAppointment: complete_appointment,
     c.MarkNoShow: mark_no_show,
+    c.UndoAppointmentChange: undo_appointment_change,
 }

@@ -6,6 +6,8 @@ pending|confirmed -cancel(reason)-> cancelled
 pending|confirmed -reschedule (another time, another doctor, or both)-> confirmed when agreed
     with the patient (a confirmed one by default), else pending
 confirmed -mark_no_show (a grace period after the start time)-> no_show
+undo of the last check-in, no-show, completion or cancellation (within UNDO_MINUTES, always
+    for admins)-> the status before it, by a compensating event
 """
 
 from __future__ import annotations
@@ -20,14 +22,19 @@ from .clinic_time import same_local_day
 from .doctor import Doctor
 from .errors import AlreadyExistsError, InvalidTransitionError, ValidationError
 from .events import (
+    AppointmentCancellationUndone,
     AppointmentCancelled,
     AppointmentCheckedIn,
+    AppointmentCheckInUndone,
     AppointmentCompleted,
+    AppointmentCompletionUndone,
     AppointmentConfirmed,
     AppointmentCreated,
     AppointmentMarkedNoShow,
+    AppointmentNoShowUndone,
     AppointmentRescheduled,
     Event,
+    Undone,
 )
 from .messages import N_, Message, phrase
 from .patient import Patient
@@ -38,6 +45,9 @@ MAX_DURATION = timedelta(hours=8)
 # How late a patient may be before the desk can mark a no-show (NO_SHOW_GRACE_MINUTES):
 # "No-show" offered the second a visit starts was pressed for patients in the waiting room.
 NO_SHOW_GRACE = timedelta(minutes=10)
+# How long staff may take back a check-in, no-show, completion or cancellation
+# (UNDO_MINUTES); admins may at any time.
+UNDO_WINDOW = timedelta(minutes=15)
 
 
 class Status(StrEnum):
@@ -104,6 +114,47 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], str]] = {
 # The statuses in which an appointment holds its doctor's time: the agenda shows it and its
 # slot is not free. A cancelled or missed appointment gives the time back.
 HOLDS_TIME = frozenset({Status.PENDING, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED})
+
+# The actions an undo takes back, by the event that recorded them: the compensating event,
+# and the action's name in the refusals ("the check-in").
+UNDOABLE: dict[str, tuple[type[Undone], Message]] = {
+    "AppointmentCheckedIn": (AppointmentCheckInUndone, phrase("the check-in")),
+    "AppointmentMarkedNoShow": (AppointmentNoShowUndone, phrase("the no-show")),
+    "AppointmentCompleted": (AppointmentCompletionUndone, phrase("the completion")),
+    "AppointmentCancelled": (AppointmentCancellationUndone, phrase("the cancellation")),
+}
+# Undoing these gives the appointment its doctor's time back, if it is still free.
+RETAKES_TIME = frozenset({"AppointmentMarkedNoShow", "AppointmentCancelled"})
+UNDOS = frozenset(cls.__name__ for cls, _ in UNDOABLE.values())
+
+
+def why_not_undo(
+    last_event: str | None,
+    *,
+    done_at: datetime,
+    now: datetime,
+    tz: tzinfo,
+    window: timedelta = UNDO_WINDOW,
+    always: bool = False,
+) -> Message | None:
+    """Why the appointment's last change (`last_event`, recorded at `done_at`) may not be
+    undone now; None when it may. `always` for those who may undo at any time (admins)."""
+    if last_event in UNDOS:
+        return phrase("That has already been undone; an undo cannot itself be undone.")
+    if last_event not in UNDOABLE:
+        return phrase(
+            "Only a check-in, a no-show, a completion or a cancellation can be undone, "
+            "and only as the appointment's last change."
+        )
+    if not always and now > done_at + window:
+        return phrase(
+            "It is too late to undo %(action)s: it was recorded at %(when)s, more than "
+            "%(minutes)s min ago. An admin can still undo it.",
+            action=UNDOABLE[last_event][1],
+            when=done_at.astimezone(tz),
+            minutes=int(window.total_seconds() // 60),
+        )
+    return None
 
 
 def _on_its_day(starts_at: datetime, now: datetime, tz: tzinfo, grace: timedelta) -> bool:
@@ -234,6 +285,9 @@ class Appointment:
     ends_at: datetime | None = None
     title: str = ""
     status: Status | None = None
+    # The last event's type, and the status before it: what an undo takes back to.
+    last_event: str | None = None
+    status_before: Status | None = None
 
     @property
     def exists(self) -> bool:
@@ -248,6 +302,7 @@ class Appointment:
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state."""
+        self.status_before, self.last_event = self.status, type(event).__name__
         match event:
             case AppointmentCreated():
                 self.patient_id, self.doctor_id = event.patient_id, event.doctor_id
@@ -268,6 +323,8 @@ class Appointment:
                 self.status = Status.COMPLETED
             case AppointmentMarkedNoShow():
                 self.status = Status.NO_SHOW
+            case Undone():
+                self.status = Status(event.status)
         self.version += 1
 
     def _check_can(
@@ -389,3 +446,23 @@ class Appointment:
         passed."""
         self._check_can("mark_no_show", now=now, tz=tz, no_show_grace=grace)
         return [AppointmentMarkedNoShow()]
+
+    def undo(
+        self,
+        *,
+        done_at: datetime,
+        now: datetime,
+        tz: tzinfo,
+        window: timedelta = UNDO_WINDOW,
+        always: bool = False,
+    ) -> list[Event]:
+        """Decide the undo of the last change (recorded at `done_at`): a compensating event
+        that returns the appointment to the status it had before that change."""
+        refused = why_not_undo(
+            self.last_event, done_at=done_at, now=now, tz=tz, window=window, always=always
+        )
+        if refused is not None:
+            raise InvalidTransitionError(refused)
+        assert self.last_event is not None and self.status_before is not None
+        undone, _ = UNDOABLE[self.last_event]
+        return [undone(undone_version=self.version, status=self.status_before.value)]

@@ -98,6 +98,35 @@ class AppointmentMarkedNoShow(Event):
     pass
 
 
+@dataclass(frozen=True)
+class Undone(Event):
+    """Base of the compensating events: a mistaken action taken back, never erased. The
+    history keeps both the action and its undo."""
+
+    undone_version: int  # the version of the appointment's event this takes back
+    status: str  # the status the appointment returns to (the one it had before it)
+
+
+@dataclass(frozen=True)
+class AppointmentCheckInUndone(Undone):
+    pass
+
+
+@dataclass(frozen=True)
+class AppointmentNoShowUndone(Undone):
+    pass
+
+
+@dataclass(frozen=True)
+class AppointmentCompletionUndone(Undone):
+    pass
+
+
+@dataclass(frozen=True)
+class AppointmentCancellationUndone(Undone):
+    pass
+
+
 # What can happen to an appointment: the events of its stream.
 APPOINTMENT_EVENTS: tuple[type[Event], ...] = (
     AppointmentCreated,
@@ -107,6 +136,10 @@ APPOINTMENT_EVENTS: tuple[type[Event], ...] = (
     AppointmentCheckedIn,
     AppointmentCompleted,
     AppointmentMarkedNoShow,
+    AppointmentCheckInUndone,
+    AppointmentNoShowUndone,
+    AppointmentCompletionUndone,
+    AppointmentCancellationUndone,
 )
 
 ALL_EVENTS: tuple[type[Event], ...] = (

@@ -221,5 +221,15 @@ def react(fields: dict[str, str], facts: dict[str, str]) -> tuple[dict[str, str]
                 f"({data['reason']})"
             )
             return {"reminder": ""}, line or None
+        case "AppointmentCancellationUndone":
+            # A cancellation taken back: a confirmed appointment is expected again, and so
+            # is its reminder (the other undos happen on the visit's day: nothing to send).
+            if data["status"] != "confirmed":
+                return {"reminder": ""}, None
+            line = (
+                f"appointment reminder to send again: patient {facts['patient_id']}, "
+                f"appointment {appointment} at {facts['starts_at']}"
+            )
+            return {"reminder": facts["starts_at"]}, line
         case _:  # checked in, completed, no-show: nothing left to remind of
             return {"reminder": ""}, None

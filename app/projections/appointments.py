@@ -12,6 +12,7 @@ from app import phones
 from app.domain.appointment import Status
 from app.domain.clinic_time import local_day, to_utc
 from app.domain.events import (
+    APPOINTMENT_EVENTS,
     AppointmentCancelled,
     AppointmentCheckedIn,
     AppointmentCompleted,
@@ -22,6 +23,7 @@ from app.domain.events import (
     DoctorRegistered,
     PatientDetailsChanged,
     PatientRegistered,
+    Undone,
 )
 from app.eventstore import RecordedEvent
 
@@ -242,3 +244,23 @@ def on_appointment_completed(view: View, record: RecordedEvent) -> None:
 @appointments.on(AppointmentMarkedNoShow, loads=mine)
 def on_appointment_marked_no_show(view: View, record: RecordedEvent) -> None:
     _change(view, record, Status.NO_SHOW)
+
+
+# What an undo clears on the row, by the status it returns to: the arrival of a visit
+# taken back to confirmed, the end of one taken back to checked in, the reason of a
+# cancellation taken back.
+_UNDONE_FIELDS = {
+    Status.CONFIRMED: {"checked_in_at": None},
+    Status.CHECKED_IN: {"completed_at": None},
+}
+
+
+def on_undone(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, Undone)
+    status = Status(event.status)
+    _change(view, record, status, cancel_reason=None, **_UNDONE_FIELDS.get(status, {}))
+
+
+for _undo in (cls for cls in APPOINTMENT_EVENTS if issubclass(cls, Undone)):
+    appointments.on(_undo, loads=mine)(on_undone)

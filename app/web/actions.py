@@ -31,6 +31,7 @@ class Action:
     method: str = "POST"  # confirm keeps the seed route's PUT (a form without script posts)
     in_queue: bool = False  # offered in Today's confirmation queue too
     style: str = ""  # the button's extra class
+    records: str = ""  # the event it records, when an undo can take it back
 
     @property
     def endpoint(self) -> str:
@@ -59,19 +60,19 @@ ACTIONS = {
         ),
         Action(
             "check-in", N_("Check in"), "check_in", c.CheckInAppointment,
-            N_("Patient checked in."),
+            N_("Patient checked in."), records="AppointmentCheckedIn",
         ),
         Action(
             "complete", N_("Complete"), "complete", c.CompleteAppointment,
-            N_("Visit completed."),
+            N_("Visit completed."), records="AppointmentCompleted",
         ),
         Action(
             "no-show", N_("No-show"), "mark_no_show", c.MarkNoShow, N_("Marked as a no-show."),
-            style="secondary",
+            style="secondary", records="AppointmentMarkedNoShow",
         ),
         Action(
             "cancel", N_("Cancel"), "cancel", c.CancelAppointment, N_("Appointment cancelled."),
-            macro="reason", fields=("reason",), in_queue=True,
+            macro="reason", fields=("reason",), in_queue=True, records="AppointmentCancelled",
         ),
         Action(
             "reschedule", N_("Reschedule"), "reschedule", c.RescheduleAppointment,
@@ -80,6 +81,15 @@ ACTIONS = {
         ),
     )
 }  # fmt: skip
+
+
+# Undo, by the event it takes back: its button, and what is said once it is done.
+UNDO_WORDS = {
+    "AppointmentCheckedIn": (N_("Undo check-in"), N_("Check-in undone.")),
+    "AppointmentMarkedNoShow": (N_("Undo no-show"), N_("No-show undone.")),
+    "AppointmentCompleted": (N_("Undo completion"), N_("Completion undone.")),
+    "AppointmentCancelled": (N_("Undo cancellation"), N_("Cancellation undone.")),
+}
 
 
 def offered(

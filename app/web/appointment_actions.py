@@ -4,18 +4,26 @@ then show the row again where it was pressed, or the refusal."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from flask import Response, flash, request, url_for
 from flask_babel import gettext
 
 from app.commands import CommandResult
+from app.commands import commands as c
+from app.domain.messages import N_
+from app.extensions import services
+from app.queries import first_free as ff
 
-from . import forms
-from .actions import Action
+from . import formatting as fmt
+from . import forms, i18n
+from .actions import UNDO_WORDS, Action
 from .kit.outcomes import Expectation, Refusal, attempt
 from .kit.rendering import fragment, from_htmx, page, safe_next, see_other
-from .rows import detail_context, found, render_in, reschedule_page
+from .rows import detail_context, found, render_in, reschedule_page, undo_for
 
 
 def _act(appointment_id: UUID, action: Action) -> Response:
@@ -23,13 +31,63 @@ def _act(appointment_id: UUID, action: Action) -> Response:
     outcome = attempt(lambda: action.build(appointment_id, request.form))
     if isinstance(outcome, Refusal):
         return _refused(appointment_id, context, outcome)
-    return _acted(appointment_id, action, context, outcome)
+    return _acted(appointment_id, action.done, context, outcome, action.records)
 
 
-def _acted(appointment_id: UUID, action: Action, context: str, result: CommandResult) -> Response:
+def undo(appointment_id: UUID) -> Response:
+    """undo: the appointment's last check-in, no-show, completion or cancellation."""
+    context = request.form.get("context", "detail")
+    outcome = attempt(
+        lambda: forms.appointment_command(c.UndoAppointmentChange, appointment_id, request.form, ())
+    )
+    if isinstance(outcome, Refusal):
+        return _refused(appointment_id, context, _with_next_free(appointment_id, outcome))
+    # Which undo it was, as the button said: only the words depend on it.
+    words = UNDO_WORDS.get(request.form.get("undoing", ""))
+    return _acted(appointment_id, words[1] if words else N_("Undone."), context, outcome)
+
+
+def _with_next_free(appointment_id: UUID, refusal: Refusal) -> Refusal:
+    """A cancellation or no-show whose time was booked meanwhile cannot be undone: say when
+    the doctor is next free for the same length, to book it again."""
+    row = found(appointment_id) if refusal.errors.get("starts_at") else None
+    if row is None:
+        return refusal
+    app = services()
+    minutes = (row.ends_at - row.starts_at) // timedelta(minutes=1)
+    search = ff.first_free(
+        app.read_engine,
+        doctor_id=row.doctor_id,
+        from_day=max(row.local_day, fmt.today()),
+        tz=app.tz,
+        now=fmt.now(),
+        minutes=minutes,
+        count=1,
+    )
+    if not search.times:
+        said = i18n.gettext(
+            "%(doctor)s has no free time of %(minutes)d min in the next %(days)d days.",
+            doctor=row.doctor_name,
+            minutes=minutes,
+            days=ff.HORIZON_DAYS,
+        )
+    else:
+        said = i18n.gettext(
+            "The next free time with %(doctor)s is %(when)s.",
+            doctor=row.doctor_name,
+            when=i18n.moment_text(search.times[0].starts_at.astimezone(app.tz), "full_moment"),
+        )
+    return replace(refusal, message=f"{refusal.message} {said}")
+
+
+def _acted(
+    appointment_id: UUID, done: str, context: str, result: CommandResult, records: str = ""
+) -> Response:
+    """After an action (`done`: what to say; `records`: the event it recorded, when an undo
+    may take it back): the row where it was pressed, or the appointment's page."""
     expectation = Expectation.of("appointment", result)
     if not from_htmx():
-        flash(gettext(action.done))
+        flash(gettext(done))
         default = url_for("appointments.detail", appointment_id=appointment_id)
         return see_other(safe_next(default), expectation)
     caught_up = expectation.wait()
@@ -40,7 +98,10 @@ def _acted(appointment_id: UUID, action: Action, context: str, result: CommandRe
         response = Response(status=204)
         response.headers["HX-Redirect"] = f"{detail}?expect={expectation.param()}"
         return response
-    response = render_in(context, row, not caught_up, done=action.done, expectation=expectation)
+    extra: dict[str, Any] = {}
+    if records and caught_up and context != "detail":  # the page finds it in the history
+        extra["undo"] = undo_for(row, records, fmt.now())
+    response = render_in(context, row, not caught_up, done=done, expectation=expectation, **extra)
     # Other regions (Today's counters) refresh themselves when they hear this.
     response.headers["HX-Trigger"] = "appointment-changed"
     return response

@@ -19,7 +19,7 @@ from app.queries.directory import patient
 from . import formatting as fmt
 from . import forms, i18n
 from .actions import ACTIONS
-from .appointment_actions import action_view
+from .appointment_actions import action_view, undo
 from .kit import access
 from .kit.outcomes import Expectation
 from .kit.rendering import fragment, page, page_or_fragment, settle, wants_fragment
@@ -142,6 +142,8 @@ def reschedule_form(appointment_id: UUID) -> Response:
     chosen = forms.parse_day(request.args.get("day")) or row.local_day
     return reschedule_page(row, chosen, {})
 
+
+bp.add_url_rule("/<uuid:appointment_id>/undo", endpoint="undo", view_func=undo, methods=["POST"])
 
 # One endpoint per action, so that each has its own access rule (kit/access.py).
 for _action in ACTIONS.values():

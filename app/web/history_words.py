@@ -22,6 +22,10 @@ EVENTS = {
     "AppointmentCheckedIn": N_("Appointment checked in"),
     "AppointmentCompleted": N_("Appointment completed"),
     "AppointmentMarkedNoShow": N_("Appointment marked no show"),
+    "AppointmentCheckInUndone": N_("Check-in undone"),
+    "AppointmentNoShowUndone": N_("No-show undone"),
+    "AppointmentCompletionUndone": N_("Completion undone"),
+    "AppointmentCancellationUndone": N_("Cancellation undone"),
 }
 FIELDS = {
     "status": N_("Status"),

@@ -3,13 +3,16 @@ and the actions it offers the signed-in user."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from flask import Response, abort, g, request, url_for
 
+from app.commands import commands as c
+from app.commands.access import UNDO_NEEDS, may_undo_any_time
+from app.domain.appointment import why_not_undo
 from app.extensions import services
 from app.queries import appointments as q
 from app.queries.agenda import birth_dates, free_slots_for_day
@@ -18,7 +21,7 @@ from app.queries.timeline import timeline_beside
 
 from . import formatting as fmt
 from . import forms, i18n, pickers
-from .actions import ACTIONS, Action, offered
+from .actions import ACTIONS, UNDO_WORDS, Action, offered
 from .kit import access
 from .kit.outcomes import Refusal
 from .kit.rendering import fragment, missing, page_or_fragment
@@ -86,6 +89,33 @@ def actions_for(row: q.AppointmentRow, context: str = "detail") -> list[Action]:
     )
 
 
+@dataclass(frozen=True)
+class UndoOffer:
+    """An Undo button: what it says, and the change it takes back (an event type)."""
+
+    label: str
+    undoes: str
+
+
+def undo_for(row: q.AppointmentRow, last_event: str, done_at: datetime) -> UndoOffer | None:
+    """Undo beside the row's last change (`last_event`, recorded at `done_at`), when the
+    user may take it back now: the bus's rules (app/domain/appointment.py), asked first."""
+    needed = UNDO_NEEDS.get(last_event)
+    if needed is None or not access.sees_doctor(row.doctor_id):
+        return None
+    if not (access.may(needed) and access.may(c.UndoAppointmentChange)):
+        return None
+    refused = why_not_undo(
+        last_event,
+        done_at=done_at,
+        now=fmt.now(),
+        tz=services().tz,
+        window=services().bus.undo_window,
+        always=may_undo_any_time(access.principal()),
+    )
+    return None if refused else UndoOffer(i18n.gettext(UNDO_WORDS[last_event][0]), last_event)
+
+
 def found(appointment_id: UUID) -> q.AppointmentRow | None:
     """The appointment's row once the user may see it; None for one the store has and the
     read model does not show yet (it lags, or is being rebuilt); 404 for no appointment."""
@@ -118,7 +148,13 @@ def detail_context(row: q.AppointmentRow) -> dict[str, Any]:
     entries = timeline_beside(row, found.reads, found.store, tz=found.tz)
     # Events name their actor by user id; people read names.
     actors = [row.booked_by, row.changed_by, *(entry.actor for entry in entries)]
-    return {"row": row, "history": entries, "people": found.accounts.names(actors)}
+    last = entries[-1] if entries and entries[-1].version == row.version else None
+    return {
+        "row": row,
+        "history": entries,
+        "people": found.accounts.names(actors),
+        "undo": undo_for(row, last.summary, last.recorded_at) if last else None,
+    }
 
 
 def render_in(

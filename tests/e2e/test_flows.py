@@ -332,3 +332,40 @@ def test_a_move_to_another_doctor_works_with_javascript_off(
     no_js_page: Page, clinic: Clinic
 ) -> None:
     move_to_another_doctor(no_js_page, clinic, scripted=False)
+
+
+def undo_a_mistaken_no_show(page: Page, clinic: Clinic) -> None:
+    """A patient marked absent walks in: the desk takes the no-show back in one click."""
+    started = clinic_now().replace(second=0, microsecond=0) - timedelta(minutes=20)
+    # Booked an hour before it started: the bus on a clock of then, the pages on the real one.
+    saved = clinic.bus.clock
+    clinic.bus.clock = lambda: started - timedelta(hours=1)
+    try:
+        booked = clinic.book(started, minutes=15, patient=1)
+        clinic.bus.handle(ConfirmAppointment(appointment_id=booked))
+    finally:
+        clinic.bus.clock = saved
+    clinic.wait_for_read_models()
+    page.goto(f"/appointments/{booked}")
+    root = page.locator("article#appointment")
+    root.get_by_role("button", name="No-show").click()
+    expect(page.locator("article#appointment")).to_have_attribute("data-status", "no_show")
+    # One click, beside the action just done.
+    page.get_by_role("button", name="Undo no-show").click()
+    expect(page.locator("article#appointment")).to_have_attribute("data-status", "confirmed")
+    expect(page.get_by_text("No-show undone.")).to_be_visible()
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text("Appointment marked no show")
+    expect(timeline).to_contain_text("No-show undone")
+    # The doctor's time is held again, so the patient can be checked in.
+    expect(
+        page.locator("article#appointment").get_by_role("button", name="Check in")
+    ).to_be_visible()
+
+
+def test_a_mistaken_no_show_is_undone_in_one_click(page: Page, clinic: Clinic) -> None:
+    undo_a_mistaken_no_show(page, clinic)
+
+
+def test_a_mistaken_no_show_is_undone_with_javascript_off(no_js_page: Page, clinic: Clinic) -> None:
+    undo_a_mistaken_no_show(no_js_page, clinic)

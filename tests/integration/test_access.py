@@ -58,6 +58,8 @@ TABLE = [
     Route("POST", "/appointments/{other_appt}/complete", (OK, HIDDEN, OK), "appointments.complete"),
     Route("POST", "/appointments/{own_appt}/no-show", (OK, OK, OK), "appointments.no_show"),
     Route("POST", "/appointments/{other_appt}/no-show", (OK, HIDDEN, OK), "appointments.no_show"),
+    Route("POST", "/appointments/{own_appt}/undo", (OK, OK, OK), "appointments.undo"),
+    Route("POST", "/appointments/{other_appt}/undo", (OK, HIDDEN, OK), "appointments.undo"),
     Route("GET", "/appointments/new", (OK, NO, OK), "booking.new"),
     Route("GET", "/appointments/new/patients?q=pat", (OK, NO, OK), "booking.patient_matches"),
     Route("GET", "/appointments/new/slots?doctor_id={own}", (OK, NO, OK), "booking.slots"),

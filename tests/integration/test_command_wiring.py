@@ -29,6 +29,7 @@ ROUTES: dict[type[c.Command], tuple[str, ...]] = {
     c.CheckInAppointment: ("appointments.check_in",),
     c.CompleteAppointment: ("appointments.complete",),
     c.MarkNoShow: ("appointments.no_show",),
+    c.UndoAppointmentChange: ("appointments.undo",),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
+from typing import ClassVar
 
 import pytest
 
@@ -348,3 +349,69 @@ class TestTimedMoves:
                 now=NOW,
                 tz=TZ,
             )
+
+
+class TestUndo:
+    """An undo takes back the last check-in, no-show, completion or cancellation, by a
+    compensating event, to the status the appointment had before it."""
+
+    DONE = local("2027-01-12 10:15")  # when the action was recorded
+
+    # (the action, the status it is done from) -> the status the undo returns to
+    BACK: ClassVar[dict[tuple[str, Status], Status]] = {
+        ("check_in", Status.CONFIRMED): Status.CONFIRMED,
+        ("check_in", Status.PENDING): Status.CONFIRMED,  # the confirmation by coming stays
+        ("mark_no_show", Status.CONFIRMED): Status.CONFIRMED,
+        ("complete", Status.CHECKED_IN): Status.CHECKED_IN,
+        ("cancel", Status.PENDING): Status.PENDING,
+        ("cancel", Status.CONFIRMED): Status.CONFIRMED,
+    }
+
+    def done(self, action: str, status: Status) -> Appointment:
+        subject = appointment(status)
+        for event in act(subject, action):
+            subject.apply(event)
+        return subject
+
+    @pytest.mark.parametrize(("action", "status"), list(BACK), ids=lambda v: str(v))
+    def test_an_undo_returns_to_the_status_before_the_action(self, action, status):
+        subject = self.done(action, status)
+        version = subject.version
+        [undo] = subject.undo(done_at=self.DONE, now=self.DONE + timedelta(minutes=14), tz=TZ)
+        assert (undo.undone_version, undo.status) == (version, self.BACK[(action, status)].value)
+        subject.apply(undo)
+        assert subject.status is self.BACK[(action, status)]
+
+    def test_the_action_can_be_done_again_after_its_undo(self):
+        subject = self.done("check_in", Status.CONFIRMED)
+        subject.apply(subject.undo(done_at=self.DONE, now=self.DONE, tz=TZ)[0])
+        assert [type(e) for e in subject.check_in(now=NOW, tz=TZ)] == [AppointmentCheckedIn]
+
+    def test_an_undo_cannot_be_undone(self):
+        subject = self.done("cancel", Status.CONFIRMED)
+        subject.apply(subject.undo(done_at=self.DONE, now=self.DONE, tz=TZ)[0])
+        with pytest.raises(InvalidTransitionError) as refused:
+            subject.undo(done_at=self.DONE, now=self.DONE, tz=TZ, always=True)
+        assert "already been undone" in refused.value.message
+
+    @pytest.mark.parametrize("status", [Status.PENDING, Status.CONFIRMED])
+    def test_only_the_four_actions_can_be_undone(self, status):
+        subject = appointment(status)  # its last change: a booking, or a confirmation
+        with pytest.raises(InvalidTransitionError) as refused:
+            subject.undo(done_at=self.DONE, now=self.DONE, tz=TZ, always=True)
+        assert "Only a check-in, a no-show, a completion or a cancellation" in (
+            refused.value.message
+        )
+
+    def test_past_the_window_only_an_admin_may_undo(self):
+        subject = self.done("mark_no_show", Status.CONFIRMED)
+        late = self.DONE + timedelta(minutes=15, seconds=1)
+        with pytest.raises(InvalidTransitionError) as refused:
+            subject.undo(done_at=self.DONE, now=late, tz=TZ)
+        assert refused.value.message == (
+            "It is too late to undo the no-show: it was recorded at Tuesday 12 January 2027 "
+            "at 10:15, more than 15 min ago. An admin can still undo it."
+        )
+        assert subject.undo(done_at=self.DONE, now=late, tz=TZ, always=True)
+        # The window is the clinic's to choose (UNDO_MINUTES).
+        assert subject.undo(done_at=self.DONE, now=late, tz=TZ, window=timedelta(minutes=30))

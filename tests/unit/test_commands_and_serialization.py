@@ -106,6 +106,10 @@ SAMPLES = [
     ev.AppointmentCheckedIn(),
     ev.AppointmentCompleted(),
     ev.AppointmentMarkedNoShow(),
+    ev.AppointmentCheckInUndone(undone_version=3, status="confirmed"),
+    ev.AppointmentNoShowUndone(undone_version=3, status="confirmed"),
+    ev.AppointmentCompletionUndone(undone_version=4, status="checked_in"),
+    ev.AppointmentCancellationUndone(undone_version=2, status="pending"),
 ]
 
 

@@ -46,6 +46,8 @@ RULES: dict[str, frozenset[Role] | None] = {
     "appointments.check_in": EVERYONE,
     "appointments.complete": EVERYONE,
     "appointments.no_show": EVERYONE,
+    # A doctor undoes only what they may do, on their own appointments (the bus checks).
+    "appointments.undo": EVERYONE,
     "booking.new": FRONT_DESK,
     "booking.patient_matches": FRONT_DESK,
     "booking.slots": FRONT_DESK,
