@@ -303,6 +303,8 @@ def move_to_another_doctor(page: Page, clinic: Clinic, *, scripted: bool) -> Non
     away, colleague = clinic.doctors
     page.goto(f"/appointments/{booked}")
     page.get_by_role("link", name="Reschedule").click()
+    # htmx must be listening before the choice, or the change would go unheard.
+    page.wait_for_load_state("load")
     page.get_by_label("Doctor").select_option(str(colleague.id))
     if not scripted:
         page.get_by_role("button", name="Show free times").click()
