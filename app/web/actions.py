@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, tzinfo
 from uuid import UUID
 
 from app.commands import commands as c
+from app.commands.access import UNDO_NEEDS
 from app.domain.appointment import NO_SHOW_GRACE, Status, allowed_actions
 from app.domain.messages import N_
 
@@ -31,7 +32,11 @@ class Action:
     method: str = "POST"  # confirm keeps the seed route's PUT (a form without script posts)
     in_queue: bool = False  # offered in Today's confirmation queue too
     style: str = ""  # the button's extra class
-    records: str = ""  # the event it records, when an undo can take it back
+
+    @property
+    def records(self) -> str:
+        """The event it records, when an undo can take it back ("" otherwise)."""
+        return _UNDONE_BY.get(self.command, "")
 
     @property
     def endpoint(self) -> str:
@@ -51,6 +56,9 @@ class Action:
         return forms.appointment_command(self.command, appointment_id, form, self.fields)
 
 
+# The inverse of the bus's UNDO_NEEDS: which event each undoable action's command records.
+_UNDONE_BY = {command: event for event, command in UNDO_NEEDS.items()}
+
 ACTIONS = {
     a.slug: a
     for a in (
@@ -60,19 +68,19 @@ ACTIONS = {
         ),
         Action(
             "check-in", N_("Check in"), "check_in", c.CheckInAppointment,
-            N_("Patient checked in."), records="AppointmentCheckedIn",
+            N_("Patient checked in."),
         ),
         Action(
             "complete", N_("Complete"), "complete", c.CompleteAppointment,
-            N_("Visit completed."), records="AppointmentCompleted",
+            N_("Visit completed."),
         ),
         Action(
             "no-show", N_("No-show"), "mark_no_show", c.MarkNoShow, N_("Marked as a no-show."),
-            style="secondary", records="AppointmentMarkedNoShow",
+            style="secondary",
         ),
         Action(
             "cancel", N_("Cancel"), "cancel", c.CancelAppointment, N_("Appointment cancelled."),
-            macro="reason", fields=("reason",), in_queue=True, records="AppointmentCancelled",
+            macro="reason", fields=("reason",), in_queue=True,
         ),
         Action(
             "reschedule", N_("Reschedule"), "reschedule", c.RescheduleAppointment,
