@@ -187,7 +187,9 @@ def reschedule_page(
 ) -> Response:
     """The reschedule page (its free slots alone, for htmx), with what was typed: the free
     times of the doctor chosen (`doctor_id`, the appointment's own by default)."""
-    doctor_id = _doctor_to_move_to(row, values.get("doctor_id") or request.args.get("doctor_id"))
+    doctor_id, doctor_name = _doctor_to_move_to(
+        row, values.get("doctor_id") or request.args.get("doctor_id")
+    )
     slots = free_slots_for_day(
         services().read_engine, doctor_id, chosen, tz=services().tz, now=fmt.now()
     )
@@ -200,19 +202,18 @@ def reschedule_page(
         day=chosen,
         slots=slots,
         doctor_id=doctor_id,
-        doctor_name=next(
-            (c.full_name for c in pickers.doctors() if c.doctor_id == doctor_id), row.doctor_name
-        ),
+        doctor_name=doctor_name,
         values=values,
         refusal=refusal,
     )
 
 
-def _doctor_to_move_to(row: q.AppointmentRow, asked: str | None) -> UUID:
-    """The doctor whose free times the page shows: one the clinic has, as asked, or the
-    appointment's own."""
+def _doctor_to_move_to(row: q.AppointmentRow, asked: str | None) -> tuple[UUID, str]:
+    """The doctor whose free times the page shows, and their name: one the clinic has, as
+    asked, or the appointment's own."""
     wanted = forms.uuid_or_none(asked or "")
-    if wanted is None:
-        return row.doctor_id
-    known = {choice.doctor_id for choice in pickers.doctors()}
-    return wanted if wanted in known else row.doctor_id
+    if wanted is not None and wanted != row.doctor_id:
+        for choice in pickers.doctors():
+            if choice.doctor_id == wanted:
+                return wanted, choice.full_name
+    return row.doctor_id, row.doctor_name
