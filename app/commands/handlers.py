@@ -73,11 +73,12 @@ def _fold(
     return cls.from_history(stream_id, [record.event for record in history])
 
 
-def _patient_details(
+def checked_patient_details(
     cmd: c.RegisterPatient | c.ChangePatientDetails, today: date, region: str
 ) -> PatientDetails:
     """The details checked, the phone number read in the clinic's region and kept in E.164;
-    every field's message at once, as the form shows them."""
+    every field's message at once, as the form shows them. Public for the registration
+    form, which checks them before it looks for the patient among those registered."""
     errors: dict[str, Message | str] = {}
     try:
         phone = phones.for_storage(cmd.phone, region) if isinstance(cmd.phone, str) else ""
@@ -100,14 +101,14 @@ def _patient_details(
 
 def register_patient(ctx: Context, cmd: c.RegisterPatient) -> Decision:
     patient = _fold(Patient, cmd.patient_id, ctx.tx.load(cmd.patient_id), "patient", creating=True)
-    events = patient.register(_patient_details(cmd, ctx.today, ctx.region))
+    events = patient.register(checked_patient_details(cmd, ctx.today, ctx.region))
     return Decision("patient", cmd.patient_id, patient.version, events)
 
 
 def change_patient_details(ctx: Context, cmd: c.ChangePatientDetails) -> Decision:
     history = ctx.tx.load(cmd.patient_id)
     patient = _load_existing(ctx, Patient, cmd.patient_id, history, "patient", cmd.expected_version)
-    events = patient.change_details(_patient_details(cmd, ctx.today, ctx.region))
+    events = patient.change_details(checked_patient_details(cmd, ctx.today, ctx.region))
     return Decision("patient", cmd.patient_id, patient.version, events)
 
 

@@ -82,6 +82,8 @@ patients = sa.Table(
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Index(None, "name_key", "patient_id"),
     sa.Index(None, "phone_digits"),
+    # The look-alike check at registration reads the patients born on a day.
+    sa.Index(None, "date_of_birth"),
 )
 trigram_index(patients, "name_key")
 trigram_index(patients, "phone_digits")

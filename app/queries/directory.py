@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from app import phones
 from app.metrics import timed
 from app.projections import tables as t
-from app.projections.keys import search_key
+from app.projections.keys import name_tokens, search_key
 
 from .agenda import DoctorRow
 from .appointments import like_pattern
@@ -57,6 +57,50 @@ def search_patients(
     query = query.order_by(p.c.name_key, p.c.patient_id).limit(limit)
     with engine.connect() as conn:
         return [PatientRow.from_row(row) for row in conn.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class LookAlike:
+    """A registered patient who may be the one being registered, and why."""
+
+    patient: PatientRow
+    same_name_and_birth: bool
+    same_phone: bool
+
+
+LOOK_ALIKES_SHOWN = 10
+
+
+@timed("patient_look_alikes")
+def look_alikes(
+    engine: Engine, full_name: str, date_of_birth: date | None, phone_key: str
+) -> list[LookAlike]:
+    """Registered patients with the same name (however typed: see `name_tokens`) and date
+    of birth, or the same phone number (`phone_key` as `phones.key` gives it; "" for
+    none): those first, then alphabetical; at most LOOK_ALIKES_SHOWN."""
+    p = t.patients
+    found = []
+    if date_of_birth is not None:
+        found.append(p.c.date_of_birth == date_of_birth)
+    if len(phone_key) >= MIN_PHONE_DIGITS:
+        found.append(p.c.phone_digits == phone_key)
+    if not found:
+        return []
+    # Born the same day: tens of patients in a large directory, whose names are compared
+    # here, as the SQL cannot reorder words.
+    query = sa.select(p).where(sa.or_(*found)).order_by(p.c.name_key, p.c.patient_id)
+    name = name_tokens(full_name)
+    alike = []
+    with engine.connect() as conn:
+        for row in conn.execute(query).mappings():
+            same_person = row["date_of_birth"] == date_of_birth and (
+                name_tokens(row["full_name"]) == name
+            )
+            same_phone = bool(phone_key) and row["phone_digits"] == phone_key
+            if same_person or same_phone:
+                alike.append(LookAlike(PatientRow.from_row(row), same_person, same_phone))
+    alike.sort(key=lambda a: not a.same_name_and_birth)  # stable: alphabetical within
+    return alike[:LOOK_ALIKES_SHOWN]
 
 
 @timed("patient_detail")

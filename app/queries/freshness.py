@@ -92,6 +92,12 @@ def recorded(store: EventStore, kind: str, record_id: UUID) -> Recorded | None:
     return Recorded(kind, version, doctor_id=record_id)
 
 
+def already_run(store: EventStore, command_id: UUID) -> bool:
+    """Whether a command of this id has been run: a form sent a second time, whose answer
+    the bus gives again (so a check made before the first run is not made again)."""
+    return store.find_command(command_id) is not None
+
+
 def versions(engine: Engine, names: Iterable[str]) -> tuple[tuple[Any, ...], ...]:
     """The named projections' checkpoints (code version, transaction and position), one
     small query. The projector moves a checkpoint in the same transaction as the rows it

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from flask import Blueprint, Response, current_app, request, url_for
 
@@ -18,7 +18,7 @@ from app.queries import agenda
 from app.queries import directory as d
 
 from . import formatting as fmt
-from . import forms, pickers
+from . import forms, pickers, registration
 from .forms import PATIENT_FIELDS
 from .kit.outcomes import Expectation, Refusal, attempt
 from .kit.rendering import fragment, from_htmx, page, page_or_fragment, see_other, settle
@@ -128,30 +128,46 @@ def slots() -> Response:
 
 @bp.post("/new/patient")
 def register_patient() -> Response:
-    """Register a new patient from the booking form, keeping everything else typed."""
+    """Register a new patient from the booking form, keeping everything else typed; or,
+    when registered patients looked like them, use the one the desk chose instead."""
     values = _values(request.form)
-    outcome = attempt(lambda: forms.register_patient(request.form, "patient_command_id"))
+    used = forms.uuid_or_none(request.form.get("use_patient"))
+    if used is not None:
+        return _patient_chosen(values, used)
+    outcome = registration.register(request.form, "patient_command_id")
+    if isinstance(outcome, registration.LookAlikes):
+        return _new_patient_again(values, outcome.status, look_alikes=outcome.found)
     if isinstance(outcome, Refusal):
-        context = _booking_context(values)
-        context.update(refusal=outcome, new_patient_open=True)
-        return page_or_fragment(
-            "appointments/new.html",
-            "appointments/_patient_picker.html",
-            status=outcome.status,
-            **context,
-        )
-    expectation = Expectation.of("patient", outcome)
+        return _new_patient_again(values, outcome.status, refusal=outcome)
+    return _patient_chosen(values, outcome.stream_id, Expectation.of("patient", outcome))
+
+
+def _new_patient_again(values: dict[str, str], status: int, **why: Any) -> Response:
+    """The form back with the new patient's part open, and why nothing was registered."""
+    context = {**_booking_context(values), **why, "new_patient_open": True}
+    return page_or_fragment(
+        "appointments/new.html", "appointments/_patient_picker.html", status=status, **context
+    )
+
+
+def _patient_chosen(
+    values: dict[str, str], patient_id: UUID, registered: Expectation | None = None
+) -> Response:
+    """The booking form with this patient chosen and the new patient's fields emptied:
+    with htmx its patient part (once the registration shows in the directory), without,
+    the whole form again at an address of its own."""
     if from_htmx():
-        expectation.wait()
-        values = {**values, "patient_id": str(outcome.stream_id), "q": ""}
+        if registered is not None:
+            registered.wait()
+        values = {**values, "patient_id": str(patient_id), "q": ""}
         values.update(dict.fromkeys(PATIENT_FIELDS, ""))
         values["patient_command_id"] = str(uuid4())
         context = _booking_context(values)
-        context["registered"] = True
+        context["chosen"] = "registered" if registered else "used"
         return fragment("appointments/_patient_picker.html", **context)
     kept = {k: values[k] for k in KEPT if values.get(k) and k not in ("q", "patient_id")}
-    kept["patient_id"] = str(outcome.stream_id)
-    return see_other(url_for(".new") + "?" + urlencode(kept), expectation)
+    kept["patient_id"] = str(patient_id)
+    return see_other(url_for(".new") + "?" + urlencode(kept), registered)
 
 
 @bp.post("")

@@ -12,7 +12,7 @@ from app.queries import directory as d
 from app.queries.appointments import appointments_for_patient
 
 from . import formatting as fmt
-from . import forms, i18n
+from . import forms, i18n, registration
 from .kit import access
 from .kit.outcomes import Expectation, Refusal, attempt
 from .kit.rendering import fragment, missing, page, see_other, settle, wants_fragment
@@ -43,10 +43,13 @@ def index() -> Response:
 
 @bp.post("")
 def register() -> Response:
-    """Register a patient from the directory's form."""
-    outcome = attempt(lambda: forms.register_patient(request.form))
+    """Register a patient from the directory's form, unless registered patients look like
+    them: then the form comes back with those, to open one or to register anyway."""
+    outcome = registration.register(request.form)
     if isinstance(outcome, Refusal):
         return _directory(outcome.status, refusal=outcome, values=dict(request.form))
+    if isinstance(outcome, registration.LookAlikes):
+        return _directory(outcome.status, look_alikes=outcome.found, values=dict(request.form))
     flash(i18n.gettext("Patient registered."))
     return see_other(
         url_for(".detail", patient_id=outcome.stream_id), Expectation.of("patient", outcome)

@@ -8,9 +8,11 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Error, Locator, Page, Route, expect
 
 from app.commands import ConfirmAppointment
+from app.projections import tables as rm
 
 from .clinic import Clinic, search_for, upcoming
 from .clock import clinic_now, clinic_today
@@ -371,3 +373,59 @@ def test_a_mistaken_no_show_is_undone_in_one_click(page: Page, clinic: Clinic) -
 
 def test_a_mistaken_no_show_is_undone_with_javascript_off(no_js_page: Page, clinic: Clinic) -> None:
     undo_a_mistaken_no_show(no_js_page, clinic)
+
+
+def catch_a_duplicate_patient(page: Page, clinic: Clinic, *, scripted: bool) -> None:
+    """On the phone, the desk registers a caller already known, names the other way round:
+    the form shows the registered patient, the desk uses them and books; no second record."""
+    known = clinic.patients[0]  # Camille Durand <tag>, born 1984-05-17
+    page.goto("/appointments/new")
+    page.wait_for_load_state("load")  # htmx listening before the first click
+    page.get_by_label("Reason for the visit").fill("Sore throat")
+    page.get_by_text("Register a new patient").click()
+    first, last, tag = known.name.split()
+    page.get_by_label("Full name").fill(f"{last.upper()} {first} {tag}")
+    page.get_by_label("Date of birth").fill("1984-05-17")
+    page.get_by_role("button", name="Register patient").click()
+    notice = page.locator("#look-alikes")
+    expect(notice).to_contain_text("Nothing has been registered yet")
+    offered = notice.locator(f'li[data-patient-id="{known.id}"]')
+    expect(offered).to_contain_text(known.name)
+    expect(offered).to_contain_text("same name and date of birth")
+    expect(page.get_by_role("button", name="Register anyway")).to_be_visible()
+    offered.get_by_role("button", name="Use this patient").click()
+    expect(page.get_by_label(re.compile(known.name))).to_be_checked()
+    expect(page.locator("#look-alikes")).to_have_count(0)
+    expect(page.get_by_label("Reason for the visit")).to_have_value("Sore throat")
+    if scripted:
+        expect(page.get_by_text("nothing new was registered")).to_be_visible()
+
+    day = upcoming("11:00").date().isoformat()
+    page.get_by_label("Day", exact=True).fill(day)
+    doctor = str(clinic.doctors[0].id)
+    if scripted:
+        with page.expect_response(lambda r: "/slots?" in r.url and f"doctor_id={doctor}" in r.url):
+            page.get_by_label("Doctor").select_option(doctor)
+    else:
+        page.get_by_label("Doctor").select_option(doctor)
+        page.get_by_role("button", name="Show free times").click()
+    page.get_by_label("11:00").check()
+    page.get_by_role("button", name="Book appointment").click()
+    root = page.locator("article#appointment")
+    expect(root).to_have_attribute("data-status", "confirmed")
+    expect(root.locator("dl.facts")).to_contain_text(known.name)
+    with clinic.read_engine.connect() as conn:
+        namesakes = conn.scalar(
+            sa.select(sa.func.count()).where(rm.patients.c.full_name.like(f"%{tag}"))
+        )
+    assert namesakes == len(clinic.patients), "a second record of a known patient"
+
+
+def test_a_duplicate_patient_is_caught_at_registration(page: Page, clinic: Clinic) -> None:
+    catch_a_duplicate_patient(page, clinic, scripted=True)
+
+
+def test_a_duplicate_patient_is_caught_with_javascript_off(
+    no_js_page: Page, clinic: Clinic
+) -> None:
+    catch_a_duplicate_patient(no_js_page, clinic, scripted=False)

@@ -270,7 +270,8 @@ GOOD: dict[str, list[str]] = {
 GOOD["password_repeat"] = GOOD["password"]
 for _day in WEEK:
     GOOD[f"hours_{_day}"] = ["09:00-12:00", "9:00-12:30, 14:00-18:00", "12:00-09:00", "0:00-24:00"]
-IDS = ("command_id", "patient_command_id", "patient_id", "doctor_id")
+GOOD["anyway"] = ["1", "0", "yes"]  # "Register anyway", past the look-alike patients
+IDS = ("command_id", "patient_command_id", "patient_id", "doctor_id", "use_patient")
 # What htmx names as the element it will swap (the app renders some as fragments).
 TARGETS = [
     "appointment", "results", "patient-results", "patient-picker", "slots", "slot-list",
@@ -369,7 +370,7 @@ class Form:
 
 
 FORMS = [
-    Form("POST", "/patients", PATIENT),
+    Form("POST", "/patients", (*PATIENT, "anyway")),
     Form("POST", "/patients/{patient}", (*PATIENT, "expected_version")),
     Form("POST", "/doctors", ("full_name", "specialty", "slot_minutes", "command_id")),
     Form(
@@ -378,7 +379,11 @@ FORMS = [
         (*HOURS, "slot_minutes", "expected_version", "command_id", "day", "view"),
     ),
     Form("POST", "/appointments", (*BOOKING, "command_id", *PATIENT[:4])),
-    Form("POST", "/appointments/new/patient", (*PATIENT[:4], "patient_command_id", *BOOKING)),
+    Form(
+        "POST",
+        "/appointments/new/patient",
+        (*PATIENT[:4], "patient_command_id", "anyway", "use_patient", *BOOKING),
+    ),
     Form("POST", "/appointments/{appointment}/confirm", ACTION),
     Form("PUT", "/appointments/{appointment}/confirm", ACTION),
     Form("POST", "/appointments/{appointment}/cancel", (*ACTION, "reason")),
@@ -651,7 +656,8 @@ def test_markup_in_names_titles_and_reasons_is_shown_escaped(busy_desk):
     patient = _made(
         staff.post(
             "/patients",
-            {"full_name": PATIENT_NAME, "date_of_birth": "1980-02-03", "phone": "0612345678"},
+            # A phone of its own: the clinic's patients share one, and would look alike.
+            {"full_name": PATIENT_NAME, "date_of_birth": "1980-02-03", "phone": "0698765400"},
         ),
         "patients",
     )
@@ -710,14 +716,16 @@ def _csrf_forms(busy_desk: BusyDesk) -> list[tuple[str, str, dict[str, str]]]:
     """Every form endpoint with a form it accepts, in an order in which each one does."""
     clinic, appts = busy_desk.clinic, busy_desk.appointments
     patient, doctor = clinic.patient_ids[1], clinic.doctor_id
-    person = {"full_name": "Eve Example", "date_of_birth": "1980-02-03", "phone": "0612345678"}
+    # Phones of their own: the clinic's patients share one, and would look alike.
+    person = {"full_name": "Eve Example", "date_of_birth": "1980-02-03", "phone": "0698765401"}
     book = {"patient_id": str(patient), "doctor_id": str(doctor), "duration_minutes": "15"}
     return [
         ("POST", "/patients", person),
         ("POST", f"/patients/{patient}", {**person, "full_name": "Eve Changed"}),
         ("POST", "/doctors", {"full_name": "Dr Who", "specialty": "Time"}),
         ("POST", "/appointments", {**book, "starts_at": f"{DAY}T14:00", "title": "Check-up"}),
-        ("POST", "/appointments/new/patient", {**person, "full_name": "Fay Example"}),
+        ("POST", "/appointments/new/patient", {
+            **person, "full_name": "Fay Example", "phone": "0698765402"}),
         ("POST", f"/appointments/{appts['pending']}/confirm", {}),
         ("POST", f"/appointments/{appts['pending']}/check-in", {}),
         ("POST", f"/appointments/{appts['arrived']}/complete", {}),

@@ -428,8 +428,9 @@ def test_gunicorn_workers_and_the_celery_worker_add_up_in_one_scrape(stack, pg_u
         )
 
         def register(n: int) -> int:
+            # A phone each, or the later ones would look like the first (a 409).
             form = {"full_name": f"Patient {n}", "date_of_birth": "1980-02-03",
-                    "phone": "0612345678", "command_id": str(uuid.uuid4())}  # fmt: skip
+                    "phone": f"06987654{n:02}", "command_id": str(uuid.uuid4())}  # fmt: skip
             return browser.post("/patients", form)
 
         # Four at a time, so that both sync workers take some.

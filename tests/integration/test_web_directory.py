@@ -41,10 +41,10 @@ def follow(client, app_services, response):  # type: ignore[no-untyped-def]
     return client.get(response.headers["Location"])
 
 
-def register_patient(client, app_services, name: str = "Jeanne Dupont") -> UUID:  # type: ignore[no-untyped-def]
-    response = post(
-        client, "/patients", full_name=name, date_of_birth="1984-05-06", phone="06 12 34 56 78"
-    )
+def register_patient(  # type: ignore[no-untyped-def]
+    client, app_services, name: str = "Jeanne Dupont", phone: str = "06 12 34 56 78"
+) -> UUID:
+    response = post(client, "/patients", full_name=name, date_of_birth="1984-05-06", phone=phone)
     assert response.status_code == 303
     catch_up(app_services.projector)
     return UUID(response.headers["Location"].split("/patients/")[1].split("?")[0])
@@ -165,7 +165,7 @@ class TestPatientPage:
 class TestPatientSearch:
     def test_an_htmx_search_returns_only_the_results(self, client, app_services):
         register_patient(client, app_services, "Jeanne Dupont")
-        register_patient(client, app_services, "Marc Lefebvre")
+        register_patient(client, app_services, "Marc Lefebvre", phone="06 98 76 54 32")
         response = client.get(
             "/patients?q=dupo", headers={"HX-Request": "true", "HX-Target": "patient-results"}
         )

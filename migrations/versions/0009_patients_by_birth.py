@@ -1,0 +1,40 @@
+"""patients found by date of birth (the look-alike check at registration)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-07 09:40:00
+
+"""
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade(engine_name: str) -> None:
+    globals()[f"upgrade_{engine_name}"]()
+
+
+def downgrade(engine_name: str) -> None:
+    globals()[f"downgrade_{engine_name}"]()
+
+
+def upgrade_write() -> None:
+    pass
+
+
+def downgrade_write() -> None:
+    pass
+
+
+def upgrade_read() -> None:
+    with op.batch_alter_table('rm_patients', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rm_patients_date_of_birth'), ['date_of_birth'], unique=False)
+
+
+def downgrade_read() -> None:
+    with op.batch_alter_table('rm_patients', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rm_patients_date_of_birth'))
