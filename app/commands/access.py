@@ -17,6 +17,8 @@ CLINICAL = frozenset({Role.RECEPTION, Role.DOCTOR, Role.ADMIN})
 COMMAND_ROLES: dict[type[c.Command], frozenset[Role]] = {
     c.RegisterPatient: FRONT_DESK,
     c.ChangePatientDetails: FRONT_DESK,
+    # Two records become one, with every appointment of both: an admin's decision.
+    c.MergePatients: frozenset({Role.ADMIN}),
     c.RegisterDoctor: frozenset({Role.ADMIN}),
     c.SetWorkingHours: frozenset({Role.ADMIN}),
     c.CreateAppointment: FRONT_DESK,

@@ -134,6 +134,17 @@ class ChangePatientDetails(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MergePatients(Command):
+    """`merged_id` is a second record of the person `patient_id` is: merge it into that one,
+    each at the version the admin saw."""
+
+    patient_id: UUID = ident(N_("patient"))
+    merged_id: UUID = ident(N_("patient"))
+    expected_version: int | None = _field(_version, default=None)
+    merged_version: int | None = _field(_version, default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RegisterDoctor(Command):
     doctor_id: UUID = ident(N_("doctor"), new=True)
     full_name: str = text(N_("The doctor's name"))

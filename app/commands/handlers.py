@@ -23,7 +23,7 @@ from app.domain.errors import (
 )
 from app.domain.events import Event
 from app.domain.messages import N_, Message, phrase
-from app.domain.patient import Patient, PatientDetails
+from app.domain.patient import Patient, PatientDetails, merge
 from app.domain.staff import Principal
 from app.eventstore import Decision, Hold, RecordedEvent, Release
 
@@ -112,6 +112,27 @@ def change_patient_details(ctx: Context, cmd: c.ChangePatientDetails) -> Decisio
     return Decision("patient", cmd.patient_id, patient.version, events)
 
 
+def merge_patients(ctx: Context, cmd: c.MergePatients) -> Decision:
+    """Both records at the versions the admin saw, in one transaction: the kept record's
+    event is the command's, the merged record's rides along (Decision.also). Appointments'
+    streams are not rewritten: the read models follow the merge (docs/architecture.md)."""
+    streams = ctx.tx.load_many([cmd.patient_id, cmd.merged_id])
+    kept = _checked(
+        ctx,
+        _fold(Patient, cmd.patient_id, streams[cmd.patient_id], "patient"),
+        streams[cmd.patient_id],
+        "patient",
+        cmd.expected_version,
+    )
+    merged = _fold(Patient, cmd.merged_id, streams[cmd.merged_id], "patient")
+    if not merged.exists:
+        raise NotFoundError(_NO_SUCH["patient"], field="merged_id")
+    merged = _checked(ctx, merged, streams[cmd.merged_id], "patient", cmd.merged_version)
+    kept_events, merged_events = merge(kept, merged)
+    into = Decision("patient", merged.id, merged.version, merged_events)
+    return Decision("patient", kept.id, kept.version, kept_events, also=(into,))
+
+
 def register_doctor(ctx: Context, cmd: c.RegisterDoctor) -> Decision:
     doctor = _fold(Doctor, cmd.doctor_id, ctx.tx.load(cmd.doctor_id), "doctor", creating=True)
     events = doctor.register(
@@ -133,6 +154,7 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
     doctor = _fold(Doctor, cmd.doctor_id, streams[cmd.doctor_id], "doctor")
     if not patient.exists:
         raise NotFoundError(phrase("No patient with that id is registered."), field="patient_id")
+    patient.refuse_if_merged()
     if not doctor.exists:
         raise NotFoundError(phrase("No doctor with that id is registered."), field="doctor_id")
     appointment = _fold(
@@ -346,6 +368,8 @@ CHANGES = {
     "AppointmentCancellationUndone": N_("cancellation undone"),
     "PatientRegistered": N_("patient registered"),
     "PatientDetailsChanged": N_("patient details changed"),
+    "PatientMerged": N_("another record merged into this one"),
+    "PatientMergedInto": N_("record merged into another"),
     "DoctorRegistered": N_("doctor registered"),
     "WorkingHoursSet": N_("working hours set"),
 }
@@ -415,6 +439,7 @@ def stale_version_error(
 HANDLERS: dict[type[c.Command], Callable[[Context, Any], Decision]] = {
     c.RegisterPatient: register_patient,
     c.ChangePatientDetails: change_patient_details,
+    c.MergePatients: merge_patients,
     c.RegisterDoctor: register_doctor,
     c.SetWorkingHours: set_working_hours,
     c.CreateAppointment: create_appointment,

@@ -32,6 +32,23 @@ class PatientDetailsChanged(Event):
 
 
 @dataclass(frozen=True)
+class PatientMerged(Event):
+    """On the kept record: another record of the same person was merged into it, and that
+    record's appointments are now this one's."""
+
+    merged_id: UUID
+    merged_name: str
+
+
+@dataclass(frozen=True)
+class PatientMergedInto(Event):
+    """On the record merged away: closed, it names the record it now lives on."""
+
+    kept_id: UUID
+    kept_name: str
+
+
+@dataclass(frozen=True)
 class DoctorRegistered(Event):
     full_name: str
     specialty: str
@@ -145,6 +162,8 @@ APPOINTMENT_EVENTS: tuple[type[Event], ...] = (
 ALL_EVENTS: tuple[type[Event], ...] = (
     PatientRegistered,
     PatientDetailsChanged,
+    PatientMerged,
+    PatientMergedInto,
     DoctorRegistered,
     WorkingHoursSet,
     *APPOINTMENT_EVENTS,

@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from .errors import AlreadyExistsError, ValidationError
-from .events import Event, PatientDetailsChanged, PatientRegistered
+from .errors import AlreadyExistsError, InvalidTransitionError, ValidationError
+from .events import (
+    Event,
+    PatientDetailsChanged,
+    PatientMerged,
+    PatientMergedInto,
+    PatientRegistered,
+)
 from .messages import Message, phrase
 from .rules import clean_text
 
@@ -86,6 +92,7 @@ class Patient:
     id: UUID
     version: int = 0
     details: PatientDetails | None = None
+    merged_into: UUID | None = None  # closed: this person's record is that one
 
     @property
     def exists(self) -> bool:
@@ -104,6 +111,8 @@ class Patient:
             self.details = PatientDetails(
                 event.full_name, event.date_of_birth, event.phone, event.email
             )
+        elif isinstance(event, PatientMergedInto):
+            self.merged_into = event.kept_id
         self.version += 1
 
     @property
@@ -120,8 +129,19 @@ class Patient:
             )
         ]
 
+    def refuse_if_merged(self) -> None:
+        """A merged record is closed: what is done for this person is done on the kept one."""
+        if self.merged_into is not None:
+            raise InvalidTransitionError(
+                phrase(
+                    "%(name)s's record was merged into another one: use that record.",
+                    name=self.name,
+                )
+            )
+
     def change_details(self, details: PatientDetails) -> list[Event]:
         """Decide a change of details; nothing happens when nothing changed."""
+        self.refuse_if_merged()
         if details == self.details:
             return []
         return [
@@ -129,3 +149,18 @@ class Patient:
                 details.full_name, details.date_of_birth, details.phone, details.email
             )
         ]
+
+
+def merge(kept: Patient, merged: Patient) -> tuple[list[Event], list[Event]]:
+    """Decide that `merged` is the same person as `kept`: the events of the kept record and
+    of the merged one. Both must be open records, and two of them."""
+    if kept.id == merged.id:
+        raise ValidationError(
+            {"merged_id": phrase("A record cannot be merged into itself: choose another.")}
+        )
+    kept.refuse_if_merged()
+    merged.refuse_if_merged()
+    return (
+        [PatientMerged(merged_id=merged.id, merged_name=merged.name)],
+        [PatientMergedInto(kept_id=kept.id, kept_name=kept.name)],
+    )

@@ -32,13 +32,16 @@ class Release:
 
 @dataclass(frozen=True)
 class Decision:
-    """Events for one stream at the version it was loaded at, and any change of held time."""
+    """Events for one stream at the version it was loaded at, and any change of held time;
+    `also`, events for other streams saved in the same transaction (each at its version),
+    for the rare command that changes two records at once (a merge of two patients)."""
 
     stream_type: str
     stream_id: UUID
     version: int
     events: list[Event] = field(default_factory=list)
     reservation: Hold | Release | None = None
+    also: tuple[Decision, ...] = ()
 
     @property
     def new_version(self) -> int:

@@ -296,6 +296,22 @@ class StoreTransaction(Reservations, CommandLog):
         Raises ConcurrencyError, ReservationConflictError or DuplicateCommandError.
         """
         stream_id, expected = decision.stream_id, decision.version
+        for other in decision.also:
+            # Plain inserts, before the pipeline: a command with other streams is rare, and
+            # each is checked and written as the one stream of a plain save would be.
+            self._check_version(other.stream_id, other.version)
+            self._insert(
+                other.stream_id,
+                other.version,
+                self._rows(
+                    other.stream_id,
+                    other.stream_type,
+                    other.version,
+                    other.events,
+                    metadata,
+                    recorded_at,
+                ),
+            )
         if decision.events:
             self._check_version(stream_id, expected)
         rows = self._rows(

@@ -22,6 +22,7 @@ from app.domain.events import (
     AppointmentRescheduled,
     DoctorRegistered,
     PatientDetailsChanged,
+    PatientMergedInto,
     PatientRegistered,
     Undone,
 )
@@ -70,7 +71,31 @@ def on_patient_registered(view: View, record: RecordedEvent) -> None:
             "party_id": record.stream_id,
             "full_name": event.full_name,
             "detail": phones.display(event.phone, view.region),
+            "merged_into": None,
         },
+    )
+
+
+def _both_records(record: RecordedEvent) -> list[tuple[Any, UUID]]:
+    event = record.event
+    assert isinstance(event, PatientMergedInto)
+    return [(t.parties, record.stream_id), (t.parties, event.kept_id)]
+
+
+@appointments.on(PatientMergedInto, loads=_both_records)
+def on_patient_merged_into(view: View, record: RecordedEvent) -> None:
+    """The merged record's appointments are the kept record's, named as it is."""
+    event = record.event
+    assert isinstance(event, PatientMergedInto)
+    view.update(t.parties, record.stream_id, merged_into=event.kept_id)
+    kept = view.require(t.parties, event.kept_id)
+    view.update_where(
+        t.appointments,
+        {"patient_id": record.stream_id},
+        patient_id=event.kept_id,
+        patient_name=kept["full_name"],
+        patient_name_key=search_key(kept["full_name"]),
+        patient_phone=kept["detail"],
     )
 
 
@@ -98,7 +123,12 @@ def on_doctor_registered(view: View, record: RecordedEvent) -> None:
     assert isinstance(event, DoctorRegistered)
     view.put(
         t.parties,
-        {"party_id": record.stream_id, "full_name": event.full_name, "detail": event.specialty},
+        {
+            "party_id": record.stream_id,
+            "full_name": event.full_name,
+            "detail": event.specialty,
+            "merged_into": None,
+        },
     )
 
 
@@ -113,13 +143,16 @@ def on_appointment_created(view: View, record: RecordedEvent) -> None:
     event = record.event
     assert isinstance(event, AppointmentCreated)
     patient = view.require(t.parties, event.patient_id)
+    if patient["merged_into"] is not None:
+        # Booked as the merge committed (the booking refuses a merged record after it).
+        patient = view.require(t.parties, patient["merged_into"])
     doctor = view.require(t.parties, event.doctor_id)
     day = local_day(event.starts_at, view.tz)
     view.put(
         t.appointments,
         {
             "appointment_id": record.stream_id,
-            "patient_id": event.patient_id,
+            "patient_id": patient["party_id"],
             "doctor_id": event.doctor_id,
             "patient_name": patient["full_name"],
             "patient_name_key": search_key(patient["full_name"]),

@@ -6,6 +6,8 @@ from app import phones
 from app.domain.events import (
     DoctorRegistered,
     PatientDetailsChanged,
+    PatientMerged,
+    PatientMergedInto,
     PatientRegistered,
     WorkingHoursSet,
 )
@@ -48,7 +50,26 @@ def on_patient_registered(view: View, record: RecordedEvent) -> None:
             "registered_at": record.recorded_at,
             "changed_at": record.recorded_at,
             "version": record.version,
+            "merged_into": None,
         },
+    )
+
+
+@patients.on(PatientMerged, loads=stream_row(t.patients))
+def on_patient_merged(view: View, record: RecordedEvent) -> None:
+    view.update(t.patients, record.stream_id, changed_at=record.recorded_at, version=record.version)
+
+
+@patients.on(PatientMergedInto, loads=stream_row(t.patients))
+def on_patient_merged_into(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, PatientMergedInto)
+    view.update(
+        t.patients,
+        record.stream_id,
+        merged_into=event.kept_id,
+        changed_at=record.recorded_at,
+        version=record.version,
     )
 
 

@@ -80,6 +80,9 @@ patients = sa.Table(
     sa.Column("registered_at", UTCDateTime, nullable=False),
     sa.Column("changed_at", UTCDateTime, nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
+    # Set once the record is merged into another (the kept one): out of searches, its page
+    # leads to the kept record's.
+    sa.Column("merged_into", sa.Uuid(), nullable=True),
     sa.Index(None, "name_key", "patient_id"),
     sa.Index(None, "phone_digits"),
     # The look-alike check at registration reads the patients born on a day.
@@ -166,6 +169,9 @@ parties = sa.Table(
     sa.Column("party_id", sa.Uuid(), primary_key=True),
     sa.Column("full_name", sa.String(200), nullable=False),
     sa.Column("detail", sa.String(120), nullable=False),
+    # A patient merged into another: a booking of theirs committed in the same moment as
+    # the merge is shown under the kept record all the same.
+    sa.Column("merged_into", sa.Uuid(), nullable=True),
 )
 
 # An appointment's timeline, a row per event, phrased for people: who, when, what changed

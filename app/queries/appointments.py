@@ -197,6 +197,14 @@ def appointments_for_patient(
         )
 
 
+def count_for_patient(engine: Engine, patient_id: UUID) -> int:
+    """How many appointments a patient has, past and to come, in any status."""
+    a = t.appointments
+    query = sa.select(sa.func.count()).where(a.c.patient_id == patient_id)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
 def day_counts(
     engine: Engine, day: date, *, doctor_id: UUID | None = None, tz: tzinfo | None = None
 ) -> dict[Status, int]:

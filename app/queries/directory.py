@@ -32,6 +32,7 @@ class PatientRow:
     registered_at: datetime
     changed_at: datetime
     version: int
+    merged_into: UUID | None = None  # the kept record, once this one is merged into it
 
     @classmethod
     def from_row(cls, row: Any) -> PatientRow:
@@ -47,7 +48,7 @@ def search_patients(
     app/phones.py; `region` is CLINIC_REGION); alphabetical. An empty search lists the
     first `limit` patients."""
     p = t.patients
-    query = sa.select(p)
+    query = sa.select(p).where(p.c.merged_into.is_(None))
     key, number = search_key(text), phones.search_digits(text, region)
     if key:
         matches = [p.c.name_key.like(like_pattern(key), escape="\\")]
@@ -73,11 +74,17 @@ LOOK_ALIKES_SHOWN = 10
 
 @timed("patient_look_alikes")
 def look_alikes(
-    engine: Engine, full_name: str, date_of_birth: date | None, phone_key: str
+    engine: Engine,
+    full_name: str,
+    date_of_birth: date | None,
+    phone_key: str,
+    *,
+    besides: UUID | None = None,
 ) -> list[LookAlike]:
     """Registered patients with the same name (however typed: see `name_tokens`) and date
     of birth, or the same phone number (`phone_key` as `phones.key` gives it; "" for
-    none): those first, then alphabetical; at most LOOK_ALIKES_SHOWN."""
+    none), other than `besides`: those first, then alphabetical; at most LOOK_ALIKES_SHOWN.
+    Records merged into another are left out: the kept one stands for them."""
     p = t.patients
     found = []
     if date_of_birth is not None:
@@ -88,7 +95,11 @@ def look_alikes(
         return []
     # Born the same day: tens of patients in a large directory, whose names are compared
     # here, as the SQL cannot reorder words.
-    query = sa.select(p).where(sa.or_(*found)).order_by(p.c.name_key, p.c.patient_id)
+    query = (
+        sa.select(p)
+        .where(sa.or_(*found), p.c.merged_into.is_(None))
+        .order_by(p.c.name_key, p.c.patient_id)
+    )
     name = name_tokens(full_name)
     alike = []
     with engine.connect() as conn:
@@ -97,10 +108,20 @@ def look_alikes(
                 name_tokens(row["full_name"]) == name
             )
             same_phone = bool(phone_key) and row["phone_digits"] == phone_key
+            if row["patient_id"] == besides:
+                continue
             if same_person or same_phone:
                 alike.append(LookAlike(PatientRow.from_row(row), same_person, same_phone))
     alike.sort(key=lambda a: not a.same_name_and_birth)  # stable: alphabetical within
     return alike[:LOOK_ALIKES_SHOWN]
+
+
+def merged_into(engine: Engine, kept_id: UUID) -> list[PatientRow]:
+    """The records merged into this one, the latest merge first."""
+    p = t.patients
+    query = sa.select(p).where(p.c.merged_into == kept_id).order_by(p.c.changed_at.desc())
+    with engine.connect() as conn:
+        return [PatientRow.from_row(row) for row in conn.execute(query).mappings()]
 
 
 @timed("patient_detail")

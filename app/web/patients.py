@@ -7,9 +7,10 @@ from uuid import UUID
 
 from flask import Blueprint, Response, abort, flash, request, url_for
 
+from app import phones
 from app.extensions import services
 from app.queries import directory as d
-from app.queries.appointments import appointments_for_patient
+from app.queries.appointments import appointments_for_patient, count_for_patient
 
 from . import formatting as fmt
 from . import forms, i18n, registration
@@ -84,6 +85,7 @@ def _patient_page(
         change_refusal=refusal,
         change_values=values if values is not None else _shown(patient),
         max_birth=fmt.today(),
+        merged=d.merged_into(services().read_engine, patient.patient_id),
     )
 
 
@@ -94,9 +96,105 @@ def detail(patient_id: UUID) -> Response:
     patient = d.patient(services().read_engine, patient_id)
     if patient is None:
         return missing("patient", updating, url_for("patients.index"))
+    if patient.merged_into is not None:
+        return _to_kept(patient)
     if not access.may_see_patient(patient_id):
         access.conceal("a patient who is not theirs", "patient")
     return _patient_page(patient, updating=updating)
+
+
+def _to_kept(merged: d.PatientRow) -> Response:
+    """A merged record's old address (a bookmark, a link in an old page) leads to the
+    record it was merged into, for those who may see that one."""
+    assert merged.merged_into is not None
+    if not access.may_see_patient(merged.merged_into):
+        access.conceal("a patient who is not theirs", "patient")
+    kept = d.patient(services().read_engine, merged.merged_into)
+    flash(
+        i18n.gettext(
+            "%(merged)s's record was merged into %(kept)s's: this is the record now.",
+            merged=merged.full_name,
+            kept=kept.full_name if kept else "",
+        )
+    )
+    return see_other(url_for(".detail", patient_id=merged.merged_into))
+
+
+def _merge_page(
+    kept: d.PatientRow, status: int = 200, refusal: Refusal | None = None, **values: str
+) -> Response:
+    """The merge of a duplicate into `kept`: the records that look like it (or those found
+    by a search), then the one chosen beside it, with how many appointments each holds."""
+    engine = services().read_engine
+    query = (values.get("q") or request.args.get("q") or "").strip()[:100]
+    if query:
+        found = [
+            p
+            for p in d.search_patients(engine, query, limit=20, region=services().region)
+            if p.patient_id != kept.patient_id
+        ]
+    else:
+        phone_key = phones.key(kept.phone, services().region) if kept.phone else ""
+        alike = d.look_alikes(
+            engine, kept.full_name, kept.date_of_birth, phone_key, besides=kept.patient_id
+        )
+        found = [a.patient for a in alike]
+    chosen_id = forms.uuid_or_none(values.get("merged_id") or request.args.get("merged_id"))
+    chosen = d.patient(engine, chosen_id) if chosen_id else None
+    if chosen is not None and (chosen.merged_into or chosen.patient_id == kept.patient_id):
+        chosen = None  # offered only as the form would accept it; the bus has the last word
+    return page(
+        "patients/merge.html",
+        status=status,
+        kept=kept,
+        found=found,
+        q=query,
+        searched=bool(query),
+        chosen=chosen,
+        counts={
+            p.patient_id: count_for_patient(engine, p.patient_id)
+            for p in (kept, chosen)
+            if p is not None
+        },
+        refusal=refusal,
+        values=values,
+    )
+
+
+def _open_record(patient_id: UUID) -> d.PatientRow:
+    patient = d.patient(services().read_engine, patient_id)
+    if patient is None:
+        abort(404, description=i18n.no_such("patient"))
+    return patient
+
+
+@bp.get("/<uuid:patient_id>/merge")
+def merge_form(patient_id: UUID) -> Response:
+    """Choose the duplicate of this patient to merge into this record (admins)."""
+    kept = _open_record(patient_id)
+    if kept.merged_into is not None:
+        return _to_kept(kept)
+    return _merge_page(kept)
+
+
+@bp.post("/<uuid:patient_id>/merge")
+def merge(patient_id: UUID) -> Response:
+    """Merge the chosen duplicate into this record, both at the versions the admin saw:
+    its appointments become this patient's, and its address leads here."""
+    kept = _open_record(patient_id)
+    form = request.form
+    outcome = attempt(lambda: forms.merge_patients(form, patient_id))
+    if isinstance(outcome, Refusal):
+        return _merge_page(kept, outcome.status, outcome, **dict(form))
+    merged_id = forms.uuid_or_none(form.get("merged_id"))
+    merged = d.patient(services().read_engine, merged_id) if merged_id else None
+    flash(
+        i18n.gettext(
+            "%(merged)s's record was merged into this one, with its appointments.",
+            merged=merged.full_name if merged else "",
+        )
+    )
+    return see_other(url_for(".detail", patient_id=patient_id), Expectation.of("patient", outcome))
 
 
 @bp.post("/<uuid:patient_id>")

@@ -70,6 +70,8 @@ TABLE = [
     Route("GET", "/patients/{patient}", (OK, OK, OK), "patients.detail"),
     Route("GET", "/patients/{stranger}", (OK, HIDDEN, OK), "patients.detail"),
     Route("POST", "/patients/{patient}", (OK, NO, OK), "patients.change"),
+    Route("GET", "/patients/{patient}/merge", (NO, NO, OK), "patients.merge_form"),
+    Route("POST", "/patients/{patient}/merge", (NO, NO, OK), "patients.merge"),
     Route("GET", "/doctors", (OK, NO, OK), "doctors.index"),
     Route("POST", "/doctors", (NO, NO, OK), "doctors.register"),
     Route("GET", "/doctors/{own}", (OK, OK, OK), "doctors.detail"),

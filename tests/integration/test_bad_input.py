@@ -271,7 +271,10 @@ GOOD["password_repeat"] = GOOD["password"]
 for _day in WEEK:
     GOOD[f"hours_{_day}"] = ["09:00-12:00", "9:00-12:30, 14:00-18:00", "12:00-09:00", "0:00-24:00"]
 GOOD["anyway"] = ["1", "0", "yes"]  # "Register anyway", past the look-alike patients
-IDS = ("command_id", "patient_command_id", "patient_id", "doctor_id", "use_patient")
+GOOD["merged_version"] = GOOD["expected_version"]
+IDS = (
+    "command_id", "patient_command_id", "patient_id", "doctor_id", "use_patient", "merged_id",
+)  # fmt: skip
 # What htmx names as the element it will swap (the app renders some as fragments).
 TARGETS = [
     "appointment", "results", "patient-results", "patient-picker", "slots", "slot-list",
@@ -372,6 +375,11 @@ class Form:
 FORMS = [
     Form("POST", "/patients", (*PATIENT, "anyway")),
     Form("POST", "/patients/{patient}", (*PATIENT, "expected_version")),
+    Form(
+        "POST",
+        "/patients/{patient}/merge",
+        ("merged_id", "merged_version", "expected_version", "command_id"),
+    ),
     Form("POST", "/doctors", ("full_name", "specialty", "slot_minutes", "command_id")),
     Form(
         "POST",
@@ -457,6 +465,7 @@ QUERIES = {
     "/appointments/new/slots": BOOKING,
     "/patients": ("q",),
     "/patients/{patient}": (),
+    "/patients/{patient}/merge": ("q", "merged_id"),
     "/doctors": (),
     "/doctors/{doctor}": ("day", "view"),
     "/admin/users": (),

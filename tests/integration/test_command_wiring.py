@@ -20,6 +20,7 @@ from ..backends import dispose, make_app
 ROUTES: dict[type[c.Command], tuple[str, ...]] = {
     c.RegisterPatient: ("patients.register", "booking.register_patient"),
     c.ChangePatientDetails: ("patients.change",),
+    c.MergePatients: ("patients.merge",),
     c.RegisterDoctor: ("doctors.register",),
     c.SetWorkingHours: ("doctors.set_hours",),
     c.CreateAppointment: ("booking.create",),

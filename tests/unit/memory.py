@@ -114,25 +114,28 @@ class MemoryTransaction:
         command_type: str,
     ) -> int | None:
         """Write one decision the way the store does, refusing what its keys refuse."""
-        stream_id, expected = decision.stream_id, decision.version
-        stream = self.tables.stream(stream_id)
-        version = stream[-1].version if stream else 0
-        if decision.events and version != expected:
-            raise ConcurrencyError(stream_id, expected, version)
+        every = (*decision.also, decision)
+        for part in every:  # all checked before any is written: one transaction
+            stream = self.tables.stream(part.stream_id)
+            version = stream[-1].version if stream else 0
+            if part.events and version != part.version:
+                raise ConcurrencyError(part.stream_id, part.version, version)
         self._change_held_time(decision)
-        for offset, event in enumerate(decision.events, start=1):
-            self.tables.events.append(
-                RecordedEvent(
-                    position=len(self.tables.events) + 1,
-                    tx_id=0,
-                    stream_id=stream_id,
-                    stream_type=decision.stream_type,
-                    version=expected + offset,
-                    event=self._as_stored(event),
-                    metadata=metadata.as_dict(),
-                    recorded_at=to_utc(recorded_at),
+        for part in every:
+            for offset, event in enumerate(part.events, start=1):
+                self.tables.events.append(
+                    RecordedEvent(
+                        position=len(self.tables.events) + 1,
+                        tx_id=0,
+                        stream_id=part.stream_id,
+                        stream_type=part.stream_type,
+                        version=part.version + offset,
+                        event=self._as_stored(event),
+                        metadata=metadata.as_dict(),
+                        recorded_at=to_utc(recorded_at),
+                    )
                 )
-            )
+        stream_id = decision.stream_id
         position = len(self.tables.events) if decision.events else None
         if command_id in self.tables.commands:
             raise DuplicateCommandError(str(command_id))

@@ -82,6 +82,8 @@ class TestCommandFields:
 SAMPLES = [
     ev.PatientRegistered("Jean Dupont", date(1980, 2, 3), "06", "j@d.fr"),
     ev.PatientDetailsChanged("Jean Dupont", date(1980, 2, 3), "07", ""),
+    ev.PatientMerged(merged_id=uuid4(), merged_name="Jean Dupond"),
+    ev.PatientMergedInto(kept_id=uuid4(), kept_name="Jean Dupont"),
     ev.DoctorRegistered("Dr Lee", "ENT", 20),
     ev.WorkingHoursSet({"mon": [["09:00", "12:00"]]}, 20),
     ev.AppointmentCreated(

@@ -8,9 +8,20 @@ from uuid import uuid4
 import pytest
 
 from app.domain.doctor import Doctor, parse_hours
-from app.domain.errors import AlreadyExistsError, OutsideWorkingHoursError, ValidationError
-from app.domain.events import DoctorRegistered, PatientDetailsChanged, WorkingHoursSet
-from app.domain.patient import Patient, PatientDetails
+from app.domain.errors import (
+    AlreadyExistsError,
+    InvalidTransitionError,
+    OutsideWorkingHoursError,
+    ValidationError,
+)
+from app.domain.events import (
+    DoctorRegistered,
+    PatientDetailsChanged,
+    PatientMerged,
+    PatientMergedInto,
+    WorkingHoursSet,
+)
+from app.domain.patient import Patient, PatientDetails, merge
 
 from .domain_builders import TZ, doctor, local, patient
 
@@ -67,6 +78,33 @@ class TestPatient:
     def test_cannot_register_twice(self):
         with pytest.raises(AlreadyExistsError):
             patient().register(details())
+
+
+class TestMerge:
+    def test_each_record_gets_its_event_naming_the_other(self):
+        kept, duplicate = patient(), patient()
+        [on_kept], [on_merged] = merge(kept, duplicate)
+        assert on_kept == PatientMerged(merged_id=duplicate.id, merged_name="Jean Dupont")
+        assert on_merged == PatientMergedInto(kept_id=kept.id, kept_name="Jean Dupont")
+
+    def test_a_merged_record_is_closed_to_changes_and_to_another_merge(self):
+        kept, duplicate = patient(), patient()
+        _, on_merged = merge(kept, duplicate)
+        for event in on_merged:
+            duplicate.apply(event)
+        assert duplicate.merged_into == kept.id
+        with pytest.raises(InvalidTransitionError, match="merged into another"):
+            duplicate.change_details(details())
+        with pytest.raises(InvalidTransitionError):
+            merge(patient(), duplicate)
+        with pytest.raises(InvalidTransitionError):
+            merge(duplicate, patient())  # nor kept: its person lives on another record
+
+    def test_a_record_is_not_merged_into_itself(self):
+        subject = patient()
+        with pytest.raises(ValidationError) as refused:
+            merge(subject, subject)
+        assert "into itself" in refused.value.errors["merged_id"]
 
 
 class TestDoctor:

@@ -60,6 +60,17 @@ def change_patient(form: Fields, patient_id: UUID) -> c.ChangePatientDetails:
     return command
 
 
+def merge_patients(form: Fields, patient_id: UUID) -> c.MergePatients:
+    """The duplicate chosen for the kept record, each at the version the admin saw."""
+    # Text as sent: the command coerces each field, and refuses what it cannot.
+    fields: dict[str, Any] = {
+        "merged_id": form.get("merged_id", ""),
+        "expected_version": form.get("expected_version") or None,
+        "merged_version": form.get("merged_version") or None,
+    }
+    return c.MergePatients(patient_id=patient_id, **fields, **command_id(form))
+
+
 def register_doctor(form: Fields) -> c.RegisterDoctor:
     """A new doctor; an empty slot length means the usual one (the command's default)."""
     sent = {k: form.get(k, "") for k in ("full_name", "specialty", "command_id", "slot_minutes")}

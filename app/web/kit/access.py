@@ -57,6 +57,8 @@ RULES: dict[str, frozenset[Role] | None] = {
     "patients.register": FRONT_DESK,
     "patients.detail": EVERYONE,
     "patients.change": FRONT_DESK,
+    "patients.merge_form": ADMIN,
+    "patients.merge": ADMIN,
     "doctors.index": FRONT_DESK,
     "doctors.register": ADMIN,
     "doctors.detail": EVERYONE,

@@ -1,4 +1,4 @@
-"""patients found by date of birth (the look-alike check at registration)
+"""patients found by date of birth (the look-alike check at registration), and merged
 
 Revision ID: 0009
 Revises: 0008
@@ -6,6 +6,7 @@ Create Date: 2026-12-07 09:40:00
 
 """
 from alembic import op
+import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009'
@@ -32,9 +33,15 @@ def downgrade_write() -> None:
 
 def upgrade_read() -> None:
     with op.batch_alter_table('rm_patients', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('merged_into', sa.Uuid(), nullable=True))
         batch_op.create_index(batch_op.f('ix_rm_patients_date_of_birth'), ['date_of_birth'], unique=False)
+    with op.batch_alter_table('rm_appointment_parties', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('merged_into', sa.Uuid(), nullable=True))
 
 
 def downgrade_read() -> None:
+    with op.batch_alter_table('rm_appointment_parties', schema=None) as batch_op:
+        batch_op.drop_column('merged_into')
     with op.batch_alter_table('rm_patients', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rm_patients_date_of_birth'))
+        batch_op.drop_column('merged_into')
