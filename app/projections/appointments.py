@@ -143,8 +143,9 @@ def on_appointment_created(view: View, record: RecordedEvent) -> None:
     event = record.event
     assert isinstance(event, AppointmentCreated)
     patient = view.require(t.parties, event.patient_id)
-    if patient["merged_into"] is not None:
-        # Booked as the merge committed (the booking refuses a merged record after it).
+    while patient["merged_into"] is not None:
+        # Booked as the merge committed (the booking refuses a merged record after it); a
+        # kept record may itself have been merged since, so follow to the open one.
         patient = view.require(t.parties, patient["merged_into"])
     doctor = view.require(t.parties, event.doctor_id)
     day = local_day(event.starts_at, view.tz)

@@ -190,3 +190,16 @@ def test_reception_may_not_merge(desk: Desk, app) -> None:  # type: ignore[no-un
     response = reception.post(f"/patients/{kept}/merge", {"merged_id": str(twin)})
     assert response.status_code == 403
     assert desk.events() == before
+
+
+def test_a_kept_record_merged_in_turn_takes_every_appointment_along(services, clinic):
+    bus = services.bus
+    first, second, last = (register(bus, n) for n in ("Noé One", "Noé Two", "Noé Three"))
+    booked = book(clinic, first, "2027-01-12 09:00")
+    bus.handle(MergePatients(patient_id=second, merged_id=first))
+    bus.handle(MergePatients(patient_id=last, merged_id=second))
+    catch_up(services.projector)
+    [row] = appointments_for_patient(services.read_engine, last, now=bus.clock()).upcoming
+    assert (row.appointment_id, row.patient_name) == (booked, "Noé Three")
+    with pytest.raises(InvalidTransitionError):  # no way back: no cycle of merges
+        bus.handle(MergePatients(patient_id=first, merged_id=last))
