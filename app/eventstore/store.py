@@ -296,6 +296,8 @@ class StoreTransaction(Reservations, CommandLog):
         Raises ConcurrencyError, ReservationConflictError or DuplicateCommandError.
         """
         stream_id, expected = decision.stream_id, decision.version
+        if decision.also:
+            self._lock_streams([stream_id, *(other.stream_id for other in decision.also)])
         for other in decision.also:
             # Plain inserts, before the pipeline: a command with other streams is rare, and
             # each is checked and written as the one stream of a plain save would be.
@@ -363,6 +365,22 @@ class StoreTransaction(Reservations, CommandLog):
             raise _wrapped(exc) from exc
         self.written.update(row["event_type"] for row in rows)
         return positions
+
+    def _lock_streams(self, stream_ids: list[UUID]) -> None:
+        """Before a save that writes several streams: their locks in one order (by id), for
+        the transaction's life. Two such saves over the same streams in opposite roles (A
+        merged into B, B into A) would otherwise each hold one stream's new row and wait for
+        the other's: PostgreSQL's deadlock, an error, where the later one should see that
+        the first changed its streams (the version check below, once the first commits).
+        SQLite has one writer at a time, so nothing to order."""
+        if not self.store.is_postgres:
+            return
+        for stream_id in sorted(stream_ids):
+            lock = sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(str(stream_id), 0))
+            self.conn.execute(sa.select(lock))
+        # The versions read so far were read before the wait: read them again.
+        for stream_id in stream_ids:
+            self._loaded.pop(stream_id, None)
 
     def _check_version(self, stream_id: UUID, expected_version: int) -> None:
         seen = self._loaded.get(stream_id)

@@ -5,7 +5,9 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import uuid
 from datetime import timedelta
 
@@ -21,6 +23,7 @@ from app.queries.appointments import appointments_for_patient, count_for_patient
 from ..clinic import local
 from .desk import TODAY, Desk
 from .projecting import catch_up
+from .test_concurrency import race
 from .webclient import Staff, page_text
 
 
@@ -203,3 +206,46 @@ def test_a_kept_record_merged_in_turn_takes_every_appointment_along(services, cl
     assert (row.appointment_id, row.patient_name) == (booked, "Noé Three")
     with pytest.raises(InvalidTransitionError):  # no way back: no cycle of merges
         bus.handle(MergePatients(patient_id=first, merged_id=last))
+
+
+def test_two_merges_of_the_same_records_in_opposite_roles_give_one_merge_and_a_conflict(
+    pg_services, monkeypatch
+):
+    """A merged into B while B is merged into A, each past its first stream's new row before
+    the other writes: without one order of locks, PostgreSQL's deadlock (a 503); with it,
+    the later merge sees its records changed (a 409), and one merge stands."""
+    from app.eventstore.store import StoreTransaction
+
+    bus = pg_services.bus
+    first, second = register(bus, "Ivy One"), register(bus, "Ivy Two")
+    both_inside = threading.Barrier(2)
+    insert = StoreTransaction._insert
+
+    def insert_then_wait(self, stream_id, expected_version, rows):  # type: ignore[no-untyped-def]
+        positions = insert(self, stream_id, expected_version, rows)
+        if rows and rows[0]["event_type"] == "PatientMergedInto":
+            # The other merge gets here too unless it waits for this one's locks.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_inside.wait(timeout=2)
+        return positions
+
+    monkeypatch.setattr(StoreTransaction, "_insert", insert_then_wait)
+    outcomes = race(
+        [
+            lambda: bus.handle(
+                MergePatients(
+                    patient_id=first, merged_id=second, expected_version=1, merged_version=1
+                )
+            ),
+            lambda: bus.handle(
+                MergePatients(
+                    patient_id=second, merged_id=first, expected_version=1, merged_version=1
+                )
+            ),
+        ]
+    )
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(refused) == 1 and isinstance(refused[0], ConflictError), outcomes
+    merged = [pg_services.store.load(p)[-1].event for p in (first, second)]
+    assert sum(isinstance(e, PatientMergedInto) for e in merged) == 1
+    assert sum(isinstance(e, PatientMerged) for e in merged) == 1
