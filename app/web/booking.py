@@ -38,10 +38,17 @@ def _patient_context(values: dict[str, str]) -> dict[str, Any]:
     """The patient chosen so far and the patients matching the search."""
     engine = services().read_engine
     patient_id = forms.uuid_or_none(values.get("patient_id"))
+    patient = d.patient(engine, patient_id) if patient_id else None
+    merged = None
+    if patient is not None and patient.merged_into is not None:
+        # A link or a form from before a merge: the kept record is the patient now.
+        merged, patient = patient, d.patient(engine, patient.merged_into)
+        values["patient_id"] = str(patient.patient_id) if patient else ""
     query = (values.get("q") or "").strip()
     return {
         "values": values,
-        "patient": d.patient(engine, patient_id) if patient_id else None,
+        "patient": patient,
+        "merged_patient": merged,
         "matches": (
             d.search_patients(engine, query, limit=10, region=services().region) if query else []
         ),

@@ -121,11 +121,15 @@ def _to_kept(merged: d.PatientRow) -> Response:
 
 
 def _merge_page(
-    kept: d.PatientRow, status: int = 200, refusal: Refusal | None = None, **values: str
+    kept: d.PatientRow,
+    status: int = 200,
+    refusal: Refusal | None = None,
+    values: dict[str, str] | None = None,
 ) -> Response:
     """The merge of a duplicate into `kept`: the records that look like it (or those found
     by a search), then the one chosen beside it, with how many appointments each holds."""
     engine = services().read_engine
+    values = values or {}
     query = (values.get("q") or request.args.get("q") or "").strip()[:100]
     if query:
         found = [
@@ -185,7 +189,7 @@ def merge(patient_id: UUID) -> Response:
     form = request.form
     outcome = attempt(lambda: forms.merge_patients(form, patient_id))
     if isinstance(outcome, Refusal):
-        return _merge_page(kept, outcome.status, outcome, **dict(form))
+        return _merge_page(kept, outcome.status, outcome, dict(form))
     merged_id = forms.uuid_or_none(form.get("merged_id"))
     merged = d.patient(services().read_engine, merged_id) if merged_id else None
     flash(

@@ -249,3 +249,46 @@ def test_two_merges_of_the_same_records_in_opposite_roles_give_one_merge_and_a_c
     merged = [pg_services.store.load(p)[-1].event for p in (first, second)]
     assert sum(isinstance(e, PatientMergedInto) for e in merged) == 1
     assert sum(isinstance(e, PatientMerged) for e in merged) == 1
+
+
+def test_a_booking_form_for_a_merged_record_books_for_the_kept_one(desk: Desk) -> None:
+    bus = desk.services.bus
+    kept, twin = register(bus, "Rose Kept"), register(bus, "Rose Twin")
+    bus.handle(MergePatients(patient_id=kept, merged_id=twin))
+    catch_up(desk.services.projector)
+    page = page_text(desk.staff.get(f"/appointments/new?patient_id={twin}"))  # an old link
+    assert f'name="patient_id" value="{kept}" checked' in page
+    assert f'value="{twin}"' not in page
+    assert "Rose Twin's record was merged into Rose Kept's: Rose Kept is selected." in page
+
+
+def test_the_kept_record_shows_how_to_reach_the_patient_by_the_merged_record(
+    desk: Desk,
+) -> None:
+    """The kept record's details stay as they were: the merged record's phone and email,
+    perhaps the newer ones, stay on its page for the desk to copy over."""
+    bus = desk.services.bus
+    kept = register(bus, "Zoé Kept")
+    twin = bus.handle(
+        RegisterPatient(
+            full_name="Zoé Twin", date_of_birth="1985-03-12", phone="0690421178",
+            email="zoe@example.org",
+        )
+    ).stream_id  # fmt: skip
+    bus.handle(MergePatients(patient_id=kept, merged_id=twin))
+    catch_up(desk.services.projector)
+    page = page_text(desk.staff.get(f"/patients/{kept}"))
+    merged = re.search(r'id="merged-records">.*?</ul>', page, re.S).group(0)
+    assert "06 90 42 11 78" in merged and "zoe@example.org" in merged
+
+
+def test_a_refused_merge_form_with_odd_fields_is_answered_not_crashed(desk: Desk) -> None:
+    kept = register(desk.services.bus, "Odd Kept")
+    catch_up(desk.services.projector)
+    before = desk.events()
+    response = desk.staff.post(
+        f"/patients/{kept}/merge",
+        {"merged_id": "not-an-id", "status": "1", "kept": "x", "refusal": "y"},
+    )
+    assert response.status_code == 422
+    assert desk.events() == before
