@@ -87,6 +87,8 @@ patients = sa.Table(
     sa.Index(None, "phone_digits"),
     # The look-alike check at registration reads the patients born on a day.
     sa.Index(None, "date_of_birth"),
+    # Every patient page lists the records merged into it.
+    sa.Index(None, "merged_into"),
 )
 trigram_index(patients, "name_key")
 trigram_index(patients, "phone_digits")

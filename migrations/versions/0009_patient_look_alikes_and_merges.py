@@ -35,6 +35,7 @@ def upgrade_read() -> None:
     with op.batch_alter_table('rm_patients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('merged_into', sa.Uuid(), nullable=True))
         batch_op.create_index(batch_op.f('ix_rm_patients_date_of_birth'), ['date_of_birth'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rm_patients_merged_into'), ['merged_into'], unique=False)
     with op.batch_alter_table('rm_appointment_parties', schema=None) as batch_op:
         batch_op.add_column(sa.Column('merged_into', sa.Uuid(), nullable=True))
 
@@ -43,5 +44,6 @@ def downgrade_read() -> None:
     with op.batch_alter_table('rm_appointment_parties', schema=None) as batch_op:
         batch_op.drop_column('merged_into')
     with op.batch_alter_table('rm_patients', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rm_patients_merged_into'))
         batch_op.drop_index(batch_op.f('ix_rm_patients_date_of_birth'))
         batch_op.drop_column('merged_into')
