@@ -117,12 +117,9 @@ def merge_patients(ctx: Context, cmd: c.MergePatients) -> Decision:
     event is the command's, the merged record's rides along (Decision.also). Appointments'
     streams are not rewritten: the read models follow the merge (docs/architecture.md)."""
     streams = ctx.tx.load_many([cmd.patient_id, cmd.merged_id])
-    kept = _checked(
-        ctx,
-        _fold(Patient, cmd.patient_id, streams[cmd.patient_id], "patient"),
-        streams[cmd.patient_id],
-        "patient",
-        cmd.expected_version,
+    kept_history = streams[cmd.patient_id]
+    kept = _load_existing(
+        ctx, Patient, cmd.patient_id, kept_history, "patient", cmd.expected_version
     )
     merged = _fold(Patient, cmd.merged_id, streams[cmd.merged_id], "patient")
     if not merged.exists:

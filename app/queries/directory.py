@@ -104,12 +104,12 @@ def look_alikes(
     alike = []
     with engine.connect() as conn:
         for row in conn.execute(query).mappings():
+            if row["patient_id"] == besides:
+                continue
             same_person = row["date_of_birth"] == date_of_birth and (
                 name_tokens(row["full_name"]) == name
             )
             same_phone = bool(phone_key) and row["phone_digits"] == phone_key
-            if row["patient_id"] == besides:
-                continue
             if same_person or same_phone:
                 alike.append(LookAlike(PatientRow.from_row(row), same_person, same_phone))
     alike.sort(key=lambda a: not a.same_name_and_birth)  # stable: alphabetical within

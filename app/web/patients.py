@@ -103,6 +103,14 @@ def detail(patient_id: UUID) -> Response:
     return _patient_page(patient, updating=updating)
 
 
+def _open_record(patient_id: UUID) -> d.PatientRow:
+    """The patient a form is sent for, or 404: a form is no page to say "updating" on."""
+    patient = d.patient(services().read_engine, patient_id)
+    if patient is None:
+        abort(404, description=i18n.no_such("patient"))
+    return patient
+
+
 def _to_kept(merged: d.PatientRow) -> Response:
     """A merged record's old address (a bookmark, a link in an old page) leads to the
     record it was merged into, for those who may see that one."""
@@ -165,13 +173,6 @@ def _merge_page(
     )
 
 
-def _open_record(patient_id: UUID) -> d.PatientRow:
-    patient = d.patient(services().read_engine, patient_id)
-    if patient is None:
-        abort(404, description=i18n.no_such("patient"))
-    return patient
-
-
 @bp.get("/<uuid:patient_id>/merge")
 def merge_form(patient_id: UUID) -> Response:
     """Choose the duplicate of this patient to merge into this record (admins)."""
@@ -204,9 +205,7 @@ def merge(patient_id: UUID) -> Response:
 @bp.post("/<uuid:patient_id>")
 def change(patient_id: UUID) -> Response:
     """Change a patient's details, refused if someone changed them since the form was shown."""
-    patient = d.patient(services().read_engine, patient_id)
-    if patient is None:
-        abort(404, description=i18n.no_such("patient"))
+    patient = _open_record(patient_id)
     form = request.form
     outcome = attempt(lambda: forms.change_patient(form, patient_id))
     if isinstance(outcome, Refusal):
