@@ -8,8 +8,9 @@ looked up in the directory's read model; if there are any, nothing is registered
 form shows them, to use one of them or to register anyway (the form's `anyway` field).
 
 The look-up is advice, not a rule: it reads a read model, so two desks registering the same
-person in the same second both get through (the stretch goal of issue 18, a merge, is for
-those). The domain has no rule to break; the command runs as before once the desk chooses.
+person in the same second both get through: an admin merges those afterwards
+(`/patients/<id>/merge`). The domain has no rule to break; the command runs as before once
+the desk chooses.
 """
 
 from __future__ import annotations
