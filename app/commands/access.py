@@ -21,6 +21,19 @@ COMMAND_ROLES: dict[type[c.Command], frozenset[Role]] = {
     c.MergePatients: frozenset({Role.ADMIN}),
     c.RegisterDoctor: frozenset({Role.ADMIN}),
     c.SetWorkingHours: frozenset({Role.ADMIN}),
+    # The desk records a doctor's absences and one-off hours; a doctor their own (the
+    # handler checks whose).
+    c.RecordAbsence: CLINICAL,
+    c.ChangeAbsence: CLINICAL,
+    c.CancelAbsence: CLINICAL,
+    c.SetDayHours: CLINICAL,
+    c.ClearDayHours: CLINICAL,
+    # What binds every doctor: the clinic's settings are an admin's.
+    c.SetClinicHours: frozenset({Role.ADMIN}),
+    c.CloseClinic: frozenset({Role.ADMIN}),
+    c.ReopenClinic: frozenset({Role.ADMIN}),
+    c.DefineVisitType: frozenset({Role.ADMIN}),
+    c.RetireVisitType: frozenset({Role.ADMIN}),
     c.CreateAppointment: FRONT_DESK,
     c.ConfirmAppointment: FRONT_DESK,
     c.CancelAppointment: FRONT_DESK,
@@ -65,6 +78,6 @@ def authorize(principal: Principal, command: c.Command) -> None:
 
 
 def authorize_doctor_record(principal: Principal | None, doctor_id: UUID | None) -> None:
-    """A doctor acts only on their own appointments."""
+    """A doctor acts only on their own appointments (and their own absences)."""
     if principal is not None and principal.is_doctor and not principal.owns(doctor_id):
         raise ForbiddenError(phrase("Doctors can act only on their own appointments."))

@@ -88,6 +88,25 @@ def _hours(value: Any, field_name: str) -> dict[str, list[list[str]]]:
     return {day: [[str(start), str(end)] for start, end in ranges] for day, ranges in value.items()}
 
 
+def _maybe_minutes(value: Any, field_name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    return to_int(value, field_name, N_("The duration"), low=1, high=24 * 60)
+
+
+def _labelled_days(value: Any, field_name: str) -> dict[date, str]:
+    """{"2027-12-25": "Christmas Day", …}: each day read as a date; the domain checks labels."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValidationError({"day": phrase("Choose a day and give it a label.")})
+    days: dict[date, str] = {}
+    for raw, label in value.items():
+        found = to_date(raw, "day", N_("The day"))
+        if found is None:
+            raise ValidationError({"day": phrase("Choose a day.")})
+        days[found] = label
+    return days
+
+
 @dataclass(frozen=True, kw_only=True)
 class Command:
     """Base of all commands: a client-made id (for idempotency) and who asks."""
@@ -167,10 +186,94 @@ class CreateAppointment(Command):
     patient_id: UUID = ident(N_("patient"))
     doctor_id: UUID = ident(N_("doctor"))
     starts_at: datetime = moment()
-    duration_minutes: int = number(N_("The duration"), low=1, high=24 * 60)
+    # None: the visit type's length (a booking names one or the other).
+    duration_minutes: int | None = _field(_maybe_minutes, default=None)
     title: str = text(N_("The reason for the visit"))
     # Agreed with the patient as it was booked: recorded as the booking, then its confirmation.
     confirmed: bool = flag(N_("Confirmed with the patient"))
+    visit_type_id: UUID | None = maybe_ident(N_("visit type"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DoctorCommand(Command):
+    """A change to one doctor's availability, optionally at the version the user saw."""
+
+    doctor_id: UUID = ident(N_("doctor"))
+    expected_version: int | None = _field(_version, default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordAbsence(DoctorCommand):
+    absence_id: UUID = ident(N_("absence"), new=True)
+    starts_at: datetime = moment()
+    ends_at: datetime = moment()
+    reason: str = text(N_("The reason"), default="")
+    note: str = text(N_("The note"), default="")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeAbsence(DoctorCommand):
+    absence_id: UUID = ident(N_("absence"))
+    starts_at: datetime = moment()
+    ends_at: datetime = moment()
+    reason: str = text(N_("The reason"), default="")
+    note: str = text(N_("The note"), default="")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelAbsence(DoctorCommand):
+    absence_id: UUID = ident(N_("absence"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetDayHours(DoctorCommand):
+    """One date's own hours, as text: "09:00-12:00, 14:00-16:00" (empty: not working)."""
+
+    day: date | None = day(N_("The day"))
+    hours: str = text(N_("The hours"), default="")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClearDayHours(DoctorCommand):
+    day: date | None = day(N_("The day"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClinicCommand(Command):
+    """A decision of the whole clinic (its stream is `app.domain.clinic.CLINIC_ID`)."""
+
+    expected_version: int | None = _field(_version, default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetClinicHours(ClinicCommand):
+    hours: dict[str, list[list[str]]] = _field(_hours, default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseClinic(ClinicCommand):
+    """Closed on each day, with its label ("Christmas Day"): one day, or a year's holidays."""
+
+    days: dict[date, str] = _field(_labelled_days, default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReopenClinic(ClinicCommand):
+    day: date | None = day(N_("The day"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DefineVisitType(ClinicCommand):
+    visit_type_id: UUID = ident(N_("visit type"), new=True)
+    label: str = text(N_("The label"))
+    minutes: int = number(N_("The duration"), low=0, high=100_000)
+    doctor_id: UUID | None = maybe_ident(N_("doctor"))
+    specialty: str = text(N_("The specialty"), default="")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetireVisitType(ClinicCommand):
+    visit_type_id: UUID = ident(N_("visit type"))
 
 
 @dataclass(frozen=True, kw_only=True)

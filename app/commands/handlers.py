@@ -11,6 +11,8 @@ from uuid import UUID
 
 from app import phones
 from app.domain.appointment import NO_SHOW_GRACE, RETAKES_TIME, UNDO_WINDOW, Appointment
+from app.domain.availability import clock
+from app.domain.clinic import CLINIC_ID, Clinic
 from app.domain.clinic_time import local_day
 from app.domain.diary import Booked, check_free
 from app.domain.doctor import Doctor, parse_hours
@@ -18,6 +20,7 @@ from app.domain.errors import (
     AlreadyExistsError,
     ConflictError,
     NotFoundError,
+    OutsideWorkingHoursError,
     SlotTakenError,
     ValidationError,
 )
@@ -145,8 +148,134 @@ def set_working_hours(ctx: Context, cmd: c.SetWorkingHours) -> Decision:
     return Decision("doctor", cmd.doctor_id, doctor.version, events)
 
 
+def _doctor_decision(
+    ctx: Context, cmd: c.DoctorCommand, decide: Callable[[Doctor], list[Event]]
+) -> Decision:
+    """A change to a doctor's availability: by the front desk, or by the doctor themselves."""
+    authorize_doctor_record(ctx.principal, cmd.doctor_id)
+    history = ctx.tx.load(cmd.doctor_id)
+    doctor = _load_existing(ctx, Doctor, cmd.doctor_id, history, "doctor", cmd.expected_version)
+    return Decision("doctor", cmd.doctor_id, doctor.version, decide(doctor))
+
+
+def record_absence(ctx: Context, cmd: c.RecordAbsence) -> Decision:
+    return _doctor_decision(
+        ctx,
+        cmd,
+        lambda doctor: doctor.record_absence(
+            cmd.absence_id,
+            starts_at=cmd.starts_at,
+            ends_at=cmd.ends_at,
+            reason=cmd.reason,
+            note=cmd.note,
+            now=ctx.now,
+            tz=ctx.tz,
+        ),
+    )
+
+
+def change_absence(ctx: Context, cmd: c.ChangeAbsence) -> Decision:
+    return _doctor_decision(
+        ctx,
+        cmd,
+        lambda doctor: doctor.change_absence(
+            cmd.absence_id,
+            starts_at=cmd.starts_at,
+            ends_at=cmd.ends_at,
+            reason=cmd.reason,
+            note=cmd.note,
+            now=ctx.now,
+            tz=ctx.tz,
+        ),
+    )
+
+
+def cancel_absence(ctx: Context, cmd: c.CancelAbsence) -> Decision:
+    return _doctor_decision(ctx, cmd, lambda doctor: doctor.cancel_absence(cmd.absence_id))
+
+
+def set_day_hours(ctx: Context, cmd: c.SetDayHours) -> Decision:
+    day = _required_day(cmd.day)
+    return _doctor_decision(
+        ctx, cmd, lambda doctor: doctor.set_day_hours(day, cmd.hours, today=ctx.today)
+    )
+
+
+def clear_day_hours(ctx: Context, cmd: c.ClearDayHours) -> Decision:
+    day = _required_day(cmd.day)
+    return _doctor_decision(ctx, cmd, lambda doctor: doctor.clear_day_hours(day))
+
+
+def _required_day(day: date | None) -> date:
+    if day is None:
+        raise ValidationError({"day": phrase("Choose a day.")})
+    return day
+
+
+def load_clinic(tx: StoreTransaction, history: list[RecordedEvent] | None = None) -> Clinic:
+    """The clinic as its stream says (one stream per installation)."""
+    found = tx.load(CLINIC_ID) if history is None else history
+    return _fold(Clinic, CLINIC_ID, found, "clinic")
+
+
+def _clinic_decision(
+    ctx: Context, cmd: c.ClinicCommand, decide: Callable[[Clinic], list[Event]]
+) -> Decision:
+    history = ctx.tx.load(CLINIC_ID)
+    clinic = _checked(ctx, load_clinic(ctx.tx, history), history, "clinic", cmd.expected_version)
+    return Decision("clinic", CLINIC_ID, clinic.version, decide(clinic))
+
+
+def set_clinic_hours(ctx: Context, cmd: c.SetClinicHours) -> Decision:
+    hours = {day: clock(_as_text(ranges)) for day, ranges in parse_hours(cmd.hours).items()}
+    return _clinic_decision(ctx, cmd, lambda clinic: clinic.set_hours(hours))
+
+
+def close_clinic(ctx: Context, cmd: c.CloseClinic) -> Decision:
+    return _clinic_decision(ctx, cmd, lambda clinic: clinic.close(cmd.days, today=ctx.today))
+
+
+def reopen_clinic(ctx: Context, cmd: c.ReopenClinic) -> Decision:
+    day = _required_day(cmd.day)
+    return _clinic_decision(ctx, cmd, lambda clinic: clinic.reopen(day))
+
+
+def define_visit_type(ctx: Context, cmd: c.DefineVisitType) -> Decision:
+    if cmd.doctor_id is not None:
+        doctor = _fold(Doctor, cmd.doctor_id, ctx.tx.load(cmd.doctor_id), "doctor")
+        if not doctor.exists:
+            raise NotFoundError(_NO_SUCH["doctor"], field="doctor_id")
+    return _clinic_decision(
+        ctx,
+        cmd,
+        lambda clinic: clinic.define_visit_type(
+            cmd.visit_type_id,
+            label=cmd.label,
+            minutes=cmd.minutes,
+            doctor_id=cmd.doctor_id,
+            specialty=cmd.specialty,
+        ),
+    )
+
+
+def retire_visit_type(ctx: Context, cmd: c.RetireVisitType) -> Decision:
+    return _clinic_decision(ctx, cmd, lambda clinic: clinic.retire_visit_type(cmd.visit_type_id))
+
+
+def _duration(cmd: c.CreateAppointment, doctor: Doctor, clinic: Clinic) -> int:
+    """The booking's length: as given, else its visit type's."""
+    if cmd.visit_type_id is not None:
+        kind = clinic.visit_type_for(cmd.visit_type_id, doctor.id, doctor.specialty)
+        return cmd.duration_minutes or kind.minutes
+    if cmd.duration_minutes is None:
+        raise ValidationError(
+            {"duration_minutes": phrase("Give a duration, or choose a visit type.")}
+        )
+    return cmd.duration_minutes
+
+
 def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
-    streams = ctx.tx.load_many([cmd.appointment_id, cmd.patient_id, cmd.doctor_id])
+    streams = ctx.tx.load_many([cmd.appointment_id, cmd.patient_id, cmd.doctor_id, CLINIC_ID])
     patient = _fold(Patient, cmd.patient_id, streams[cmd.patient_id], "patient")
     doctor = _fold(Doctor, cmd.doctor_id, streams[cmd.doctor_id], "doctor")
     if not patient.exists:
@@ -161,7 +290,8 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
         "appointment",
         creating=True,
     )
-    ends_at = cmd.starts_at + timedelta(minutes=cmd.duration_minutes)
+    clinic = load_clinic(ctx.tx, streams[CLINIC_ID])
+    ends_at = cmd.starts_at + timedelta(minutes=_duration(cmd, doctor, clinic))
     events = appointment.book(
         patient=patient,
         doctor=doctor,
@@ -171,6 +301,8 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
         now=ctx.now,
         tz=ctx.tz,
         confirmed=cmd.confirmed,
+        schedule=doctor.schedule(clinic.days),
+        visit_type_id=cmd.visit_type_id,
     )
     hold = Hold(
         cmd.appointment_id,
@@ -187,7 +319,8 @@ def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Decisi
     appointment = _load_appointment(ctx, cmd)
     assert appointment.doctor_id is not None
     doctor_id = cmd.doctor_id or appointment.doctor_id
-    doctor = _fold(Doctor, doctor_id, ctx.tx.load(doctor_id), "doctor")
+    streams = ctx.tx.load_many([doctor_id, CLINIC_ID])
+    doctor = _fold(Doctor, doctor_id, streams[doctor_id], "doctor")
     if not doctor.exists:
         raise NotFoundError(phrase("No doctor with that id is registered."), field="doctor_id")
     ends_at = cmd.starts_at + timedelta(minutes=cmd.duration_minutes)
@@ -199,6 +332,7 @@ def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Decisi
         now=ctx.now,
         tz=ctx.tz,
         confirmed=cmd.confirmed,
+        schedule=doctor.schedule(load_clinic(ctx.tx, streams[CLINIC_ID]).days),
     )
     hold = Hold(
         appointment.id,
@@ -256,7 +390,14 @@ def undo_appointment_change(ctx: Context, cmd: c.UndoAppointmentChange) -> Decis
     # A cancellation or no-show gave the doctor's time back: the undo takes it again, if
     # no one has booked it meanwhile (else refused as a booking would be).
     assert appointment.doctor_id and appointment.starts_at and appointment.ends_at
-    doctor = _fold(Doctor, appointment.doctor_id, ctx.tx.load(appointment.doctor_id), "doctor")
+    streams = ctx.tx.load_many([appointment.doctor_id, CLINIC_ID])
+    doctor = _fold(Doctor, appointment.doctor_id, streams[appointment.doctor_id], "doctor")
+    # Nor into an absence or a closure recorded since the cancellation.
+    away = doctor.schedule(load_clinic(ctx.tx, streams[CLINIC_ID]).days).refusal(
+        appointment.starts_at, appointment.ends_at, ctx.tz
+    )
+    if away is not None:
+        raise OutsideWorkingHoursError(away)
     hold = Hold(
         appointment.id,
         doctor.id,
@@ -346,6 +487,10 @@ def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> Message:
     )
 
 
+def _as_text(ranges: list[Any]) -> list[tuple[str, str]]:
+    return [(f"{s:%H:%M}", f"{e:%H:%M}") for s, e in ranges]
+
+
 def _actor(record: RecordedEvent) -> str:
     return record.actor or "someone"
 
@@ -369,11 +514,22 @@ CHANGES = {
     "PatientMergedInto": N_("record merged into another"),
     "DoctorRegistered": N_("doctor registered"),
     "WorkingHoursSet": N_("working hours set"),
+    "AbsenceRecorded": N_("absence recorded"),
+    "AbsenceChanged": N_("absence changed"),
+    "AbsenceCancelled": N_("absence cancelled"),
+    "DayHoursSet": N_("hours of a day set"),
+    "DayHoursCleared": N_("hours of a day cleared"),
+    "ClinicHoursSet": N_("opening hours set"),
+    "ClinicClosed": N_("closure recorded"),
+    "ClinicReopened": N_("closure removed"),
+    "VisitTypeDefined": N_("visit type added"),
+    "VisitTypeRetired": N_("visit type retired"),
 }
 _NO_SUCH = {
     "appointment": phrase("No appointment with that id exists."),
     "patient": phrase("No patient with that id exists."),
     "doctor": phrase("No doctor with that id exists."),
+    "clinic": phrase("No record with that id exists."),
     "record": phrase("No record with that id exists."),
 }
 _ID_TAKEN = {
@@ -394,6 +550,10 @@ _CHANGED = {
     "doctor": N_(
         "This doctor was changed by someone else after you opened it (%(changes)s). "
         "Reload to see the current state."
+    ),
+    "clinic": N_(
+        "The clinic's settings were changed by someone else after you opened them "
+        "(%(changes)s). Reload to see the current state."
     ),
     "record": N_(
         "This record was changed by someone else after you opened it (%(changes)s). "
@@ -439,6 +599,16 @@ HANDLERS: dict[type[c.Command], Callable[[Context, Any], Decision]] = {
     c.MergePatients: merge_patients,
     c.RegisterDoctor: register_doctor,
     c.SetWorkingHours: set_working_hours,
+    c.RecordAbsence: record_absence,
+    c.ChangeAbsence: change_absence,
+    c.CancelAbsence: cancel_absence,
+    c.SetDayHours: set_day_hours,
+    c.ClearDayHours: clear_day_hours,
+    c.SetClinicHours: set_clinic_hours,
+    c.CloseClinic: close_clinic,
+    c.ReopenClinic: reopen_clinic,
+    c.DefineVisitType: define_visit_type,
+    c.RetireVisitType: retire_visit_type,
     c.CreateAppointment: create_appointment,
     c.ConfirmAppointment: confirm_appointment,
     c.CancelAppointment: cancel_appointment,

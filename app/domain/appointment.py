@@ -18,9 +18,15 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from uuid import UUID
 
+from .availability import Schedule
 from .clinic_time import same_local_day
 from .doctor import Doctor
-from .errors import AlreadyExistsError, InvalidTransitionError, ValidationError
+from .errors import (
+    AlreadyExistsError,
+    InvalidTransitionError,
+    OutsideWorkingHoursError,
+    ValidationError,
+)
 from .events import (
     AppointmentCancellationUndone,
     AppointmentCancelled,
@@ -245,9 +251,11 @@ def allowed_actions(
 
 
 def check_times(
-    starts_at: datetime, ends_at: datetime, *, now: datetime, doctor: Doctor, tz: tzinfo
+    starts_at: datetime, ends_at: datetime, *, now: datetime, schedule: Schedule, tz: tzinfo
 ) -> None:
-    """A bookable time: zone-aware, in the future, a sensible length, in the doctor's hours."""
+    """A bookable time: zone-aware, in the future, a sensible length, inside the doctor's
+    effective hours (weekly or one-off, within the clinic's, outside absences and
+    closures)."""
     require_aware(starts_at, field="starts_at")
     require_aware(ends_at, field="duration_minutes")
     starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
@@ -270,7 +278,9 @@ def check_times(
                 )
             }
         )
-    doctor.check_works(starts_at, ends_at, tz)
+    refused = schedule.refusal(starts_at, ends_at, tz)
+    if refused is not None:
+        raise OutsideWorkingHoursError(refused)
 
 
 @dataclass
@@ -284,6 +294,7 @@ class Appointment:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     title: str = ""
+    visit_type_id: UUID | None = None
     status: Status | None = None
     # The last event's type, and the status before it: what an undo takes back to.
     last_event: str | None = None
@@ -308,6 +319,7 @@ class Appointment:
                 self.patient_id, self.doctor_id = event.patient_id, event.doctor_id
                 self.starts_at, self.ends_at = event.starts_at, event.ends_at
                 self.title, self.status = event.title, Status.PENDING
+                self.visit_type_id = event.visit_type_id
             case AppointmentConfirmed():
                 self.status = Status.CONFIRMED
             case AppointmentCancelled():
@@ -357,6 +369,8 @@ class Appointment:
         now: datetime,
         tz: tzinfo,
         confirmed: bool = False,
+        schedule: Schedule | None = None,
+        visit_type_id: UUID | None = None,
     ) -> list[Event]:
         """Decide a new booking for `patient` with `doctor`; `confirmed` when it was agreed
         with the patient as it was made (on the phone, at the desk): the history then says
@@ -366,8 +380,10 @@ class Appointment:
         title = clean_text(
             title, field="title", label=phrase("The reason for the visit"), max_length=200
         )
-        check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)
-        booked: list[Event] = [AppointmentCreated(patient.id, doctor.id, starts_at, ends_at, title)]
+        check_times(starts_at, ends_at, now=now, schedule=schedule or doctor.schedule(), tz=tz)
+        booked: list[Event] = [
+            AppointmentCreated(patient.id, doctor.id, starts_at, ends_at, title, visit_type_id)
+        ]
         return [*booked, AppointmentConfirmed()] if confirmed else booked
 
     def confirm(self) -> list[Event]:
@@ -393,6 +409,7 @@ class Appointment:
         now: datetime,
         tz: tzinfo,
         confirmed: bool | None = None,
+        schedule: Schedule | None = None,
     ) -> list[Event]:
         """Decide a move to a new time, with `doctor` (the same one or another).
 
@@ -410,7 +427,7 @@ class Appointment:
         assert self.starts_at is not None and self.ends_at is not None
         if (starts_at, ends_at, doctor.id) == (self.starts_at, self.ends_at, self.doctor_id):
             raise ValidationError({"starts_at": phrase("The appointment is already at that time.")})
-        check_times(starts_at, ends_at, now=now, doctor=doctor, tz=tz)
+        check_times(starts_at, ends_at, now=now, schedule=schedule or doctor.schedule(), tz=tz)
         agreed = self.status is Status.CONFIRMED if confirmed is None else confirmed
         moved = AppointmentRescheduled(
             starts_at,

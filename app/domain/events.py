@@ -63,14 +63,95 @@ class WorkingHoursSet(Event):
 
 
 @dataclass(frozen=True)
+class AbsenceRecorded(Event):
+    """The doctor is away from one instant to another; `reason` is one of
+    availability.ABSENCE_REASONS, `note` the desk's words beside it."""
+
+    absence_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    note: str
+
+
+@dataclass(frozen=True)
+class AbsenceChanged(Event):
+    absence_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    note: str
+
+
+@dataclass(frozen=True)
+class AbsenceCancelled(Event):
+    absence_id: UUID
+
+
+@dataclass(frozen=True)
+class DayHoursSet(Event):
+    """For one date, the doctor's periods instead of the weekly ones (none: not working)."""
+
+    day: date
+    hours: list[Any]  # [["09:00", "12:00"], ...] in the clinic's local time
+
+
+@dataclass(frozen=True)
+class DayHoursCleared(Event):
+    """The date follows the weekly hours again."""
+
+    day: date
+
+
+@dataclass(frozen=True)
+class ClinicHoursSet(Event):
+    # {"mon": [["08:00", "19:00"]], ...}: the clinic's opening hours, bounding every
+    # doctor's; an empty mapping lifts the bound.
+    hours: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClinicClosed(Event):
+    """The whole clinic is closed on these days, each with its label (a public holiday)."""
+
+    days: dict[str, str]  # {"2027-12-25": "Christmas Day"}
+
+
+@dataclass(frozen=True)
+class ClinicReopened(Event):
+    day: date
+
+
+@dataclass(frozen=True)
+class VisitTypeDefined(Event):
+    """A kind of visit (a motif) with its usual length, for one doctor, one specialty, or
+    (both empty) any doctor."""
+
+    visit_type_id: UUID
+    label: str
+    minutes: int
+    doctor_id: UUID | None
+    specialty: str
+
+
+@dataclass(frozen=True)
+class VisitTypeRetired(Event):
+    """No longer offered; kept, so that history still names it."""
+
+    visit_type_id: UUID
+
+
+@dataclass(frozen=True)
 class AppointmentCreated(Event):
-    # Version 1 stored a duration instead of ends_at; see the upcaster in the event store.
-    SCHEMA_VERSION: ClassVar[int] = 2
+    # Version 1 stored a duration instead of ends_at; version 2 had no visit type. See the
+    # upcasters in the event store.
+    SCHEMA_VERSION: ClassVar[int] = 3
     patient_id: UUID
     doctor_id: UUID
     starts_at: datetime
     ends_at: datetime
     title: str
+    visit_type_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +240,21 @@ APPOINTMENT_EVENTS: tuple[type[Event], ...] = (
     AppointmentCancellationUndone,
 )
 
+DOCTOR_AVAILABILITY_EVENTS: tuple[type[Event], ...] = (
+    AbsenceRecorded,
+    AbsenceChanged,
+    AbsenceCancelled,
+    DayHoursSet,
+    DayHoursCleared,
+)
+CLINIC_EVENTS: tuple[type[Event], ...] = (
+    ClinicHoursSet,
+    ClinicClosed,
+    ClinicReopened,
+    VisitTypeDefined,
+    VisitTypeRetired,
+)
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     PatientRegistered,
     PatientDetailsChanged,
@@ -166,5 +262,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PatientMergedInto,
     DoctorRegistered,
     WorkingHoursSet,
+    *DOCTOR_AVAILABILITY_EVENTS,
+    *CLINIC_EVENTS,
     *APPOINTMENT_EVENTS,
 )

@@ -12,10 +12,17 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 
 
 def clean_text(
-    value: str, *, field: str, label: Message, max_length: int, required: bool = True
+    value: str,
+    *,
+    field: str,
+    label: Message,
+    max_length: int,
+    required: bool = True,
+    plain: bool = False,
 ) -> str:
     """Strip `value` and check its length; the error names the field as the form shows it
-    (`label`, "The patient's name", starts the sentence)."""
+    (`label`, "The patient's name", starts the sentence). `plain` text (a label shown in
+    lists and on the agenda) refuses angle brackets: markup there is a mistake or worse."""
     if not isinstance(value, str):
         raise ValidationError({field: phrase("%(field)s must be text.", field=label)})
     cleaned = " ".join(value.split())
@@ -23,6 +30,8 @@ def clean_text(
         raise ValidationError(
             {field: phrase("%(field)s contains characters that cannot be stored.", field=label)}
         )
+    if plain and ("<" in cleaned or ">" in cleaned):
+        raise ValidationError({field: phrase("%(field)s cannot contain < or >.", field=label)})
     if required and not cleaned:
         raise ValidationError({field: phrase("%(field)s is required.", field=label)})
     if len(cleaned) > max_length:

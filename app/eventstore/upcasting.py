@@ -60,3 +60,10 @@ def _appointment_rescheduled_doctor_and_confirmation(data: Payload) -> Payload:
     """Version 1 kept the doctor and sent the appointment back to pending, always."""
     data.update(doctor_id=None, previous_doctor_id=None, awaits_confirmation=True)
     return data
+
+
+@upcasters.register("AppointmentCreated", 2)
+def _appointment_created_visit_type(data: Payload) -> Payload:
+    """Version 2 had no visit type: bookings before visit types existed had none."""
+    data["visit_type_id"] = None
+    return data

@@ -20,7 +20,6 @@ from app.domain.events import (
     AppointmentCreated,
     AppointmentMarkedNoShow,
     AppointmentRescheduled,
-    DoctorRegistered,
     PatientDetailsChanged,
     PatientMergedInto,
     PatientRegistered,
@@ -28,6 +27,7 @@ from app.domain.events import (
 )
 from app.eventstore import RecordedEvent
 
+from . import availability
 from . import tables as t
 from .keys import search_key
 from .projection import Projection, stream_row
@@ -54,11 +54,22 @@ def _day_count_tags(row: Row, tz: tzinfo) -> Iterator[Tag]:
 
 appointments = Projection(
     "appointments",
-    # Version 2: the patient's phone in the national form (app/phones.py).
-    version=2,
-    tables=(t.appointments, t.day_counts, t.agenda_touches, t.parties),
+    # Version 2: the patient's phone in the national form (app/phones.py). Version 3: each
+    # doctor's availability, the clinic's days, visit types and the call list.
+    version=3,
+    tables=(
+        t.appointments,
+        t.day_counts,
+        t.agenda_touches,
+        t.parties,
+        t.doctor_availability,
+        t.clinic_days,
+        t.visit_types,
+        t.call_list,
+    ),
     taggers={t.appointments: _appointment_tags, t.day_counts: _day_count_tags},
 )
+availability.register(appointments)
 
 
 @appointments.on(PatientRegistered)
@@ -117,25 +128,15 @@ def on_patient_details_changed(view: View, record: RecordedEvent) -> None:
     )
 
 
-@appointments.on(DoctorRegistered)
-def on_doctor_registered(view: View, record: RecordedEvent) -> None:
-    event = record.event
-    assert isinstance(event, DoctorRegistered)
-    view.put(
-        t.parties,
-        {
-            "party_id": record.stream_id,
-            "full_name": event.full_name,
-            "detail": event.specialty,
-            "merged_into": None,
-        },
-    )
-
-
 def _people(record: RecordedEvent) -> list[tuple[Any, UUID]]:
     event = record.event
     assert isinstance(event, AppointmentCreated)
-    return [(t.parties, event.patient_id), (t.parties, event.doctor_id)]
+    return [
+        (t.parties, event.patient_id),
+        (t.parties, event.doctor_id),
+        (t.doctor_availability, event.doctor_id),
+        *availability.needs_review(record),
+    ]
 
 
 @appointments.on(AppointmentCreated, loads=_people)
@@ -174,9 +175,12 @@ def on_appointment_created(view: View, record: RecordedEvent) -> None:
             "reschedules": 0,
             "checked_in_at": None,
             "completed_at": None,
+            "visit_type_id": event.visit_type_id,
         },
     )
     view.add(t.day_counts, (day, Status.PENDING.value), "count", 1)
+    # Refused into an absence; but one booked as the absence committed is listed here.
+    availability.review(view, view.require(t.appointments, record.stream_id), at=record.recorded_at)
     view.put(
         t.agenda_touches,
         {"doctor_id": event.doctor_id, "day": day, "appointment_id": record.stream_id},
@@ -204,9 +208,12 @@ def _change(view: View, record: RecordedEvent, status: Status, **values: Any) ->
     if new_key != old_key:
         view.add(t.day_counts, old_key, "count", -1)
         view.add(t.day_counts, new_key, "count", 1)
+    availability.review(view, row, at=record.recorded_at)
 
 
-mine = stream_row(t.appointments)
+def mine(record: RecordedEvent) -> list[tuple[Any, Any]]:
+    """The row, and what judging it for the call list reads."""
+    return [(t.appointments, record.stream_id), *availability.needs_review(record)]
 
 
 @appointments.on(AppointmentConfirmed, loads=mine)
@@ -225,7 +232,7 @@ def _moved(record: RecordedEvent) -> list[tuple[Any, UUID]]:
     """The row, and the doctor it moves to (their name and specialty go on the row)."""
     event = record.event
     assert isinstance(event, AppointmentRescheduled)
-    rows: list[tuple[Any, UUID]] = [(t.appointments, record.stream_id)]
+    rows: list[tuple[Any, UUID]] = mine(record)
     if event.doctor_id and event.doctor_id != event.previous_doctor_id:
         rows.append((t.parties, event.doctor_id))
     return rows

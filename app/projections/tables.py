@@ -137,6 +137,8 @@ appointments = sa.Table(
     sa.Column("reschedules", sa.Integer(), nullable=False),
     sa.Column("checked_in_at", UTCDateTime, nullable=True),
     sa.Column("completed_at", UTCDateTime, nullable=True),
+    # The visit type (motif) booked, if one was: named from rm_visit_types when shown.
+    sa.Column("visit_type_id", sa.Uuid(), nullable=True),
     # Keyset pagination walks (starts_at, appointment_id), alone or after one equality filter.
     sa.Index(None, "starts_at", "appointment_id"),
     sa.Index(None, "status", "starts_at", "appointment_id"),
@@ -174,6 +176,65 @@ parties = sa.Table(
     # A patient merged into another: a booking of theirs committed in the same moment as
     # the merge is shown under the kept record all the same.
     sa.Column("merged_into", sa.Uuid(), nullable=True),
+)
+
+# -- availability: what the booking rule reads, as the appointments projection keeps it --
+# The appointments projection keeps its own copy of each doctor's availability and the
+# clinic's days, at its own position: the call list is worked out from both together, so a
+# booking and an absence committed at the same moment are judged in the order they were
+# stored, whichever order that is.
+
+doctor_availability = sa.Table(
+    "rm_doctor_availability",
+    metadata,
+    sa.Column("doctor_id", sa.Uuid(), primary_key=True),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("specialty", sa.String(120), nullable=False),
+    # {"mon": [["09:00", "12:30"], ...]} in clinic time, {} until hours are set.
+    sa.Column("hours", JSONData, nullable=False),
+    # {"2027-03-13": [["09:00", "12:00"]]}: dates with their own hours ([]: not working).
+    sa.Column("day_hours", JSONData, nullable=False),
+    # [{"absence_id", "starts_at", "ends_at", "reason", "note"}], by start.
+    sa.Column("absences", JSONData, nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+
+clinic_days = sa.Table(
+    "rm_clinic_days",
+    metadata,
+    sa.Column("clinic_id", sa.Uuid(), primary_key=True),
+    # The opening hours that bound every doctor's; null: no bound.
+    sa.Column("hours", JSONData, nullable=True),
+    # {"2027-12-25": "Christmas Day"}.
+    sa.Column("closures", JSONData, nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+
+visit_types = sa.Table(
+    "rm_visit_types",
+    metadata,
+    sa.Column("visit_type_id", sa.Uuid(), primary_key=True),
+    sa.Column("label", sa.String(60), nullable=False),
+    sa.Column("minutes", sa.Integer(), nullable=False),
+    sa.Column("doctor_id", sa.Uuid(), nullable=True),
+    sa.Column("specialty", sa.String(120), nullable=False),
+    sa.Column("retired", sa.Boolean(), nullable=False),
+    sa.Column("defined_at", UTCDateTime, nullable=False),
+)
+
+# Appointments needing a new time: pending or confirmed, no longer inside their doctor's
+# effective hours (an absence, a closure, shorter hours recorded over them). A row leaves
+# when the appointment is moved, cancelled or checked in, or the time is available again.
+call_list = sa.Table(
+    "rm_call_list",
+    metadata,
+    sa.Column("appointment_id", sa.Uuid(), primary_key=True),
+    sa.Column("doctor_id", sa.Uuid(), nullable=False),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    # When the appointment was found outside the hours: the event's time, not the clock's.
+    sa.Column("listed_at", UTCDateTime, nullable=False),
+    sa.Index(None, "starts_at", "appointment_id"),
+    sa.Index(None, "doctor_id", "starts_at"),
 )
 
 # An appointment's timeline, a row per event, phrased for people: who, when, what changed

@@ -114,6 +114,9 @@ class View:
         # both days' agendas stale).
         self._taggers = taggers or {}
         self.tags: set[Tag] = set()
+        # What handlers work out from rows and reuse within the batch (a doctor's schedule):
+        # a handler that changes the rows clears its own entries.
+        self.memo: dict[Hashable, Any] = {}
 
     def _tag(self, table: sa.Table, row: Row | None) -> None:
         tagger = self._taggers.get(table)
@@ -196,6 +199,24 @@ class View:
         for row in self._rows[table].values():
             if row is not None and all(row[name] == value for name, value in match.items()):
                 row.update(values)
+
+    def select(
+        self, table: sa.Table, where: Callable[[sa.Table], Iterable[sa.ColumnElement[bool]]]
+    ) -> list[Row]:
+        """The rows matching `where` (built on the physical table), as the batch sees them:
+        written first, so the query finds this batch's own changes, then shared with it."""
+        self.flush()
+        statements, rows = self._statements[table], self._rows[table]
+        physical = statements.table
+        found = []
+        for found_row in self.conn.execute(sa.select(physical).where(*where(physical))).mappings():
+            fresh = dict(found_row)
+            key = statements.key_of(fresh)
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = fresh
+            found.append(row)
+        return found
 
     def flush(self) -> None:
         """Write every changed row: deletes, then inserts-or-updates, a statement each."""

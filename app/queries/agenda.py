@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from app.domain.appointment import HOLDS_TIME
+from app.domain.availability import Schedule
 from app.domain.clinic_time import day_bounds, local_day
 from app.metrics import timed
 from app.projections import tables as t
 
 from .appointments import AppointmentRow
+from .availability import schedules
 from .rows import row_to
 from .slots import Slot, free_slots, slot_grid
+
+NO_SCHEDULE = Schedule("", {})
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,18 @@ class DoctorRow:
     registered_at: datetime
     changed_at: datetime
     version: int
+    # When they work, by the one availability rule; joined in by `with_schedules`.
+    schedule: Schedule = field(default=NO_SCHEDULE, compare=False)
 
     @classmethod
     def from_row(cls, row: Any) -> DoctorRow:
         return row_to(cls, row)
+
+
+def with_schedules(conn: Connection, doctors: list[DoctorRow]) -> list[DoctorRow]:
+    """The doctors with their schedules (one-off hours, absences, the clinic's days)."""
+    found = schedules(conn, [(d.doctor_id, d.full_name, d.hours) for d in doctors])
+    return [replace(d, schedule=found[d.doctor_id]) for d in doctors]
 
 
 @timed("doctor_detail")
@@ -42,7 +54,7 @@ def doctor(engine: Engine, doctor_id: UUID) -> DoctorRow | None:
     query = sa.select(t.doctors).where(t.doctors.c.doctor_id == doctor_id)
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
-    return DoctorRow.from_row(row) if row is not None else None
+        return with_schedules(conn, [DoctorRow.from_row(row)])[0] if row is not None else None
 
 
 HOLDING = tuple(sorted(s.value for s in HOLDS_TIME))
@@ -119,7 +131,7 @@ def free_slots_for_day(
     found = doctor(engine, doctor_id)
     if found is None:
         return []
-    grid = slot_grid(day, found.hours, found.slot_minutes, tz)
+    grid = slot_grid(day, found.schedule, found.slot_minutes, tz)
     if not grid:
         return []
     busy = _between(engine, doctor_id, grid[0].starts_at, grid[-1].ends_at, holding_only=True)

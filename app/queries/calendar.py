@@ -23,7 +23,7 @@ from app.domain.clinic_time import day_bounds, to_utc
 from app.metrics import timed
 from app.projections import tables as t
 
-from .agenda import DoctorRow, overlapping
+from .agenda import DoctorRow, overlapping, with_schedules
 from .appointments import AppointmentRow
 from .slots import Slot, free_slots, slot_grid, working_periods
 
@@ -59,7 +59,8 @@ def doctors_for(
     query = query.offset((page - 1) * per_page).limit(per_page + 1)
     with engine.connect() as conn:
         rows = [DoctorRow.from_row(row) for row in conn.execute(query).mappings()]
-    return DoctorPage(rows[:per_page], page, len(rows) > per_page)
+        shown = with_schedules(conn, rows[:per_page])
+    return DoctorPage(shown, page, len(rows) > per_page)
 
 
 def day_appointments(
@@ -196,7 +197,7 @@ def day_grid(
     appointment) to the latest end, each doctor a column of booked, free, open and off cells."""
     day_start, day_end = day_bounds(day, tz)
     rows_by_doctor = _blocks(engine, doctors, day_start, day_end)
-    periods = {d.doctor_id: working_periods(day, d.hours, tz) for d in doctors}
+    periods = {d.doctor_id: working_periods(day, d.schedule, tz) for d in doctors}
     holding = {
         d.doctor_id: [r for r in rows_by_doctor[d.doctor_id] if r.status in HOLDS_TIME]
         for d in doctors
@@ -227,7 +228,7 @@ def day_grid(
             holding[doctor.doctor_id],
             [r for r in rows_by_doctor[doctor.doctor_id] if r.status not in HOLDS_TIME],
             free_slots(
-                slot_grid(day, doctor.hours, doctor.slot_minutes, tz),
+                slot_grid(day, doctor.schedule, doctor.slot_minutes, tz),
                 holding[doctor.doctor_id],
                 now=now,
             ),
@@ -346,7 +347,7 @@ def week_capacity(
     for doctor in doctors.doctors:
         for day in days:
             taken = busy.get((doctor.doctor_id, day), [])
-            grid = slot_grid(day, doctor.hours, doctor.slot_minutes, tz)
+            grid = slot_grid(day, doctor.schedule, doctor.slot_minutes, tz)
             free = len(free_slots(grid, taken, now=now)) if grid else 0
             cells[doctor.doctor_id, day] = Capacity(len(taken), free, bool(grid))
             free_per_day[day] += free

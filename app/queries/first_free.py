@@ -18,11 +18,13 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from app.domain.availability import Schedule
 from app.domain.clinic_time import day_bounds, to_utc
 from app.metrics import timed
 from app.projections import tables as t
 
 from .agenda import overlapping
+from .availability import schedules
 from .slots import free_starts
 
 HORIZON_DAYS = 90
@@ -52,6 +54,7 @@ class Candidate:
     specialty: str
     slot_minutes: int
     hours: dict[str, Any] | None
+    schedule: Schedule
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,20 @@ def candidates(
     else:
         return []
     with engine.connect() as conn:
-        rows = conn.execute(query.order_by(d.c.name_key, d.c.doctor_id))
-        return [Candidate(*row) for row in rows]
+        rows = conn.execute(query.order_by(d.c.name_key, d.c.doctor_id)).all()
+        found = schedules(conn, [(row.doctor_id, row.full_name, row.hours) for row in rows])
+        return [
+            Candidate(
+                row.doctor_id,
+                row.full_name,
+                row.name_key,
+                row.specialty,
+                row.slot_minutes,
+                row.hours,
+                found[row.doctor_id],
+            )
+            for row in rows
+        ]
 
 
 @dataclass(frozen=True)
@@ -145,7 +160,7 @@ def first_free(
     doctors = candidates(engine, doctor_id=doctor_id, specialty=specialty)
     last_day = from_day + timedelta(days=horizon_days - 1)
     found: list[FreeTime] = []
-    working = [doc for doc in doctors if doc.hours]
+    working = [doc for doc in doctors if doc.hours or doc.schedule.day_hours]
     day = from_day
     while working and day <= last_day and len(found) < count:
         chunk_end = min(day + timedelta(days=chunk_days - 1), last_day)
@@ -161,7 +176,7 @@ def first_free(
                 busy = _on_day(held[doc.doctor_id], starts[doc.doctor_id], start, end)
                 length = minutes or doc.slot_minutes
                 for slot in free_starts(
-                    day, doc.hours, doc.slot_minutes, busy, now=now, tz=tz, minutes=length
+                    day, doc.schedule, doc.slot_minutes, busy, now=now, tz=tz, minutes=length
                 ):
                     if _in_part(slot.starts_at, part, tz):
                         free = FreeTime(

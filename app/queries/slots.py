@@ -1,4 +1,4 @@
-"""Free slots: a doctor's working hours cut into slots, minus the time already booked.
+"""Free slots: a doctor's effective hours cut into slots, minus the time already booked.
 
 Pure functions (the read repository in `agenda` feeds them rows), so the calendar rules are
 tested without a database: slot length, periods, daylight-saving days, the past.
@@ -7,14 +7,14 @@ tested without a database: slot length, periods, daylight-saving days, the past.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from app.domain.clinic_time import local_moment
-from app.domain.rules import WEEKDAYS
+from app.domain.availability import Clock, Schedule, instants
+from app.domain.clinic_time import day_bounds
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -23,38 +23,20 @@ class Slot:
     ends_at: datetime
 
 
-Hours = Mapping[str, Sequence[Sequence[str]]]
+Periods = Clock  # one day's working periods on the wall clock, as the hours say
 
-
-Periods = tuple[tuple[str, str], ...]  # one weekday's working periods, as the hours say
-
-
-def _periods(day: date, hours: Hours | None) -> Periods:
-    return tuple((a, b) for a, b in (hours or {}).get(WEEKDAYS[day.weekday()], []))
-
-
-# The grids below depend only on the day, that weekday's periods, the lengths and the zone,
-# and most doctors share their hours: a week's capacity for 30 doctors, or a first-available
+# The grids below depend only on the day, that day's periods, the lengths and the zone, and
+# most doctors share their hours: a week's capacity for 30 doctors, or a first-available
 # search over 600 doctor-days, works each one out once instead of once per doctor and day.
 # Bounded: a year of days for a few patterns of hours (an entry is a day's slots, a few KB).
-
-
-@lru_cache(maxsize=2048)
-def _working(day: date, periods: Periods, tz: tzinfo) -> tuple[Slot, ...]:
-    found = []
-    for start_text, end_text in periods:
-        start, end = local_moment(day, start_text, tz), local_moment(day, end_text, tz)
-        if start is not None and end is not None:
-            found.append(Slot(start, end))
-    return tuple(found)
+# Absences are cut out afterwards (`_within`): they are a doctor's own and rarely on a day.
 
 
 @lru_cache(maxsize=2048)
 def _grid(day: date, periods: Periods, slot_minutes: int, tz: tzinfo) -> tuple[Slot, ...]:
     length = timedelta(minutes=slot_minutes)
     grid = []
-    for period in _working(day, periods, tz):
-        start, end = period.starts_at, period.ends_at
+    for start, end in instants(day, periods, tz):
         while start + length <= end:
             grid.append(Slot(start, start + length))
             start += length
@@ -65,26 +47,44 @@ def _grid(day: date, periods: Periods, slot_minutes: int, tz: tzinfo) -> tuple[S
 def _visits(
     day: date, periods: Periods, slot_minutes: int, minutes: int, tz: tzinfo
 ) -> tuple[Slot, ...]:
-    """The visits of `minutes` from each start of the slot grid that lie inside one
-    working period on the wall clock, as the booking checks them (`_fits_hours`)."""
+    """The visits of `minutes` from each start of the slot grid that lie inside one of the
+    day's periods, as the booking checks them (`Schedule.fits`)."""
     length = timedelta(minutes=minutes)
-    clock_periods = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in periods]
+    spans = instants(day, periods, tz)
     return tuple(
         Slot(slot.starts_at, slot.starts_at + length)
         for slot in _grid(day, periods, slot_minutes, tz)
-        if _fits_hours(slot.starts_at, slot.starts_at + length, clock_periods, tz)
+        if any(a <= slot.starts_at and slot.starts_at + length <= b for a, b in spans)
     )
 
 
-def working_periods(day: date, hours: Hours | None, tz: tzinfo) -> list[Slot]:
-    """The doctor's working periods on `day`, as instants (a period whose start or end the
-    clocks skip that day is left out, as the booking check would refuse times in it)."""
-    return list(_working(day, _periods(day, hours), tz))
+def _within(slots: Iterable[Slot], day: date, schedule: Schedule, tz: tzinfo) -> list[Slot]:
+    """The slots that also lie inside the day's effective periods (outside absences)."""
+    spans = schedule.periods(day, tz)
+    return [
+        slot for slot in slots if any(a <= slot.starts_at and slot.ends_at <= b for a, b in spans)
+    ]
 
 
-def slot_grid(day: date, hours: Hours | None, slot_minutes: int, tz: tzinfo) -> list[Slot]:
-    """Every whole slot of the doctor's working periods on `day`."""
-    return list(_grid(day, _periods(day, hours), slot_minutes, tz))
+def _has_absence(day: date, schedule: Schedule, tz: tzinfo) -> bool:
+    if not schedule.absences:
+        return False
+    first, last = day_bounds(day, tz)
+    return any(a.overlaps(first, last) for a in schedule.absences)
+
+
+def working_periods(day: date, schedule: Schedule, tz: tzinfo) -> list[Slot]:
+    """The doctor's effective periods on `day`, as instants (`Schedule.periods`)."""
+    return [Slot(start, end) for start, end in schedule.periods(day, tz)]
+
+
+def slot_grid(day: date, schedule: Schedule, slot_minutes: int, tz: tzinfo) -> list[Slot]:
+    """Every whole slot of the doctor's effective periods on `day`, on the grid of the
+    day's working periods (an absence ending at 10:50 leaves the 11:00 slot, not 10:50)."""
+    grid = _grid(day, schedule.clock_periods(day), slot_minutes, tz)
+    if _has_absence(day, schedule, tz):
+        return _within(grid, day, schedule, tz)
+    return list(grid)
 
 
 def free_slots(grid: Iterable[Slot], busy: Iterable[Any], *, now: datetime) -> list[Slot]:
@@ -117,23 +117,9 @@ def _merged(busy: Iterable[Any]) -> list[tuple[datetime, datetime]]:
     return taken
 
 
-def _fits_hours(
-    start: datetime, end: datetime, periods: list[tuple[time, time]], tz: tzinfo
-) -> bool:
-    """Whether [start, end) lies inside one working period, compared on the wall clock
-    exactly as the booking does (`Doctor.check_works`): on the day the clocks go back, a
-    grid start in the repeated hour can fall before its period on the wall clock, and a
-    time booking would refuse must not be offered."""
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    if local_start.date() != local_end.date():
-        return False
-    begins, ends = local_start.time(), local_end.time()
-    return any(p_start <= begins and ends <= p_end for p_start, p_end in periods)
-
-
 def free_starts(
     day: date,
-    hours: Mapping[str, Sequence[Sequence[str]]] | None,
+    schedule: Schedule,
     slot_minutes: int,
     busy: Iterable[Any],
     *,
@@ -142,14 +128,17 @@ def free_starts(
     minutes: int | None = None,
 ) -> list[Slot]:
     """The visits of `minutes` (default: the slot length) that could be booked on `day`:
-    each starts on the doctor's slot grid, after `now`, lies inside one working period and
+    each starts on the doctor's slot grid, after `now`, lies inside one effective period and
     overlaps no busy period (rows with starts_at and ends_at: the appointments that hold
     time). With `minutes` equal to the slot length these are `free_slots`' slots.
 
     `busy` may hold the doctor's whole search window, unsorted; the overlap test bisects,
     so a day costs its grid times log(busy), not grid times busy."""
-    periods = _periods(day, hours)
+    periods = schedule.clock_periods(day)
     if not periods:
         return []
     length = slot_minutes if minutes is None else minutes
-    return free_slots(_visits(day, periods, slot_minutes, length, tz), busy, now=now)
+    visits: Iterable[Slot] = _visits(day, periods, slot_minutes, length, tz)
+    if _has_absence(day, schedule, tz):
+        visits = _within(visits, day, schedule, tz)
+    return free_slots(visits, busy, now=now)

@@ -238,10 +238,11 @@ class TestWhatTheReadSideRecords:
         processed = "rendezvous_projection_events_processed_total"
         batches = "rendezvous_projection_batch_duration_seconds_count"
         # patients: the 2 registrations; doctors: the registration and the hours;
-        # appointments: the 3 registrations (it keeps the parties' names), not the hours.
+        # appointments: all 4 (it keeps the parties' names, and the hours that the call list
+        # judges appointments by).
         assert moved(before, after, processed, projection="patients") == 2
         assert moved(before, after, processed, projection="doctors") == 2
-        assert moved(before, after, processed, projection="appointments") == 3
+        assert moved(before, after, processed, projection="appointments") == 4
         for name in ("patients", "doctors", "appointments"):
             assert moved(before, after, batches, projection=name) >= 1
 

@@ -86,6 +86,29 @@ SAMPLES = [
     ev.PatientMergedInto(kept_id=uuid4(), kept_name="Jean Dupont"),
     ev.DoctorRegistered("Dr Lee", "ENT", 20),
     ev.WorkingHoursSet({"mon": [["09:00", "12:00"]]}, 20),
+    ev.AbsenceRecorded(
+        uuid4(),
+        datetime(2027, 12, 13, 23, tzinfo=UTC),
+        datetime(2027, 12, 18, 23, tzinfo=UTC),
+        "holiday",
+        "",
+    ),
+    ev.AbsenceChanged(
+        uuid4(),
+        datetime(2027, 12, 14, 13, tzinfo=UTC),
+        datetime(2027, 12, 14, 17, tzinfo=UTC),
+        "training",
+        "Échographie",
+    ),
+    ev.AbsenceCancelled(uuid4()),
+    ev.DayHoursSet(date(2027, 3, 13), [["09:00", "12:00"]]),
+    ev.DayHoursCleared(date(2027, 3, 13)),
+    ev.ClinicHoursSet({"mon": [["08:00", "19:00"]]}),
+    ev.ClinicClosed({"2027-12-25": "Noël"}),
+    ev.ClinicReopened(date(2027, 12, 25)),
+    ev.VisitTypeDefined(uuid4(), "Vaccination", 15, None, "Pédiatrie"),
+    ev.VisitTypeDefined(uuid4(), "Suivi", 20, uuid4(), ""),
+    ev.VisitTypeRetired(uuid4()),
     ev.AppointmentCreated(
         uuid4(),
         uuid4(),
@@ -135,6 +158,16 @@ class TestCodec:
         }
         event = EventCodec().decode("AppointmentCreated", 1, old)
         assert event.ends_at == datetime(2027, 1, 12, 9, 45, tzinfo=UTC)
+
+    def test_a_version_2_booking_reads_as_one_without_a_visit_type(self):
+        old = {
+            "patient_id": str(uuid4()),
+            "doctor_id": str(uuid4()),
+            "starts_at": "2027-01-12T09:00:00+00:00",
+            "ends_at": "2027-01-12T09:30:00+00:00",
+            "title": "x",
+        }
+        assert EventCodec().decode("AppointmentCreated", 2, old).visit_type_id is None
 
     def test_a_version_1_reschedule_reads_as_a_move_with_the_same_doctor_back_to_pending(self):
         old = {

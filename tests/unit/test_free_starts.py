@@ -1,8 +1,9 @@
 """The first-available rule (`free_starts`): what it offers is what booking accepts.
 
-The property tests hold it against the write side's own checks (`Doctor.check_works` for
+The property tests hold it against the write side's own checks (`Schedule.refusal` for
 working hours, `diary.check_free` for other appointments), on random hours, slot lengths,
-durations, busy lists and clocks, daylight-saving days included.
+durations, busy lists and clocks, daylight-saving days included; tests/unit/
+test_availability.py adds absences, one-off hours and closures.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from uuid import uuid4
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.domain.availability import Schedule
 from app.domain.diary import Booked, check_free
 from app.domain.doctor import Doctor
-from app.domain.errors import OutsideWorkingHoursError, SlotTakenError
+from app.domain.errors import SlotTakenError
 from app.domain.events import DoctorRegistered, WorkingHoursSet
 from app.domain.rules import WEEKDAYS
 from app.queries.slots import free_slots, free_starts, slot_grid
@@ -31,8 +33,12 @@ def clocks(slots) -> list[str]:
     return [slot.starts_at.astimezone(TZ).strftime("%H:%M") for slot in slots]
 
 
+def weekly(hours: dict | None) -> Schedule:
+    return Schedule.from_data("Dr Ada Martin", hours, {}, [])
+
+
 MONDAY = date(2027, 1, 11)
-HOURS = {"mon": [["09:00", "12:00"], ["14:00", "16:00"]]}
+HOURS = weekly({"mon": [["09:00", "12:00"], ["14:00", "16:00"]]})
 EARLY = local("2027-01-11 07:00")
 
 
@@ -59,7 +65,7 @@ class TestFreeStarts:
 
     def test_a_shorter_visit_still_starts_on_the_grid(self):
         found = free_starts(
-            MONDAY, {"mon": [["09:00", "10:00"]]}, 30, [], now=EARLY, tz=TZ, minutes=10
+            MONDAY, weekly({"mon": [["09:00", "10:00"]]}), 30, [], now=EARLY, tz=TZ, minutes=10
         )
         assert clocks(found) == ["09:00", "09:30"]
 
@@ -68,30 +74,23 @@ class TestFreeStarts:
             clocks(free_starts(MONDAY, HOURS, 60, [], now=local("2027-01-11 15:00"), tz=TZ)) == []
         )
         assert free_starts(date(2027, 1, 12), HOURS, 30, [], now=EARLY, tz=TZ) == []
-        assert free_starts(MONDAY, None, 30, [], now=EARLY, tz=TZ) == []
+        assert free_starts(MONDAY, weekly(None), 30, [], now=EARLY, tz=TZ) == []
 
     def test_the_hour_skipped_in_spring_offers_nothing(self):
         # Sunday 28 March 2027: 02:00 becomes 03:00 in Paris; a period starting in the
         # skipped hour does not exist that day (as slot_grid says).
-        hours = {"sun": [["02:30", "05:00"], ["09:00", "10:00"]]}
+        hours = weekly({"sun": [["02:30", "05:00"], ["09:00", "10:00"]]})
         found = free_starts(date(2027, 3, 28), hours, 30, [], now=EARLY, tz=TZ)
         assert clocks(found) == ["09:00", "09:30"]
 
-    def test_the_hour_repeated_in_autumn_offers_only_what_booking_accepts(self):
-        # Sunday 31 October 2027: 03:00 becomes 02:00. From 02:30 (summer time) the grid
-        # reaches 02:00 (winter time) half an hour later: before 02:30 on the wall clock,
-        # which Doctor.check_works refuses, so it is not offered though free_slots lists it.
-        day, hours = date(2027, 10, 31), {"sun": [["02:30", "04:00"]]}
-        grid = slot_grid(day, hours, 30, TZ)
-        assert clocks(free_slots(grid, [], now=EARLY)) == [
-            "02:30",
-            "02:00",
-            "02:30",
-            "03:00",
-            "03:30",
-        ]
+    def test_the_hour_repeated_in_autumn_is_worked_as_the_instants_say(self):
+        # Sunday 31 October 2027: 03:00 becomes 02:00. From 02:30 (summer time) to 04:00
+        # (winter time) is two and a half hours; the grid reaches 02:00 (winter time) half
+        # an hour in, and booking judges instants too (Schedule.fits), so it is offered.
+        day, hours = date(2027, 10, 31), weekly({"sun": [["02:30", "04:00"]]})
         offered = free_starts(day, hours, 30, [], now=EARLY, tz=TZ)
-        assert clocks(offered) == ["02:30", "02:30", "03:00", "03:30"]
+        assert clocks(offered) == ["02:30", "02:00", "02:30", "03:00", "03:30"]
+        assert offered == free_slots(slot_grid(day, hours, 30, TZ), [], now=EARLY)
 
 
 # -- properties, against the write side's checks --
@@ -135,10 +134,11 @@ def doctor_with(hours: dict[str, list[list[str]]], slot_minutes: int) -> Doctor:
 
 
 def booking_accepts(doctor: Doctor, start: datetime, end: datetime, busy: list[Booked]) -> bool:
+    if doctor.schedule().refusal(start, end, TZ) is not None:
+        return False
     try:
-        doctor.check_works(start, end, TZ)
         check_free(start, end, busy, doctor_name=doctor.full_name, tz=TZ)
-    except (OutsideWorkingHoursError, SlotTakenError):
+    except SlotTakenError:
         return False
     return True
 
@@ -161,7 +161,8 @@ def cases(draw: st.DrawFn):
 def test_every_time_offered_is_one_booking_accepts(case):
     day, hours, slot_minutes, minutes, busy, now = case
     doctor = doctor_with(hours, slot_minutes)
-    for slot in free_starts(day, hours, slot_minutes, busy, now=now, tz=TZ, minutes=minutes):
+    schedule = doctor.schedule()
+    for slot in free_starts(day, schedule, slot_minutes, busy, now=now, tz=TZ, minutes=minutes):
         assert slot.starts_at > now
         assert slot.ends_at - slot.starts_at == timedelta(minutes=minutes)
         assert booking_accepts(doctor, slot.starts_at, slot.ends_at, busy), slot
@@ -173,21 +174,17 @@ def test_every_time_offered_is_one_booking_accepts(case):
 def test_every_future_grid_start_booking_accepts_is_offered(case):
     day, hours, slot_minutes, minutes, busy, now = case
     doctor = doctor_with(hours, slot_minutes)
+    schedule = doctor.schedule()
     offered = {
         slot.starts_at
-        for slot in free_starts(day, hours, slot_minutes, busy, now=now, tz=TZ, minutes=minutes)
+        for slot in free_starts(day, schedule, slot_minutes, busy, now=now, tz=TZ, minutes=minutes)
     }
     length = timedelta(minutes=minutes)
-    for slot in slot_grid(day, hours, slot_minutes, TZ):
+    for slot in slot_grid(day, schedule, slot_minutes, TZ):
         if slot.starts_at > now and booking_accepts(
             doctor, slot.starts_at, slot.starts_at + length, busy
         ):
             assert slot.starts_at in offered, slot
-
-
-def _clocks_change(day: date) -> bool:
-    start, end = (datetime.combine(d, time(), TZ) for d in (day, day + timedelta(days=1)))
-    return start.utcoffset() != end.utcoffset()
 
 
 # No deadline: a loaded CI machine (the e2e browsers run beside) is slow, not wrong.
@@ -195,10 +192,5 @@ def _clocks_change(day: date) -> bool:
 @given(cases())
 def test_at_the_slot_length_it_offers_exactly_the_free_slots(case):
     day, hours, slot_minutes, _, busy, now = case
-    found = free_starts(day, hours, slot_minutes, busy, now=now, tz=TZ)
-    grid_free = free_slots(slot_grid(day, hours, slot_minutes, TZ), busy, now=now)
-    if _clocks_change(day):
-        # Only the autumn's repeated hour can differ (the example above): never more.
-        assert set(found) <= set(grid_free)
-    else:
-        assert found == grid_free
+    found = free_starts(day, weekly(hours), slot_minutes, busy, now=now, tz=TZ)
+    assert found == free_slots(slot_grid(day, weekly(hours), slot_minutes, TZ), busy, now=now)

@@ -11,7 +11,6 @@ from app.domain.doctor import Doctor, parse_hours
 from app.domain.errors import (
     AlreadyExistsError,
     InvalidTransitionError,
-    OutsideWorkingHoursError,
     ValidationError,
 )
 from app.domain.events import (
@@ -139,12 +138,16 @@ class TestDoctor:
         [event] = subject.set_working_hours(saturday, 15)
         assert isinstance(event, WorkingHoursSet)
         subject.apply(event)
-        subject.check_works(local("2027-01-16 10:00"), local("2027-01-16 10:30"), TZ)
-        with pytest.raises(OutsideWorkingHoursError):
-            subject.check_works(local("2027-01-12 10:00"), local("2027-01-12 10:30"), TZ)
+        assert subject.schedule().fits(local("2027-01-16 10:00"), local("2027-01-16 10:30"), TZ)
+        refused = subject.schedule().refusal(
+            local("2027-01-12 10:00"), local("2027-01-12 10:30"), TZ
+        )
+        assert "they do not work on Tuesdays" in str(refused)
         assert subject.set_working_hours(saturday, 15) == []
 
     def test_a_visit_across_midnight_is_never_inside_working_hours(self):
         subject = doctor({"mon": [["00:00", "23:59"]], "tue": [["00:00", "23:59"]]})
-        with pytest.raises(OutsideWorkingHoursError):
-            subject.check_works(local("2027-01-11 23:30"), local("2027-01-12 00:15"), TZ)
+        refused = subject.schedule().refusal(
+            local("2027-01-11 23:30"), local("2027-01-12 00:15"), TZ
+        )
+        assert str(refused) == "An appointment must start and end on the same day."
