@@ -20,7 +20,7 @@ from app.projections import tables as t
 from .appointments import AppointmentRow
 from .availability import schedules
 from .rows import row_to
-from .slots import Slot, free_slots, slot_grid
+from .slots import Slot, free_slots, free_starts, slot_grid
 
 NO_SCHEDULE = Schedule("", {})
 
@@ -125,14 +125,26 @@ def agenda_for_week(
 
 @timed("free_slots")
 def free_slots_for_day(
-    engine: Engine, doctor_id: UUID, day: date, *, tz: tzinfo, now: datetime
+    engine: Engine,
+    doctor_id: UUID,
+    day: date,
+    *,
+    tz: tzinfo,
+    now: datetime,
+    minutes: int | None = None,
 ) -> list[Slot]:
-    """Working hours minus appointments that hold time, in the doctor's slot length."""
+    """Effective hours minus appointments that hold time, in the doctor's slot length; with
+    `minutes`, the visits of that length starting on the slot grid (`free_starts`)."""
     found = doctor(engine, doctor_id)
     if found is None:
         return []
     grid = slot_grid(day, found.schedule, found.slot_minutes, tz)
     if not grid:
         return []
-    busy = _between(engine, doctor_id, grid[0].starts_at, grid[-1].ends_at, holding_only=True)
+    start, end = day_bounds(day, tz)
+    busy = _between(engine, doctor_id, start, end, holding_only=True)
+    if minutes is not None and minutes != found.slot_minutes:
+        return free_starts(
+            day, found.schedule, found.slot_minutes, busy, now=now, tz=tz, minutes=minutes
+        )
     return free_slots(grid, busy, now=now)

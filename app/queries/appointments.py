@@ -51,6 +51,7 @@ class AppointmentRow:
     reschedules: int
     checked_in_at: datetime | None
     completed_at: datetime | None
+    visit_type_id: UUID | None = None  # its label from rm_visit_types (availability.py)
 
     @classmethod
     def from_row(cls, row: Any) -> AppointmentRow:

@@ -117,3 +117,35 @@ def visit_type_labels(engine: Engine, ids: Iterable[UUID | None]) -> dict[UUID, 
     with engine.connect() as conn:
         rows = conn.execute(sa.select(v).where(v.c.visit_type_id.in_(wanted))).mappings()
         return {row["visit_type_id"]: row_to(VisitTypeRow, row) for row in rows}
+
+
+COMING_WEEKS = 6  # the doctor page's calendar of the coming weeks
+
+
+@dataclass(frozen=True)
+class ComingDay:
+    """One day of a doctor's coming weeks, as its page marks it."""
+
+    day: date
+    kind: str  # "work", "part" (partly away or own hours), "away", "closed", "off", "past"
+    periods: list[tuple[datetime, datetime]]
+    note: DayNote | None
+
+
+def coming_day(schedule: Schedule, day: date, tz: tzinfo, today: date) -> ComingDay:
+    """How `day` looks for the doctor: working, away, closed, off, or changed."""
+    note = day_note(schedule, day, tz)
+    periods = schedule.periods(day, tz)
+    if day < today:
+        kind = "past"
+    elif note is not None and note.closed is not None:
+        kind = "closed"
+    elif note is not None and note.absences and not periods:
+        kind = "away"
+    elif note is not None and periods:
+        kind = "part"
+    elif periods:
+        kind = "work"
+    else:
+        kind = "off"
+    return ComingDay(day, kind, periods, note)

@@ -19,12 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.domain.appointment import HOLDS_TIME, Status
+from app.domain.availability import instants
 from app.domain.clinic_time import day_bounds, to_utc
 from app.metrics import timed
 from app.projections import tables as t
 
 from .agenda import DoctorRow, overlapping, with_schedules
 from .appointments import AppointmentRow
+from .availability import DayNote, day_note
 from .slots import Slot, free_slots, slot_grid, working_periods
 
 GRID_COLUMNS = 10  # doctors per grid page: about 150 px each on a 1920 px screen
@@ -155,6 +157,9 @@ class Column:
     released: list[Block]  # cancelled or no-show: they hold no time
     works: bool  # has working hours that day
     free: int  # free cells
+    # Absences that day, shown as such in the header and the cells ("away"), not as
+    # time outside working hours.
+    note: DayNote | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,7 @@ class DayGrid:
     rows: list[datetime]  # each row's start (UTC)
     columns: list[Column]
     now_row: int | None  # the row the current time falls in, on today
+    closed: str | None = None  # the clinic's closure that day, its label
 
 
 def _minute_of_day(moment: datetime, tz: tzinfo) -> int:
@@ -198,18 +204,30 @@ def day_grid(
     day_start, day_end = day_bounds(day, tz)
     rows_by_doctor = _blocks(engine, doctors, day_start, day_end)
     periods = {d.doctor_id: working_periods(day, d.schedule, tz) for d in doctors}
+    # The hours each doctor would have worked but for an absence: drawn as "away".
+    planned = {
+        d.doctor_id: [Slot(a, b) for a, b in instants(day, d.schedule.clock_periods(day), tz)]
+        for d in doctors
+    }
+    notes = {d.doctor_id: day_note(d.schedule, day, tz) for d in doctors}
+    closed = doctors[0].schedule.clinic.closures.get(day) if doctors else None
     holding = {
         d.doctor_id: [r for r in rows_by_doctor[d.doctor_id] if r.status in HOLDS_TIME]
         for d in doctors
     }
-    spans = [p for ps in periods.values() for p in ps] + [
+    spans = [p for ps in planned.values() for p in ps] + [
         Slot(max(r.starts_at, day_start), min(r.ends_at, day_end))
         for rs in holding.values()
         for r in rs
     ]
     if not spans:
         return DayGrid(
-            day, 60, [], [_idle_column(d, rows_by_doctor[d.doctor_id]) for d in doctors], None
+            day,
+            60,
+            [],
+            [_idle_column(d, rows_by_doctor[d.doctor_id], notes[d.doctor_id]) for d in doctors],
+            None,
+            closed,
         )
     step_minutes = _step(doctors, [p for ps in periods.values() for p in ps], tz)
     step = timedelta(minutes=step_minutes)
@@ -225,6 +243,7 @@ def day_grid(
             rows,
             step,
             periods[doctor.doctor_id],
+            planned[doctor.doctor_id],
             holding[doctor.doctor_id],
             [r for r in rows_by_doctor[doctor.doctor_id] if r.status not in HOLDS_TIME],
             free_slots(
@@ -233,15 +252,16 @@ def day_grid(
                 now=now,
             ),
             now,
+            notes[doctor.doctor_id],
         )
         for doctor in doctors
     ]
     now_row = _floor(now, origin, step) if rows and rows[0] <= now < rows[-1] + step else None
-    return DayGrid(day, step_minutes, rows, columns, now_row)
+    return DayGrid(day, step_minutes, rows, columns, now_row, closed)
 
 
-def _idle_column(doctor: DoctorRow, rows: list[Block]) -> Column:
-    return Column(doctor, [], [r for r in rows if r.status not in HOLDS_TIME], False, 0)
+def _idle_column(doctor: DoctorRow, rows: list[Block], note: DayNote | None) -> Column:
+    return Column(doctor, [], [r for r in rows if r.status not in HOLDS_TIME], False, 0, note)
 
 
 def _column(
@@ -249,10 +269,12 @@ def _column(
     rows: list[datetime],
     step: timedelta,
     periods: list[Slot],
+    planned: list[Slot],
     holding: list[Block],
     released: list[Block],
     free: list[Slot],
     now: datetime,
+    note: DayNote | None = None,
 ) -> Column:
     origin, count = rows[0], len(rows)
     cells: list[Cell | None] = [None] * count
@@ -295,8 +317,11 @@ def _column(
         if taken[index]:
             continue
         working = any(p.starts_at < start + step and start < p.ends_at for p in periods)
-        cells[index] = Cell("open" if working else "off", start, past=start + step <= now)
-    return Column(doctor, cells, released, bool(periods), len(free))
+        kind = "open" if working else "off"
+        if not working and any(p.starts_at < start + step and start < p.ends_at for p in planned):
+            kind = "away"
+        cells[index] = Cell(kind, start, past=start + step <= now)
+    return Column(doctor, cells, released, bool(periods), len(free), note)
 
 
 # -- the week's capacity --
@@ -307,6 +332,8 @@ class Capacity:
     booked: int  # appointments that hold time
     free: int  # free slots of the doctor's slot length
     works: bool
+    # Why no time is free though the weekly hours say otherwise: "away", "closed", or "".
+    unavailable: str = ""
 
 
 @dataclass(frozen=True)
@@ -349,6 +376,13 @@ def week_capacity(
             taken = busy.get((doctor.doctor_id, day), [])
             grid = slot_grid(day, doctor.schedule, doctor.slot_minutes, tz)
             free = len(free_slots(grid, taken, now=now)) if grid else 0
-            cells[doctor.doctor_id, day] = Capacity(len(taken), free, bool(grid))
+            unavailable = ""
+            if not grid:
+                note = day_note(doctor.schedule, day, tz)
+                if note is not None and note.closed is not None:
+                    unavailable = "closed"
+                elif note is not None and note.absences:
+                    unavailable = "away"
+            cells[doctor.doctor_id, day] = Capacity(len(taken), free, bool(grid), unavailable)
             free_per_day[day] += free
     return Week(days, doctors.doctors, cells, free_per_day, doctors.more, doctors.page)

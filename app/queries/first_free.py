@@ -150,6 +150,7 @@ def first_free(
     count: int = DEFAULT_COUNT,
     horizon_days: int = HORIZON_DAYS,
     chunk_days: int = CHUNK_DAYS,
+    exclude: UUID | None = None,
 ) -> FirstFree:
     """The first `count` free times of one doctor (`doctor_id`) or of any doctor of
     `specialty`, from `from_day` for `horizon_days` days, earliest first (then by doctor
@@ -157,7 +158,12 @@ def first_free(
     doctor's slot grid after `now`, only in the morning (starting before 12:00) or the
     afternoon if `part` says so."""
     count = max(1, min(count, MAX_COUNT))
-    doctors = candidates(engine, doctor_id=doctor_id, specialty=specialty)
+    # `exclude` leaves one doctor out of a specialty's search (the one who is away).
+    doctors = [
+        doc
+        for doc in candidates(engine, doctor_id=doctor_id, specialty=specialty)
+        if doc.doctor_id != exclude
+    ]
     last_day = from_day + timedelta(days=horizon_days - 1)
     found: list[FreeTime] = []
     working = [doc for doc in doctors if doc.hours or doc.schedule.day_hours]

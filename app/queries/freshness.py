@@ -28,7 +28,12 @@ _VERSIONED = {
     "appointment": (t.appointments, t.appointments.c.appointment_id),
     "patient": (t.patients, t.patients.c.patient_id),
     "doctor": (t.doctors, t.doctors.c.doctor_id),
+    # A doctor's absences and one-off hours, as the call list and free times read them.
+    "availability": (t.doctor_availability, t.doctor_availability.c.doctor_id),
+    "clinic": (t.clinic_days, t.clinic_days.c.clinic_id),
 }
+# The stream each kind of expectation follows.
+STREAM_OF = {"availability": "doctor"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ def projected_version(engine: Engine, kind: str, record_id: UUID) -> int | None:
 def recorded(store: EventStore, kind: str, record_id: UUID) -> Recorded | None:
     """The appointment, patient or doctor as the store has it (None: no such record)."""
     history = store.load(record_id)
-    if not history or history[0].stream_type != kind:
+    if not history or history[0].stream_type != STREAM_OF.get(kind, kind):
         return None
     version = history[-1].version
     if kind == "appointment":
@@ -89,6 +94,8 @@ def recorded(store: EventStore, kind: str, record_id: UUID) -> Recorded | None:
         return Recorded(kind, version, state.doctor_id, state.patient_id)
     if kind == "patient":
         return Recorded(kind, version, patient_id=record_id)
+    if kind == "clinic":
+        return Recorded(kind, version)
     return Recorded(kind, version, doctor_id=record_id)
 
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from app.extensions import services
 from app.queries import agenda
 from app.queries import directory as d
+from app.queries.availability import VisitTypeRow, visit_types, visit_types_for
 
 from . import formatting as fmt
 from . import forms, pickers, registration
@@ -30,7 +31,7 @@ bp = Blueprint("booking", __name__, url_prefix="/appointments")
 # duration_for: the doctor whose slot length the duration was last set for (see _duration).
 KEPT = (
     "patient_id", "doctor_id", "day", "starts_at", "duration_minutes", "duration_for", "title",
-    "q", "confirmed",
+    "q", "confirmed", "visit_type_id",
 )  # fmt: skip
 
 
@@ -60,22 +61,49 @@ def _slot_context(values: dict[str, str]) -> dict[str, Any]:
     """The chosen doctor and day, the doctor's free times that day, and the duration."""
     doctor_id = forms.uuid_or_none(values.get("doctor_id"))
     doctor = next((doc for doc in pickers.doctors() if doc.doctor_id == doctor_id), None)
-    _duration(values, doctor)
+    kinds = (
+        visit_types_for(visit_types(services().read_engine), doctor.doctor_id, doctor.specialty)
+        if doctor
+        else []
+    )
+    _duration(values, doctor, kinds)
     day = forms.parse_day(values.get("day"))
     slots = []
     if doctor and day:
         slots = agenda.free_slots_for_day(
-            services().read_engine, doctor.doctor_id, day, tz=services().tz, now=fmt.now()
+            services().read_engine,
+            doctor.doctor_id,
+            day,
+            tz=services().tz,
+            now=fmt.now(),
+            minutes=_minutes(values),
         )
-    return {"values": values, "doctor": doctor, "day": day, "slots": slots}
+    return {"values": values, "doctor": doctor, "day": day, "slots": slots, "visit_types": kinds}
 
 
-def _duration(values: dict[str, str], doctor: d.DoctorChoice | None) -> None:
-    """The duration follows the doctor: a doctor other than the one it was last set for
-    brings their slot length; for the same doctor what was typed stays."""
+def _minutes(values: dict[str, str]) -> int | None:
+    """The duration typed, when it is one a booking accepts (the free times offered are
+    those a visit that long fits in)."""
+    try:
+        minutes = int(values.get("duration_minutes") or "")
+    except ValueError:
+        return None
+    return minutes if 5 <= minutes <= 8 * 60 else None
+
+
+def _duration(
+    values: dict[str, str], doctor: d.DoctorChoice | None, kinds: list[VisitTypeRow]
+) -> None:
+    """The duration follows the doctor and the visit type: a doctor or type other than the
+    one it was last set for brings the type's length (else the doctor's slot length); for
+    the same doctor and type what was typed stays."""
+    kind = next((k for k in kinds if str(k.visit_type_id) == values.get("visit_type_id")), None)
+    values["visit_type_id"] = str(kind.visit_type_id) if kind else ""
     chosen = str(doctor.doctor_id) if doctor else ""
+    if kind is not None:
+        chosen = f"{chosen}:{kind.visit_type_id}"
     if doctor and (values.get("duration_for") != chosen or not values.get("duration_minutes")):
-        values["duration_minutes"] = str(doctor.slot_minutes)
+        values["duration_minutes"] = str(kind.minutes if kind else doctor.slot_minutes)
     values["duration_for"] = chosen
 
 
@@ -183,7 +211,10 @@ def create() -> Response:
     values = _values(request.form)
     outcome = attempt(lambda: forms.create_appointment(request.form))
     if isinstance(outcome, Refusal):
-        values["duration_for"] = values.get("doctor_id", "")  # keep the duration as sent
+        # Keep the duration as sent.
+        values["duration_for"] = ":".join(
+            filter(None, (values.get("doctor_id", ""), values.get("visit_type_id", "")))
+        )
         context = _booking_context(values)
         context["refusal"] = outcome
         return page("appointments/new.html", status=outcome.status, **context)

@@ -38,6 +38,7 @@ class _Words:
     free: str
     not_working: str
     badges: dict[str, str]  # status code: the badge's markup
+    away: str = ""
 
 
 def _words() -> _Words:
@@ -49,7 +50,11 @@ def _words() -> _Words:
         for code, label in STATUS_LABELS.items()
     }
     return _Words(
-        escape(gettext("now")), escape(gettext("free")), escape(gettext("not working")), badges
+        escape(gettext("now")),
+        escape(gettext("free")),
+        escape(gettext("not working")),
+        badges,
+        escape(gettext("away")),
     )
 
 
@@ -126,6 +131,8 @@ def _cell(cell: Cell, text: _ColumnText, words: _Words, detail: str, tz: tzinfo)
                 f'<td{span} class="free"><span {where}>{clock} '
                 f'<span class="meta">{words.free}</span></span></td>'
             )
+    elif cell.kind == "away":
+        yield f'<td class="away"><span class="meta">{words.away}</span></td>'
     elif cell.kind == "open":
         yield '<td class="open past"></td>' if cell.past else '<td class="open"></td>'
     else:
@@ -156,6 +163,7 @@ def week_rows(week: Week) -> Markup:
         for day in week.days
     }
     not_working = escape(gettext("not working"))
+    unavailable = {"away": escape(gettext("away")), "closed": escape(gettext("clinic closed"))}
     plurals: dict[tuple[int, int], str] = {}
     out: list[str] = []
     for doctor in week.doctors:
@@ -168,7 +176,8 @@ def week_rows(week: Week) -> Markup:
         for day in week.days:
             c = week.cells[doctor.doctor_id, day]
             if not c.works and not c.booked:
-                kind, inside = "off", f'<span class="meta">{not_working}</span>'
+                said = unavailable.get(c.unavailable, not_working)
+                kind, inside = c.unavailable or "off", f'<span class="meta">{said}</span>'
             else:
                 kind = "has-free" if c.free else "full"
                 words = plurals.get((c.booked, c.free))

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from flask import Flask
 
+from app.domain.availability import Absence
 from app.extensions import services
 
 from . import i18n
@@ -62,6 +63,21 @@ def input_moment(value: datetime | None) -> str:
     return _local(value).strftime(INPUT_FORMAT) if value else ""
 
 
+def spans(periods: list[tuple[datetime, datetime]]) -> str:
+    """Periods of a day as the clinic's clock reads them: "09:00-12:00, 14:00-18:00"."""
+    return ", ".join(f"{clock(start)}-{clock(end)}" for start, end in periods)
+
+
+def clock_spans(periods: tuple[tuple[str, str], ...]) -> str:
+    """Periods written on the wall clock: "09:00-12:00, 14:00-16:00"."""
+    return ", ".join(f"{start}-{end}" for start, end in periods)
+
+
+def absence_span(absence: Absence) -> str:
+    """ "from Monday 14 to Friday 18 December", in the reader's language."""
+    return i18n.render(absence.span_words(services().tz))
+
+
 def minutes(value: timedelta) -> int:
     return int(value.total_seconds() // 60)
 
@@ -86,5 +102,11 @@ def init_app(app: Flask) -> None:
         "upper_first": upper_first,
         "input_moment": input_moment,
         "minutes": minutes,
+        "spans": spans,
+        "absence_span": absence_span,
+        "clock_spans": clock_spans,
+        # A domain message (a refusal, why an appointment needs a new time), in the
+        # reader's language.
+        "said": i18n.render,
     }.items():
         app.jinja_env.filters[name] = fn

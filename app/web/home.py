@@ -12,6 +12,7 @@ from app.commands import ConfirmAppointment
 from app.domain.appointment import Status
 from app.extensions import services
 from app.queries import appointments as q
+from app.queries import call_list
 
 from . import formatting as fmt
 from . import forms
@@ -62,6 +63,8 @@ def index() -> Response:
     }
     if wants_fragment("day-board"):
         return fragment("_day_board.html", **board)
+    # Appointments whose doctor is away meanwhile: the desk calls them first.
+    board["waiting"] = call_list.count(engine, now=fmt.now(), doctor_id=mine)
     if not access.may(ConfirmAppointment):
         return page("home.html", updating=updating, queue=None, **board)
     queue = q.list_appointments(

@@ -23,6 +23,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from app.config import LOCALES
+from app.domain.availability import ABSENCE_REASONS, REASON_WORDS
 from app.domain.messages import N_, Message, Param
 
 # What each status is called on a badge, a filter or a counter.
@@ -263,3 +264,8 @@ def init_app(app: Flask) -> None:
         short_weekdays=short_weekdays,
         number=number,
     )
+
+
+def absence_reasons() -> list[tuple[str, str]]:
+    """(key, label) of the reasons an absence may give, as the form lists them."""
+    return [(key, render(REASON_WORDS[key])) for key in ABSENCE_REASONS]

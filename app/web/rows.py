@@ -16,6 +16,7 @@ from app.domain.appointment import why_not_undo
 from app.extensions import services
 from app.queries import appointments as q
 from app.queries.agenda import birth_dates, free_slots_for_day
+from app.queries.availability import visit_type_labels
 from app.queries.freshness import recorded
 from app.queries.timeline import timeline_beside
 
@@ -154,6 +155,11 @@ def detail_context(row: q.AppointmentRow) -> dict[str, Any]:
         "history": entries,
         "people": found.accounts.names(actors),
         "undo": undo_for(row, last.summary, last.recorded_at) if last else None,
+        "visit_type": visit_type_labels(found.read_engine, [row.visit_type_id]).get(
+            row.visit_type_id
+        )
+        if row.visit_type_id
+        else None,
     }
 
 

@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
         auth,
         booking,
         calendar,
+        call_list,
         doctors,
         exports,
         first_free,
@@ -73,6 +74,7 @@ def init_app(app: Flask) -> None:
         patients,
         pickers,
         rows,
+        settings,
     )
     from .kit import access, errors
     from .kit.rendering import from_htmx, here, url_with
@@ -105,6 +107,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(calendar.bp)
     app.register_blueprint(first_free.bp)
     app.register_blueprint(past.bp)
+    app.register_blueprint(call_list.bp)
+    app.register_blueprint(settings.bp)
     app.register_blueprint(admin.bp)
     exports.init_app(app)
     ops.register(app)

@@ -7,6 +7,7 @@ usual"). When one field is refused early, a form still runs the other checks, so
 shows every message at once rather than one per submission.
 """
 
+from . import availability
 from .appointments import appointment_command, create_appointment
 from .fields import command_id, parse_day, parse_local, uuid_or_none, with_local_time
 from .people import (
@@ -25,6 +26,7 @@ __all__ = [
     "HOURS_FIELDS",
     "PATIENT_FIELDS",
     "appointment_command",
+    "availability",
     "change_patient",
     "command_id",
     "create_appointment",

@@ -12,7 +12,7 @@ from .fields import Fields, command_id, with_local_time
 
 def create_appointment(form: Fields) -> c.CreateAppointment:
     """The booking form's appointment."""
-    names = ("patient_id", "doctor_id", "duration_minutes", "title", "confirmed")
+    names = ("patient_id", "doctor_id", "duration_minutes", "title", "confirmed", "visit_type_id")
     fields = {k: form.get(k, "") for k in names}
     return with_local_time(
         c.CreateAppointment, starts_at=form.get("starts_at"), **fields, **command_id(form)

@@ -63,6 +63,23 @@ RULES: dict[str, frozenset[Role] | None] = {
     "doctors.register": ADMIN,
     "doctors.detail": EVERYONE,
     "doctors.set_hours": ADMIN,
+    # The desk records a doctor's absences and one-off hours; a doctor their own
+    # (require_own, and the bus checks again).
+    "doctors.record_absence": EVERYONE,
+    "doctors.absence_form": EVERYONE,
+    "doctors.change_absence": EVERYONE,
+    "doctors.cancel_absence": EVERYONE,
+    "doctors.set_day_hours": EVERYONE,
+    "doctors.clear_day_hours": EVERYONE,
+    # A doctor sees only their own appointments to call about.
+    "call_list.index": EVERYONE,
+    # What binds every doctor: the clinic's closures, opening hours and visit types.
+    "settings.index": ADMIN,
+    "settings.close": ADMIN,
+    "settings.reopen": ADMIN,
+    "settings.set_hours": ADMIN,
+    "settings.define_visit_type": ADMIN,
+    "settings.retire_visit_type": ADMIN,
     "past.doctor_day": EVERYONE,
     # A doctor sees their own column and row only (the views narrow to it).
     "calendar.day": EVERYONE,

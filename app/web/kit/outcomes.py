@@ -93,7 +93,7 @@ def attempt(build: Callable[[], c.Command]) -> CommandResult | Refusal:
 class Expectation:
     """A record's version that a page must show: the outcome of the user's own command."""
 
-    kind: str  # appointment | patient | doctor
+    kind: str  # appointment | patient | doctor | availability (a doctor's) | clinic
     record_id: UUID
     version: int
 
@@ -118,7 +118,7 @@ class Expectation:
     def _read(cls, raw: str) -> Expectation | None:
         kind, _, rest = raw.partition(":")
         record, _, version = rest.partition(":")
-        if kind not in ("appointment", "patient", "doctor"):
+        if kind not in ("appointment", "patient", "doctor", "availability", "clinic"):
             return None
         try:
             expected = cls(kind, UUID(record), int(version))
@@ -163,4 +163,6 @@ def visible(found: Recorded) -> bool:
         return access.may_see_appointment(found.doctor_id, found.patient_id)
     if found.kind == "patient":
         return found.patient_id is not None and access.may_see_patient(found.patient_id)
+    if found.kind == "clinic":
+        return True  # closures and visit types are shown to all staff
     return access.sees_doctor(found.doctor_id)
