@@ -15,9 +15,9 @@ from uuid import UUID
 
 import pytest
 
-from app.commands import RegisterDoctor, RegisterPatient, SetWorkingHours
+from app.commands import RecordAbsence, RegisterDoctor, RegisterPatient, SetWorkingHours
 
-from ..clinic import WEEKDAYS, Clinic, monday_ahead, open_clinic
+from ..clinic import WEEKDAYS, Clinic, local, monday_ahead, open_clinic
 from .projecting import catch_up
 from .webclient import HTMX, Staff, account, page_text
 
@@ -77,6 +77,44 @@ TABLE = [
     Route("GET", "/doctors/{own}", (OK, OK, OK), "doctors.detail"),
     Route("GET", "/doctors/{other}", (OK, HIDDEN, OK), "doctors.detail"),
     Route("POST", "/doctors/{own}/hours", (NO, NO, OK), "doctors.set_hours"),
+    # The desk records any doctor's absences and one-off hours; a doctor only their own.
+    # Another doctor's first: a success's message shows on the next page, which must be
+    # word for word the unknown id's for those hidden.
+    Route("POST", "/doctors/{other}/absences", (OK, HIDDEN, OK), "doctors.record_absence"),
+    Route(
+        "GET", "/doctors/{other}/absences/{other_absence}", (OK, HIDDEN, OK), "doctors.absence_form"
+    ),
+    Route(
+        "POST",
+        "/doctors/{other}/absences/{other_absence}",
+        (OK, HIDDEN, OK),
+        "doctors.change_absence",
+    ),
+    Route(
+        "POST",
+        "/doctors/{other}/absences/{other_absence}/cancel",
+        (OK, HIDDEN, OK),
+        "doctors.cancel_absence",
+    ),
+    Route("POST", "/doctors/{other}/day-hours", (OK, HIDDEN, OK), "doctors.set_day_hours"),
+    Route("POST", "/doctors/{other}/day-hours/clear", (OK, HIDDEN, OK), "doctors.clear_day_hours"),
+    Route("POST", "/doctors/{own}/absences", (OK, OK, OK), "doctors.record_absence"),
+    Route("GET", "/doctors/{own}/absences/{absence}", (OK, OK, OK), "doctors.absence_form"),
+    Route("POST", "/doctors/{own}/absences/{absence}", (OK, OK, OK), "doctors.change_absence"),
+    Route(
+        "POST", "/doctors/{own}/absences/{absence}/cancel", (OK, OK, OK), "doctors.cancel_absence"
+    ),
+    Route("POST", "/doctors/{own}/day-hours", (OK, OK, OK), "doctors.set_day_hours"),
+    Route("POST", "/doctors/{own}/day-hours/clear", (OK, OK, OK), "doctors.clear_day_hours"),
+    Route("GET", "/call-list", (OK, OK, OK), "call_list.index"),
+    Route("GET", "/settings", (NO, NO, OK), "settings.index"),
+    Route("POST", "/settings/closures", (NO, NO, OK), "settings.close"),
+    Route("POST", "/settings/closures/2027-12-25/reopen", (NO, NO, OK), "settings.reopen"),
+    Route("POST", "/settings/hours", (NO, NO, OK), "settings.set_hours"),
+    Route("POST", "/settings/visit-types", (NO, NO, OK), "settings.define_visit_type"),
+    Route(
+        "POST", "/settings/visit-types/{absence}/retire", (NO, NO, OK), "settings.retire_visit_type"
+    ),
     Route("GET", "/calendar/first-available?doctor_id={own}", (OK, OK, OK), "first_free.index"),
     Route(
         "GET", "/calendar/first-available?doctor_id={other}", (OK, HIDDEN, OK), "first_free.index"
@@ -138,6 +176,17 @@ def places(pg_app, pg_engine) -> Places:  # type: ignore[no-untyped-def]
     clinic.patient_ids.append(stranger)
     other_clinic = Clinic(bus, other, [stranger])
     other_appt = other_clinic.book(f"{day} 10:00")
+    absences = {
+        doctor: bus.handle(
+            RecordAbsence(
+                doctor_id=doctor,
+                starts_at=local(f"{monday_ahead(8)} 00:00"),
+                ends_at=local(f"{monday_ahead(9)} 00:00"),
+                reason="training",
+            )
+        ).stream_id
+        for doctor in (clinic.doctor_id, other)
+    }
     catch_up(services.projector)
     for role in ("reception", "admin"):
         account(pg_app, role)
@@ -149,6 +198,9 @@ def places(pg_app, pg_engine) -> Places:  # type: ignore[no-untyped-def]
         "stranger": stranger,
         "own_appt": own_appt,
         "other_appt": other_appt,
+        # Each doctor's absence.
+        "absence": services.store.load(absences[clinic.doctor_id])[-1].event.absence_id,
+        "other_absence": services.store.load(absences[other])[-1].event.absence_id,
     }
     return Places(clinic, ids)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from flask import Flask
@@ -24,7 +24,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
-from app.commands import CheckInAppointment, ConfirmAppointment, CreateAppointment
+from app.commands import (
+    CheckInAppointment,
+    ConfirmAppointment,
+    CreateAppointment,
+    DefineVisitType,
+    RecordAbsence,
+)
 
 from ..backends import dispose, make_app
 from ..clinic import Clinic, local, open_clinic
@@ -58,6 +64,8 @@ class BusyDesk:
     clinic: Clinic
     appointments: dict[str, UUID]
     command_ids: list[UUID] = field(default_factory=list)
+    absences: list[UUID] = field(default_factory=list)
+    visit_types: list[UUID] = field(default_factory=list)
 
     @property
     def services(self) -> Any:
@@ -98,11 +106,22 @@ def _open_busy_desk(app: Flask, clock: Clock) -> BusyDesk:
     for appointment in (past, arrived):
         clinic.bus.handle(ConfirmAppointment(appointment_id=appointment))
     clinic.bus.handle(CheckInAppointment(appointment_id=arrived))
+    away = clinic.bus.handle(
+        RecordAbsence(
+            doctor_id=clinic.doctor_id,
+            starts_at=local("2027-01-20 00:00"),
+            ends_at=local("2027-01-22 00:00"),
+            reason="holiday",
+        )
+    )
+    absence = services.store.load(away.stream_id)[-1].event.absence_id
+    kind = clinic.bus.handle(DefineVisitType(label="Vaccination", minutes=15))
+    visit_type = services.store.load(kind.stream_id)[-1].event.visit_type_id
     clock.set_local(f"{DAY} 09:45")
     catch_up(services.projector)
     account(app, "reception", username=TARGET)
     appointments = {"pending": pending, "past": past, "arrived": arrived, "tomorrow": tomorrow}
-    return BusyDesk(app, Staff(app), clinic, appointments, [first_command])
+    return BusyDesk(app, Staff(app), clinic, appointments, [first_command], [absence], [visit_type])
 
 
 @pytest.fixture
@@ -268,6 +287,14 @@ GOOD: dict[str, list[str]] = {
     "cancel": ["1", "0"],
 }
 GOOD["password_repeat"] = GOOD["password"]
+# Absences, one-off hours, closures and visit types (issue 17).
+GOOD["ends_at"] = [f"{DAY}T12:00", "2027-01-13T00:00", "2027-01-12", "9999-12-31T00:00"]
+GOOD["reason"] += ["holiday", "training", "sick", "other"]
+GOOD["note"] = ["Congrès", "<script>x</script>", ""]
+GOOD["hours"] = ["09:00-12:00", "14:00-16:00, 16:00-18:00", "12:00-09:00", ""]
+GOOD["label"] = ["Noël", "Vaccination", "<b>x</b>", ""]
+GOOD["minutes"] = ["15", "0", "10000", "480"]
+GOOD["holiday"] = ["2027-12-25", "2026-01-01", "9999-12-31"]
 for _day in WEEK:
     GOOD[f"hours_{_day}"] = ["09:00-12:00", "9:00-12:30, 14:00-18:00", "12:00-09:00", "0:00-24:00"]
 GOOD["anyway"] = ["1", "0", "yes"]  # "Register anyway", past the look-alike patients
@@ -386,7 +413,29 @@ FORMS = [
         "/doctors/{doctor}/hours",
         (*HOURS, "slot_minutes", "expected_version", "command_id", "day", "view"),
     ),
-    Form("POST", "/appointments", (*BOOKING, "command_id", *PATIENT[:4])),
+    Form(
+        "POST",
+        "/doctors/{doctor}/absences",
+        ("starts_at", "ends_at", "reason", "note", "command_id", "day", "view"),
+    ),
+    Form(
+        "POST",
+        "/doctors/{doctor}/absences/{absence}",
+        ("starts_at", "ends_at", "reason", "note", "command_id"),
+    ),
+    Form("POST", "/doctors/{doctor}/absences/{absence}/cancel", ("command_id",)),
+    Form("POST", "/doctors/{doctor}/day-hours", ("day", "hours", "command_id")),
+    Form("POST", "/doctors/{doctor}/day-hours/clear", ("day", "command_id")),
+    Form("POST", "/settings/closures", ("day", "label", "holiday", "command_id")),
+    Form("POST", "/settings/closures/{day}/reopen", ("command_id",)),
+    Form("POST", "/settings/hours", (*HOURS, "expected_version", "command_id")),
+    Form(
+        "POST",
+        "/settings/visit-types",
+        ("label", "minutes", "doctor_id", "specialty", "command_id"),
+    ),
+    Form("POST", "/settings/visit-types/{visit_type}/retire", ("command_id",)),
+    Form("POST", "/appointments", (*BOOKING, "command_id", "visit_type_id", *PATIENT[:4])),
     Form(
         "POST",
         "/appointments/new/patient",
@@ -425,6 +474,12 @@ def url_for_example(path: str, busy_desk: BusyDesk, data: st.DataObject) -> str:
     if "{appointment}" in path:
         appointments = list(busy_desk.appointments.values())
         places["appointment"] = str(data.draw(st.sampled_from(appointments)))
+    if "{absence}" in path:
+        places["absence"] = str(data.draw(st.sampled_from([*busy_desk.absences, uuid4()])))
+    if "{visit_type}" in path:
+        places["visit_type"] = str(data.draw(st.sampled_from([*busy_desk.visit_types, uuid4()])))
+    if "{day}" in path:
+        places["day"] = quote(data.draw(st.sampled_from(GOOD["day"]) | junk), safe="")
     if "{account}" in path:
         # Mostly the target; the signed-in admin (who may not disable themself), or a name
         # that is no account.
@@ -468,6 +523,9 @@ QUERIES = {
     "/patients/{patient}/merge": ("q", "merged_id"),
     "/doctors": (),
     "/doctors/{doctor}": ("day", "view"),
+    "/doctors/{doctor}/absences/{absence}": (),
+    "/call-list": ("doctor_id",),
+    "/settings": (),
     "/admin/users": (),
     "/login": ("next",),
     "/ops": (),
@@ -478,7 +536,7 @@ QUERIES = {
 
 def expectations(busy_desk: BusyDesk) -> st.SearchStrategy[str]:
     """`expect=kind:id:version`, as a redirect after a command writes it, and nearly."""
-    kinds = st.sampled_from(["appointment", "patient", "doctor", "user", ""])
+    kinds = st.sampled_from(["appointment", "patient", "doctor", "availability", "clinic", ""])
     versions = st.sampled_from(["1", "0", "-1", "99", "9" * 50, "x"])
     ids = st.sampled_from(busy_desk.ids()) | junk
     return st.builds(lambda *parts: ":".join(parts), kinds, ids, versions) | junk

@@ -214,6 +214,7 @@ def test_an_entry_carries_the_event_its_place_and_its_payload_as_json(pg_store, 
         "starts_at": "2027-01-18T09:00:00+00:00",
         "ends_at": "2027-01-18T09:30:00+00:00",
         "title": "Check-up",
+        "visit_type_id": None,
     }
     assert orjson.loads(fields["metadata"]) == META.as_dict()
 
