@@ -15,7 +15,7 @@ from app.domain.availability import clock
 from app.domain.clinic import CLINIC_ID, Clinic
 from app.domain.clinic_time import local_day
 from app.domain.diary import Booked, check_free
-from app.domain.doctor import Doctor, parse_hours
+from app.domain.doctor import Doctor, as_text, parse_hours
 from app.domain.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -159,34 +159,24 @@ def _doctor_decision(
 
 
 def record_absence(ctx: Context, cmd: c.RecordAbsence) -> Decision:
-    return _doctor_decision(
-        ctx,
-        cmd,
-        lambda doctor: doctor.record_absence(
-            cmd.absence_id,
-            starts_at=cmd.starts_at,
-            ends_at=cmd.ends_at,
-            reason=cmd.reason,
-            note=cmd.note,
-            now=ctx.now,
-            tz=ctx.tz,
-        ),
-    )
+    return _doctor_decision(ctx, cmd, lambda doctor: _absence(ctx, cmd, doctor.record_absence))
 
 
 def change_absence(ctx: Context, cmd: c.ChangeAbsence) -> Decision:
-    return _doctor_decision(
-        ctx,
-        cmd,
-        lambda doctor: doctor.change_absence(
-            cmd.absence_id,
-            starts_at=cmd.starts_at,
-            ends_at=cmd.ends_at,
-            reason=cmd.reason,
-            note=cmd.note,
-            now=ctx.now,
-            tz=ctx.tz,
-        ),
+    return _doctor_decision(ctx, cmd, lambda doctor: _absence(ctx, cmd, doctor.change_absence))
+
+
+def _absence(
+    ctx: Context, cmd: c.RecordAbsence | c.ChangeAbsence, decide: Callable[..., list[Event]]
+) -> list[Event]:
+    return decide(
+        cmd.absence_id,
+        starts_at=cmd.starts_at,
+        ends_at=cmd.ends_at,
+        reason=cmd.reason,
+        note=cmd.note,
+        now=ctx.now,
+        tz=ctx.tz,
     )
 
 
@@ -227,7 +217,7 @@ def _clinic_decision(
 
 
 def set_clinic_hours(ctx: Context, cmd: c.SetClinicHours) -> Decision:
-    hours = {day: clock(_as_text(ranges)) for day, ranges in parse_hours(cmd.hours).items()}
+    hours = {day: clock(as_text(ranges)) for day, ranges in parse_hours(cmd.hours).items()}
     return _clinic_decision(ctx, cmd, lambda clinic: clinic.set_hours(hours))
 
 
@@ -485,10 +475,6 @@ def _taken(doctor: Doctor, starts_at: datetime, tz: tzinfo) -> Message:
         doctor=doctor.full_name,
         starts=starts_at.astimezone(tz),
     )
-
-
-def _as_text(ranges: list[Any]) -> list[tuple[str, str]]:
-    return [(f"{s:%H:%M}", f"{e:%H:%M}") for s, e in ranges]
 
 
 def _actor(record: RecordedEvent) -> str:

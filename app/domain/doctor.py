@@ -199,7 +199,7 @@ class Doctor:
         """When the doctor works, as the one availability rule reads it."""
         return Schedule(
             doctor_name=self.full_name,
-            weekly={day: clock(_as_text(ranges)) for day, ranges in self.hours.items()},
+            weekly={day: clock(as_text(ranges)) for day, ranges in self.hours.items()},
             day_hours=dict(self.day_hours),
             absences=tuple(sorted(self.absences.values(), key=lambda a: a.starts_at)),
             clinic=clinic,
@@ -333,7 +333,8 @@ MAX_ABSENCE = timedelta(days=366)
 MAX_AHEAD = timedelta(days=3 * 366)
 
 
-def _as_text(ranges: list[tuple[time, time]]) -> list[tuple[str, str]]:
+def as_text(ranges: list[tuple[time, time]]) -> list[tuple[str, str]]:
+    """Parsed periods back as the "HH:MM" text events store."""
     return [(f"{s:%H:%M}", f"{e:%H:%M}") for s, e in ranges]
 
 
@@ -357,4 +358,4 @@ def parse_day_periods(ranges: str) -> Clock:
     except ValidationError as exc:
         # The weekly check names the day; a single date's form has one field.
         raise ValidationError({"hours": next(iter(exc.said_errors.values()))}) from None
-    return clock(_as_text(parsed.get("mon", [])))
+    return clock(as_text(parsed.get("mon", [])))

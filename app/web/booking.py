@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from app.extensions import services
 from app.queries import agenda
 from app.queries import directory as d
-from app.queries.availability import VisitTypeRow, visit_types, visit_types_for
+from app.queries.availability import VisitTypeRow, day_note, visit_types, visit_types_for
 
 from . import formatting as fmt
 from . import forms, pickers, registration
@@ -69,7 +69,10 @@ def _slot_context(values: dict[str, str]) -> dict[str, Any]:
     _duration(values, doctor, kinds)
     day = forms.parse_day(values.get("day"))
     slots = []
+    note = None
     if doctor and day:
+        found = agenda.doctor(services().read_engine, doctor.doctor_id)
+        note = day_note(found.schedule, day, services().tz) if found else None
         slots = agenda.free_slots_for_day(
             services().read_engine,
             doctor.doctor_id,
@@ -78,7 +81,14 @@ def _slot_context(values: dict[str, str]) -> dict[str, Any]:
             now=fmt.now(),
             minutes=_minutes(values),
         )
-    return {"values": values, "doctor": doctor, "day": day, "slots": slots, "visit_types": kinds}
+    return {
+        "values": values,
+        "doctor": doctor,
+        "day": day,
+        "slots": slots,
+        "visit_types": kinds,
+        "day_note": note,
+    }
 
 
 def _minutes(values: dict[str, str]) -> int | None:

@@ -3,14 +3,16 @@ each with a proposed new time that one click books, and a cancel for "doctor abs
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from uuid import UUID
+
+from flask import Blueprint, Response, flash, request
 
 from app.extensions import services
 from app.queries import call_list as q
 from app.queries.directory import list_doctors
 
 from . import formatting as fmt
-from . import forms
+from . import forms, i18n
 from .kit import access
 from .kit.rendering import here, page, settle
 
@@ -37,3 +39,21 @@ def index() -> Response:
         doctors=doctors,
         back=here(),
     )
+
+
+def say_waiting(done: str, doctor_id: UUID | None = None) -> int:
+    """After availability shrank (`done`: what was recorded, a catalog id): flash it with
+    how many appointments now need a new time; that count."""
+    waiting = q.count(services().read_engine, now=fmt.now(), doctor_id=doctor_id)
+    if waiting:
+        flash(
+            i18n.ngettext(
+                "%(done)s %(num)d appointment needs a new time.",
+                "%(done)s %(num)d appointments need a new time.",
+                waiting,
+                done=i18n.gettext(done),
+            )
+        )
+    else:
+        flash(i18n.gettext(done))
+    return waiting

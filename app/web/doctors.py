@@ -12,12 +12,13 @@ from flask import Blueprint, Response, abort, flash, request, url_for
 from app.commands import CommandResult
 from app.domain.messages import N_
 from app.extensions import services
-from app.queries import agenda, call_list
+from app.queries import agenda
 from app.queries.availability import COMING_WEEKS, coming_day, day_note
 from app.queries.directory import list_doctors
 
 from . import formatting as fmt
 from . import forms, i18n
+from .call_list import say_waiting
 from .forms import HOURS_FIELDS, hours_text
 from .kit import access
 from .kit.outcomes import Expectation, Refusal, attempt
@@ -314,18 +315,6 @@ def _after_availability(doctor_id: UUID, outcome: CommandResult, done: str) -> R
     need a new time (or when it is not known yet), else back to the doctor's page."""
     expectation = Expectation.of("availability", outcome)
     caught_up = expectation.wait()
-    waiting = call_list.count(services().read_engine, now=fmt.now(), doctor_id=doctor_id)
-    if waiting:
-        flash(
-            i18n.ngettext(
-                "%(done)s %(num)d appointment needs a new time.",
-                "%(done)s %(num)d appointments need a new time.",
-                waiting,
-                done=i18n.gettext(done),
-            )
-        )
-    else:
-        flash(i18n.gettext(done))
-    if waiting or not caught_up:
+    if say_waiting(done, doctor_id) or not caught_up:
         return see_other(url_for("call_list.index", doctor_id=doctor_id), expectation)
     return see_other(url_for(".detail", doctor_id=doctor_id), expectation)

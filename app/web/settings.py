@@ -16,11 +16,11 @@ from app.commands import commands as c
 from app.domain.messages import N_
 from app.extensions import services
 from app.queries import availability as q
-from app.queries import call_list
 from app.queries.directory import list_doctors
 
 from . import formatting as fmt
 from . import forms, i18n
+from .call_list import say_waiting
 from .forms import hours_text
 from .kit.outcomes import Expectation, Refusal, attempt
 from .kit.rendering import page, see_other, settle
@@ -99,18 +99,8 @@ def _after(outcome: CommandResult, done: str) -> Response:
     booked appointments."""
     expectation = Expectation.of("clinic", outcome)
     expectation.wait()
-    waiting = call_list.count(services().read_engine, now=fmt.now())
-    if waiting:
-        flash(
-            i18n.ngettext(
-                "%(done)s %(num)d appointment needs a new time.",
-                "%(done)s %(num)d appointments need a new time.",
-                waiting,
-                done=i18n.gettext(done),
-            )
-        )
+    if say_waiting(done):
         return see_other(url_for("call_list.index"), expectation)
-    flash(i18n.gettext(done))
     return see_other(url_for(".index"), expectation)
 
 

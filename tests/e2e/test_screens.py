@@ -4,17 +4,19 @@ saves the main ones for the README from here."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from babel.dates import format_date
 from playwright.sync_api import Browser, Page, expect
 
 from app import seed
+from app.commands import RecordAbsence
 from app.queries import directory
 
 from .accessibility import check_accessibility
 from .clinic import Clinic, upcoming
+from .clock import CLINIC_TZ
 from .conftest import E2E_PASSWORD, FRONT_DESK_SETTINGS
 from .stack import LiveStack
 
@@ -88,6 +90,30 @@ def test_screens_pass_axe(
                 " const head = box.querySelector('thead').offsetHeight;"
                 " if (row) box.scrollTop = row.offsetTop - head; }"
             )
+        shoot(page, name)
+
+    # The doctor away on that day: the call list fills, and the doctor's page shows it.
+    live_stack.services.bus.handle(
+        RecordAbsence(
+            doctor_id=doctor,
+            starts_at=datetime.combine(date.fromisoformat(day), time(), CLINIC_TZ),
+            ends_at=datetime.combine(date.fromisoformat(day), time(), CLINIC_TZ)
+            + timedelta(days=1),
+            reason="training",
+        )
+    )
+    live_stack.wait_until_projected(timeout=60)
+    for name, url in {
+        "call-list": f"/call-list?doctor_id={doctor}",
+        "doctor-availability": f"/doctors/{doctor}?day={day}#availability",
+        "settings": "/settings",
+    }.items():
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        expect(page.get_by_role("heading", level=1).first).to_be_visible()
+        check_accessibility(page)
+        if name == "doctor-availability":
+            page.locator("#availability").scroll_into_view_if_needed()
         shoot(page, name)
 
     # A form with errors is a screen too: messages tied to their fields.
