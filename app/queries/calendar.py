@@ -313,14 +313,20 @@ def _column(
             _floor(slot.starts_at, origin, step),
             _ceil(slot.ends_at, origin, step),
         )
+    away: Cell | None = None  # the away cell above, which a following away row extends
     for index, start in enumerate(rows):
         if taken[index]:
+            away = None
             continue
         working = any(p.starts_at < start + step and start < p.ends_at for p in periods)
         kind = "open" if working else "off"
         if not working and any(p.starts_at < start + step and start < p.ends_at for p in planned):
+            if away is not None:
+                away.rows += 1  # one cell for the whole time away, said once
+                continue
             kind = "away"
         cells[index] = Cell(kind, start, past=start + step <= now)
+        away = cells[index] if kind == "away" else None
     return Column(doctor, cells, released, bool(periods), len(free), note)
 
 

@@ -132,7 +132,7 @@ def _cell(cell: Cell, text: _ColumnText, words: _Words, detail: str, tz: tzinfo)
                 f'<span class="meta">{words.free}</span></span></td>'
             )
     elif cell.kind == "away":
-        yield f'<td class="away"><span class="meta">{words.away}</span></td>'
+        yield f'<td{span} class="away"><span class="meta">{words.away}</span></td>'
     elif cell.kind == "open":
         yield '<td class="open past"></td>' if cell.past else '<td class="open"></td>'
     else:
