@@ -140,7 +140,9 @@ def reschedule_form(appointment_id: UUID) -> Response:
     if row is None:
         return not_shown_yet()
     chosen = forms.parse_day(request.args.get("day")) or row.local_day
-    return reschedule_page(row, chosen, {})
+    # From the call list: where to come back to, and the reason it gives.
+    kept = {name: request.args[name] for name in ("next", "reason") if request.args.get(name)}
+    return reschedule_page(row, chosen, kept)
 
 
 bp.add_url_rule("/<uuid:appointment_id>/undo", endpoint="undo", view_func=undo, methods=["POST"])

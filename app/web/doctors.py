@@ -9,7 +9,7 @@ from uuid import UUID
 
 from flask import Blueprint, Response, abort, flash, request, url_for
 
-from app.commands import CommandResult
+from app.commands import Command, CommandResult
 from app.domain.messages import N_
 from app.extensions import services
 from app.queries import agenda
@@ -194,7 +194,7 @@ def set_hours(doctor_id: UUID) -> Response:
 
 
 def _availability_outcome(
-    doctor_id: UUID, build: Callable[[agenda.DoctorRow], Any], form: str, done: str
+    doctor_id: UUID, build: Callable[[], Command], form: str, done: str
 ) -> Response:
     """Run a change to the doctor's availability from their page; refused, the page again
     with the form as typed. An absence over booked appointments leads to the call list."""
@@ -202,7 +202,7 @@ def _availability_outcome(
     doctor = agenda.doctor(services().read_engine, doctor_id)
     if doctor is None:
         abort(404, description=i18n.no_such("doctor"))
-    outcome = attempt(lambda: build(doctor))
+    outcome = attempt(build)
     chosen, view = _chosen(request.form)
     if isinstance(outcome, Refusal):
         return _doctor_page(
@@ -219,7 +219,7 @@ def record_absence(doctor_id: UUID) -> Response:
     """Record that the doctor is away (whole days or part of one)."""
     return _availability_outcome(
         doctor_id,
-        lambda doctor: forms.availability.record_absence(request.form, doctor_id),
+        lambda: forms.availability.record_absence(request.form, doctor_id),
         "absence",
         N_("Absence recorded."),
     )
@@ -282,7 +282,7 @@ def cancel_absence(doctor_id: UUID, absence_id: UUID) -> Response:
     """The doctor is not away after all: the absence is cancelled (kept in the history)."""
     return _availability_outcome(
         doctor_id,
-        lambda doctor: forms.availability.cancel_absence(request.form, doctor_id, absence_id),
+        lambda: forms.availability.cancel_absence(request.form, doctor_id, absence_id),
         "absence",
         N_("Absence cancelled."),
     )
@@ -293,7 +293,7 @@ def set_day_hours(doctor_id: UUID) -> Response:
     """Hours for one date that differ from the weekly ones."""
     return _availability_outcome(
         doctor_id,
-        lambda doctor: forms.availability.set_day_hours(request.form, doctor_id),
+        lambda: forms.availability.set_day_hours(request.form, doctor_id),
         "day",
         N_("Hours of the day saved."),
     )
@@ -304,7 +304,7 @@ def clear_day_hours(doctor_id: UUID) -> Response:
     """A date back to the weekly hours."""
     return _availability_outcome(
         doctor_id,
-        lambda doctor: forms.availability.clear_day_hours(request.form, doctor_id),
+        lambda: forms.availability.clear_day_hours(request.form, doctor_id),
         "day",
         N_("The day follows the weekly hours again."),
     )

@@ -409,3 +409,36 @@ def test_the_public_holidays_are_offered_and_closed_only_when_confirmed(desk: De
     still_offered = re.findall(r'name="holiday" value="(\d{4}-\d{2}-\d{2})"', page)
     assert "2027-05-01" not in still_offered and "2027-12-25" not in still_offered
     assert "2027-11-11" in still_offered
+
+
+def test_another_time_chosen_from_the_call_list_comes_back_to_it(desk: Desk):
+    clinic = desk.clinic
+    booked = clinic.book("2027-01-19 09:00")
+    desk.staff.post(
+        f"/doctors/{clinic.doctor_id}/absences",
+        _absence_form(f"{WEEK_AFTER}T00:00", "2027-01-23T00:00"),
+    )
+    back = f"/call-list?doctor_id={clinic.doctor_id}"
+    form = page_text(
+        desk.staff.client.get(
+            f"/appointments/{booked}/reschedule",
+            query_string={"next": back, "reason": "Doctor absent", "day": "2027-01-26"},
+        )
+    )
+    assert f'name="next" value="{back}"' in form.replace("&amp;", "&")
+    assert 'value="Doctor absent"' in form
+    response = desk.staff.post(
+        f"/appointments/{booked}/reschedule",
+        {
+            "starts_at": "2027-01-26T10:00",
+            "duration_minutes": "30",
+            "reason": "Doctor absent",
+            "next": back,
+            "context": "reschedule",
+            "expected_version": "1",
+            "command_id": str(uuid.uuid4()),
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith(back)
+    assert "data-appointment-id" not in page_text(desk.staff.client.get(back))
