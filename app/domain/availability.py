@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from .clinic_time import day_bounds, local_day, local_moment
+from .clinic_time import local_day, local_moment
 from .messages import Message, phrase
 from .rules import WEEKDAYS
 
@@ -320,15 +320,3 @@ def _cut(spans: list[Span], away_start: datetime, away_end: datetime) -> list[Sp
         if away_end < end:
             kept.append((away_end, end))
     return kept
-
-
-def day_is_whole_absence(schedule: Schedule, day: date, tz: tzinfo) -> Absence | None:
-    """The absence that takes the whole of a working day away, for pages that say "away"
-    rather than "no free time"."""
-    if not schedule.clock_periods(day):
-        return None
-    first, last = day_bounds(day, tz)
-    for absence in schedule.absences:
-        if absence.overlaps(first, last) and not schedule.periods(day, tz):
-            return absence
-    return None

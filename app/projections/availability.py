@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from app.domain.appointment import Status
 from app.domain.availability import Absence, Schedule, absence_data, clinic_from_data
 from app.domain.clinic import CLINIC_ID
-from app.domain.clinic_time import day_bounds, local_day, to_utc
+from app.domain.clinic_time import day_bounds, to_utc
 from app.domain.events import (
     AbsenceCancelled,
     AbsenceChanged,
@@ -315,9 +315,3 @@ def needs_review(record: RecordedEvent) -> list[tuple[sa.Table, Any]]:
     """What judging an appointment reads: its call-list entry and the clinic's days (the
     doctor's availability is loaded by the handler's own rows)."""
     return [(t.call_list, record.stream_id), *_CLINIC_ROW]
-
-
-def local_days(row: Row, tz: Any) -> list[date]:
-    """The clinic-local days an appointment row spans."""
-    first, last = local_day(row["starts_at"], tz), local_day(row["ends_at"], tz)
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
