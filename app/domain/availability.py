@@ -58,7 +58,8 @@ class Absence:
     def reason_words(self) -> Message:
         """ "holiday", or the note when the reason is "other" and says more."""
         if self.reason == "other" and self.note:
-            return Message(self.note)  # the desk's own words, shown as written
+            # The desk's own words, as a parameter: shown as written, never looked up.
+            return phrase("%(note)s", note=self.note)
         words = REASON_WORDS.get(self.reason, REASON_WORDS["other"])
         if self.note:
             return phrase("%(reason)s: %(note)s", reason=words, note=self.note)
