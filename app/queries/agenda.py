@@ -123,7 +123,6 @@ def agenda_for_week(
     return week
 
 
-@timed("free_slots")
 def free_slots_for_day(
     engine: Engine,
     doctor_id: UUID,
@@ -133,16 +132,31 @@ def free_slots_for_day(
     now: datetime,
     minutes: int | None = None,
 ) -> list[Slot]:
-    """Effective hours minus appointments that hold time, in the doctor's slot length; with
-    `minutes`, the visits of that length starting on the slot grid (`free_starts`)."""
+    """The doctor's free times on `day` (`free_slots_of`), by the doctor's id."""
     found = doctor(engine, doctor_id)
     if found is None:
         return []
+    return free_slots_of(engine, found, day, tz=tz, now=now, minutes=minutes)
+
+
+@timed("free_slots")
+def free_slots_of(
+    engine: Engine,
+    found: DoctorRow,
+    day: date,
+    *,
+    tz: tzinfo,
+    now: datetime,
+    minutes: int | None = None,
+) -> list[Slot]:
+    """Effective hours minus appointments that hold time, in the doctor's slot length; with
+    `minutes`, the visits of that length starting on the slot grid (`free_starts`). For a
+    page that has the doctor's row already (with its schedule): no second read of it."""
     grid = slot_grid(day, found.schedule, found.slot_minutes, tz)
     if not grid:
         return []
     start, end = day_bounds(day, tz)
-    busy = _between(engine, doctor_id, start, end, holding_only=True)
+    busy = _between(engine, found.doctor_id, start, end, holding_only=True)
     if minutes is not None and minutes != found.slot_minutes:
         return free_starts(
             day, found.schedule, found.slot_minutes, busy, now=now, tz=tz, minutes=minutes

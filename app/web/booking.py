@@ -70,12 +70,12 @@ def _slot_context(values: dict[str, str]) -> dict[str, Any]:
     day = forms.parse_day(values.get("day"))
     slots = []
     note = None
-    if doctor and day:
-        found = agenda.doctor(services().read_engine, doctor.doctor_id)
-        note = day_note(found.schedule, day, services().tz) if found else None
-        slots = agenda.free_slots_for_day(
+    found = agenda.doctor(services().read_engine, doctor.doctor_id) if doctor and day else None
+    if found is not None and day is not None:
+        note = day_note(found.schedule, day, services().tz)
+        slots = agenda.free_slots_of(
             services().read_engine,
-            doctor.doctor_id,
+            found,
             day,
             tz=services().tz,
             now=fmt.now(),

@@ -68,7 +68,7 @@ def _agenda_context(doctor: agenda.DoctorRow, chosen: date, view: str) -> dict[s
         "today": fmt.today(),
         "previous": chosen - step,
         "next": chosen + step,
-        "slots": agenda.free_slots_for_day(engine, doctor.doctor_id, chosen, tz=tz, now=fmt.now()),
+        "slots": agenda.free_slots_of(engine, doctor, chosen, tz=tz, now=fmt.now()),
         "day_note": day_note(doctor.schedule, chosen, tz),
     }
     if view == "week":
