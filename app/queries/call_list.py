@@ -16,7 +16,7 @@ from app.domain.messages import Message, phrase
 from app.projections import tables as t
 
 from . import first_free as ff
-from .agenda import doctor as doctor_row
+from .agenda import doctors_by_id
 from .appointments import AppointmentRow
 from .rows import row_to
 
@@ -83,19 +83,14 @@ def entries(
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     appointments = [(AppointmentRow.from_row(row), row_to(_Listed, row)) for row in rows]
-    schedules: dict[UUID, Schedule] = {}
-    for appointment, _ in appointments:
-        if appointment.doctor_id not in schedules:
-            found_doctor = doctor_row(engine, appointment.doctor_id)
-            schedules[appointment.doctor_id] = (
-                found_doctor.schedule if found_doctor else Schedule("", {})
-            )
+    doctors = doctors_by_id(engine, {a.doctor_id for a, _ in appointments})
+    schedules = {doctor_id: found.schedule for doctor_id, found in doctors.items()}
     proposals = _proposals(engine, [a for a, _ in appointments], today, tz, now)
     return [
         Entry(
             appointment,
             listed.listed_at,
-            why(schedules[appointment.doctor_id], appointment, tz),
+            why(schedules.get(appointment.doctor_id, Schedule("", {})), appointment, tz),
             *proposals[appointment.appointment_id],
         )
         for appointment, listed in appointments
