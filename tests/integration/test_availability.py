@@ -442,3 +442,21 @@ def test_another_time_chosen_from_the_call_list_comes_back_to_it(desk: Desk):
     assert response.status_code == 303
     assert response.headers["Location"].startswith(back)
     assert "data-appointment-id" not in page_text(desk.staff.client.get(back))
+
+
+def test_an_absence_given_as_days_alone_covers_them_whole(desk: Desk):
+    clinic = desk.clinic
+    response = desk.staff.post(
+        f"/doctors/{clinic.doctor_id}/absences",
+        {**_absence_form("2027-01-18", "2027-01-22")},
+    )
+    assert response.status_code == 303
+    [recorded] = [
+        r.event
+        for r in desk.services.store.load(clinic.doctor_id)
+        if r.event_type == "AbsenceRecorded"
+    ]
+    assert (recorded.starts_at, recorded.ends_at) == (
+        local("2027-01-18 00:00"),
+        local("2027-01-23 00:00"),
+    )

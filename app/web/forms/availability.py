@@ -3,53 +3,35 @@ opening hours and visit types."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from app.commands import commands as c
 from app.domain.errors import ValidationError
-from app.domain.messages import Message
 
-from .fields import Fields, command_id, parse_local
+from .fields import Fields, command_id, parse_day, with_local_time
 from .people import parse_week
 
-T = TypeVar("T")
 
-
-def _local_span(form: Fields, build: Callable[..., T], **fields: Any) -> T:
-    """`build` with `starts_at` and `ends_at` read as clinic-local times, every field's
-    message at once. A day alone ("2027-12-14") means its start, for `starts_at`, and the
-    end of that day, for `ends_at`: whole days, as scripts write them."""
-    errors: dict[str, Message | str] = {}
-    for name in ("starts_at", "ends_at"):
-        text = (form.get(name) or "").strip()
-        whole_day = len(text) == 10
-        try:
-            moment = parse_local(f"{text}T00:00" if whole_day else text, name)
-            if whole_day and name == "ends_at":
-                moment = parse_local(
-                    f"{(datetime.fromisoformat(text) + timedelta(days=1)):%Y-%m-%d}T00:00", name
-                )
-            fields[name] = moment
-        except (ValidationError, ValueError) as exc:
-            if isinstance(exc, ValidationError):
-                errors.update(exc.said_errors)
-            fields[name] = datetime.now(UTC)  # a stand-in, so the rest gets checked
-    try:
-        built = build(**fields)
-    except ValidationError as exc:
-        raise ValidationError({**exc.said_errors, **errors}) from None
-    if errors:
-        raise ValidationError(errors)
-    return built
+def _span(form: Fields) -> dict[str, str]:
+    """`starts_at` and `ends_at` as the form sent them, a day alone ("2027-12-14") read as
+    whole days, as scripts write them: from its start, or to the end of that day."""
+    starts = (form.get("starts_at") or "").strip()
+    ends = (form.get("ends_at") or "").strip()
+    if len(starts) == len("YYYY-MM-DD"):
+        starts = f"{starts}T00:00"
+    last = parse_day(ends) if len(ends) == len("YYYY-MM-DD") else None
+    if last is not None:
+        ends = f"{last + timedelta(days=1):%Y-%m-%d}T00:00"
+    return {"starts_at": starts, "ends_at": ends}
 
 
 def record_absence(form: Fields, doctor_id: UUID) -> c.RecordAbsence:
-    return _local_span(
-        form,
+    return with_local_time(
         c.RecordAbsence,
+        ("starts_at", "ends_at"),
+        **_span(form),
         doctor_id=doctor_id,
         reason=form.get("reason", ""),
         note=form.get("note", ""),
@@ -58,9 +40,10 @@ def record_absence(form: Fields, doctor_id: UUID) -> c.RecordAbsence:
 
 
 def change_absence(form: Fields, doctor_id: UUID, absence_id: UUID) -> c.ChangeAbsence:
-    return _local_span(
-        form,
+    return with_local_time(
         c.ChangeAbsence,
+        ("starts_at", "ends_at"),
+        **_span(form),
         doctor_id=doctor_id,
         absence_id=absence_id,
         reason=form.get("reason", ""),

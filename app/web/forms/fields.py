@@ -88,17 +88,21 @@ def parse_local(text: str | None, field: str = "starts_at") -> datetime:
     return found
 
 
-def with_local_time(command: Callable[..., T], **fields: Any) -> T:
-    """Build `command` with its `starts_at` given as clinic-local form text, reporting a bad
-    time together with every other field's message."""
-    if "starts_at" not in fields:
-        return command(**fields)
+def with_local_time(
+    command: Callable[..., T], local: tuple[str, ...] = ("starts_at",), /, **fields: Any
+) -> T:
+    """Build `command` with its `local` fields (`starts_at`, by default) given as
+    clinic-local form text, reporting a bad time together with every other field's
+    message."""
     errors: dict[str, Message] = {}
-    try:
-        fields["starts_at"] = parse_local(fields["starts_at"])
-    except ValidationError as exc:
-        errors.update(exc.said_errors)
-        fields["starts_at"] = datetime.now(UTC)  # a stand-in, so the rest gets checked
+    for name in local:
+        if name not in fields:
+            continue
+        try:
+            fields[name] = parse_local(fields[name], name)
+        except ValidationError as exc:
+            errors.update(exc.said_errors)
+            fields[name] = datetime.now(UTC)  # a stand-in, so the rest gets checked
     try:
         built = command(**fields)
     except ValidationError as exc:
