@@ -192,9 +192,8 @@ class Schedule:
             return None
         start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
         day = start.date()
-        closed = next(
-            (d for d in _days(start.date(), end.date()) if d in self.clinic.closures), None
-        )
+        # A visit lasts at most 8 hours: its first and last days are all it touches.
+        closed = next((d for d in (start.date(), end.date()) if d in self.clinic.closures), None)
         if closed is not None:
             return phrase(
                 "The clinic is closed on %(day)s (%(label)s).",
@@ -279,13 +278,6 @@ def spans_words(periods: Clock) -> Message:
     for span in spans[1:]:
         joined = phrase("%(first)s and %(second)s", first=joined, second=span)
     return joined
-
-
-def _days(first: date, last: date) -> Iterable[date]:
-    day = first
-    while day <= last:
-        yield day
-        day += timedelta(days=1)
 
 
 def _intersect(first: Clock, second: Clock) -> Clock:

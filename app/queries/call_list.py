@@ -16,7 +16,7 @@ from app.domain.messages import Message, phrase
 from app.projections import tables as t
 
 from . import first_free as ff
-from .agenda import doctors_by_id
+from .agenda import NO_SCHEDULE, doctors_by_id
 from .appointments import AppointmentRow
 from .rows import row_to
 
@@ -90,7 +90,7 @@ def entries(
         Entry(
             appointment,
             listed.listed_at,
-            why(schedules.get(appointment.doctor_id, Schedule("", {})), appointment, tz),
+            why(schedules.get(appointment.doctor_id, NO_SCHEDULE), appointment, tz),
             *proposals[appointment.appointment_id],
         )
         for appointment, listed in appointments

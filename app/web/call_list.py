@@ -14,7 +14,7 @@ from app.queries.directory import list_doctors
 from . import formatting as fmt
 from . import forms, i18n
 from .kit import access
-from .kit.rendering import here, page, settle
+from .kit.rendering import page, settle
 
 bp = Blueprint("call_list", __name__, url_prefix="/call-list")
 
@@ -37,7 +37,6 @@ def index() -> Response:
         entries=entries,
         chosen=chosen,
         doctors=doctors,
-        back=here(),
     )
 
 

@@ -61,6 +61,7 @@ def _page(
         if day not in clinic.closures
     ]
     values = extra.pop("values", None) or {}
+    doctors = list_doctors(engine)
     hours_values = values if form == "hours" else hours_text(clinic.hours)
     return page(
         "settings/index.html",
@@ -73,7 +74,8 @@ def _page(
         hours_values=hours_values,
         weekdays=i18n.weekday_labels(),
         visit_types=q.visit_types(engine, include_retired=True),
-        doctors=list_doctors(engine),
+        doctors=doctors,
+        doctor_names={d.doctor_id: d.full_name for d in doctors},
         **extra,
     )
 
