@@ -150,37 +150,35 @@ def on_appointment_created(view: View, record: RecordedEvent) -> None:
         patient = view.require(t.parties, patient["merged_into"])
     doctor = view.require(t.parties, event.doctor_id)
     day = local_day(event.starts_at, view.tz)
-    view.put(
-        t.appointments,
-        {
-            "appointment_id": record.stream_id,
-            "patient_id": patient["party_id"],
-            "doctor_id": event.doctor_id,
-            "patient_name": patient["full_name"],
-            "patient_name_key": search_key(patient["full_name"]),
-            "patient_phone": patient["detail"],
-            "doctor_name": doctor["full_name"],
-            "doctor_specialty": doctor["detail"],
-            "title": event.title,
-            "status": Status.PENDING.value,
-            "starts_at": event.starts_at,
-            "ends_at": event.ends_at,
-            "local_day": day,
-            "booked_at": record.recorded_at,
-            "booked_by": _actor(record),
-            "changed_at": record.recorded_at,
-            "changed_by": _actor(record),
-            "version": record.version,
-            "cancel_reason": None,
-            "reschedules": 0,
-            "checked_in_at": None,
-            "completed_at": None,
-            "visit_type_id": event.visit_type_id,
-        },
-    )
+    row = {
+        "appointment_id": record.stream_id,
+        "patient_id": patient["party_id"],
+        "doctor_id": event.doctor_id,
+        "patient_name": patient["full_name"],
+        "patient_name_key": search_key(patient["full_name"]),
+        "patient_phone": patient["detail"],
+        "doctor_name": doctor["full_name"],
+        "doctor_specialty": doctor["detail"],
+        "title": event.title,
+        "status": Status.PENDING.value,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "local_day": day,
+        "booked_at": record.recorded_at,
+        "booked_by": _actor(record),
+        "changed_at": record.recorded_at,
+        "changed_by": _actor(record),
+        "version": record.version,
+        "cancel_reason": None,
+        "reschedules": 0,
+        "checked_in_at": None,
+        "completed_at": None,
+        "visit_type_id": event.visit_type_id,
+    }
+    view.put(t.appointments, row)
     view.add(t.day_counts, (day, Status.PENDING.value), "count", 1)
     # Refused into an absence; but one booked as the absence committed is listed here.
-    availability.review(view, view.require(t.appointments, record.stream_id), at=record.recorded_at)
+    availability.review(view, row, at=record.recorded_at)
     view.put(
         t.agenda_touches,
         {"doctor_id": event.doctor_id, "day": day, "appointment_id": record.stream_id},
