@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .commands import (
+    BookSeries,
     CancelAbsence,
     CancelAppointment,
+    CancelSeries,
     ChangeAbsence,
     ChangePatientDetails,
     CheckInAppointment,
@@ -17,6 +19,8 @@ from .commands import (
     ConfirmAppointment,
     CreateAppointment,
     DefineVisitType,
+    JoinWaitlist,
+    LeaveWaitlist,
     MarkNoShow,
     MergePatients,
     RecordAbsence,
@@ -46,8 +50,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BookSeries",
     "CancelAbsence",
     "CancelAppointment",
+    "CancelSeries",
     "ChangeAbsence",
     "ChangePatientDetails",
     "CheckInAppointment",
@@ -60,6 +66,8 @@ __all__ = [
     "ConfirmAppointment",
     "CreateAppointment",
     "DefineVisitType",
+    "JoinWaitlist",
+    "LeaveWaitlist",
     "MarkNoShow",
     "MergePatients",
     "RecordAbsence",

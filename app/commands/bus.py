@@ -49,13 +49,14 @@ log = logging.getLogger(__name__)
 
 # The record a command acts on is named by the first of these fields it has: a booking also
 # names its patient and doctor, but writes to its appointment.
-TARGET_FIELDS = ("appointment_id", "patient_id", "doctor_id")
+TARGET_FIELDS = ("appointment_id", "series_id", "waitlist_id", "patient_id", "doctor_id")
 # Commands that create their record, which each form post names afresh: a repeat is for the
 # same record when it names the same others as the first did (a booking's patient, doctor).
 CREATES: dict[type[c.Command], tuple[str, ...]] = {
     c.RegisterPatient: (),
     c.RegisterDoctor: (),
     c.CreateAppointment: ("patient_id", "doctor_id"),
+    c.BookSeries: ("patient_id", "doctor_id"),
 }
 
 

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 from app.domain.errors import ValidationError
 from app.domain.messages import N_, Message, phrase
+from app.domain.waitlist import waitlist_key
 
 from .parsing import (
     to_date,
@@ -181,8 +182,9 @@ class SetWorkingHours(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CreateAppointment(Command):
-    appointment_id: UUID = ident(N_("appointment"), new=True)
+class BookingCommand(Command):
+    """What every booking names: the patient, the doctor, the time and the visit."""
+
     patient_id: UUID = ident(N_("patient"))
     doctor_id: UUID = ident(N_("doctor"))
     starts_at: datetime = moment()
@@ -192,6 +194,94 @@ class CreateAppointment(Command):
     # Agreed with the patient as it was booked: recorded as the booking, then its confirmation.
     confirmed: bool = flag(N_("Confirmed with the patient"))
     visit_type_id: UUID | None = maybe_ident(N_("visit type"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateAppointment(BookingCommand):
+    appointment_id: UUID = ident(N_("appointment"), new=True)
+    # One visit of a series (its number, from 1), as BookSeries books them.
+    series_id: UUID | None = maybe_ident(N_("series"))
+    occurrence: int | None = _field(
+        lambda v, f: None if v in (None, "") else to_int(v, f, N_("The visit"), low=1), default=None
+    )
+    # Booked for a patient on the waitlist: their entry leaves it in the same transaction.
+    waitlist_id: UUID | None = maybe_ident(N_("waitlist entry"))
+
+
+def _maybe_count(value: Any, field_name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    # Read as a number whatever its size: the series' rule says the cap, in its own words.
+    return to_int(value, field_name, N_("The number of visits"), low=0)
+
+
+def _changes(value: Any, field_name: str) -> dict[int, datetime | None]:
+    """{visit number: its own start instead of the planned one, or None to leave it out}."""
+    if not isinstance(value, dict):
+        raise ValidationError({"visits": phrase("The changes to the visits are malformed.")})
+    found: dict[int, datetime | None] = {}
+    for number, start in value.items():
+        key = to_int(number, "visits", N_("The visit"), low=1)
+        found[key] = None if start is None else to_datetime(start, "visits")
+    return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookSeries(BookingCommand):
+    """A course of visits: the booking fields of its first visit, how it recurs
+    (`every_weeks`, or `monthly`), and how long (`occurrences`, or `until` a local day).
+    `changes` moves a planned visit to another start (a proposed alternative) or leaves it
+    out (None). The bus records the plan; `app.commands.series.book_series` then books each
+    visit as an appointment of its own."""
+
+    series_id: UUID = ident(N_("series"), new=True)
+    every_weeks: int | None = _field(
+        lambda v, f: None if v in (None, "") else to_int(v, f, N_("The weeks between visits")),
+        default=None,
+    )
+    monthly: bool = flag(N_("Every month"))
+    occurrences: int | None = _field(_maybe_count, default=None)
+    until: date | None = day(N_("The last day"))
+    changes: dict[int, datetime | None] = _field(_changes, default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelSeries(Command):
+    """Cancel a series' visits from one of them on (the course stops there)."""
+
+    series_id: UUID = ident(N_("series"))
+    from_occurrence: int = number(N_("The visit"), low=1, high=1000)
+    reason: str = text(N_("The reason for cancelling"))
+    expected_version: int | None = _field(_version, default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class JoinWaitlist(Command):
+    """A patient waits for an earlier time with a doctor, or any doctor of `specialty`.
+    The entry's id follows from the patient and whom they wait for (`waitlist_key`)."""
+
+    patient_id: UUID = ident(N_("patient"))
+    doctor_id: UUID | None = maybe_ident(N_("doctor"))
+    specialty: str = text(N_("The specialty"), default="")
+    from_day: date | None = day(N_("The first day"))
+    until_day: date | None = day(N_("The last day"))
+    part_of_day: str = text(N_("The part of the day"), default="any")
+    title: str = text(N_("The reason for the visit"), default="")
+    note: str = text(N_("The note"), default="")
+    waitlist_id: UUID | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        key = waitlist_key(self.patient_id, self.doctor_id, self.specialty)
+        object.__setattr__(self, "waitlist_id", key)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaveWaitlist(Command):
+    """Take a patient off the waitlist without booking (they no longer need it)."""
+
+    waitlist_id: UUID = ident(N_("waitlist entry"))
+    expected_version: int | None = _field(_version, default=None)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,7 +27,9 @@ from app.domain.errors import (
 from app.domain.events import Event
 from app.domain.messages import N_, Message, phrase
 from app.domain.patient import Patient, PatientDetails, merge
+from app.domain.series import Series, checked_repeat, plan_visits, with_changes
 from app.domain.staff import Principal
+from app.domain.waitlist import WaitlistEntry
 from app.eventstore import Decision, Hold, RecordedEvent, Release
 
 from . import commands as c
@@ -252,7 +254,7 @@ def retire_visit_type(ctx: Context, cmd: c.RetireVisitType) -> Decision:
     return _clinic_decision(ctx, cmd, lambda clinic: clinic.retire_visit_type(cmd.visit_type_id))
 
 
-def _duration(cmd: c.CreateAppointment, doctor: Doctor, clinic: Clinic) -> int:
+def _duration(cmd: c.BookingCommand, doctor: Doctor, clinic: Clinic) -> int:
     """The booking's length: as given, else its visit type's."""
     if cmd.visit_type_id is not None:
         kind = clinic.visit_type_for(cmd.visit_type_id, doctor.id, doctor.specialty)
@@ -264,15 +266,26 @@ def _duration(cmd: c.CreateAppointment, doctor: Doctor, clinic: Clinic) -> int:
     return cmd.duration_minutes
 
 
-def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
-    streams = ctx.tx.load_many([cmd.appointment_id, cmd.patient_id, cmd.doctor_id, CLINIC_ID])
-    patient = _fold(Patient, cmd.patient_id, streams[cmd.patient_id], "patient")
-    doctor = _fold(Doctor, cmd.doctor_id, streams[cmd.doctor_id], "doctor")
+def _booked_parties(
+    streams: Mapping[UUID, list[RecordedEvent]], patient_id: UUID, doctor_id: UUID
+) -> tuple[Patient, Doctor]:
+    """The patient and doctor a booking names: both registered, the patient not merged."""
+    patient = _fold(Patient, patient_id, streams[patient_id], "patient")
+    doctor = _fold(Doctor, doctor_id, streams[doctor_id], "doctor")
     if not patient.exists:
         raise NotFoundError(phrase("No patient with that id is registered."), field="patient_id")
     patient.refuse_if_merged()
     if not doctor.exists:
         raise NotFoundError(phrase("No doctor with that id is registered."), field="doctor_id")
+    return patient, doctor
+
+
+def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
+    wanted = [cmd.appointment_id, cmd.patient_id, cmd.doctor_id, CLINIC_ID]
+    if cmd.waitlist_id is not None:
+        wanted.append(cmd.waitlist_id)
+    streams = ctx.tx.load_many(wanted)
+    patient, doctor = _booked_parties(streams, cmd.patient_id, cmd.doctor_id)
     appointment = _fold(
         Appointment,
         cmd.appointment_id,
@@ -293,6 +306,8 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
         confirmed=cmd.confirmed,
         schedule=doctor.schedule(clinic.days),
         visit_type_id=cmd.visit_type_id,
+        series_id=cmd.series_id,
+        occurrence=cmd.occurrence,
     )
     hold = Hold(
         cmd.appointment_id,
@@ -302,7 +317,128 @@ def create_appointment(ctx: Context, cmd: c.CreateAppointment) -> Decision:
         new=True,
         refusal=_taken(doctor, cmd.starts_at, ctx.tz),
     )
-    return Decision("appointment", cmd.appointment_id, 0, events, hold)
+    also: tuple[Decision, ...] = ()
+    if cmd.waitlist_id is not None:
+        also = (_leave_waitlist_booked(ctx, cmd, streams[cmd.waitlist_id], doctor),)
+    return Decision("appointment", cmd.appointment_id, 0, events, hold, also)
+
+
+def _leave_waitlist_booked(
+    ctx: Context, cmd: c.CreateAppointment, history: list[RecordedEvent], doctor: Doctor
+) -> Decision:
+    """The waitlist entry the booking is for, off the list in the same transaction."""
+    assert cmd.waitlist_id is not None
+    entry = _fold(WaitlistEntry, cmd.waitlist_id, history, "waitlist")
+    if not entry.exists or entry.patient_id != cmd.patient_id:
+        raise NotFoundError(_NO_SUCH["waitlist"], field="waitlist_id")
+    events = entry.book(
+        cmd.appointment_id,
+        doctor_id=doctor.id,
+        specialty=doctor.specialty,
+        starts_at=cmd.starts_at,
+        tz=ctx.tz,
+    )
+    return Decision("waitlist", entry.id, entry.version, events)
+
+
+def book_series(ctx: Context, cmd: c.BookSeries) -> Decision:
+    """The plan of a series: its visits as the rule and the desk's changes make them. Each
+    visit is booked afterwards as an appointment of its own (app.commands.series)."""
+    streams = ctx.tx.load_many([cmd.series_id, cmd.patient_id, cmd.doctor_id, CLINIC_ID])
+    patient, doctor = _booked_parties(streams, cmd.patient_id, cmd.doctor_id)
+    series = _fold(Series, cmd.series_id, streams[cmd.series_id], "series", creating=True)
+    # Checked once for all the visits, which would each be refused the same way.
+    _duration(cmd, doctor, load_clinic(ctx.tx, streams[CLINIC_ID]))
+    kept, _ = series_visits(cmd, ctx.tz)
+    events = series.plan(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        title=cmd.title,
+        repeat=checked_repeat(cmd.every_weeks, cmd.monthly),
+        visits=kept,
+    )
+    return Decision("series", cmd.series_id, series.version, events)
+
+
+def series_visits(cmd: c.BookSeries, tz: tzinfo) -> tuple[list[Any], list[Any]]:
+    """The series' visits to book and those left out (the rule, then the desk's changes);
+    every field's message at once."""
+    errors: dict[str, Message] = {}
+    try:
+        repeat = checked_repeat(cmd.every_weeks, cmd.monthly)
+    except ValidationError as exc:
+        errors.update(exc.said_errors)
+        repeat = checked_repeat(1, False)
+    try:
+        visits = plan_visits(cmd.starts_at, tz, repeat, count=cmd.occurrences, until=cmd.until)
+    except ValidationError as exc:
+        errors.update(exc.said_errors)
+        visits = []
+    if errors:
+        raise ValidationError(errors)
+    return with_changes(visits, cmd.changes)
+
+
+def cancel_series(ctx: Context, cmd: c.CancelSeries) -> Decision:
+    """Stop a course from one visit on: the series' event and every cancelled visit's, in
+    one transaction (a visit changed meanwhile makes the bus decide again on fresh state)."""
+    history = ctx.tx.load(cmd.series_id)
+    series = _load_existing(ctx, Series, cmd.series_id, history, "series", cmd.expected_version)
+    streams = ctx.tx.load_many([visit for _, visit, _ in series.visits])
+    booked = {
+        visit: _fold(Appointment, visit, streams[visit], "appointment")
+        for _, visit, _ in series.visits
+    }
+    for appointment in booked.values():
+        if appointment.exists:
+            authorize_doctor_record(ctx.principal, appointment.doctor_id)
+    events, cancelled = series.cancel_from(
+        cmd.from_occurrence, cmd.reason, {k: v for k, v in booked.items() if v.exists}
+    )
+    also = tuple(
+        _appointment_decision(booked[visit], visit_events, Release(visit))
+        for visit, visit_events in cancelled.items()
+    )
+    return Decision("series", series.id, series.version, events, also=also)
+
+
+def join_waitlist(ctx: Context, cmd: c.JoinWaitlist) -> Decision:
+    assert cmd.waitlist_id is not None
+    wanted = [cmd.waitlist_id, cmd.patient_id, *([cmd.doctor_id] if cmd.doctor_id else [])]
+    streams = ctx.tx.load_many(wanted)
+    patient = _fold(Patient, cmd.patient_id, streams[cmd.patient_id], "patient")
+    if not patient.exists:
+        raise NotFoundError(phrase("No patient with that id is registered."), field="patient_id")
+    patient.refuse_if_merged()
+    whom: Message | str = phrase("any doctor in %(specialty)s", specialty=cmd.specialty.strip())
+    if cmd.doctor_id is not None:
+        doctor = _fold(Doctor, cmd.doctor_id, streams[cmd.doctor_id], "doctor")
+        if not doctor.exists:
+            raise NotFoundError(phrase("No doctor with that id is registered."), field="doctor_id")
+        whom = doctor.full_name
+    entry = _fold(WaitlistEntry, cmd.waitlist_id, streams[cmd.waitlist_id], "waitlist")
+    events = entry.join(
+        patient_id=patient.id,
+        patient_name=patient.name or "",
+        doctor_id=cmd.doctor_id,
+        specialty=cmd.specialty,
+        from_day=cmd.from_day,
+        until_day=cmd.until_day,
+        part_of_day=cmd.part_of_day,
+        title=cmd.title,
+        note=cmd.note,
+        today=ctx.today,
+        whom=whom,
+    )
+    return Decision("waitlist", entry.id, entry.version, events)
+
+
+def leave_waitlist(ctx: Context, cmd: c.LeaveWaitlist) -> Decision:
+    history = ctx.tx.load(cmd.waitlist_id)
+    entry = _load_existing(
+        ctx, WaitlistEntry, cmd.waitlist_id, history, "waitlist", cmd.expected_version
+    )
+    return Decision("waitlist", entry.id, entry.version, entry.remove())
 
 
 def reschedule_appointment(ctx: Context, cmd: c.RescheduleAppointment) -> Decision:
@@ -510,18 +646,26 @@ CHANGES = {
     "ClinicReopened": N_("closure removed"),
     "VisitTypeDefined": N_("visit type added"),
     "VisitTypeRetired": N_("visit type retired"),
+    "SeriesPlanned": N_("series booked"),
+    "SeriesCancelled": N_("series cancelled from a visit on"),
+    "WaitlistJoined": N_("added to the waitlist"),
+    "WaitlistLeft": N_("taken off the waitlist"),
 }
 _NO_SUCH = {
     "appointment": phrase("No appointment with that id exists."),
     "patient": phrase("No patient with that id exists."),
     "doctor": phrase("No doctor with that id exists."),
     "clinic": phrase("No record with that id exists."),
+    "series": phrase("No series with that id exists."),
+    "waitlist": phrase("That patient is not on the waitlist (any more); reload the page."),
     "record": phrase("No record with that id exists."),
 }
 _ID_TAKEN = {
     "appointment": phrase("That id is already in use; a new appointment needs a new id."),
     "patient": phrase("That id is already in use; a new patient needs a new id."),
     "doctor": phrase("That id is already in use; a new doctor needs a new id."),
+    "series": phrase("That id is already in use; a new series needs a new id."),
+    "waitlist": phrase("That id is already in use by another record."),
 }
 # "This appointment was changed by someone else…": the record's noun, per kind of stream.
 _CHANGED = {
@@ -539,6 +683,14 @@ _CHANGED = {
     ),
     "clinic": N_(
         "The clinic's settings were changed by someone else after you opened them "
+        "(%(changes)s). Reload to see the current state."
+    ),
+    "series": N_(
+        "This series was changed by someone else after you opened it (%(changes)s). "
+        "Reload to see the current state."
+    ),
+    "waitlist": N_(
+        "This waitlist entry was changed by someone else after you opened it "
         "(%(changes)s). Reload to see the current state."
     ),
     "record": N_(
@@ -596,6 +748,10 @@ HANDLERS: dict[type[c.Command], Callable[[Context, Any], Decision]] = {
     c.DefineVisitType: define_visit_type,
     c.RetireVisitType: retire_visit_type,
     c.CreateAppointment: create_appointment,
+    c.BookSeries: book_series,
+    c.CancelSeries: cancel_series,
+    c.JoinWaitlist: join_waitlist,
+    c.LeaveWaitlist: leave_waitlist,
     c.ConfirmAppointment: confirm_appointment,
     c.CancelAppointment: cancel_appointment,
     c.RescheduleAppointment: reschedule_appointment,

@@ -295,6 +295,7 @@ class Appointment:
     ends_at: datetime | None = None
     title: str = ""
     visit_type_id: UUID | None = None
+    series_id: UUID | None = None
     status: Status | None = None
     # The last event's type, and the status before it: what an undo takes back to.
     last_event: str | None = None
@@ -319,7 +320,7 @@ class Appointment:
                 self.patient_id, self.doctor_id = event.patient_id, event.doctor_id
                 self.starts_at, self.ends_at = event.starts_at, event.ends_at
                 self.title, self.status = event.title, Status.PENDING
-                self.visit_type_id = event.visit_type_id
+                self.visit_type_id, self.series_id = event.visit_type_id, event.series_id
             case AppointmentConfirmed():
                 self.status = Status.CONFIRMED
             case AppointmentCancelled():
@@ -371,6 +372,8 @@ class Appointment:
         confirmed: bool = False,
         schedule: Schedule | None = None,
         visit_type_id: UUID | None = None,
+        series_id: UUID | None = None,
+        occurrence: int | None = None,
     ) -> list[Event]:
         """Decide a new booking for `patient` with `doctor`; `confirmed` when it was agreed
         with the patient as it was made (on the phone, at the desk): the history then says
@@ -382,7 +385,16 @@ class Appointment:
         )
         check_times(starts_at, ends_at, now=now, schedule=schedule or doctor.schedule(), tz=tz)
         booked: list[Event] = [
-            AppointmentCreated(patient.id, doctor.id, starts_at, ends_at, title, visit_type_id)
+            AppointmentCreated(
+                patient.id,
+                doctor.id,
+                starts_at,
+                ends_at,
+                title,
+                visit_type_id,
+                series_id=series_id,
+                occurrence=occurrence if series_id else None,
+            )
         ]
         return [*booked, AppointmentConfirmed()] if confirmed else booked
 

@@ -143,15 +143,18 @@ class VisitTypeRetired(Event):
 
 @dataclass(frozen=True)
 class AppointmentCreated(Event):
-    # Version 1 stored a duration instead of ends_at; version 2 had no visit type. See the
-    # upcasters in the event store.
-    SCHEMA_VERSION: ClassVar[int] = 3
+    # Version 1 stored a duration instead of ends_at; version 2 had no visit type; version
+    # 3 no series. See the upcasters in the event store.
+    SCHEMA_VERSION: ClassVar[int] = 4
     patient_id: UUID
     doctor_id: UUID
     starts_at: datetime
     ends_at: datetime
     title: str
     visit_type_id: UUID | None = None
+    # One visit of a recurring series: the series, and which of its visits (from 1).
+    series_id: UUID | None = None
+    occurrence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,55 @@ class AppointmentCancellationUndone(Undone):
     pass
 
 
+@dataclass(frozen=True)
+class SeriesPlanned(Event):
+    """A course of visits decided in one go: each visit is then booked as an appointment of
+    its own (`visits`: [{"appointment_id", "starts_at"}], in order), so one that cannot be
+    booked leaves the others booked. Every `every_weeks` weeks, or (`monthly`) every month
+    on the same weekday of the month."""
+
+    patient_id: UUID
+    doctor_id: UUID
+    title: str
+    every_weeks: int
+    monthly: bool
+    visits: list[Any]
+
+
+@dataclass(frozen=True)
+class SeriesCancelled(Event):
+    """The series' visits from `from_occurrence` on were cancelled, in the same transaction
+    as this event (`cancelled`: the appointment ids, each with its own AppointmentCancelled)."""
+
+    from_occurrence: int
+    reason: str
+    cancelled: list[Any]
+
+
+@dataclass(frozen=True)
+class WaitlistJoined(Event):
+    """A patient waits for an earlier time with one doctor (`doctor_id`) or any doctor of a
+    specialty, between two days, at a part of the day ("any", "morning", "afternoon")."""
+
+    patient_id: UUID
+    doctor_id: UUID | None
+    specialty: str
+    from_day: date
+    until_day: date
+    part_of_day: str
+    title: str
+    note: str
+
+
+@dataclass(frozen=True)
+class WaitlistLeft(Event):
+    """Off the waitlist: booked (`appointment_id`, in the same transaction as the booking),
+    or taken off by the desk."""
+
+    reason: str  # "booked" | "removed"
+    appointment_id: UUID | None
+
+
 # What can happen to an appointment: the events of its stream.
 APPOINTMENT_EVENTS: tuple[type[Event], ...] = (
     AppointmentCreated,
@@ -255,6 +307,9 @@ CLINIC_EVENTS: tuple[type[Event], ...] = (
     VisitTypeRetired,
 )
 
+SERIES_EVENTS: tuple[type[Event], ...] = (SeriesPlanned, SeriesCancelled)
+WAITLIST_EVENTS: tuple[type[Event], ...] = (WaitlistJoined, WaitlistLeft)
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     PatientRegistered,
     PatientDetailsChanged,
@@ -265,4 +320,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *DOCTOR_AVAILABILITY_EVENTS,
     *CLINIC_EVENTS,
     *APPOINTMENT_EVENTS,
+    *SERIES_EVENTS,
+    *WAITLIST_EVENTS,
 )

@@ -302,6 +302,9 @@ class StoreTransaction(Reservations, CommandLog):
             # Plain inserts, before the pipeline: a command with other streams is rare, and
             # each is checked and written as the one stream of a plain save would be.
             self._check_version(other.stream_id, other.version)
+            if other.reservation is not None:
+                # A series stopped: each cancelled visit gives its doctor's time back.
+                self.change_reservation(other.reservation)
             self._insert(
                 other.stream_id,
                 other.version,

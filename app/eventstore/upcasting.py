@@ -67,3 +67,10 @@ def _appointment_created_visit_type(data: Payload) -> Payload:
     """Version 2 had no visit type: bookings before visit types existed had none."""
     data["visit_type_id"] = None
     return data
+
+
+@upcasters.register("AppointmentCreated", 3)
+def _appointment_created_series(data: Payload) -> Payload:
+    """Version 3 had no series: every booking before series existed was a single one."""
+    data.update(series_id=None, occurrence=None)
+    return data

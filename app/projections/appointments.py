@@ -27,7 +27,7 @@ from app.domain.events import (
 )
 from app.eventstore import RecordedEvent
 
-from . import availability
+from . import availability, series_waitlist
 from . import tables as t
 from .keys import search_key
 from .projection import Projection, stream_row
@@ -55,8 +55,9 @@ def _day_count_tags(row: Row, tz: tzinfo) -> Iterator[Tag]:
 appointments = Projection(
     "appointments",
     # Version 2: the patient's phone in the national form (app/phones.py). Version 3: each
-    # doctor's availability, the clinic's days, visit types and the call list.
-    version=3,
+    # doctor's availability, the clinic's days, visit types and the call list. Version 4:
+    # series (the visits' series on their rows) and the waitlist.
+    version=4,
     tables=(
         t.appointments,
         t.day_counts,
@@ -66,10 +67,13 @@ appointments = Projection(
         t.clinic_days,
         t.visit_types,
         t.call_list,
+        t.series,
+        t.waitlist,
     ),
     taggers={t.appointments: _appointment_tags, t.day_counts: _day_count_tags},
 )
 availability.register(appointments)
+series_waitlist.register(appointments)
 
 
 @appointments.on(PatientRegistered)
@@ -108,6 +112,9 @@ def on_patient_merged_into(view: View, record: RecordedEvent) -> None:
         patient_name_key=search_key(kept["full_name"]),
         patient_phone=kept["detail"],
     )
+    # Their waits and series are the kept record's too.
+    view.update_where(t.waitlist, {"patient_id": record.stream_id}, patient_id=event.kept_id)
+    view.update_where(t.series, {"patient_id": record.stream_id}, patient_id=event.kept_id)
 
 
 @appointments.on(PatientDetailsChanged, loads=stream_row(t.parties))
@@ -174,6 +181,8 @@ def on_appointment_created(view: View, record: RecordedEvent) -> None:
         "checked_in_at": None,
         "completed_at": None,
         "visit_type_id": event.visit_type_id,
+        "series_id": event.series_id,
+        "occurrence": event.occurrence,
     }
     view.put(t.appointments, row)
     view.add(t.day_counts, (day, Status.PENDING.value), "count", 1)

@@ -139,6 +139,10 @@ appointments = sa.Table(
     sa.Column("completed_at", UTCDateTime, nullable=True),
     # The visit type (motif) booked, if one was: named from rm_visit_types when shown.
     sa.Column("visit_type_id", sa.Uuid(), nullable=True),
+    # One visit of a recurring series, and its number in it (from 1).
+    sa.Column("series_id", sa.Uuid(), nullable=True),
+    sa.Column("occurrence", sa.Integer(), nullable=True),
+    sa.Index(None, "series_id"),
     # Keyset pagination walks (starts_at, appointment_id), alone or after one equality filter.
     sa.Index(None, "starts_at", "appointment_id"),
     sa.Index(None, "status", "starts_at", "appointment_id"),
@@ -235,6 +239,52 @@ call_list = sa.Table(
     sa.Column("listed_at", UTCDateTime, nullable=False),
     sa.Index(None, "starts_at", "appointment_id"),
     sa.Index(None, "doctor_id", "starts_at"),
+)
+
+# -- series and waitlist --
+
+# A recurring series as planned; its visits are rows of rm_appointments (series_id).
+series = sa.Table(
+    "rm_series",
+    metadata,
+    sa.Column("series_id", sa.Uuid(), primary_key=True),
+    sa.Column("patient_id", sa.Uuid(), nullable=False),
+    sa.Column("doctor_id", sa.Uuid(), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("every_weeks", sa.Integer(), nullable=False),
+    sa.Column("monthly", sa.Boolean(), nullable=False),
+    # [{"occurrence", "appointment_id", "starts_at"}]: the visits the plan asked for.
+    sa.Column("visits", JSONData, nullable=False),
+    # The first visit a cancellation of the rest started from, if the course was stopped.
+    sa.Column("cancelled_from", sa.Integer(), nullable=True),
+    sa.Column("planned_at", UTCDateTime, nullable=False),
+    sa.Column("planned_by", sa.String(120), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+
+# Patients waiting for an earlier time, in the order they joined (`joined_position`, the
+# event's position in the store); `waiting` false once booked or taken off.
+waitlist = sa.Table(
+    "rm_waitlist",
+    metadata,
+    sa.Column("waitlist_id", sa.Uuid(), primary_key=True),
+    sa.Column("patient_id", sa.Uuid(), nullable=False),
+    sa.Column("doctor_id", sa.Uuid(), nullable=True),
+    sa.Column("specialty", sa.String(120), nullable=False),
+    sa.Column("from_day", sa.Date(), nullable=False),
+    sa.Column("until_day", sa.Date(), nullable=False),
+    sa.Column("part_of_day", sa.String(20), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("note", sa.String(200), nullable=False),
+    sa.Column("joined_at", UTCDateTime, nullable=False),
+    sa.Column("joined_by", sa.String(120), nullable=False),
+    sa.Column("joined_position", sa.BigInteger(), nullable=False),
+    sa.Column("waiting", sa.Boolean(), nullable=False),
+    sa.Column("left_reason", sa.String(20), nullable=True),
+    sa.Column("appointment_id", sa.Uuid(), nullable=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Index(None, "waiting", "joined_position"),
+    sa.Index(None, "patient_id"),
 )
 
 # An appointment's timeline, a row per event, phrased for people: who, when, what changed

@@ -52,6 +52,8 @@ class AppointmentRow:
     checked_in_at: datetime | None
     completed_at: datetime | None
     visit_type_id: UUID | None = None  # its label from rm_visit_types (availability.py)
+    series_id: UUID | None = None  # one visit of a series, number `occurrence` (from 1)
+    occurrence: int | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> AppointmentRow:

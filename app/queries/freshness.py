@@ -31,6 +31,8 @@ _VERSIONED = {
     # A doctor's absences and one-off hours, as the call list and free times read them.
     "availability": (t.doctor_availability, t.doctor_availability.c.doctor_id),
     "clinic": (t.clinic_days, t.clinic_days.c.clinic_id),
+    "series": (t.series, t.series.c.series_id),
+    "waitlist": (t.waitlist, t.waitlist.c.waitlist_id),
 }
 # The stream each kind of expectation follows.
 STREAM_OF = {"availability": "doctor"}
@@ -94,7 +96,7 @@ def recorded(store: EventStore, kind: str, record_id: UUID) -> Recorded | None:
         return Recorded(kind, version, state.doctor_id, state.patient_id)
     if kind == "patient":
         return Recorded(kind, version, patient_id=record_id)
-    if kind == "clinic":
+    if kind in ("clinic", "series", "waitlist"):
         return Recorded(kind, version)
     return Recorded(kind, version, doctor_id=record_id)
 

@@ -135,6 +135,35 @@ SAMPLES = [
     ev.AppointmentNoShowUndone(undone_version=3, status="confirmed"),
     ev.AppointmentCompletionUndone(undone_version=4, status="checked_in"),
     ev.AppointmentCancellationUndone(undone_version=2, status="pending"),
+    ev.AppointmentCreated(
+        uuid4(),
+        uuid4(),
+        datetime(2027, 1, 19, 9, tzinfo=UTC),
+        datetime(2027, 1, 19, 9, 30, tzinfo=UTC),
+        "Kinésithérapie",
+        series_id=uuid4(),
+        occurrence=2,
+    ),
+    ev.SeriesPlanned(
+        uuid4(),
+        uuid4(),
+        "Kinésithérapie",
+        1,
+        False,
+        [
+            {
+                "occurrence": 1,
+                "appointment_id": str(uuid4()),
+                "starts_at": "2027-01-12T08:00:00+00:00",
+            }
+        ],
+    ),
+    ev.SeriesCancelled(3, "Course ended", [str(uuid4())]),
+    ev.WaitlistJoined(
+        uuid4(), None, "Cardiologie", date(2027, 1, 11), date(2027, 2, 28), "morning", "Suivi", ""
+    ),
+    ev.WaitlistLeft("booked", uuid4()),
+    ev.WaitlistLeft("removed", None),
 ]
 
 
@@ -168,6 +197,18 @@ class TestCodec:
             "title": "x",
         }
         assert EventCodec().decode("AppointmentCreated", 2, old).visit_type_id is None
+
+    def test_a_version_3_booking_reads_as_a_single_one(self):
+        old = {
+            "patient_id": str(uuid4()),
+            "doctor_id": str(uuid4()),
+            "starts_at": "2027-01-12T09:00:00+00:00",
+            "ends_at": "2027-01-12T09:30:00+00:00",
+            "title": "x",
+            "visit_type_id": None,
+        }
+        event = EventCodec().decode("AppointmentCreated", 3, old)
+        assert (event.series_id, event.occurrence) == (None, None)
 
     def test_a_version_1_reschedule_reads_as_a_move_with_the_same_doctor_back_to_pending(self):
         old = {
