@@ -19,7 +19,7 @@ from app.queries import directory as d
 from app.queries.availability import VisitTypeRow, day_note, visit_types, visit_types_for
 
 from . import formatting as fmt
-from . import forms, pickers, registration
+from . import forms, pickers, registration, series
 from .forms import PATIENT_FIELDS
 from .kit.outcomes import Expectation, Refusal, attempt
 from .kit.rendering import fragment, from_htmx, page, page_or_fragment, see_other, settle
@@ -31,7 +31,7 @@ bp = Blueprint("booking", __name__, url_prefix="/appointments")
 # duration_for: the doctor whose slot length the duration was last set for (see _duration).
 KEPT = (
     "patient_id", "doctor_id", "day", "starts_at", "duration_minutes", "duration_for", "title",
-    "q", "confirmed", "visit_type_id",
+    "q", "confirmed", "visit_type_id", *forms.SERIES_FIELDS,
 )  # fmt: skip
 
 
@@ -152,6 +152,18 @@ def new() -> Response:
     return page("appointments/new.html", updating=updating, **_booking_context(values))
 
 
+def booking_form_page(refusal: Refusal) -> Response:
+    """The booking form again as it was sent, with why nothing was booked."""
+    values = _values(request.form)
+    # Keep the duration as sent.
+    values["duration_for"] = ":".join(
+        filter(None, (values.get("doctor_id", ""), values.get("visit_type_id", "")))
+    )
+    context = _booking_context(values)
+    context["refusal"] = refusal
+    return page("appointments/new.html", status=refusal.status, **context)
+
+
 @bp.get("/new/patients")
 def patient_matches() -> Response:
     """Patients whose name or phone contains what was typed (search as you type)."""
@@ -217,17 +229,13 @@ def _patient_chosen(
 
 @bp.post("")
 def create() -> Response:
-    """Book: one appointment, once, however often the button is pressed."""
-    values = _values(request.form)
+    """Book: one appointment, once, however often the button is pressed. With "Repeat"
+    chosen, the preview of the series instead (which books nothing yet)."""
+    if request.form.get("every_weeks"):
+        return series.preview(_values(request.form), booking_form_page)
     outcome = attempt(lambda: forms.create_appointment(request.form))
     if isinstance(outcome, Refusal):
-        # Keep the duration as sent.
-        values["duration_for"] = ":".join(
-            filter(None, (values.get("doctor_id", ""), values.get("visit_type_id", "")))
-        )
-        context = _booking_context(values)
-        context["refusal"] = outcome
-        return page("appointments/new.html", status=outcome.status, **context)
+        return booking_form_page(outcome)
     return see_other(
         url_for("appointments.detail", appointment_id=outcome.stream_id),
         Expectation.of("appointment", outcome),

@@ -78,6 +78,11 @@ def absence_span(absence: Absence) -> str:
     return i18n.render(absence.span_words(services().tz))
 
 
+def iso_moment(value: str) -> datetime:
+    """A moment kept as ISO text in a read model (a series' planned visit)."""
+    return datetime.fromisoformat(value)
+
+
 def minutes(value: timedelta) -> int:
     return int(value.total_seconds() // 60)
 
@@ -101,6 +106,7 @@ def init_app(app: Flask) -> None:
         "long_day": long_day,
         "upper_first": upper_first,
         "input_moment": input_moment,
+        "iso_moment": iso_moment,
         "minutes": minutes,
         "spans": spans,
         "absence_span": absence_span,

@@ -216,6 +216,8 @@ NO_SUCH = {
     "appointment": N_("There is no appointment with that id."),
     "patient": N_("There is no patient with that id."),
     "doctor": N_("There is no doctor with that id."),
+    "series": N_("There is no series with that id."),
+    "waitlist": N_("That patient is not on the waitlist."),
     "record": N_("There is no record with that id."),
 }
 

@@ -15,9 +15,11 @@ from app.commands.access import UNDO_NEEDS, may_undo_any_time
 from app.domain.appointment import why_not_undo
 from app.extensions import services
 from app.queries import appointments as q
+from app.queries import waitlist
 from app.queries.agenda import birth_dates, free_slots_for_day
 from app.queries.availability import visit_type_labels
 from app.queries.freshness import recorded
+from app.queries.series import visit_count as series_count
 from app.queries.timeline import timeline_beside
 
 from . import formatting as fmt
@@ -150,9 +152,15 @@ def detail_context(row: q.AppointmentRow) -> dict[str, Any]:
     # Events name their actor by user id; people read names.
     actors = [row.booked_by, row.changed_by, *(entry.actor for entry in entries)]
     last = entries[-1] if entries and entries[-1].version == row.version else None
+    front_desk = not access.principal().is_doctor
     return {
         "row": row,
         "history": entries,
+        # A cancelled time still ahead and free: the patients waiting for it, first first.
+        "waiting": waitlist.freed(found.read_engine, row, tz=found.tz, now=found.bus.clock())
+        if front_desk
+        else [],
+        "series_visits": series_count(found.read_engine, row.series_id) if row.series_id else 0,
         "people": found.accounts.names(actors),
         "undo": undo_for(row, last.summary, last.recorded_at) if last else None,
         "visit_type": visit_type_labels(found.read_engine, [row.visit_type_id]).get(

@@ -74,7 +74,9 @@ def init_app(app: Flask) -> None:
         patients,
         pickers,
         rows,
+        series,
         settings,
+        waitlist,
     )
     from .kit import access, errors
     from .kit.rendering import from_htmx, here, url_with
@@ -108,6 +110,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(first_free.bp)
     app.register_blueprint(past.bp)
     app.register_blueprint(call_list.bp)
+    app.register_blueprint(series.bp)
+    app.register_blueprint(waitlist.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(admin.bp)
     exports.init_app(app)

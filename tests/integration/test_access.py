@@ -15,7 +15,15 @@ from uuid import UUID
 
 import pytest
 
-from app.commands import RecordAbsence, RegisterDoctor, RegisterPatient, SetWorkingHours
+from app.commands import (
+    BookSeries,
+    JoinWaitlist,
+    RecordAbsence,
+    RegisterDoctor,
+    RegisterPatient,
+    SetWorkingHours,
+)
+from app.commands.series import book_series
 
 from ..clinic import WEEKDAYS, Clinic, local, monday_ahead, open_clinic
 from .projecting import catch_up
@@ -65,6 +73,14 @@ TABLE = [
     Route("GET", "/appointments/new/slots?doctor_id={own}", (OK, NO, OK), "booking.slots"),
     Route("POST", "/appointments/new/patient", (OK, NO, OK), "booking.register_patient"),
     Route("POST", "/appointments", (OK, NO, OK), "booking.create"),
+    Route("POST", "/appointments/series", (OK, NO, OK), "series.create"),
+    Route("GET", "/appointments/series/{series}", (OK, NO, OK), "series.detail"),
+    Route("POST", "/appointments/series/{series}/cancel", (OK, NO, OK), "series.cancel"),
+    Route("GET", "/waitlist", (OK, NO, OK), "waitlist.index"),
+    Route("GET", "/waitlist/new?patient_id={patient}", (OK, NO, OK), "waitlist.new"),
+    Route("POST", "/waitlist", (OK, NO, OK), "waitlist.join"),
+    Route("POST", "/waitlist/{waiting}/book", (OK, NO, OK), "waitlist.book"),
+    Route("POST", "/waitlist/{waiting}/remove", (OK, NO, OK), "waitlist.remove"),
     Route("GET", "/patients", (OK, NO, OK), "patients.index"),
     Route("POST", "/patients", (OK, NO, OK), "patients.register"),
     Route("GET", "/patients/{patient}", (OK, OK, OK), "patients.detail"),
@@ -187,6 +203,27 @@ def places(pg_app, pg_engine) -> Places:  # type: ignore[no-untyped-def]
         ).stream_id
         for doctor in (clinic.doctor_id, other)
     }
+    series = book_series(
+        bus,
+        BookSeries(
+            patient_id=clinic.patient_ids[0],
+            doctor_id=clinic.doctor_id,
+            starts_at=local(f"{monday_ahead(3)} 09:00"),
+            duration_minutes=30,
+            title="Course",
+            every_weeks=1,
+            occurrences=3,
+        ),
+        None,
+    ).series.stream_id
+    waiting = bus.handle(
+        JoinWaitlist(
+            patient_id=clinic.patient_ids[0],
+            doctor_id=clinic.doctor_id,
+            until_day=monday_ahead(4),
+            title="Earlier",
+        )
+    ).stream_id
     catch_up(services.projector)
     for role in ("reception", "admin"):
         account(pg_app, role)
@@ -201,6 +238,8 @@ def places(pg_app, pg_engine) -> Places:  # type: ignore[no-untyped-def]
         # Each doctor's absence.
         "absence": services.store.load(absences[clinic.doctor_id])[-1].event.absence_id,
         "other_absence": services.store.load(absences[other])[-1].event.absence_id,
+        "series": series,
+        "waiting": waiting,
     }
     return Places(clinic, ids)
 

@@ -25,12 +25,15 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from app.commands import (
+    BookSeries,
     CheckInAppointment,
     ConfirmAppointment,
     CreateAppointment,
     DefineVisitType,
+    JoinWaitlist,
     RecordAbsence,
 )
+from app.commands.series import book_series
 
 from ..backends import dispose, make_app
 from ..clinic import Clinic, local, open_clinic
@@ -66,6 +69,8 @@ class BusyDesk:
     command_ids: list[UUID] = field(default_factory=list)
     absences: list[UUID] = field(default_factory=list)
     visit_types: list[UUID] = field(default_factory=list)
+    series: list[UUID] = field(default_factory=list)
+    waiting: list[UUID] = field(default_factory=list)
 
     @property
     def services(self) -> Any:
@@ -117,11 +122,42 @@ def _open_busy_desk(app: Flask, clock: Clock) -> BusyDesk:
     absence = services.store.load(away.stream_id)[-1].event.absence_id
     kind = clinic.bus.handle(DefineVisitType(label="Vaccination", minutes=15))
     visit_type = services.store.load(kind.stream_id)[-1].event.visit_type_id
+    series = book_series(
+        services.bus,
+        BookSeries(
+            patient_id=clinic.patient_ids[1],
+            doctor_id=clinic.doctor_id,
+            starts_at=local("2027-01-13 15:00"),
+            duration_minutes=15,
+            title="Course",
+            every_weeks=1,
+            occurrences=3,
+        ),
+        None,
+    ).series.stream_id
+    waiting = clinic.bus.handle(
+        JoinWaitlist(
+            patient_id=clinic.patient_ids[2],
+            doctor_id=clinic.doctor_id,
+            until_day="2027-02-28",
+            title="Earlier",
+        )
+    ).stream_id
     clock.set_local(f"{DAY} 09:45")
     catch_up(services.projector)
     account(app, "reception", username=TARGET)
     appointments = {"pending": pending, "past": past, "arrived": arrived, "tomorrow": tomorrow}
-    return BusyDesk(app, Staff(app), clinic, appointments, [first_command], [absence], [visit_type])
+    return BusyDesk(
+        app,
+        Staff(app),
+        clinic,
+        appointments,
+        [first_command],
+        [absence],
+        [visit_type],
+        [series],
+        [waiting],
+    )
 
 
 @pytest.fixture
@@ -299,6 +335,16 @@ for _day in WEEK:
     GOOD[f"hours_{_day}"] = ["09:00-12:00", "9:00-12:30, 14:00-18:00", "12:00-09:00", "0:00-24:00"]
 GOOD["anyway"] = ["1", "0", "yes"]  # "Register anyway", past the look-alike patients
 GOOD["merged_version"] = GOOD["expected_version"]
+# Series and the waitlist (issue 19).
+GOOD["every_weeks"] = ["1", "2", "month", "0", "27", "-1"]
+GOOD["occurrences"] = ["6", "52", "53", "10000", "1", "0"]
+GOOD["until"] = ["2027-02-15", "2027-01-01", "2030-01-01", DAY]
+GOOD["visit_2"] = GOOD["visit_3"] = ["skip", "planned", "2027-01-19T16:00", "2027-01-19T03:00"]
+GOOD["from_occurrence"] = ["1", "2", "3", "0", "99"]
+GOOD["whom"] = ["specialty:General practice", "specialty:", "doctor:", "doctor:x", "x"]
+GOOD["from_day"] = [DAY, "2027-02-01", "2026-01-01"]
+GOOD["until_day"] = ["2027-02-28", "2027-01-01", "2029-01-01", DAY]
+GOOD["part_of_day"] = ["any", "morning", "afternoon", "evening"]
 IDS = (
     "command_id", "patient_command_id", "patient_id", "doctor_id", "use_patient", "merged_id",
 )  # fmt: skip
@@ -359,6 +405,21 @@ VALID: dict[str, Callable[[BusyDesk], dict[str, st.SearchStrategy[Any]]]] = {
         "title": names,
     },
     "/appointments/new/patient": lambda busy_desk: details,
+    "/appointments/series": lambda busy_desk: {
+        "patient_id": st.sampled_from([str(p) for p in busy_desk.clinic.patient_ids]),
+        "doctor_id": st.just(str(busy_desk.clinic.doctor_id)),
+        "starts_at": free_times, "duration_minutes": st.just("15"), "title": names,
+        "every_weeks": st.sampled_from(["1", "2", "month"]),
+        "occurrences": st.sampled_from(["2", "3"])},
+    "/appointments/series/{series}/cancel": lambda busy_desk: {
+        "from_occurrence": st.sampled_from(["1", "2", "3"]), "reason": names},
+    "/waitlist": lambda busy_desk: {
+        "patient_id": st.sampled_from([str(p) for p in busy_desk.clinic.patient_ids]),
+        "whom": st.just(f"doctor:{busy_desk.clinic.doctor_id}"),
+        "until_day": st.just("2027-02-28"), "title": names},
+    "/waitlist/{waiting}/book": lambda busy_desk: {
+        "doctor_id": st.just(str(busy_desk.clinic.doctor_id)),
+        "starts_at": free_times, "duration_minutes": st.just("15")},
     "/appointments/{appointment}/cancel": lambda busy_desk: {"reason": names},
     "/appointments/{appointment}/reschedule": lambda busy_desk: {
         "starts_at": free_times, "duration_minutes": st.just("15")},
@@ -376,6 +437,8 @@ PATIENT = ("full_name", "date_of_birth", "phone", "email", "command_id")
 BOOKING = ("patient_id", "doctor_id", "day", "starts_at", "duration_minutes", "title", "q")
 ACTION = ("expected_version", "command_id", "context", "next", "day")
 HOURS = tuple(f"hours_{d}" for d in WEEK)
+SERIES = ("every_weeks", "occurrences", "until", "visit_2", "visit_3", "confirmed")
+WAIT = ("patient_id", "whom", "from_day", "until_day", "part_of_day", "title", "note")
 
 
 @dataclass(frozen=True)
@@ -435,7 +498,24 @@ FORMS = [
         ("label", "minutes", "doctor_id", "specialty", "command_id"),
     ),
     Form("POST", "/settings/visit-types/{visit_type}/retire", ("command_id",)),
-    Form("POST", "/appointments", (*BOOKING, "command_id", "visit_type_id", *PATIENT[:4])),
+    Form(
+        "POST",
+        "/appointments",
+        (*BOOKING, "command_id", "visit_type_id", *PATIENT[:4], *SERIES),
+    ),
+    Form("POST", "/appointments/series", (*BOOKING, "command_id", "visit_type_id", *SERIES)),
+    Form(
+        "POST",
+        "/appointments/series/{series}/cancel",
+        ("from_occurrence", "reason", "expected_version", "command_id"),
+    ),
+    Form("POST", "/waitlist", (*WAIT, "command_id")),
+    Form("POST", "/waitlist/{waiting}/remove", ("expected_version", "command_id")),
+    Form(
+        "POST",
+        "/waitlist/{waiting}/book",
+        ("doctor_id", "starts_at", "duration_minutes", "command_id"),
+    ),
     Form(
         "POST",
         "/appointments/new/patient",
@@ -478,6 +558,10 @@ def url_for_example(path: str, busy_desk: BusyDesk, data: st.DataObject) -> str:
         places["absence"] = str(data.draw(st.sampled_from([*busy_desk.absences, uuid4()])))
     if "{visit_type}" in path:
         places["visit_type"] = str(data.draw(st.sampled_from([*busy_desk.visit_types, uuid4()])))
+    if "{series}" in path:
+        places["series"] = str(data.draw(st.sampled_from([*busy_desk.series, uuid4()])))
+    if "{waiting}" in path:
+        places["waiting"] = str(data.draw(st.sampled_from([*busy_desk.waiting, uuid4()])))
     if "{day}" in path:
         places["day"] = quote(data.draw(st.sampled_from(GOOD["day"]) | junk), safe="")
     if "{account}" in path:
@@ -525,6 +609,9 @@ QUERIES = {
     "/doctors/{doctor}": ("day", "view"),
     "/doctors/{doctor}/absences/{absence}": (),
     "/call-list": ("doctor_id",),
+    "/appointments/series/{series}": ("from", "cancelled"),
+    "/waitlist": ("doctor_id",),
+    "/waitlist/new": ("patient_id", "whom", "q", "doctor_id", "from_day", "until_day"),
     "/settings": (),
     "/admin/users": (),
     "/login": ("next",),
@@ -536,7 +623,9 @@ QUERIES = {
 
 def expectations(busy_desk: BusyDesk) -> st.SearchStrategy[str]:
     """`expect=kind:id:version`, as a redirect after a command writes it, and nearly."""
-    kinds = st.sampled_from(["appointment", "patient", "doctor", "availability", "clinic", ""])
+    kinds = st.sampled_from(
+        ["appointment", "patient", "doctor", "availability", "clinic", "series", "waitlist", ""]
+    )
     versions = st.sampled_from(["1", "0", "-1", "99", "9" * 50, "x"])
     ids = st.sampled_from(busy_desk.ids()) | junk
     return st.builds(lambda *parts: ":".join(parts), kinds, ids, versions) | junk

@@ -8,7 +8,14 @@ shows every message at once rather than one per submission.
 """
 
 from . import availability
-from .appointments import appointment_command, create_appointment
+from .appointments import (
+    SERIES_FIELDS,
+    appointment_command,
+    book_series,
+    cancel_series,
+    create_appointment,
+    join_waitlist,
+)
 from .fields import command_id, parse_day, parse_local, uuid_or_none, with_local_time
 from .people import (
     HOURS_FIELDS,
@@ -25,12 +32,16 @@ from .people import (
 __all__ = [
     "HOURS_FIELDS",
     "PATIENT_FIELDS",
+    "SERIES_FIELDS",
     "appointment_command",
     "availability",
+    "book_series",
+    "cancel_series",
     "change_patient",
     "command_id",
     "create_appointment",
     "hours_text",
+    "join_waitlist",
     "merge_patients",
     "parse_day",
     "parse_local",

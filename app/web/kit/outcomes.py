@@ -93,7 +93,8 @@ def attempt(build: Callable[[], c.Command]) -> CommandResult | Refusal:
 class Expectation:
     """A record's version that a page must show: the outcome of the user's own command."""
 
-    kind: str  # appointment | patient | doctor | availability (a doctor's) | clinic
+    # appointment | patient | doctor | availability (a doctor's) | clinic | series | waitlist
+    kind: str
     record_id: UUID
     version: int
 
@@ -118,7 +119,15 @@ class Expectation:
     def _read(cls, raw: str) -> Expectation | None:
         kind, _, rest = raw.partition(":")
         record, _, version = rest.partition(":")
-        if kind not in ("appointment", "patient", "doctor", "availability", "clinic"):
+        if kind not in (
+            "appointment",
+            "patient",
+            "doctor",
+            "availability",
+            "clinic",
+            "series",
+            "waitlist",
+        ):
             return None
         try:
             expected = cls(kind, UUID(record), int(version))
@@ -165,4 +174,6 @@ def visible(found: Recorded) -> bool:
         return found.patient_id is not None and access.may_see_patient(found.patient_id)
     if found.kind == "clinic":
         return True  # closures and visit types are shown to all staff
+    if found.kind in ("series", "waitlist"):
+        return not access.principal().is_doctor
     return access.sees_doctor(found.doctor_id)

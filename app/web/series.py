@@ -1,0 +1,150 @@
+"""Recurring series: the preview of every visit before booking, the booking of the course,
+its page, and stopping it from one visit on.
+
+The booking form asks for a series by its "Repeat" field; its submit then shows the
+preview (nothing is booked yet), whose one button books the free visits and the proposed
+alternatives chosen. `POST /appointments/series` books directly from the booking fields
+plus `every_weeks` and `occurrences` (or `until`), and answers which visits were booked
+and which not, and why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, Response, request, url_for
+
+from app.commands.handlers import series_visits
+from app.commands.series import SeriesOutcome, book_series
+from app.domain.errors import DomainError, ForbiddenError, ValidationError
+from app.domain.series import Repeat
+from app.extensions import services
+from app.queries import series as q
+from app.queries.availability import visit_types
+
+from . import formatting as fmt
+from . import forms, i18n
+from .kit import access
+from .kit.outcomes import Expectation, Refusal, attempt, refusal
+from .kit.rendering import missing, page, see_other, settle
+
+bp = Blueprint("series", __name__, url_prefix="/appointments/series")
+
+
+def _minutes(values: dict[str, str]) -> int:
+    """The visits' length: as typed, else the visit type's, else a quarter of an hour."""
+    try:
+        return max(5, min(int(values.get("duration_minutes") or ""), 8 * 60))
+    except ValueError:
+        pass
+    kinds = {str(k.visit_type_id): k.minutes for k in visit_types(services().read_engine)}
+    return kinds.get(values.get("visit_type_id") or "", 15) or 15
+
+
+def preview(values: dict[str, str], booking_page: Any) -> Response:
+    """Every visit of the series asked for, judged before anything is booked: free, or in
+    conflict (taken, the doctor away, the clinic closed, outside hours) with the nearest
+    free time proposed. `booking_page(refusal)` is the form again, for input to correct."""
+    try:
+        command = forms.book_series(request.form)
+        kept, left = series_visits(command, services().tz)
+    except ValidationError as exc:
+        return booking_page(refusal(exc))
+    visits = q.preview(
+        services().read_engine,
+        sorted([*kept, *left], key=lambda v: v.occurrence),
+        doctor_id=command.doctor_id,
+        minutes=_minutes(values),
+        tz=services().tz,
+        now=fmt.now(),
+    )
+    free = sum(1 for v in visits if v.conflict is None or v.alternative is not None)
+    return page(
+        "appointments/series_preview.html",
+        values=values,
+        visits=visits,
+        repeat=Repeat(command.every_weeks or 0, command.monthly),
+        minutes=_minutes(values),
+        to_book=free,
+    )
+
+
+@bp.post("")
+def create() -> Response:
+    """Book the series: each visit as its own appointment, once however often the button is
+    pressed; the answer lists every visit, booked or not and why."""
+    try:
+        command = forms.book_series(request.form)
+        outcome = book_series(services().bus, command, access.principal())
+    except ForbiddenError as exc:
+        access.refuse(exc.message)
+    except DomainError as exc:
+        return _form_again(refusal(exc))
+    for visit in outcome.booked:
+        assert visit.appointment_id is not None
+        Expectation("appointment", visit.appointment_id, 1).wait()
+    return _series_page(outcome.series.stream_id, outcome=outcome)
+
+
+def _form_again(refused: Refusal) -> Response:
+    from .booking import booking_form_page
+
+    return booking_form_page(refused)
+
+
+def _series_page(
+    series_id: UUID, *, outcome: SeriesOutcome | None = None, updating: bool = False
+) -> Response:
+    if outcome is not None:
+        Expectation.of("series", outcome.series).wait()
+    found = q.series(services().read_engine, series_id)
+    if found is None:
+        return missing("series", updating or outcome is not None, url_for("appointments.index"))
+    chosen = request.args.get("from", type=int)
+    if chosen is None and found.still_to_happen:
+        chosen = found.still_to_happen[0].occurrence
+    refusals = (
+        {v.occurrence: i18n.render(v.refusal.said) for v in outcome.visits if v.refusal}
+        if outcome
+        else {}
+    )
+    return page(
+        "appointments/series.html",
+        series=found,
+        outcome=outcome,
+        refusals=refusals,
+        repeat=Repeat(found.every_weeks, found.monthly),
+        chosen=chosen,
+        updating=updating,
+    )
+
+
+@bp.get("/<uuid:series_id>")
+def detail(series_id: UUID) -> Response:
+    """The course: every planned visit and what became of it, and the way to stop it."""
+    return _series_page(series_id, updating=settle())
+
+
+@bp.post("/<uuid:series_id>/cancel")
+def cancel(series_id: UUID) -> Response:
+    """Cancel the visits from one on that are still to happen, in one go."""
+    outcome = attempt(lambda: forms.cancel_series(series_id, request.form))
+    if isinstance(outcome, Refusal):
+        found = q.series(services().read_engine, series_id)
+        if found is None:
+            return missing("series", False)
+        return page(
+            "appointments/series.html",
+            status=outcome.status,
+            series=found,
+            outcome=None,
+            refusals={},
+            repeat=Repeat(found.every_weeks, found.monthly),
+            chosen=request.form.get("from_occurrence", type=int),
+            refusal=outcome,
+            values=request.form,
+        )
+    return see_other(
+        url_for(".detail", series_id=series_id, cancelled=1), Expectation.of("series", outcome)
+    )
