@@ -95,7 +95,7 @@ def join() -> Response:
     outcome = attempt(lambda: forms.join_waitlist(request.form))
     if isinstance(outcome, Refusal):
         return _form(dict(request.form), outcome)
-    return see_other(url_for(".index"), Expectation.of("waitlist", outcome))
+    return see_other(url_for(".index", done="added"), Expectation.of("waitlist", outcome))
 
 
 @bp.post("/<uuid:waitlist_id>/remove")
@@ -107,7 +107,7 @@ def remove(waitlist_id: UUID) -> Response:
     )
     if isinstance(outcome, Refusal):
         return _index(status=outcome.status, refusal=outcome)
-    return see_other(url_for(".index"), Expectation.of("waitlist", outcome))
+    return see_other(url_for(".index", done="removed"), Expectation.of("waitlist", outcome))
 
 
 @bp.post("/<uuid:waitlist_id>/book")

@@ -11,7 +11,7 @@ from babel.dates import format_date
 from playwright.sync_api import Browser, Page, expect
 
 from app import seed
-from app.commands import RecordAbsence
+from app.commands import JoinWaitlist, RecordAbsence
 from app.queries import directory
 
 from .accessibility import check_accessibility
@@ -114,6 +114,40 @@ def test_screens_pass_axe(
         check_accessibility(page)
         if name == "doctor-availability":
             page.locator("#availability").scroll_into_view_if_needed()
+        shoot(page, name)
+
+    # A course of visits and the waitlist (issue 19): the preview, the series, the list.
+    own = clinic.doctors[1].id
+    page.goto(f"/appointments/new?patient_id={clinic.patients[1].id}&doctor_id={own}&day={day}")
+    page.locator('input[name="starts_at"]').first.check()
+    page.get_by_label("Reason for the visit").fill("Physiotherapy")
+    page.get_by_label("Repeat", exact=True).select_option("2")
+    page.get_by_label("Number of visits").fill("4")
+    page.get_by_label("Number of visits").press("Enter")
+    expect(page.locator("#series-visits tbody tr")).to_have_count(4)
+    check_accessibility(page)
+    shoot(page, "series-preview")
+    page.get_by_role("button", name="Book the series (4 visits)").click()
+    expect(page.get_by_text("4 of 4 visits booked.")).to_be_visible()
+    check_accessibility(page)
+    shoot(page, "series")
+    live_stack.services.bus.handle(
+        JoinWaitlist(
+            patient_id=clinic.patients[0].id,
+            doctor_id=own,
+            until_day=date.fromisoformat(day) + timedelta(days=28),
+            title="Earlier follow-up",
+        )
+    )
+    live_stack.wait_until_projected(timeout=60)
+    for name, url in {
+        "waitlist": f"/waitlist?doctor_id={own}",
+        "waitlist-new": f"/waitlist/new?patient_id={clinic.patients[1].id}&doctor_id={own}",
+    }.items():
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        expect(page.get_by_role("heading", level=1).first).to_be_visible()
+        check_accessibility(page)
         shoot(page, name)
 
     # A form with errors is a screen too: messages tied to their fields.
