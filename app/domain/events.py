@@ -231,7 +231,8 @@ class AppointmentCancellationUndone(Undone):
 @dataclass(frozen=True)
 class SeriesPlanned(Event):
     """A course of visits decided in one go: each visit is then booked as an appointment of
-    its own (`visits`: [{"appointment_id", "starts_at"}], in order), so one that cannot be
+    its own (`visits`: [{"occurrence", "appointment_id", "starts_at"}], in order; a visit
+    the desk left out has no entry, and the others keep their numbers), so one that cannot be
     booked leaves the others booked. Every `every_weeks` weeks, or (`monthly`) every month
     on the same weekday of the month."""
 

@@ -17,9 +17,12 @@ from flask import Blueprint, Response, request, url_for
 
 from app.commands.handlers import series_visits
 from app.commands.series import SeriesOutcome, book_series
-from app.domain.errors import DomainError, ForbiddenError, ValidationError
+from app.domain.errors import DomainError, ForbiddenError, NotFoundError, ValidationError
+from app.domain.messages import phrase
 from app.domain.series import Repeat
 from app.extensions import services
+from app.queries import agenda
+from app.queries import directory as d
 from app.queries import series as q
 from app.queries.availability import visit_types
 
@@ -30,6 +33,9 @@ from .kit.outcomes import Expectation, Refusal, attempt, refusal
 from .kit.rendering import missing, page, see_other, settle
 
 bp = Blueprint("series", __name__, url_prefix="/appointments/series")
+
+NO_PATIENT = phrase("No patient with that id is registered.")
+NO_DOCTOR = phrase("No doctor with that id is registered.")
 
 
 def _minutes(values: dict[str, str]) -> int:
@@ -51,8 +57,14 @@ def preview(values: dict[str, str], booking_page: Any) -> Response:
         kept, left = series_visits(command, services().tz)
     except ValidationError as exc:
         return booking_page(refusal(exc))
+    engine = services().read_engine
+    # As the booking will say, before a preview of nothing.
+    if d.patient(engine, command.patient_id) is None:
+        return booking_page(refusal(NotFoundError(NO_PATIENT, field="patient_id")))
+    if agenda.doctor(engine, command.doctor_id) is None:
+        return booking_page(refusal(NotFoundError(NO_DOCTOR, field="doctor_id")))
     visits = q.preview(
-        services().read_engine,
+        engine,
         sorted([*kept, *left], key=lambda v: v.occurrence),
         doctor_id=command.doctor_id,
         minutes=_minutes(values),

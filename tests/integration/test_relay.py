@@ -203,7 +203,7 @@ def test_an_entry_carries_the_event_its_place_and_its_payload_as_json(pg_store, 
         "stream_type": "appointment",
         "version": "1",
         "event_type": "AppointmentCreated",
-        "schema_version": "3",
+        "schema_version": "4",
         "data": fields["data"],
         "metadata": fields["metadata"],
         "recorded_at": "2027-01-11T07:00:00+00:00",
@@ -215,6 +215,8 @@ def test_an_entry_carries_the_event_its_place_and_its_payload_as_json(pg_store, 
         "ends_at": "2027-01-18T09:30:00+00:00",
         "title": "Check-up",
         "visit_type_id": None,
+        "series_id": None,
+        "occurrence": None,
     }
     assert orjson.loads(fields["metadata"]) == META.as_dict()
 

@@ -425,6 +425,24 @@ class TestSeriesPages:
         assert "A series has at most 52 visits (you asked for 10000)" in page_text(page)
         assert desk.events() == before
 
+    @pytest.mark.parametrize(
+        ("fields", "words"),
+        [
+            ({"every_weeks": "0"}, "from 1 to 26"),
+            ({"occurrences": "", "until": "2027-01-01"}, "must come after the first visit"),
+            ({"doctor_id": str(uuid.uuid4())}, "No doctor with that id is registered."),
+        ],
+    )
+    def test_a_preview_of_bad_input_is_the_form_again_with_the_message(
+        self, desk, fields, words
+    ):
+        before = desk.events()
+        page = desk.staff.post("/appointments", series_form(desk, **fields))
+        assert page.status_code == 422
+        assert words in page_text(page)
+        assert "Book appointment" in page_text(page)  # the booking form, as sent
+        assert desk.events() == before
+
     def test_the_rest_of_a_series_is_cancelled_from_its_page(self, desk):
         desk.staff.post("/appointments/series", series_form(desk, occurrences="4"))
         catch_up(desk.services.projector)
