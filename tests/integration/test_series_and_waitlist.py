@@ -433,9 +433,7 @@ class TestSeriesPages:
             ({"doctor_id": str(uuid.uuid4())}, "No doctor with that id is registered."),
         ],
     )
-    def test_a_preview_of_bad_input_is_the_form_again_with_the_message(
-        self, desk, fields, words
-    ):
+    def test_a_preview_of_bad_input_is_the_form_again_with_the_message(self, desk, fields, words):
         before = desk.events()
         page = desk.staff.post("/appointments", series_form(desk, **fields))
         assert page.status_code == 422
