@@ -124,6 +124,7 @@ def _series_page(
     return page(
         "appointments/series.html",
         series=found,
+        people=services().accounts.names([found.planned_by]),
         outcome=outcome,
         refusals=refusals,
         repeat=Repeat(found.every_weeks, found.monthly),
@@ -150,6 +151,7 @@ def cancel(series_id: UUID) -> Response:
             "appointments/series.html",
             status=outcome.status,
             series=found,
+            people=services().accounts.names([found.planned_by]),
             outcome=None,
             refusals={},
             repeat=Repeat(found.every_weeks, found.monthly),

@@ -43,6 +43,7 @@ def _index(status: int = 200, **extra: Any) -> Response:
         "waitlist/index.html",
         status=status,
         entries=entries,
+        people=services().accounts.names({entry.joined_by for entry in entries}),
         proposals=proposals,
         chosen=chosen,
         **extra,
