@@ -14,6 +14,8 @@ from app.domain.clinic_time import local_day, to_utc
 from app.domain.waitlist import in_part
 from app.projections import tables as t
 
+from . import agenda
+from .agenda import overlapping
 from .appointments import AppointmentRow
 from .first_free import FreeTime, first_free
 
@@ -138,18 +140,20 @@ def fitting(
 
 def freed(engine: Engine, row: AppointmentRow, *, tz: tzinfo, now: datetime) -> list[WaitRow]:
     """For a cancelled or missed appointment whose time is still ahead and still free: who
-    on the waitlist fits it. Empty when the time has passed or been booked again."""
+    on the waitlist fits it. Empty when the time has passed, has been booked again, or is
+    not the doctor's to give (away, the clinic closed: a cancellation from the call list)."""
     if row.status.value not in ("cancelled", "no_show") or row.starts_at <= now:
         return []
     a = t.appointments
-    from .agenda import overlapping  # the agenda's rule of "holds time"
-
     taken = overlapping(
         [row.doctor_id], row.starts_at, row.ends_at, a.c.appointment_id, holding_only=True
     )
     with engine.connect() as conn:
         if conn.execute(taken.limit(1)).first() is not None:
             return []
+    doctor = agenda.doctor(engine, row.doctor_id)
+    if doctor is None or not doctor.schedule.fits(row.starts_at, row.ends_at, tz):
+        return []
     return fitting(
         engine,
         doctor_id=row.doctor_id,

@@ -17,10 +17,12 @@ from app.commands import commands as c
 from app.domain.messages import N_
 from app.extensions import services
 from app.queries import first_free as ff
+from app.queries import waitlist
 
 from . import formatting as fmt
 from . import forms, i18n
 from .actions import UNDO_WORDS, Action
+from .kit import access
 from .kit.outcomes import Expectation, Refusal, attempt
 from .kit.rendering import fragment, from_htmx, page, safe_next, see_other
 from .rows import detail_context, found, render_in, reschedule_page, undo_for
@@ -86,10 +88,17 @@ def _acted(
     """After an action (`done`: what to say; `records`: the event it recorded, when an undo
     may take it back): the row where it was pressed, or the appointment's page."""
     expectation = Expectation.of("appointment", result)
+    offer = _offer_page(appointment_id, expectation) if records in FREES_TIME else None
     if not from_htmx():
         flash(gettext(done))
         default = url_for("appointments.detail", appointment_id=appointment_id)
-        return see_other(safe_next(default), expectation)
+        return see_other(offer or safe_next(default), expectation)
+    if offer is not None and context != "detail":
+        # The time goes to the first patient waiting for it: the page that offers it.
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = f"{offer}?expect={expectation.param()}#waitlist-offer"
+        flash(gettext(done))
+        return response
     caught_up = expectation.wait()
     row = found(appointment_id)
     if row is None:
@@ -105,6 +114,22 @@ def _acted(
     # Other regions (Today's counters) refresh themselves when they hear this.
     response.headers["HX-Trigger"] = "appointment-changed"
     return response
+
+
+# The actions that give a doctor's time back while it may still be ahead.
+FREES_TIME = frozenset({"AppointmentCancelled"})
+
+
+def _offer_page(appointment_id: UUID, expectation: Expectation) -> str | None:
+    """The appointment's page when the time just freed is one someone on the waitlist is
+    waiting for (the page offers it to them); None otherwise, or for a doctor."""
+    if access.principal().is_doctor or not expectation.wait():
+        return None
+    row = found(appointment_id)
+    app = services()
+    if row is None or not waitlist.freed(app.read_engine, row, tz=app.tz, now=fmt.now()):
+        return None
+    return url_for("appointments.detail", appointment_id=appointment_id)
 
 
 def _refused(appointment_id: UUID, context: str, refusal: Refusal) -> Response:

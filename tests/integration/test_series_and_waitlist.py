@@ -506,6 +506,55 @@ class TestWaitlistPages:
         again = desk.staff.get(f"/appointments/{appointment}").get_data(as_text=True)
         assert "waitlist-offer" not in again
 
+    def wait(self, desk, patient: int = 1) -> None:  # type: ignore[no-untyped-def]
+        form = {
+            "patient_id": str(desk.clinic.patient_ids[patient]),
+            "whom": f"doctor:{desk.clinic.doctor_id}",
+            "until_day": "2027-02-28",
+            "title": "Earlier",
+            "command_id": str(uuid.uuid4()),
+        }
+        assert desk.staff.post("/waitlist", form).status_code == 303
+
+    def test_a_cancellation_from_a_list_row_goes_to_the_page_that_offers_the_time(self, desk):
+        appointment = desk.clinic.book("2027-01-20 15:00", patient=0)
+        self.wait(desk)
+        catch_up(desk.services.projector)
+        cancel = {"reason": "Ill", "context": "list", "command_id": str(uuid.uuid4())}
+        answer = desk.staff.post(f"/appointments/{appointment}/cancel", cancel, htmx="appt-row")
+        assert answer.status_code == 204
+        assert answer.headers["HX-Redirect"].startswith(f"/appointments/{appointment}?expect=")
+        assert answer.headers["HX-Redirect"].endswith("#waitlist-offer")
+        # Without JavaScript too, whatever page the form came from.
+        other = desk.clinic.book("2027-01-21 15:00", patient=0)
+        catch_up(desk.services.projector)
+        plain = {"reason": "Ill", "next": "/", "command_id": str(uuid.uuid4())}
+        answer = desk.staff.post(f"/appointments/{other}/cancel", plain)
+        assert answer.status_code == 303
+        assert answer.headers["Location"].startswith(f"/appointments/{other}?expect=")
+        shown = desk.staff.get(answer.headers["Location"]).get_data(as_text=True)
+        assert 'id="waitlist-offer"' in shown and "Appointment cancelled." in shown
+
+    def test_a_time_the_doctor_is_away_is_not_offered(self, desk):
+        appointment = desk.clinic.book("2027-01-20 15:00", patient=0)
+        self.wait(desk)
+        desk.services.bus.handle(
+            RecordAbsence(
+                doctor_id=desk.clinic.doctor_id,
+                starts_at=local("2027-01-20 00:00"),
+                ends_at=local("2027-01-21 00:00"),
+                reason="sick",
+            )
+        )
+        catch_up(desk.services.projector)
+        # Cancelled from the call list, "doctor absent": nobody is offered that time.
+        cancel = {"reason": "Doctor absent", "next": "/call-list", "command_id": str(uuid.uuid4())}
+        answer = desk.staff.post(f"/appointments/{appointment}/cancel", cancel)
+        assert answer.status_code == 303 and answer.headers["Location"].startswith("/call-list")
+        catch_up(desk.services.projector)
+        page = desk.staff.get(f"/appointments/{appointment}").get_data(as_text=True)
+        assert "waitlist-offer" not in page
+
     def test_a_second_wait_for_the_same_doctor_is_refused_in_words(self, desk):
         form = {
             "patient_id": str(desk.clinic.patient_ids[0]),
