@@ -11,7 +11,7 @@ from app.domain.errors import ValidationError
 from app.domain.messages import Message
 from app.domain.series import step_id
 
-from .fields import Fields, command_id, parse_local, with_local_time
+from .fields import Fields, command_id, parse_local, uuid_or_none, with_local_time
 
 
 def create_appointment(form: Fields) -> c.CreateAppointment:
@@ -60,8 +60,8 @@ def book_series(form: Fields) -> c.BookSeries:
             changes[int(number)] = None if chosen == "skip" else parse_local(chosen, "visits")
         except ValidationError as exc:
             errors.update(exc.said_errors)
-    sent = form.get("command_id")
-    series = {"series_id": step_id(UUID(sent), "series")} if _is_uuid(sent) else {}
+    sent = uuid_or_none(form.get("command_id"))
+    series = {"series_id": step_id(sent, "series")} if sent else {}
     try:
         built = with_local_time(
             c.BookSeries,
@@ -80,14 +80,6 @@ def book_series(form: Fields) -> c.BookSeries:
     if errors:
         raise ValidationError(errors)
     return built
-
-
-def _is_uuid(value: str | None) -> bool:
-    try:
-        UUID(value or "")
-    except ValueError:
-        return False
-    return True
 
 
 def cancel_series(series_id: UUID, form: Fields) -> c.CancelSeries:
