@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from app.domain.appointment import NO_SHOW_GRACE, UNDO_WINDOW
+from app.domain.clinic import CLINIC_ID
 from app.domain.errors import (
     CommandReusedError,
     ConflictError,
@@ -179,6 +180,9 @@ class CommandBus:
 
 def target_of(command: c.Command) -> UUID:
     """The id of the record (stream) that `command` writes to."""
+    if isinstance(command, c.ClinicCommand):
+        # The clinic's one stream, whatever else it names (a visit type's doctor).
+        return CLINIC_ID
     return next(getattr(command, name) for name in TARGET_FIELDS if hasattr(command, name))
 
 

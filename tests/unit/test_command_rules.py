@@ -15,9 +15,11 @@ from app.commands import (
     CancelAppointment,
     ChangePatientDetails,
     CheckInAppointment,
+    CloseClinic,
     CompleteAppointment,
     ConfirmAppointment,
     CreateAppointment,
+    DefineVisitType,
     RegisterPatient,
     RescheduleAppointment,
     SetWorkingHours,
@@ -147,6 +149,25 @@ def test_the_same_command_sent_twice_takes_effect_once(services, clinic):
     )
     assert again.replayed and not first.replayed
     assert services.store.stream_version(cmd.appointment_id) == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda clinic: DefineVisitType(label="Vaccination", minutes=15, doctor_id=clinic.doctor_id),
+        lambda clinic: CloseClinic(days={"2027-12-25": "Noël"}),
+    ],
+    ids=["visit type for a doctor", "closure"],
+)
+def test_a_clinic_command_sent_twice_is_answered_as_the_first_time(services, clinic, command):
+    """The clinic's commands write to its one stream, whatever else they name: a repeat is
+    recognised as the same action on the same record, not refused or failed."""
+    cmd = command(clinic)
+    first, again = services.bus.handle(cmd), services.bus.handle(cmd)
+    assert again.replayed and (again.stream_id, again.version) == (
+        first.stream_id,
+        first.version,
+    )
 
 
 def test_illegal_moves_leave_the_store_unchanged(services, clinic):
