@@ -15,6 +15,7 @@ from uuid import UUID
 
 from flask import Blueprint, Response, request, url_for
 
+from app.commands.commands import BookSeries
 from app.commands.handlers import series_visits
 from app.commands.series import SeriesOutcome, book_series
 from app.domain.errors import DomainError, ForbiddenError, NotFoundError, ValidationError
@@ -96,7 +97,7 @@ def create() -> Response:
     for visit in outcome.booked:
         assert visit.appointment_id is not None
         Expectation("appointment", visit.appointment_id, 1).wait()
-    return _series_page(outcome.series.stream_id, outcome=outcome)
+    return _series_page(outcome.series.stream_id, outcome=outcome, command=command)
 
 
 def _form_again(refused: Refusal) -> Response:
@@ -106,13 +107,20 @@ def _form_again(refused: Refusal) -> Response:
 
 
 def _series_page(
-    series_id: UUID, *, outcome: SeriesOutcome | None = None, updating: bool = False
+    series_id: UUID,
+    *,
+    outcome: SeriesOutcome | None = None,
+    command: BookSeries | None = None,
+    updating: bool = False,
 ) -> Response:
     if outcome is not None:
         Expectation.of("series", outcome.series).wait()
     found = q.series(services().read_engine, series_id)
+    if found is None and outcome is not None and command is not None:
+        # Booked a moment ago and not projected yet: the answer is the outcome itself.
+        found = _as_booked(command, outcome)
     if found is None:
-        return missing("series", updating or outcome is not None, url_for("appointments.index"))
+        return missing("series", updating, url_for("appointments.index"))
     chosen = request.args.get("from", type=int)
     if chosen is None and found.still_to_happen:
         chosen = found.still_to_happen[0].occurrence
@@ -130,6 +138,33 @@ def _series_page(
         repeat=Repeat(found.every_weeks, found.monthly),
         chosen=chosen,
         updating=updating,
+    )
+
+
+def _as_booked(command: BookSeries, outcome: SeriesOutcome) -> q.SeriesRow:
+    """The series as the booking that just ran knows it, for a read model not there yet."""
+    engine = services().read_engine
+    patient = d.patient(engine, command.patient_id)
+    doctor = agenda.doctor(engine, command.doctor_id)
+    return q.SeriesRow(
+        series_id=command.series_id,
+        patient_id=command.patient_id,
+        patient_name=patient.full_name if patient else "",
+        doctor_id=command.doctor_id,
+        doctor_name=doctor.full_name if doctor else "",
+        title=command.title,
+        every_weeks=command.every_weeks or 0,
+        monthly=command.monthly,
+        planned=[
+            {"occurrence": v.occurrence, "starts_at": v.starts_at.isoformat()}
+            for v in outcome.visits
+            if v.starts_at is not None
+        ],
+        cancelled_from=None,
+        planned_at=fmt.now(),
+        planned_by=access.principal().actor,
+        version=outcome.series.version,
+        visits={},
     )
 
 

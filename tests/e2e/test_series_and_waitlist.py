@@ -133,6 +133,14 @@ def offer_a_freed_time(page: Page, clinic: Clinic) -> None:
         )
     ).stream_id
     clinic.wait_for_read_models()
+
+    def joined() -> bool:
+        with clinic.read_engine.connect() as conn:
+            query = sa.select(rm.waitlist.c.waiting).where(rm.waitlist.c.waitlist_id == waiting)
+            return conn.execute(query).scalar() is True
+
+    # The worker projects the wait after the booking: the page is drawn once it shows.
+    wait_until(joined, timeout=20, what="the patient on the waitlist")
     page.goto("/waitlist")
     page.wait_for_load_state("load")
     entry = page.locator(f'#waitlist tr[data-patient-id="{clinic.patients[1].id}"]')

@@ -419,6 +419,19 @@ class TestSeriesPages:
         again = desk.staff.post("/appointments/series", form)
         assert again.status_code == 200 and desk.events() == events
 
+    def test_the_answer_stands_before_the_read_model_shows_the_series(self, desk, monkeypatch):
+        """With projections behind (a busy worker), the booking still says what it did."""
+        from app.web import series as series_pages
+
+        monkeypatch.setattr(series_pages.q, "series", lambda engine, series_id: None)
+        monkeypatch.setitem(desk.staff.client.application.config, "READ_YOUR_WRITES_SECONDS", 0.05)
+        page = desk.staff.post("/appointments/series", series_form(desk, occurrences="3"))
+        assert page.status_code == 200
+        text = page_text(page)
+        assert "3 of 3 visits booked." in text
+        assert text.count("Saved; updating…") == 3
+        assert "Physiotherapy" in text and "Dr Ada Martin" in text
+
     def test_a_series_of_ten_thousand_visits_is_refused_with_the_cap(self, desk):
         before = desk.events()
         page = desk.staff.post("/appointments/series", series_form(desk, occurrences="10000"))
