@@ -665,7 +665,6 @@ _ID_TAKEN = {
     "patient": phrase("That id is already in use; a new patient needs a new id."),
     "doctor": phrase("That id is already in use; a new doctor needs a new id."),
     "series": phrase("That id is already in use; a new series needs a new id."),
-    "waitlist": phrase("That id is already in use by another record."),
 }
 # "This appointment was changed by someone else…": the record's noun, per kind of stream.
 _CHANGED = {

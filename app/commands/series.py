@@ -31,7 +31,6 @@ class VisitOutcome:
     starts_at: datetime | None
     appointment_id: UUID | None = None
     refusal: DomainError | None = None
-    moved: bool = False
 
     @property
     def booked(self) -> bool:
@@ -77,10 +76,8 @@ def book_series(
         except ForbiddenError:
             raise
         except DomainError as exc:
-            outcomes.append(VisitOutcome(visit.occurrence, visit.starts_at, None, exc, visit.moved))
+            outcomes.append(VisitOutcome(visit.occurrence, visit.starts_at, None, exc))
             continue
-        outcomes.append(
-            VisitOutcome(visit.occurrence, visit.starts_at, result.stream_id, moved=visit.moved)
-        )
+        outcomes.append(VisitOutcome(visit.occurrence, visit.starts_at, result.stream_id))
     outcomes.sort(key=lambda outcome: outcome.occurrence)
     return SeriesOutcome(planned, outcomes)

@@ -295,7 +295,6 @@ class Appointment:
     ends_at: datetime | None = None
     title: str = ""
     visit_type_id: UUID | None = None
-    series_id: UUID | None = None
     status: Status | None = None
     # The last event's type, and the status before it: what an undo takes back to.
     last_event: str | None = None
@@ -320,7 +319,7 @@ class Appointment:
                 self.patient_id, self.doctor_id = event.patient_id, event.doctor_id
                 self.starts_at, self.ends_at = event.starts_at, event.ends_at
                 self.title, self.status = event.title, Status.PENDING
-                self.visit_type_id, self.series_id = event.visit_type_id, event.series_id
+                self.visit_type_id = event.visit_type_id
             case AppointmentConfirmed():
                 self.status = Status.CONFIRMED
             case AppointmentCancelled():
