@@ -11,13 +11,14 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from app.domain.availability import Schedule
 from app.domain.clinic_time import to_utc
 from app.domain.series import PlannedVisit, conflict_of
 from app.projections import tables as t
 
 from .agenda import overlapping
 from .appointments import AppointmentRow
-from .first_free import FreeTime, candidates, first_free
+from .first_free import FreeTime, first_free
 
 # How far from a visit in conflict an alternative is looked for: within its own week, so
 # the course keeps its rhythm.
@@ -43,17 +44,16 @@ def preview(
     visits: list[PlannedVisit],
     *,
     doctor_id: UUID,
+    schedule: Schedule,
     minutes: int,
     tz: tzinfo,
     now: datetime,
 ) -> list[PreviewVisit]:
-    """Each visit judged by the same rules as a booking (the doctor's effective hours, the
-    clinic's closures, the time already held), in one query for the time held over the
+    """Each visit judged by the same rules as a booking (the doctor's effective `schedule`,
+    the clinic's closures, the time already held), in one query for the time held over the
     whole course; an alternative is searched for each conflict only."""
-    found = candidates(engine, doctor_id=doctor_id)
-    if not found or not visits:
+    if not visits:
         return []
-    schedule = found[0].schedule
     length = timedelta(minutes=minutes)
     starts = [v.starts_at for v in visits if v.starts_at is not None]
     held: list[tuple[datetime, datetime, str]] = []

@@ -20,7 +20,7 @@ from app.commands.handlers import series_visits
 from app.commands.series import SeriesOutcome, book_series
 from app.domain.errors import DomainError, ForbiddenError, NotFoundError, ValidationError
 from app.domain.messages import phrase
-from app.domain.series import Repeat
+from app.domain.series import Repeat, checked_repeat
 from app.extensions import services
 from app.queries import agenda
 from app.queries import directory as d
@@ -62,13 +62,16 @@ def preview(values: dict[str, str], booking_page: Any) -> Response:
     # As the booking will say, before a preview of nothing.
     if d.patient(engine, command.patient_id) is None:
         return booking_page(refusal(NotFoundError(NO_PATIENT, field="patient_id")))
-    if agenda.doctor(engine, command.doctor_id) is None:
+    doctor = agenda.doctor(engine, command.doctor_id)
+    if doctor is None:
         return booking_page(refusal(NotFoundError(NO_DOCTOR, field="doctor_id")))
+    minutes = _minutes(values)
     visits = q.preview(
         engine,
         sorted([*kept, *left], key=lambda v: v.occurrence),
-        doctor_id=command.doctor_id,
-        minutes=_minutes(values),
+        doctor_id=doctor.doctor_id,
+        schedule=doctor.schedule,
+        minutes=minutes,
         tz=services().tz,
         now=fmt.now(),
     )
@@ -77,8 +80,8 @@ def preview(values: dict[str, str], booking_page: Any) -> Response:
         "appointments/series_preview.html",
         values=values,
         visits=visits,
-        repeat=Repeat(command.every_weeks or 0, command.monthly),
-        minutes=_minutes(values),
+        repeat=checked_repeat(command.every_weeks, command.monthly),
+        minutes=minutes,
         to_book=free,
     )
 
@@ -94,10 +97,13 @@ def create() -> Response:
         access.refuse(exc.message)
     except DomainError as exc:
         return _form_again(refusal(exc))
-    for visit in outcome.booked:
-        assert visit.appointment_id is not None
-        Expectation("appointment", visit.appointment_id, 1).wait()
-    return _series_page(outcome.series.stream_id, outcome=outcome, command=command)
+    # One projection takes the log in order: the last visit booked shown, all are.
+    booked = [v.appointment_id for v in outcome.booked if v.appointment_id is not None]
+    last = Expectation("appointment", booked[-1], 1) if booked else None
+    (last or Expectation.of("series", outcome.series)).wait()
+    found = q.series(services().read_engine, outcome.series.stream_id)
+    # Booked a moment ago and not projected yet: the answer is the outcome itself.
+    return _render(found or _as_booked(command, outcome), outcome=outcome)
 
 
 def _form_again(refused: Refusal) -> Response:
@@ -106,22 +112,16 @@ def _form_again(refused: Refusal) -> Response:
     return booking_form_page(refused)
 
 
-def _series_page(
-    series_id: UUID,
+def _render(
+    found: q.SeriesRow,
     *,
     outcome: SeriesOutcome | None = None,
-    command: BookSeries | None = None,
-    updating: bool = False,
+    chosen: int | None = None,
+    status: int = 200,
+    **extra: Any,
 ) -> Response:
-    if outcome is not None:
-        Expectation.of("series", outcome.series).wait()
-    found = q.series(services().read_engine, series_id)
-    if found is None and outcome is not None and command is not None:
-        # Booked a moment ago and not projected yet: the answer is the outcome itself.
-        found = _as_booked(command, outcome)
-    if found is None:
-        return missing("series", updating, url_for("appointments.index"))
-    chosen = request.args.get("from", type=int)
+    """The series page: its visits, what a booking just did to them, and the way to stop it
+    (from `chosen`, by default the first visit still to happen)."""
     if chosen is None and found.still_to_happen:
         chosen = found.still_to_happen[0].occurrence
     refusals = (
@@ -131,13 +131,14 @@ def _series_page(
     )
     return page(
         "appointments/series.html",
+        status=status,
         series=found,
         people=services().accounts.names([found.planned_by]),
         outcome=outcome,
         refusals=refusals,
         repeat=Repeat(found.every_weeks, found.monthly),
         chosen=chosen,
-        updating=updating,
+        **extra,
     )
 
 
@@ -171,7 +172,11 @@ def _as_booked(command: BookSeries, outcome: SeriesOutcome) -> q.SeriesRow:
 @bp.get("/<uuid:series_id>")
 def detail(series_id: UUID) -> Response:
     """The course: every planned visit and what became of it, and the way to stop it."""
-    return _series_page(series_id, updating=settle())
+    updating = settle()
+    found = q.series(services().read_engine, series_id)
+    if found is None:
+        return missing("series", updating, url_for("appointments.index"))
+    return _render(found, chosen=request.args.get("from", type=int), updating=updating)
 
 
 @bp.post("/<uuid:series_id>/cancel")
@@ -182,15 +187,10 @@ def cancel(series_id: UUID) -> Response:
         found = q.series(services().read_engine, series_id)
         if found is None:
             return missing("series", False)
-        return page(
-            "appointments/series.html",
-            status=outcome.status,
-            series=found,
-            people=services().accounts.names([found.planned_by]),
-            outcome=None,
-            refusals={},
-            repeat=Repeat(found.every_weeks, found.monthly),
+        return _render(
+            found,
             chosen=request.form.get("from_occurrence", type=int),
+            status=outcome.status,
             refusal=outcome,
             values=request.form,
         )

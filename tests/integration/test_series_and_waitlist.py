@@ -30,6 +30,7 @@ from app.domain.errors import (
 )
 from app.domain.series import Repeat, plan_visits
 from app.projections import tables as t
+from app.queries import agenda
 from app.queries import series as series_q
 from app.queries import waitlist as waitlist_q
 from app.queries.appointments import appointment_detail
@@ -122,6 +123,7 @@ class TestBookingASeries:
             services.read_engine,
             visits,
             doctor_id=clinic.doctor_id,
+            schedule=agenda.doctor(services.read_engine, clinic.doctor_id).schedule,
             minutes=30,
             tz=services.tz,
             now=services.bus.clock(),
