@@ -35,7 +35,8 @@ def waitlist_key(patient_id: UUID, doctor_id: UUID | None, specialty: str) -> UU
 
 
 def in_part(moment: datetime, part: str, tz: tzinfo) -> bool:
-    """Whether a start falls in the part of the day: the morning starts before noon."""
+    """Whether a start falls in the part of the day ("any", "morning", "afternoon"): the
+    morning is what starts before noon. First-available searches by the same rule."""
     if part == "any":
         return True
     local = moment.astimezone(tz)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from app.domain.availability import Schedule
 from app.domain.clinic_time import day_bounds, to_utc
+from app.domain.waitlist import in_part
 from app.metrics import timed
 from app.projections import tables as t
 
@@ -31,7 +32,6 @@ HORIZON_DAYS = 90
 CHUNK_DAYS = 14
 DEFAULT_COUNT, MAX_COUNT = 10, 50
 PartOfDay = Literal["morning", "afternoon"]
-NOON_MINUTES = 12 * 60
 
 
 @dataclass(frozen=True)
@@ -121,14 +121,6 @@ def _held(
     return held
 
 
-def _in_part(moment: datetime, part: PartOfDay | None, tz: tzinfo) -> bool:
-    if part is None:
-        return True
-    local = moment.astimezone(tz)
-    morning = local.hour * 60 + local.minute < NOON_MINUTES
-    return morning if part == "morning" else not morning
-
-
 def _on_day(
     held: list[_Held], starts: list[datetime], start: datetime, end: datetime
 ) -> list[_Held]:
@@ -184,7 +176,7 @@ def first_free(
                 for slot in free_starts(
                     day, doc.schedule, doc.slot_minutes, busy, now=now, tz=tz, minutes=length
                 ):
-                    if _in_part(slot.starts_at, part, tz):
+                    if in_part(slot.starts_at, part or "any", tz):
                         free = FreeTime(
                             slot.starts_at,
                             slot.ends_at,

@@ -98,13 +98,6 @@ def waiting(
     return _rows(engine, query)
 
 
-def count(engine: Engine, today: date) -> int:
-    w = t.waitlist
-    query = sa.select(sa.func.count()).where(w.c.waiting.is_(True), w.c.until_day >= today)
-    with engine.connect() as conn:
-        return int(conn.execute(query).scalar() or 0)
-
-
 def entry(engine: Engine, waitlist_id: UUID) -> WaitRow | None:
     found = _rows(engine, _query().where(t.waitlist.c.waitlist_id == waitlist_id))
     return found[0] if found else None
