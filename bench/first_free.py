@@ -53,6 +53,7 @@ def build(url: str, *, booked_days: int, others: int) -> tuple[Any, uuid.UUID, d
     import sqlalchemy as sa
 
     from app import create_app
+    from app.domain.availability import Schedule
     from app.projections import tables as t
     from app.queries.slots import slot_grid
 
@@ -77,7 +78,9 @@ def build(url: str, *, booked_days: int, others: int) -> tuple[Any, uuid.UUID, d
         )  # fmt: skip
         for offset in range(booked_days if mine else 90):
             day = today + timedelta(days=offset)
-            for i, slot in enumerate(slot_grid(day, HOURS, 30, tz)):
+            for i, slot in enumerate(
+                slot_grid(day, Schedule.from_data("", HOURS, None, None), 30, tz)
+            ):
                 if not mine and i % 2:
                     continue
                 appointments.append(
