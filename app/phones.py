@@ -154,3 +154,18 @@ def search_digits(text: str, region: str) -> str:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     trunk = (metadata.national_prefix if metadata else None) or ""
     return digits.removeprefix(trunk) if trunk else digits
+
+
+def textable(stored: str, region: str) -> str | None:
+    """The number in E.164 when a text message can reach it (a mobile, or a number whose
+    plan does not tell mobiles apart), else None: a landline or a number that is not one."""
+    number = _parse(stored, region) if stored else None
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    kind = phonenumbers.number_type(number)
+    if kind not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        return None
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)

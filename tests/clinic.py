@@ -38,8 +38,7 @@ class Clinic:
             doctor_id=self.doctor_id,
             starts_at=local(starts),
             duration_minutes=minutes,
-            title="Check-up",
-            **extra,
+            **{"title": "Check-up", **extra},
         )
         return self.bus.handle(cmd).stream_id
 

@@ -34,6 +34,15 @@ COMMAND_ROLES: dict[type[c.Command], frozenset[Role]] = {
     c.ReopenClinic: frozenset({Role.ADMIN}),
     c.DefineVisitType: frozenset({Role.ADMIN}),
     c.RetireVisitType: frozenset({Role.ADMIN}),
+    c.SetClinicContact: frozenset({Role.ADMIN}),
+    c.SetPatientReminders: FRONT_DESK,
+    # The patient's own page and the reminder sender run these, with no signed-in person:
+    # no member of staff speaks as the patient or records a message as sent.
+    c.ConfirmAsPatient: frozenset(),
+    c.CancelAsPatient: frozenset(),
+    c.RecordReminderSent: frozenset(),
+    c.RecordReminderSkipped: frozenset(),
+    c.RecordReminderParked: frozenset(),
     c.CreateAppointment: FRONT_DESK,
     c.BookSeries: FRONT_DESK,
     c.CancelSeries: FRONT_DESK,

@@ -20,6 +20,7 @@ from app.domain.errors import (
     SlotTakenError,
 )
 from app.domain.messages import phrase
+from app.domain.reminders import reminders_stream_id
 from app.domain.staff import Principal
 from app.eventstore import (
     CommandRecord,
@@ -183,6 +184,8 @@ def target_of(command: c.Command) -> UUID:
     if isinstance(command, c.ClinicCommand):
         # The clinic's one stream, whatever else it names (a visit type's doctor).
         return CLINIC_ID
+    if isinstance(command, c.ReminderCommand):
+        return reminders_stream_id(command.appointment_id)
     return next(getattr(command, name) for name in TARGET_FIELDS if hasattr(command, name))
 
 

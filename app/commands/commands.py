@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 from app.domain.errors import ValidationError
 from app.domain.messages import N_, Message, phrase
+from app.domain.staff import PATIENT_ACTOR, REMINDERS_ACTOR
 from app.domain.waitlist import waitlist_key
 
 from .parsing import (
@@ -162,6 +163,29 @@ class MergePatients(Command):
     merged_id: UUID = ident(N_("patient"))
     expected_version: int | None = _field(_version, default=None)
     merged_version: int | None = _field(_version, default=None)
+
+
+def _channels(value: Any, field_name: str) -> frozenset[str]:
+    """The channels ticked ("email", "sms"), as a list or one of them; the domain checks."""
+    if value is None or value == "":
+        return frozenset()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple | set | frozenset) or not all(
+        isinstance(item, str) for item in items
+    ):
+        raise ValidationError({field_name: phrase("Choose e-mail, text message, or both.")})
+    return frozenset(items)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetPatientReminders(Command):
+    """The patient's consents to reminders, the channel they prefer and their language."""
+
+    patient_id: UUID = ident(N_("patient"))
+    consents: frozenset[str] = _field(_channels, default=frozenset())
+    preferred_channel: str = text(N_("The preferred channel"), default="email")
+    language: str = text(N_("The language"), default="")
+    expected_version: int | None = _field(_version, default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -367,6 +391,14 @@ class RetireVisitType(ClinicCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SetClinicContact(ClinicCommand):
+    clinic_name: str = text(N_("The clinic's name"))
+    address: str = text(N_("The address"), default="")
+    phone: str = text(N_("The phone number"), default="")
+    what_to_bring: str = text(N_("What to bring"), default="")
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppointmentCommand(Command):
     """A command on an existing appointment, optionally with the version the user saw."""
 
@@ -414,3 +446,50 @@ class MarkNoShow(AppointmentCommand):
 @dataclass(frozen=True, kw_only=True)
 class UndoAppointmentChange(AppointmentCommand):
     """Take back the appointment's last check-in, no-show, completion or cancellation."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmAsPatient(AppointmentCommand):
+    """The patient confirms from their own page (a reminder's link); no member of staff may
+    send it (app/commands/access.py)."""
+
+    actor: str = PATIENT_ACTOR
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelAsPatient(AppointmentCommand):
+    """The patient cancels from their own page; saying why is theirs to choose."""
+
+    actor: str = PATIENT_ACTOR
+    reason: str = text(N_("The reason for cancelling"), default="")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReminderCommand(Command):
+    """What the reminder sender records of one reminder: on the appointment's reminders
+    stream, once per key (the command id is derived from it)."""
+
+    actor: str = REMINDERS_ACTOR
+    appointment_id: UUID = ident(N_("appointment"))
+    kind: str = text(N_("The kind of reminder"))
+    key: str = text(N_("The reminder"))
+    starts_at: datetime = moment()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordReminderSent(ReminderCommand):
+    channel: str = text(N_("The channel"))
+    provider_id: str = text(N_("The provider's id"), default="")
+    recovered: bool = flag(N_("Recovered"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordReminderSkipped(ReminderCommand):
+    reason: str = text(N_("The reason"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordReminderParked(ReminderCommand):
+    channel: str = text(N_("The channel"))
+    attempts: int = number(N_("The attempts"), low=1)
+    error: str = text(N_("The error"), default="")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from uuid import UUID
 
 from app import phones
+from app.config import LOCALES
 from app.domain.appointment import NO_SHOW_GRACE, RETAKES_TIME, UNDO_WINDOW, Appointment
 from app.domain.availability import clock
 from app.domain.clinic import CLINIC_ID, Clinic
@@ -24,9 +25,10 @@ from app.domain.errors import (
     SlotTakenError,
     ValidationError,
 )
-from app.domain.events import Event
+from app.domain.events import Event, ReminderParked, ReminderSent, ReminderSkipped
 from app.domain.messages import N_, Message, phrase
 from app.domain.patient import Patient, PatientDetails, merge
+from app.domain.reminders import Reminders, reminders_stream_id
 from app.domain.series import Series, checked_repeat, plan_visits, with_changes
 from app.domain.staff import Principal
 from app.domain.waitlist import WaitlistEntry
@@ -133,6 +135,18 @@ def merge_patients(ctx: Context, cmd: c.MergePatients) -> Decision:
     kept_events, merged_events = merge(kept, merged)
     into = Decision("patient", merged.id, merged.version, merged_events)
     return Decision("patient", kept.id, kept.version, kept_events, also=(into,))
+
+
+def set_patient_reminders(ctx: Context, cmd: c.SetPatientReminders) -> Decision:
+    history = ctx.tx.load(cmd.patient_id)
+    patient = _load_existing(ctx, Patient, cmd.patient_id, history, "patient", cmd.expected_version)
+    events = patient.set_reminders(
+        consents=set(cmd.consents),
+        preferred_channel=cmd.preferred_channel,
+        language=cmd.language,
+        languages=set(LOCALES),
+    )
+    return Decision("patient", cmd.patient_id, patient.version, events)
 
 
 def register_doctor(ctx: Context, cmd: c.RegisterDoctor) -> Decision:
@@ -252,6 +266,19 @@ def define_visit_type(ctx: Context, cmd: c.DefineVisitType) -> Decision:
 
 def retire_visit_type(ctx: Context, cmd: c.RetireVisitType) -> Decision:
     return _clinic_decision(ctx, cmd, lambda clinic: clinic.retire_visit_type(cmd.visit_type_id))
+
+
+def set_clinic_contact(ctx: Context, cmd: c.SetClinicContact) -> Decision:
+    return _clinic_decision(
+        ctx,
+        cmd,
+        lambda clinic: clinic.set_contact(
+            name=cmd.clinic_name,
+            address=cmd.address,
+            phone=cmd.phone,
+            what_to_bring=cmd.what_to_bring,
+        ),
+    )
 
 
 def _duration(cmd: c.BookingCommand, doctor: Doctor, clinic: Clinic) -> int:
@@ -483,6 +510,51 @@ def cancel_appointment(ctx: Context, cmd: c.CancelAppointment) -> Decision:
     )
 
 
+def confirm_as_patient(ctx: Context, cmd: c.ConfirmAsPatient) -> Decision:
+    appointment = _load_appointment(ctx, cmd)
+    return _appointment_decision(appointment, appointment.confirm())
+
+
+def cancel_as_patient(ctx: Context, cmd: c.CancelAsPatient) -> Decision:
+    appointment = _load_appointment(ctx, cmd)
+    return _appointment_decision(
+        appointment, appointment.cancel(cmd.reason, required=False), Release(appointment.id)
+    )
+
+
+def _reminder_decision(
+    ctx: Context, cmd: c.ReminderCommand, event: ReminderSent | ReminderSkipped | ReminderParked
+) -> Decision:
+    stream_id = reminders_stream_id(cmd.appointment_id)
+    reminders = _fold(Reminders, stream_id, ctx.tx.load(stream_id), "reminders")
+    return Decision("reminders", stream_id, reminders.version, reminders.record(event))
+
+
+def record_reminder_sent(ctx: Context, cmd: c.RecordReminderSent) -> Decision:
+    event = ReminderSent(
+        cmd.appointment_id,
+        cmd.kind,
+        cmd.key,
+        cmd.channel,
+        cmd.provider_id,
+        cmd.starts_at,
+        cmd.recovered,
+    )
+    return _reminder_decision(ctx, cmd, event)
+
+
+def record_reminder_skipped(ctx: Context, cmd: c.RecordReminderSkipped) -> Decision:
+    event = ReminderSkipped(cmd.appointment_id, cmd.kind, cmd.key, cmd.starts_at, cmd.reason)
+    return _reminder_decision(ctx, cmd, event)
+
+
+def record_reminder_parked(ctx: Context, cmd: c.RecordReminderParked) -> Decision:
+    event = ReminderParked(
+        cmd.appointment_id, cmd.kind, cmd.key, cmd.channel, cmd.starts_at, cmd.attempts, cmd.error
+    )
+    return _reminder_decision(ctx, cmd, event)
+
+
 def check_in_appointment(ctx: Context, cmd: c.CheckInAppointment) -> Decision:
     appointment = _load_appointment(ctx, cmd)
     return _appointment_decision(appointment, appointment.check_in(now=ctx.now, tz=ctx.tz))
@@ -650,6 +722,13 @@ CHANGES = {
     "SeriesCancelled": N_("series cancelled from a visit on"),
     "WaitlistJoined": N_("added to the waitlist"),
     "WaitlistLeft": N_("taken off the waitlist"),
+    "ConsentGiven": N_("consent to reminders given"),
+    "ConsentWithdrawn": N_("consent to reminders withdrawn"),
+    "ContactPreferenceSet": N_("reminder preferences changed"),
+    "ClinicContactSet": N_("clinic details for patients changed"),
+    "ReminderSent": N_("reminder sent"),
+    "ReminderSkipped": N_("reminder not sent"),
+    "ReminderParked": N_("reminder set aside after failures"),
 }
 _NO_SUCH = {
     "appointment": phrase("No appointment with that id exists."),
@@ -658,6 +737,7 @@ _NO_SUCH = {
     "clinic": phrase("No record with that id exists."),
     "series": phrase("No series with that id exists."),
     "waitlist": phrase("That patient is not on the waitlist (any more); reload the page."),
+    "reminders": phrase("No record with that id exists."),
     "record": phrase("No record with that id exists."),
 }
 _ID_TAKEN = {
@@ -758,4 +838,11 @@ HANDLERS: dict[type[c.Command], Callable[[Context, Any], Decision]] = {
     c.CompleteAppointment: complete_appointment,
     c.MarkNoShow: mark_no_show,
     c.UndoAppointmentChange: undo_appointment_change,
+    c.SetPatientReminders: set_patient_reminders,
+    c.SetClinicContact: set_clinic_contact,
+    c.ConfirmAsPatient: confirm_as_patient,
+    c.CancelAsPatient: cancel_as_patient,
+    c.RecordReminderSent: record_reminder_sent,
+    c.RecordReminderSkipped: record_reminder_skipped,
+    c.RecordReminderParked: record_reminder_parked,
 }

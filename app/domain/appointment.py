@@ -402,11 +402,15 @@ class Appointment:
         self._check_can("confirm")
         return [AppointmentConfirmed()]
 
-    def cancel(self, reason: str) -> list[Event]:
-        """Decide a cancellation; staff must say why."""
+    def cancel(self, reason: str, *, required: bool = True) -> list[Event]:
+        """Decide a cancellation; staff must say why (a patient need not)."""
         self._check_can("cancel")
         reason = clean_text(
-            reason, field="reason", label=phrase("The reason for cancelling"), max_length=500
+            reason,
+            field="reason",
+            label=phrase("The reason for cancelling"),
+            max_length=500,
+            required=required,
         )
         return [AppointmentCancelled(reason)]
 

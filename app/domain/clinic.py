@@ -12,6 +12,7 @@ from .availability import ClinicDays, Clock, clock
 from .errors import AlreadyExistsError, NotFoundError, ValidationError
 from .events import (
     ClinicClosed,
+    ClinicContactSet,
     ClinicHoursSet,
     ClinicReopened,
     Event,
@@ -44,6 +45,16 @@ class VisitType:
         return not self.specialty or self.specialty.casefold() == specialty.casefold()
 
 
+@dataclass(frozen=True)
+class ClinicContact:
+    """What messages to patients say of the clinic."""
+
+    name: str
+    address: str
+    phone: str
+    what_to_bring: str
+
+
 @dataclass
 class Clinic:
     """The clinic, folded from its stream."""
@@ -53,6 +64,7 @@ class Clinic:
     hours: dict[str, Clock] | None = None
     closures: dict[date, str] = field(default_factory=dict)
     visit_types: dict[UUID, VisitType] = field(default_factory=dict)
+    contact: ClinicContact = field(default_factory=lambda: ClinicContact("", "", "", ""))
 
     @property
     def exists(self) -> bool:
@@ -85,6 +97,10 @@ class Clinic:
                     event.minutes,
                     event.doctor_id,
                     event.specialty,
+                )
+            case ClinicContactSet():
+                self.contact = ClinicContact(
+                    event.name, event.address, event.phone, event.what_to_bring
                 )
             case VisitTypeRetired():
                 found = self.visit_types[event.visit_type_id]
@@ -137,6 +153,38 @@ class Clinic:
         if errors:
             raise ValidationError(errors)
         return [ClinicClosed(chosen)] if chosen else []
+
+    def set_contact(
+        self, *, name: str, address: str, phone: str, what_to_bring: str
+    ) -> list[Event]:
+        """Decide what messages to patients say of the clinic."""
+        errors: dict[str, Message] = {}
+        fields = (
+            # Not plain: a name is shown escaped everywhere, and a test holds it to that.
+            ("name", name, phrase("The clinic's name"), 120, False),
+            ("address", address, phrase("The address"), 400, False),
+            ("phone", phone, phrase("The phone number"), 40, True),
+            ("what_to_bring", what_to_bring, phrase("What to bring"), 600, False),
+        )
+        cleaned: dict[str, str] = {}
+        for key, value, label, most, plain in fields:
+            try:
+                cleaned[key] = clean_text(
+                    value,
+                    field=key,
+                    label=label,
+                    max_length=most,
+                    required=key == "name",
+                    plain=plain,
+                )
+            except ValidationError as exc:
+                errors.update(exc.said_errors)
+        if errors:
+            raise ValidationError(errors)
+        contact = ClinicContact(**cleaned)
+        if contact == self.contact:
+            return []
+        return [ClinicContactSet(**cleaned)]
 
     def reopen(self, day: date) -> list[Event]:
         if day not in self.closures:

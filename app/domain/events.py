@@ -49,6 +49,28 @@ class PatientMergedInto(Event):
 
 
 @dataclass(frozen=True)
+class ConsentGiven(Event):
+    """The patient agreed to be sent reminders on `channel` ("email" | "sms"); when and by
+    whom (the member of staff who recorded it) are the event's own."""
+
+    channel: str
+
+
+@dataclass(frozen=True)
+class ConsentWithdrawn(Event):
+    channel: str
+
+
+@dataclass(frozen=True)
+class ContactPreferenceSet(Event):
+    """How the patient prefers to be reached ("email" | "sms"), and in which language
+    ("" for the clinic's)."""
+
+    preferred_channel: str
+    language: str
+
+
+@dataclass(frozen=True)
 class DoctorRegistered(Event):
     full_name: str
     specialty: str
@@ -139,6 +161,17 @@ class VisitTypeRetired(Event):
     """No longer offered; kept, so that history still names it."""
 
     visit_type_id: UUID
+
+
+@dataclass(frozen=True)
+class ClinicContactSet(Event):
+    """What the messages to patients say of the clinic: its name, address and phone, and
+    what to bring to a visit."""
+
+    name: str
+    address: str
+    phone: str
+    what_to_bring: str
 
 
 @dataclass(frozen=True)
@@ -278,6 +311,46 @@ class WaitlistLeft(Event):
     appointment_id: UUID | None
 
 
+@dataclass(frozen=True)
+class ReminderSent(Event):
+    """A reminder of an appointment went out (its own stream per appointment: see
+    app/domain/reminders.py). `key` names the appointment, the kind ("first" | "second") and
+    the time it reminded of; `provider_id` is what the SMTP server or SMS provider called
+    it, empty when the send was recovered after a crash past the point of hand-over."""
+
+    appointment_id: UUID
+    kind: str
+    key: str
+    channel: str
+    provider_id: str
+    starts_at: datetime
+    recovered: bool
+
+
+@dataclass(frozen=True)
+class ReminderSkipped(Event):
+    """A reminder was due and not sent, for `reason` (REMINDER_SKIPS)."""
+
+    appointment_id: UUID
+    kind: str
+    key: str
+    starts_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReminderParked(Event):
+    """A reminder that kept failing was set aside after `attempts`, for staff to retry."""
+
+    appointment_id: UUID
+    kind: str
+    key: str
+    channel: str
+    starts_at: datetime
+    attempts: int
+    error: str
+
+
 # What can happen to an appointment: the events of its stream.
 APPOINTMENT_EVENTS: tuple[type[Event], ...] = (
     AppointmentCreated,
@@ -306,16 +379,21 @@ CLINIC_EVENTS: tuple[type[Event], ...] = (
     ClinicReopened,
     VisitTypeDefined,
     VisitTypeRetired,
+    ClinicContactSet,
 )
 
 SERIES_EVENTS: tuple[type[Event], ...] = (SeriesPlanned, SeriesCancelled)
 WAITLIST_EVENTS: tuple[type[Event], ...] = (WaitlistJoined, WaitlistLeft)
+REMINDER_EVENTS: tuple[type[Event], ...] = (ReminderSent, ReminderSkipped, ReminderParked)
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     PatientRegistered,
     PatientDetailsChanged,
     PatientMerged,
     PatientMergedInto,
+    ConsentGiven,
+    ConsentWithdrawn,
+    ContactPreferenceSet,
     DoctorRegistered,
     WorkingHoursSet,
     *DOCTOR_AVAILABILITY_EVENTS,
@@ -323,4 +401,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *APPOINTMENT_EVENTS,
     *SERIES_EVENTS,
     *WAITLIST_EVENTS,
+    *REMINDER_EVENTS,
 )

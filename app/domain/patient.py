@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
 from .errors import AlreadyExistsError, InvalidTransitionError, ValidationError
 from .events import (
+    ConsentGiven,
+    ConsentWithdrawn,
+    ContactPreferenceSet,
     Event,
     PatientDetailsChanged,
     PatientMerged,
@@ -17,10 +20,17 @@ from .events import (
     PatientRegistered,
 )
 from .messages import Message, phrase
+from .reminders import CHANNELS
 from .rules import clean_text
 
 _PHONE = re.compile(r"^\+?[0-9 ().-]{6,25}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def valid_email(text: str) -> bool:
+    """Whether an address can be written to: what the registration form checks (an older
+    record may hold one typed before it did)."""
+    return bool(_EMAIL.match(text))
 
 
 @dataclass
@@ -93,6 +103,10 @@ class Patient:
     version: int = 0
     details: PatientDetails | None = None
     merged_into: UUID | None = None  # closed: this person's record is that one
+    # Reminders: the channels the patient agreed to, the one they prefer, their language.
+    consents: set[str] = field(default_factory=set)
+    preferred_channel: str = "email"
+    language: str = ""
 
     @property
     def exists(self) -> bool:
@@ -113,6 +127,12 @@ class Patient:
             )
         elif isinstance(event, PatientMergedInto):
             self.merged_into = event.kept_id
+        elif isinstance(event, ConsentGiven):
+            self.consents.add(event.channel)
+        elif isinstance(event, ConsentWithdrawn):
+            self.consents.discard(event.channel)
+        elif isinstance(event, ContactPreferenceSet):
+            self.preferred_channel, self.language = event.preferred_channel, event.language
         self.version += 1
 
     @property
@@ -149,6 +169,40 @@ class Patient:
                 details.full_name, details.date_of_birth, details.phone, details.email
             )
         ]
+
+    def set_reminders(
+        self, *, consents: set[str], preferred_channel: str, language: str, languages: set[str]
+    ) -> list[Event]:
+        """Decide the patient's consents (each one given or withdrawn is its own event, so
+        the record says when and by whom) and how they prefer to be reached."""
+        self.refuse_if_merged()
+        errors: dict[str, Message] = {}
+        if not consents <= set(CHANNELS):
+            errors["consents"] = phrase("Choose e-mail, text message, or both.")
+        if preferred_channel not in CHANNELS:
+            errors["preferred_channel"] = phrase("Choose e-mail or text message.")
+        if language and language not in languages:
+            errors["language"] = phrase("Choose one of the languages offered.")
+        details = self.details
+        if details is not None and "email" in consents and not details.email:
+            errors["consents"] = phrase(
+                "Record the patient's e-mail address before consent to e-mails."
+            )
+        if details is not None and "sms" in consents and not details.phone:
+            errors["consents"] = phrase(
+                "Record the patient's phone number before consent to text messages."
+            )
+        if errors:
+            raise ValidationError(errors)
+        events: list[Event] = [
+            ConsentGiven(channel) for channel in CHANNELS if channel in consents - self.consents
+        ]
+        events += [
+            ConsentWithdrawn(channel) for channel in CHANNELS if channel in self.consents - consents
+        ]
+        if (preferred_channel, language) != (self.preferred_channel, self.language):
+            events.append(ContactPreferenceSet(preferred_channel, language))
+        return events
 
 
 def merge(kept: Patient, merged: Patient) -> tuple[list[Event], list[Event]]:

@@ -17,6 +17,11 @@ class Role(StrEnum):
     ADMIN = "admin"  # everything, plus staff accounts and operations
 
 
+# The actor of what a patient does from their own page (no account: app/web/patient_page.py).
+PATIENT_ACTOR = "patient"
+# The actor of what the reminder sender records.
+REMINDERS_ACTOR = "reminders"
+
 # Catalog ids: the pages show gettext(label).
 ROLE_LABELS = {
     Role.RECEPTION: N_("Reception"),

@@ -164,6 +164,35 @@ SAMPLES = [
     ),
     ev.WaitlistLeft("booked", uuid4()),
     ev.WaitlistLeft("removed", None),
+    ev.ConsentGiven("email"),
+    ev.ConsentWithdrawn("sms"),
+    ev.ContactPreferenceSet("sms", "fr"),
+    ev.ClinicContactSet("Clinique du Parc", "12 rue des Lilas", "01 43 00 00 00", "Carte Vitale"),
+    ev.ReminderSent(
+        uuid4(),
+        "first",
+        "k:first:20270112T0800Z",
+        "email",
+        "Q1",
+        datetime(2027, 1, 12, 8, 0, tzinfo=UTC),
+        False,
+    ),
+    ev.ReminderSkipped(
+        uuid4(),
+        "second",
+        "k:second:20270112T0800Z",
+        datetime(2027, 1, 12, 8, 0, tzinfo=UTC),
+        "no_consent",
+    ),
+    ev.ReminderParked(
+        uuid4(),
+        "first",
+        "k:first:20270112T0800Z",
+        "sms",
+        datetime(2027, 1, 12, 8, 0, tzinfo=UTC),
+        8,
+        "503",
+    ),
 ]
 
 
