@@ -99,6 +99,7 @@ def register_commands(app: Flask) -> None:
     from .accounts.cli import users_cli
     from .ops.cli import events_cli, projections_cli
     from .outbound.cli import COMMANDS as outbound_commands
+    from .outbound.cli import reminders_cli
     from .seed.cli import seed_demo
 
     for command in outbound_commands:
@@ -107,3 +108,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(events_cli)
     app.cli.add_command(projections_cli)
+    app.cli.add_command(reminders_cli)

@@ -37,6 +37,7 @@ def celery_init_app(app: Flask) -> Celery[Any]:
     # Imported for their @shared_task decorators: every task registers with this app.
     from app import tasks  # noqa: F401
     from app.ops import tasks as ops_tasks  # noqa: F401
+    from app.outbound import tasks as outbound_tasks  # noqa: F401
 
     @worker_process_init.connect(weak=False)
     def fresh_connections(**_: Any) -> None:

@@ -70,6 +70,20 @@ class Settings:
     no_show_grace_minutes: int
     undo_minutes: int
     book_confirmed: bool
+    public_url: str
+    smtp_url: str | None
+    reminder_from: str
+    sms_provider_url: str | None
+    sms_provider_token: str | None
+    sms_sender: str
+    reminder_hours_before: int
+    reminder_second_hours_before: int
+    reminder_seconds: float
+    reminder_max_attempts: int
+    reminder_lease_seconds: int
+    patient_link_days: int
+    patient_limit_per_address: str
+    patient_limit_per_link: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -106,6 +120,20 @@ class Settings:
             no_show_grace_minutes=_number(env, "NO_SHOW_GRACE_MINUTES", 10, int, 0),
             undo_minutes=_number(env, "UNDO_MINUTES", 15, int, 0),
             book_confirmed=_flag(env, "BOOK_CONFIRMED", True),
+            public_url=(env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            smtp_url=env.get("SMTP_URL") or None,
+            reminder_from=env.get("REMINDER_FROM") or "rendezvous@localhost",
+            sms_provider_url=env.get("SMS_PROVIDER_URL") or None,
+            sms_provider_token=env.get("SMS_PROVIDER_TOKEN") or None,
+            sms_sender=env.get("SMS_SENDER") or "",
+            reminder_hours_before=_number(env, "REMINDER_HOURS_BEFORE", 48, int, 1),
+            reminder_second_hours_before=_number(env, "REMINDER_SECOND_HOURS_BEFORE", 0, int, 0),
+            reminder_seconds=_number(env, "REMINDER_SECONDS", 60.0, float, 1),
+            reminder_max_attempts=_number(env, "REMINDER_MAX_ATTEMPTS", 8, int, 1),
+            reminder_lease_seconds=_number(env, "REMINDER_LEASE_SECONDS", 300, int, 1),
+            patient_link_days=_number(env, "PATIENT_LINK_DAYS", 30, int, 1),
+            patient_limit_per_address=_limit(env, "PATIENT_LIMIT_PER_ADDRESS", "30 per minute"),
+            patient_limit_per_link=_limit(env, "PATIENT_LIMIT_PER_LINK", "10 per minute"),
         )
         try:
             ZoneInfo(settings.clinic_timezone)
@@ -120,6 +148,16 @@ class Settings:
             raise ConfigurationError(
                 f"CLINIC_LOCALE={settings.clinic_locale!r} is not a language Rendezvous speaks "
                 f"(use one of {', '.join(LOCALES)})."
+            )
+        if not settings.public_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"PUBLIC_URL={settings.public_url!r} must be the address patients reach the "
+                "app at, starting with https:// (or http://)."
+            )
+        if settings.reminder_second_hours_before >= settings.reminder_hours_before:
+            raise ConfigurationError(
+                "REMINDER_SECOND_HOURS_BEFORE must be fewer hours than REMINDER_HOURS_BEFORE "
+                "(or 0 for no second reminder)."
             )
         import phonenumbers
 
@@ -152,6 +190,7 @@ class Settings:
                 self.celery_queue,
                 self.projection_tick_seconds,
                 self.ops_sample_seconds,
+                self.reminder_seconds,
             ),
             "PROJECTION_TICK_SECONDS": self.projection_tick_seconds,
             "PROJECTION_BATCH_SIZE": self.projection_batch_size,
@@ -196,11 +235,31 @@ class Settings:
             "UNDO_MINUTES": self.undo_minutes,
             # Whether the booking form starts with "Confirmed with the patient" ticked.
             "BOOK_CONFIRMED": self.book_confirmed,
+            # Reminders (docs/reminders.md): the address the patient's links start with, the
+            # channels, when reminders go and how the sender retries.
+            "PUBLIC_URL": self.public_url,
+            "SMTP_URL": self.smtp_url,
+            "REMINDER_FROM": self.reminder_from,
+            "SMS_PROVIDER_URL": self.sms_provider_url,
+            "SMS_PROVIDER_TOKEN": self.sms_provider_token,
+            "SMS_SENDER": self.sms_sender,
+            "REMINDER_HOURS_BEFORE": self.reminder_hours_before,
+            "REMINDER_SECOND_HOURS_BEFORE": self.reminder_second_hours_before,
+            "REMINDER_MAX_ATTEMPTS": self.reminder_max_attempts,
+            "REMINDER_LEASE_SECONDS": self.reminder_lease_seconds,
+            # The patient's page: how long a link lasts, and how often it may be asked.
+            "PATIENT_LINK_DAYS": self.patient_link_days,
+            "PATIENT_LIMIT_PER_ADDRESS": self.patient_limit_per_address,
+            "PATIENT_LIMIT_PER_LINK": self.patient_limit_per_link,
         }
 
 
 def celery_config(
-    broker_url: str | None, queue: str, tick_seconds: float, sample_seconds: float = 15.0
+    broker_url: str | None,
+    queue: str,
+    tick_seconds: float,
+    sample_seconds: float = 15.0,
+    reminder_seconds: float = 60.0,
 ) -> dict[str, Any]:
     """Celery's settings: at-least-once delivery of idempotent projection tasks."""
     return {
@@ -233,6 +292,13 @@ def celery_config(
                 "task": "rendezvous.sample_ops",
                 "schedule": sample_seconds,
                 "options": {"expires": sample_seconds},
+            },
+            # A pass of the reminder sender (docs/reminders.md): a lost tick is made good by
+            # the next, and two passes at once send nothing twice.
+            "reminders-send-due": {
+                "task": "rendezvous.send_reminders",
+                "schedule": reminder_seconds,
+                "options": {"expires": reminder_seconds},
             },
         },
     }

@@ -81,6 +81,13 @@ RELAY_PUBLISHED = Counter(
     "Events the relay added to the outbound Redis stream.",
     ["stream"],
 )
+REMINDERS = Counter(
+    "rendezvous_reminders",
+    "Reminders by channel and outcome: sent, skipped, failed (to be retried), parked, "
+    "dropped (the appointment changed first), recovered (recorded after a crash past "
+    "the hand-over).",
+    ["channel", "outcome"],
+)
 
 
 def registry() -> CollectorRegistry:

@@ -13,6 +13,7 @@ from alembic import context
 from flask import current_app
 
 import app.accounts.tables  # noqa: F401  (the users table joins the write metadata)
+import app.outbound.tables  # noqa: F401  (and so does the reminders' ledger)
 from app.eventstore.tables import metadata as write_metadata
 from app.extensions import read_engine
 from app.projections.tables import metadata as read_metadata

@@ -83,6 +83,8 @@ def make_app(database_url: str, **extra: object):  # type: ignore[no-untyped-def
             # tests of the limits set their own.
             "LOGIN_LIMIT_PER_ACCOUNT": "100000 per minute",
             "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute",
+            "PATIENT_LIMIT_PER_ADDRESS": "100000 per minute",
+            "PATIENT_LIMIT_PER_LINK": "100000 per minute",
             "PASSWORD_HASHER": CHEAP_HASHER,
             **extra,
         }

@@ -129,3 +129,23 @@ def reminders_command(
 
 
 COMMANDS = (relay_command, relay_status_command, reminders_command)
+
+
+reminders_cli = click.Group(
+    "reminders", help="The reminders sent to patients before their visits (docs/reminders.md)."
+)
+
+
+@reminders_cli.command("send-due")
+@with_appcontext
+def send_due_command() -> None:
+    """Run one pass of the reminder sender, as beat's task does: send what is due now."""
+    from .sender import sender_for
+
+    try:
+        sender = sender_for(current_app)
+    except ValueError as exc:  # a malformed SMTP_URL or SMS_PROVIDER_URL
+        raise click.UsageError(str(exc)) from None
+    if not sender.channels:
+        click.echo("No channel is set up (SMTP_URL, SMS_PROVIDER_URL): due reminders are skipped.")
+    click.echo(str(sender.send_due()))

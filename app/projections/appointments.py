@@ -25,6 +25,7 @@ from app.domain.events import (
     PatientRegistered,
     Undone,
 )
+from app.domain.staff import PATIENT_ACTOR
 from app.eventstore import RecordedEvent
 
 from . import availability, series_waitlist
@@ -56,8 +57,9 @@ appointments = Projection(
     "appointments",
     # Version 2: the patient's phone in the national form (app/phones.py). Version 3: each
     # doctor's availability, the clinic's days, visit types and the call list. Version 4:
-    # series (the visits' series on their rows) and the waitlist.
-    version=4,
+    # series (the visits' series on their rows) and the waitlist. Version 5: the patient's
+    # own answer from their page (patient_answer).
+    version=5,
     tables=(
         t.appointments,
         t.day_counts,
@@ -183,6 +185,7 @@ def on_appointment_created(view: View, record: RecordedEvent) -> None:
         "visit_type_id": event.visit_type_id,
         "series_id": event.series_id,
         "occurrence": event.occurrence,
+        "patient_answer": None,
     }
     view.put(t.appointments, row)
     view.add(t.day_counts, (day, Status.PENDING.value), "count", 1)
@@ -225,14 +228,25 @@ def mine(record: RecordedEvent) -> list[tuple[Any, Any]]:
 
 @appointments.on(AppointmentConfirmed, loads=mine)
 def on_appointment_confirmed(view: View, record: RecordedEvent) -> None:
-    _change(view, record, Status.CONFIRMED)
+    _change(view, record, Status.CONFIRMED, patient_answer=_patient_answer(record, "confirmed"))
+
+
+def _patient_answer(record: RecordedEvent, answer: str) -> str | None:
+    """The patient's answer when they gave it themselves (their page's commands)."""
+    return answer if record.actor == PATIENT_ACTOR else None
 
 
 @appointments.on(AppointmentCancelled, loads=mine)
 def on_appointment_cancelled(view: View, record: RecordedEvent) -> None:
     event = record.event
     assert isinstance(event, AppointmentCancelled)
-    _change(view, record, Status.CANCELLED, cancel_reason=event.reason)
+    _change(
+        view,
+        record,
+        Status.CANCELLED,
+        cancel_reason=event.reason,
+        patient_answer=_patient_answer(record, "cancelled"),
+    )
 
 
 def _moved(record: RecordedEvent) -> list[tuple[Any, UUID]]:
@@ -267,6 +281,8 @@ def on_appointment_rescheduled(view: View, record: RecordedEvent) -> None:
         ends_at=event.ends_at,
         local_day=day,
         reschedules=row["reschedules"] + 1,
+        # A new time is the patient's to answer again.
+        patient_answer=None,
         **doctor,
     )
     view.put(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from app import phones
 from app.domain.events import (
+    ConsentGiven,
+    ConsentWithdrawn,
+    ContactPreferenceSet,
     DoctorRegistered,
     PatientDetailsChanged,
     PatientMerged,
@@ -11,6 +14,7 @@ from app.domain.events import (
     PatientRegistered,
     WorkingHoursSet,
 )
+from app.domain.reminders import CHANNELS
 from app.eventstore import RecordedEvent
 
 from . import tables as t
@@ -19,7 +23,8 @@ from .projection import Projection, stream_row
 from .view import View
 
 # Version 2: phone numbers shown in the national form and matched by national digits.
-patients = Projection("patients", version=2, tables=(t.patients,))
+# Version 3: consents to reminders, the preferred channel and language.
+patients = Projection("patients", version=3, tables=(t.patients,))
 doctors = Projection("doctors", version=1, tables=(t.doctors,))
 
 
@@ -51,6 +56,9 @@ def on_patient_registered(view: View, record: RecordedEvent) -> None:
             "changed_at": record.recorded_at,
             "version": record.version,
             "merged_into": None,
+            "consents": "",
+            "preferred_channel": "email",
+            "language": "",
         },
     )
 
@@ -81,6 +89,40 @@ def on_patient_details_changed(view: View, record: RecordedEvent) -> None:
         t.patients,
         record.stream_id,
         **_patient_details(event, view.region),
+        changed_at=record.recorded_at,
+        version=record.version,
+    )
+
+
+@patients.on(ConsentGiven, loads=stream_row(t.patients))
+@patients.on(ConsentWithdrawn, loads=stream_row(t.patients))
+def on_consent_changed(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, ConsentGiven | ConsentWithdrawn)
+    row = view.require(t.patients, record.stream_id)
+    consents = set(filter(None, row["consents"].split(",")))
+    if isinstance(event, ConsentGiven):
+        consents.add(event.channel)
+    else:
+        consents.discard(event.channel)
+    view.update(
+        t.patients,
+        record.stream_id,
+        consents=",".join(channel for channel in CHANNELS if channel in consents),
+        changed_at=record.recorded_at,
+        version=record.version,
+    )
+
+
+@patients.on(ContactPreferenceSet, loads=stream_row(t.patients))
+def on_contact_preference_set(view: View, record: RecordedEvent) -> None:
+    event = record.event
+    assert isinstance(event, ContactPreferenceSet)
+    view.update(
+        t.patients,
+        record.stream_id,
+        preferred_channel=event.preferred_channel,
+        language=event.language,
         changed_at=record.recorded_at,
         version=record.version,
     )

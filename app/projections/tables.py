@@ -83,6 +83,11 @@ patients = sa.Table(
     # Set once the record is merged into another (the kept one): out of searches, its page
     # leads to the kept record's.
     sa.Column("merged_into", sa.Uuid(), nullable=True),
+    # Reminders: the channels consented to ("email,sms", in that order), the one preferred,
+    # the patient's language ("" for the clinic's).
+    sa.Column("consents", sa.String(20), nullable=False, server_default=""),
+    sa.Column("preferred_channel", sa.String(10), nullable=False, server_default="email"),
+    sa.Column("language", sa.String(5), nullable=False, server_default=""),
     sa.Index(None, "name_key", "patient_id"),
     sa.Index(None, "phone_digits"),
     # The look-alike check at registration reads the patients born on a day.
@@ -142,6 +147,8 @@ appointments = sa.Table(
     # One visit of a recurring series, and its number in it (from 1).
     sa.Column("series_id", sa.Uuid(), nullable=True),
     sa.Column("occurrence", sa.Integer(), nullable=True),
+    # The patient's own answer from their page ("confirmed" | "cancelled"), until a move.
+    sa.Column("patient_answer", sa.String(12), nullable=True),
     sa.Index(None, "series_id"),
     # Keyset pagination walks (starts_at, appointment_id), alone or after one equality filter.
     sa.Index(None, "starts_at", "appointment_id"),

@@ -54,6 +54,8 @@ class AppointmentRow:
     visit_type_id: UUID | None = None  # its label from rm_visit_types (availability.py)
     series_id: UUID | None = None  # one visit of a series, number `occurrence` (from 1)
     occurrence: int | None = None
+    # The patient's own answer from their page ("confirmed" | "cancelled"), until a move.
+    patient_answer: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> AppointmentRow:

@@ -33,6 +33,13 @@ class PatientRow:
     changed_at: datetime
     version: int
     merged_into: UUID | None = None  # the kept record, once this one is merged into it
+    consents: str = ""  # reminders: "email,sms", the channels consented to
+    preferred_channel: str = "email"
+    language: str = ""  # "" for the clinic's
+
+    @property
+    def consented(self) -> list[str]:
+        return [channel for channel in self.consents.split(",") if channel]
 
     @classmethod
     def from_row(cls, row: Any) -> PatientRow:

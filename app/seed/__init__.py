@@ -14,10 +14,11 @@ from uuid import UUID
 from app.bootstrap import Services
 from app.commands import Command, CommandBus, CreateAppointment
 from app.commands.bus import run_batch
+from app.commands.commands import SetClinicContact, SetPatientReminders
 from app.domain.errors import DomainError
 from app.eventstore import CommandRecord
 
-from .people import DOCTORS, FIRST, LAST, SPECIALTIES_FR, WEEKDAY_HOURS, demo_id
+from .people import DOCTORS, FIRST, LAST, RECEPTION, SPECIALTIES_FR, WEEKDAY_HOURS, demo_id
 from .planner import DoctorPlan, Planner, register_people
 
 
@@ -37,10 +38,44 @@ def demo_plan(tz: tzinfo, now: datetime, locale: str = "en") -> list[tuple[datet
     doctors, patients = _demo_people(locale)
     planner = Planner(random.Random(20270111), now, tz, "demo", locale=locale)
     register_people(planner, now - timedelta(days=30), doctors, patients)
+    agree_to_reminders(planner, now - timedelta(days=29), patients, locale)
     planner.calendar(
         doctors, [p for p, _ in patients], range(-7, 8), lambda: planner.rng.uniform(0.25, 0.45)
     )
     return planner.ordered()
+
+
+def agree_to_reminders(
+    planner: Planner, at: datetime, patients: list[tuple[UUID, str]], locale: str
+) -> None:
+    """What the demo clinic says of itself in messages, and its patients' consents: most
+    agreed to e-mails, some to text messages, one in four to nothing (so reminders show
+    both what is sent and what is not)."""
+    planner.add(
+        at,
+        SetClinicContact(
+            command_id=planner.cid("clinic", "contact"),
+            actor="admin",
+            clinic_name="Centre médical du Parc" if locale == "fr" else "Park Medical Centre",
+            address="12 rue des Lilas, 75011 Paris",
+            phone="01 43 55 00 00",
+            what_to_bring="Carte Vitale, ordonnances en cours"
+            if locale == "fr"
+            else "Your health card and current prescriptions",
+        ),
+    )
+    for n, (patient_id, _) in enumerate(patients):
+        channel = ("email", "email", "sms", "")[n % 4]
+        planner.add(
+            at,
+            SetPatientReminders(
+                command_id=planner.cid(patient_id, "reminders"),
+                actor=RECEPTION[n % len(RECEPTION)],
+                patient_id=patient_id,
+                consents=frozenset([channel] if channel else []),
+                preferred_channel=channel or "email",
+            ),
+        )
 
 
 def seed_demo(

@@ -81,6 +81,10 @@ def select_locale() -> str:
     clinic: str = current_app.config.get("CLINIC_LOCALE") or "en"
     if not has_request_context():
         return clinic
+    # A patient's own page: the language they asked for, else the one on their record.
+    patient = _known(g.get("patient_locale"))
+    if patient:
+        return patient
     if current_user.is_authenticated:
         return _known(getattr(current_user, "locale", None)) or clinic
     # Only a page for someone not signed in depends on what the browser asks for.

@@ -9,8 +9,10 @@ from flask import Blueprint, Response, abort, flash, request, url_for
 
 from app import phones
 from app.extensions import services
+from app.outbound import ledger
 from app.queries import directory as d
 from app.queries.appointments import appointments_for_patient, count_for_patient
+from app.queries.patient_page import consent_history
 
 from . import formatting as fmt
 from . import forms, i18n, registration
@@ -74,8 +76,12 @@ def _patient_page(
     updating: bool = False,
     refusal: Refusal | None = None,
     values: dict[str, str] | None = None,
+    reminder_refusal: Refusal | None = None,
+    reminder_values: dict[str, Any] | None = None,
 ) -> Response:
     visits = appointments_for_patient(services().read_engine, patient.patient_id, now=fmt.now())
+    consents = consent_history(services().store, patient.patient_id)
+    shown = [*visits.upcoming, *visits.past[:10]]
     return page(
         "patients/detail.html",
         status=refusal.status if refusal else 200,
@@ -86,6 +92,14 @@ def _patient_page(
         change_values=values if values is not None else _shown(patient),
         max_birth=fmt.today(),
         merged=d.merged_into(services().read_engine, patient.patient_id),
+        consents=consents,
+        consent_people=services().accounts.names({change.actor for change in consents}),
+        reminders=ledger.for_appointments(
+            services().store.engine, [row.appointment_id for row in shown]
+        )[:10],
+        visit_times={row.appointment_id: row.starts_at for row in shown},
+        reminder_refusal=reminder_refusal,
+        reminder_values=reminder_values,
     )
 
 
@@ -218,3 +232,23 @@ def change(patient_id: UUID) -> Response:
         else i18n.gettext("Nothing to change.")
     )
     return see_other(url_for(".detail", patient_id=patient_id), Expectation.of("patient", outcome))
+
+
+@bp.post("/<uuid:patient_id>/reminders")
+def set_reminders(patient_id: UUID) -> Response:
+    """The patient's consents to reminders, preferred channel and language."""
+    patient = _open_record(patient_id)
+    form = request.form
+    outcome = attempt(lambda: forms.reminders.set_patient_reminders(form, patient_id))
+    if isinstance(outcome, Refusal):
+        values = {**form, "consents": form.getlist("consents")}
+        return _patient_page(patient, reminder_refusal=outcome, reminder_values=values)
+    flash(
+        i18n.gettext("Reminder settings saved.")
+        if outcome.position is not None
+        else i18n.gettext("Nothing to change.")
+    )
+    return see_other(
+        url_for(".detail", patient_id=patient_id) + "#reminders-title",
+        Expectation.of("patient", outcome),
+    )

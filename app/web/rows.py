@@ -14,6 +14,7 @@ from app.commands import commands as c
 from app.commands.access import UNDO_NEEDS, may_undo_any_time
 from app.domain.appointment import why_not_undo
 from app.extensions import services
+from app.outbound import ledger
 from app.queries import appointments as q
 from app.queries import waitlist
 from app.queries.agenda import birth_dates, free_slots_for_day
@@ -23,7 +24,7 @@ from app.queries.series import visit_count as series_count
 from app.queries.timeline import timeline_beside
 
 from . import formatting as fmt
-from . import forms, i18n, pickers
+from . import forms, i18n, pickers, reminder_words
 from .actions import ACTIONS, UNDO_WORDS, Action, offered
 from .kit import access
 from .kit.outcomes import Refusal
@@ -161,7 +162,8 @@ def detail_context(row: q.AppointmentRow) -> dict[str, Any]:
         if front_desk
         else [],
         "series_visits": series_count(found.read_engine, row.series_id) if row.series_id else 0,
-        "people": found.accounts.names(actors),
+        "people": reminder_words.named_actors(found.accounts.names(actors)),
+        "reminders": ledger.for_appointments(found.store.engine, [row.appointment_id]),
         "undo": undo_for(row, last.summary, last.recorded_at) if last else None,
         "visit_type": visit_type_labels(found.read_engine, [row.visit_type_id]).get(
             row.visit_type_id

@@ -1,5 +1,6 @@
 """The clinic's settings (admins): the days it is closed, with the coming year's public
-holidays offered in one click, its opening hours, and the visit types bookings pick."""
+holidays offered in one click, its opening hours, the visit types bookings pick, and what
+messages to patients say of the clinic."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from app.domain.messages import N_
 from app.extensions import services
 from app.queries import availability as q
 from app.queries.directory import list_doctors
+from app.queries.patient_page import clinic_contact
 
 from . import formatting as fmt
 from . import forms, i18n
@@ -76,6 +78,7 @@ def _page(
         visit_types=q.visit_types(engine, include_retired=True),
         doctors=doctors,
         doctor_names={d.doctor_id: d.full_name for d in doctors},
+        contact_values=values if form == "contact" else vars(clinic_contact(services().store)),
         **extra,
     )
 
@@ -151,4 +154,16 @@ def retire_visit_type(visit_type_id: UUID) -> Response:
         lambda: forms.availability.retire_visit_type(request.form, visit_type_id),
         "visit_type",
         N_("Visit type retired."),
+    )
+
+
+@bp.post("/contact")
+def set_contact() -> Response:
+    """What reminders and the patient's page say of the clinic: name, address, phone and
+    what to bring."""
+    form = request.form
+    return _run(
+        lambda: forms.reminders.set_clinic_contact(form),
+        "contact",
+        N_("Clinic details for patients saved."),
     )

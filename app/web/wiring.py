@@ -71,8 +71,10 @@ def init_app(app: Flask) -> None:
         inputs,
         ops,
         past,
+        patient_page,
         patients,
         pickers,
+        reminder_words,
         rows,
         series,
         settings,
@@ -115,10 +117,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(settings.bp)
     app.register_blueprint(admin.bp)
     exports.init_app(app)
+    patient_page.init_app(app)
     ops.register(app)
     access.check_rules(app)
     errors.init_app(app)
     formatting.init_app(app)
+    reminder_words.init_app(app)
     app.jinja_env.globals.update(
         uuid4=uuid4,
         csrf_token=csrf_token,

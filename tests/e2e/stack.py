@@ -42,6 +42,8 @@ class LiveStack:
     services: Services
     server: Gunicorn
     worker: Worker
+    # The stack's SECRET_KEY: the tests sign patients' links as the server does.
+    secret: str = ""
 
     @property
     def read_engine(self) -> Engine:
@@ -108,11 +110,18 @@ def run_stack(directory: Path, label: str) -> Iterator[LiveStack]:
             database_url,
             CELERY=celery_config(redis_test_url(), queue, TICK_SECONDS),
             CLINIC_TIMEZONE=CLINIC_ZONE,
+            SECRET_KEY=env["SECRET_KEY"],
         )
         cleanup.callback(dispose, app)
         cleanup.callback(app.extensions["celery"].close)
         yield LiveStack(
-            server.url, database_url, queue, app.extensions["rendezvous"], server, worker
+            server.url,
+            database_url,
+            queue,
+            app.extensions["rendezvous"],
+            server,
+            worker,
+            env["SECRET_KEY"],
         )
 
 

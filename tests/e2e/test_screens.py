@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from app import seed
 from app.commands import JoinWaitlist, RecordAbsence
+from app.outbound.links import PatientLinks
 from app.queries import directory
 
 from .accessibility import check_accessibility
@@ -143,6 +144,19 @@ def test_screens_pass_axe(
     for name, url in {
         "waitlist": f"/waitlist?doctor_id={own}",
         "waitlist-new": f"/waitlist/new?patient_id={clinic.patients[1].id}&doctor_id={own}",
+    }.items():
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        expect(page.get_by_role("heading", level=1).first).to_be_visible()
+        check_accessibility(page)
+        shoot(page, name)
+
+    # Reminders (issue 20): the patient's own page, and the staff's reminder settings.
+    version = live_stack.services.store.stream_version(booked)
+    for name, url in {
+        "patient-page": "/p/" + PatientLinks(live_stack.secret, 30).make(booked, version),
+        "patient-reminders": f"/patients/{clinic.patients[0].id}#reminders",
+        "settings-contact": "/settings#clinic-contact",
     }.items():
         response = page.goto(url)
         assert response is not None and response.status == 200, url

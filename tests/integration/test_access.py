@@ -86,6 +86,7 @@ TABLE = [
     Route("GET", "/patients/{patient}", (OK, OK, OK), "patients.detail"),
     Route("GET", "/patients/{stranger}", (OK, HIDDEN, OK), "patients.detail"),
     Route("POST", "/patients/{patient}", (OK, NO, OK), "patients.change"),
+    Route("POST", "/patients/{patient}/reminders", (OK, NO, OK), "patients.set_reminders"),
     Route("GET", "/patients/{patient}/merge", (NO, NO, OK), "patients.merge_form"),
     Route("POST", "/patients/{patient}/merge", (NO, NO, OK), "patients.merge"),
     Route("GET", "/doctors", (OK, NO, OK), "doctors.index"),
@@ -127,6 +128,7 @@ TABLE = [
     Route("POST", "/settings/closures", (NO, NO, OK), "settings.close"),
     Route("POST", "/settings/closures/2027-12-25/reopen", (NO, NO, OK), "settings.reopen"),
     Route("POST", "/settings/hours", (NO, NO, OK), "settings.set_hours"),
+    Route("POST", "/settings/contact", (NO, NO, OK), "settings.set_contact"),
     Route("POST", "/settings/visit-types", (NO, NO, OK), "settings.define_visit_type"),
     Route(
         "POST", "/settings/visit-types/{absence}/retire", (NO, NO, OK), "settings.retire_visit_type"
@@ -152,6 +154,7 @@ TABLE = [
     Route("GET", "/ops/charts", (NO, NO, OK), "ops.charts"),
     Route("POST", "/ops/projections/patients/retry", (NO, NO, OK), "ops.retry"),
     Route("POST", "/ops/projections/patients/skip", (NO, NO, OK), "ops.skip"),
+    Route("POST", "/ops/reminders/no-such-key/retry", (NO, NO, OK), "ops.retry_reminder"),
     # An unknown projection: the admin gets past the door (404) without starting a rebuild.
     Route("POST", "/ops/projections/unknown/rebuild", (NO, NO, OK), "ops.rebuild"),
     # Open at the door; the view lets in admins (and the metrics token: test_metrics.py).
@@ -159,7 +162,9 @@ TABLE = [
     Route("POST", "/account/locale", (OK, OK, OK), "account.set_locale"),
     Route("POST", "/logout", (OK, OK, OK), "auth.logout"),
 ]
-PUBLIC = {"static", "auth.login", "health.live", "health.ready", "exports.feed"}
+# The patient's page: its signed link is the key (tests/integration/test_patient_page.py).
+PATIENT_PAGE = {"patient_page.show", "patient_page.confirm", "patient_page.cancel"}
+PUBLIC = {"static", "auth.login", "health.live", "health.ready", "exports.feed", *PATIENT_PAGE}
 # Answers 401 without a session, not the sign-in page: a scraper is not a browser.
 NOT_A_PAGE = {"metrics.scrape"}
 

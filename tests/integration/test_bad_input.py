@@ -34,6 +34,7 @@ from app.commands import (
     RecordAbsence,
 )
 from app.commands.series import book_series
+from app.outbound.sender import patient_links
 
 from ..backends import dispose, make_app
 from ..clinic import Clinic, local, open_clinic
@@ -71,6 +72,7 @@ class BusyDesk:
     visit_types: list[UUID] = field(default_factory=list)
     series: list[UUID] = field(default_factory=list)
     waiting: list[UUID] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)  # patients' links to their appointments
 
     @property
     def services(self) -> Any:
@@ -147,6 +149,11 @@ def _open_busy_desk(app: Flask, clock: Clock) -> BusyDesk:
     catch_up(services.projector)
     account(app, "reception", username=TARGET)
     appointments = {"pending": pending, "past": past, "arrived": arrived, "tomorrow": tomorrow}
+    links = patient_links(app)
+    tokens = [
+        links.make(appointment, len(services.store.load(appointment)))
+        for appointment in (pending, tomorrow, past)
+    ]
     return BusyDesk(
         app,
         Staff(app),
@@ -157,6 +164,7 @@ def _open_busy_desk(app: Flask, clock: Clock) -> BusyDesk:
         [visit_type],
         [series],
         [waiting],
+        tokens,
     )
 
 
@@ -345,6 +353,15 @@ GOOD["whom"] = ["specialty:General practice", "specialty:", "doctor:", "doctor:x
 GOOD["from_day"] = [DAY, "2027-02-01", "2026-01-01"]
 GOOD["until_day"] = ["2027-02-28", "2027-01-01", "2029-01-01", DAY]
 GOOD["part_of_day"] = ["any", "morning", "afternoon", "evening"]
+# Reminders and the patient's page (issue 20).
+GOOD["consents"] = ["email", "sms", "", "pigeon"]
+GOOD["preferred_channel"] = ["email", "sms", "fax"]
+GOOD["language"] = ["", "fr", "en", "de"]
+GOOD["name"] = ["Clinique du Parc", "<b>Parc</b>", ""]
+GOOD["address"] = ["12 rue des Lilas, 75011 Paris", ""]
+GOOD["what_to_bring"] = ["Your health card", ""]
+GOOD["version"] = ["1", "2", "0", "99"]
+GOOD["lang"] = ["fr", "en", "de"]
 IDS = (
     "command_id", "patient_command_id", "patient_id", "doctor_id", "use_patient", "merged_id",
 )  # fmt: skip
@@ -509,6 +526,15 @@ FORMS = [
         "/appointments/series/{series}/cancel",
         ("from_occurrence", "reason", "expected_version", "command_id"),
     ),
+    Form(
+        "POST",
+        "/patients/{patient}/reminders",
+        ("consents", "preferred_channel", "language", "expected_version", "command_id"),
+    ),
+    Form("POST", "/settings/contact", ("name", "address", "phone", "what_to_bring", "command_id")),
+    Form("POST", "/p/{token}/confirm", ("version", "command_id")),
+    Form("POST", "/p/{token}/cancel", ("version", "command_id", "reason")),
+    Form("POST", "/ops/reminders/{reminder}/retry", ()),
     Form("POST", "/waitlist", (*WAIT, "command_id")),
     Form("POST", "/waitlist/{waiting}/remove", ("expected_version", "command_id")),
     Form(
@@ -562,6 +588,13 @@ def url_for_example(path: str, busy_desk: BusyDesk, data: st.DataObject) -> str:
         places["series"] = str(data.draw(st.sampled_from([*busy_desk.series, uuid4()])))
     if "{waiting}" in path:
         places["waiting"] = str(data.draw(st.sampled_from([*busy_desk.waiting, uuid4()])))
+    if "{token}" in path:
+        forged = st.sampled_from(busy_desk.tokens).map(lambda t: t[:-2] + "xx")
+        places["token"] = quote(
+            data.draw(st.sampled_from(busy_desk.tokens) | forged | junk, label="token"), safe=""
+        )
+    if "{reminder}" in path:
+        places["reminder"] = quote(data.draw(st.text(min_size=1), label="reminder"), safe="")
     if "{day}" in path:
         places["day"] = quote(data.draw(st.sampled_from(GOOD["day"]) | junk), safe="")
     if "{account}" in path:
@@ -610,6 +643,7 @@ QUERIES = {
     "/doctors/{doctor}/absences/{absence}": (),
     "/call-list": ("doctor_id",),
     "/appointments/series/{series}": ("from", "cancelled"),
+    "/p/{token}": ("lang", "done"),
     "/waitlist": ("doctor_id",),
     "/waitlist/new": ("patient_id", "whom", "q", "doctor_id", "from_day", "until_day"),
     "/settings": (),

@@ -7,7 +7,7 @@ usual"). When one field is refused early, a form still runs the other checks, so
 shows every message at once rather than one per submission.
 """
 
-from . import availability
+from . import availability, reminders
 from .appointments import (
     SERIES_FIELDS,
     appointment_command,
@@ -48,6 +48,7 @@ __all__ = [
     "parse_week",
     "register_doctor",
     "register_patient",
+    "reminders",
     "set_hours",
     "uuid_or_none",
     "with_local_time",

@@ -34,6 +34,10 @@ RULES: dict[str, frozenset[Role] | None] = {
     "static": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,  # signing out needs no role; anonymous, it does nothing
+    # The patient's own page: its signed link is the key (app/web/patient_page.py).
+    "patient_page.show": PUBLIC,
+    "patient_page.confirm": PUBLIC,
+    "patient_page.cancel": PUBLIC,
     "account.set_locale": EVERYONE,
     "home.index": EVERYONE,
     "appointments.index": EVERYONE,
@@ -65,6 +69,7 @@ RULES: dict[str, frozenset[Role] | None] = {
     "patients.register": FRONT_DESK,
     "patients.detail": EVERYONE,
     "patients.change": FRONT_DESK,
+    "patients.set_reminders": FRONT_DESK,
     "patients.merge_form": ADMIN,
     "patients.merge": ADMIN,
     "doctors.index": FRONT_DESK,
@@ -83,6 +88,7 @@ RULES: dict[str, frozenset[Role] | None] = {
     "call_list.index": EVERYONE,
     # What binds every doctor: the clinic's closures, opening hours and visit types.
     "settings.index": ADMIN,
+    "settings.set_contact": ADMIN,
     "settings.close": ADMIN,
     "settings.reopen": ADMIN,
     "settings.set_hours": ADMIN,
@@ -103,6 +109,7 @@ RULES: dict[str, frozenset[Role] | None] = {
     "admin.set_active": ADMIN,
     "admin.set_password": ADMIN,
     "ops.index": ADMIN,
+    "ops.retry_reminder": ADMIN,
     "ops.projection": ADMIN,
     "ops.charts": ADMIN,
     "ops.retry": ADMIN,

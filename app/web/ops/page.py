@@ -13,6 +13,7 @@ from flask_login import current_user
 from app.domain.messages import N_
 from app.extensions import services
 from app.ops import panels, rebuilds, tasks
+from app.outbound import ledger
 from app.projections import RunReport
 from app.web import i18n
 from app.web.kit.outcomes import Refusal
@@ -76,6 +77,7 @@ def _page(
         "ops/index.html",
         status=status,
         panels=panels.panels(services().projector, now),
+        reminders=ledger.summary(services().store.engine),
         refused=refused,
         refusal=refusal,
         **ops_charts.chart_context(now),
@@ -123,6 +125,17 @@ def retry(name: str) -> Response:
         )
     )
     return _back(name)
+
+
+@bp.post("/reminders/<path:key>/retry")
+def retry_reminder(key: str) -> Response:
+    """Send a parked reminder again at the sender's next pass."""
+    if ledger.retry(services().store.engine, key, _now()):
+        log.info("retry of reminder %s by %s", key, _who())
+        flash(i18n.gettext("The reminder will be sent again at the next pass."))
+    else:
+        flash(i18n.gettext("That reminder is no longer set aside: nothing to retry."))
+    return see_other(url_for(".index") + "#reminders-title")
 
 
 @bp.post("/projections/<name>/skip")
