@@ -8,13 +8,14 @@ from collections.abc import Callable
 from uuid import UUID
 
 import sqlalchemy as sa
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from app.outbound.links import PatientLinks
 from app.projections import tables as rm
 
 from ..integration.projecting import wait_until
 from .clinic import Clinic, upcoming
+from .clock import CLINIC_ZONE
 from .stack import LiveStack
 
 PHONE = {"width": 390, "height": 844}
@@ -41,7 +42,8 @@ def _answered(clinic: Clinic, appointment: UUID, answer: str) -> Callable[[], bo
 
 
 def test_a_patient_confirms_and_cancels_from_a_phone_and_the_desk_sees_it(
-    new_context: Callable[..., BrowserContext],
+    browser: Browser,
+    base_url: str,
     page: Page,
     live_stack: LiveStack,
     clinic: Clinic,
@@ -49,10 +51,16 @@ def test_a_patient_confirms_and_cancels_from_a_phone_and_the_desk_sees_it(
     confirming = clinic.book(upcoming("10:00", days=1), patient=0)
     cancelling = clinic.book(upcoming("11:00", days=1), patient=1)
     clinic.wait_for_read_models()
-    # The patient's phone: no staff session, no JavaScript.
-    phone = new_context(
-        java_script_enabled=False, viewport=PHONE, storage_state=None, is_mobile=True
-    ).new_page()
+    # The patient's phone: a context of its own, without the staff's session or JavaScript.
+    context = browser.new_context(
+        base_url=base_url,
+        java_script_enabled=False,
+        viewport=PHONE,
+        is_mobile=True,
+        locale="en-GB",
+        timezone_id=CLINIC_ZONE,
+    )
+    phone = context.new_page()
 
     phone.goto(_link(live_stack, confirming))
     card = phone.locator(f'[data-appointment-id="{confirming}"]')
@@ -82,3 +90,4 @@ def test_a_patient_confirms_and_cancels_from_a_phone_and_the_desk_sees_it(
     page.goto(f"/appointments/{cancelling}")
     expect(page.locator("article#appointment")).to_contain_text("cancelled by the patient")
     expect(page.locator("article#appointment")).to_contain_text("I have to work that day")
+    context.close()
