@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
@@ -70,7 +71,13 @@ class Sms:
 def mime_message(email: Email) -> EmailMessage:
     """multipart/mixed [multipart/alternative [text, html], the .ics], with its headers."""
     message = EmailMessage(policy=POLICY)
-    message["From"], message["To"], message["Subject"] = email.sender, email.to, email.subject
+    message["From"], message["To"] = email.sender, email.to
+    if email.subject.isascii():
+        message["Subject"] = email.subject
+    else:
+        # CPython's folder can end a line with a space just before an encoded word, which a
+        # reader then shows as two: encode the subject ourselves (RFC 2047), already folded.
+        message.set_raw("Subject", Header(email.subject, "utf-8", 74, "Subject").encode())
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = email.message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to it
