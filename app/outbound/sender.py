@@ -39,12 +39,13 @@ from sqlalchemy.engine import Engine
 from app import phones
 from app.commands import commands as c
 from app.domain.appointment import Appointment, Status
-from app.domain.clinic import CLINIC_ID, Clinic
+from app.domain.clinic import Clinic
 from app.domain.doctor import Doctor
 from app.domain.patient import Patient, valid_email
 from app.domain.reminders import Contact, Plan, choose_channel, reminder_key
 from app.metrics import REMINDERS
 from app.projections import tables as rm
+from app.queries.patient_page import clinic_now, patient_now
 
 from .channels import Aborted, DeliveryError, SmsChannel, SmtpChannel
 from .compose import ReminderFacts, compose_email, compose_sms
@@ -137,6 +138,7 @@ class ReminderSender:
             settings,
         )
         self.engine: Engine = services.store.engine
+        self._clinic: Clinic | None = None  # read once a pass (_facts)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
 
     def now(self) -> datetime:
@@ -144,6 +146,7 @@ class ReminderSender:
 
     def send_due(self) -> PassReport:
         """One pass: plan, then claim and send until nothing due is left unclaimed."""
+        self._clinic = None
         report = PassReport(planned=self.plan())
         while claims := self.claim():
             for claim in claims:
@@ -296,16 +299,7 @@ class ReminderSender:
             ),
         )
         if isinstance(choice, str):
-            self._record(
-                c.RecordReminderSkipped(
-                    command_id=uuid5(_COMMANDS, f"{claim.key}:skipped"),
-                    appointment_id=claim.appointment_id,
-                    kind=claim.kind,
-                    key=claim.key,
-                    starts_at=claim.starts_at,
-                    reason=choice,
-                )
-            )
+            self._record(c.RecordReminderSkipped(**self._about(claim, "skipped"), reason=choice))
             self._move(claim, state="skipped", error=choice, lease_until=None)
             REMINDERS.labels("", "skipped").inc()
             return "skipped"
@@ -395,11 +389,7 @@ class ReminderSender:
     def _sent(self, claim: _Claim, channel: str, provider_id: str, *, recovered: bool) -> None:
         self._record(
             c.RecordReminderSent(
-                command_id=uuid5(_COMMANDS, f"{claim.key}:sent"),
-                appointment_id=claim.appointment_id,
-                kind=claim.kind,
-                key=claim.key,
-                starts_at=claim.starts_at,
+                **self._about(claim, "sent"),
                 channel=channel,
                 provider_id=provider_id[:200],
                 recovered=recovered,
@@ -412,11 +402,7 @@ class ReminderSender:
         if exc.permanent or claim.attempts >= self.settings.max_attempts:
             self._record(
                 c.RecordReminderParked(
-                    command_id=uuid5(_COMMANDS, f"{claim.key}:parked:{claim.attempts}"),
-                    appointment_id=claim.appointment_id,
-                    kind=claim.kind,
-                    key=claim.key,
-                    starts_at=claim.starts_at,
+                    **self._about(claim, f"parked:{claim.attempts}"),
                     channel=channel,
                     attempts=claim.attempts,
                     error=exc.detail[:500],
@@ -447,6 +433,18 @@ class ReminderSender:
     def _record(self, command: c.Command) -> None:
         self.services.bus.handle(command)
 
+    @staticmethod
+    def _about(claim: _Claim, outcome: str) -> dict[str, Any]:
+        """What every record of a reminder's outcome names; its command id derived from the
+        key and the outcome, so recording it again is a repeat, not a second event."""
+        return {
+            "command_id": uuid5(_COMMANDS, f"{claim.key}:{outcome}"),
+            "appointment_id": claim.appointment_id,
+            "kind": claim.kind,
+            "key": claim.key,
+            "starts_at": claim.starts_at,
+        }
+
     def _row(self, key: str) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(d).where(d.c.key == key)).first()
@@ -465,24 +463,14 @@ class ReminderSender:
         if claim.starts_at <= self.now():
             return "passed"
         assert appointment.patient_id and appointment.doctor_id
-        patient = _followed(store, appointment.patient_id)
-        clinic = Clinic.from_history(CLINIC_ID, [r.event for r in store.load(CLINIC_ID)])
+        streams = store.load_many([appointment.patient_id, appointment.doctor_id])
+        patient = patient_now(store, appointment.patient_id, streams[appointment.patient_id])
         doctor = Doctor.from_history(
-            appointment.doctor_id, [r.event for r in store.load(appointment.doctor_id)]
+            appointment.doctor_id, [r.event for r in streams[appointment.doctor_id]]
         )
-        return appointment, patient, clinic, doctor
-
-
-def _followed(store: Any, patient_id: UUID) -> Patient:
-    """The patient's record, or the one it was merged into: its consents and address are the
-    person's now."""
-    patient = Patient.from_history(patient_id, [r.event for r in store.load(patient_id)])
-    for _ in range(10):  # a merge chain is short; a cycle cannot be recorded, but bound it
-        if patient.merged_into is None:
-            break
-        kept = patient.merged_into
-        patient = Patient.from_history(kept, [r.event for r in store.load(kept)])
-    return patient
+        if self._clinic is None:  # once a pass: the same for every reminder
+            self._clinic = clinic_now(store)
+        return appointment, patient, self._clinic, doctor
 
 
 def _insert_missing(engine: Engine) -> Any:

@@ -14,7 +14,7 @@ from app.domain.doctor import Doctor
 from app.domain.events import AppointmentRescheduled
 from app.domain.patient import Patient
 from app.domain.staff import PATIENT_ACTOR
-from app.eventstore import EventStore
+from app.eventstore import EventStore, RecordedEvent
 
 
 @dataclass(frozen=True)
@@ -61,16 +61,12 @@ def patient_visit(
                 )
             if record.event_type == "AppointmentCancelled":
                 cancel_reason = getattr(record.event, "reason", "")
+    streams = store.load_many([appointment.doctor_id, appointment.patient_id, CLINIC_ID])
     doctor = Doctor.from_history(
-        appointment.doctor_id, [r.event for r in store.load(appointment.doctor_id)]
+        appointment.doctor_id, [r.event for r in streams[appointment.doctor_id]]
     )
-    clinic = Clinic.from_history(CLINIC_ID, [r.event for r in store.load(CLINIC_ID)])
-    patient = Patient.from_history(
-        appointment.patient_id, [r.event for r in store.load(appointment.patient_id)]
-    )
-    if patient.merged_into is not None:
-        kept = patient.merged_into
-        patient = Patient.from_history(kept, [r.event for r in store.load(kept)])
+    clinic = Clinic.from_history(CLINIC_ID, [r.event for r in streams[CLINIC_ID]])
+    patient = patient_now(store, appointment.patient_id, streams[appointment.patient_id])
     return PatientVisit(
         appointment_id=appointment_id,
         version=appointment.version,
@@ -110,6 +106,26 @@ def consent_history(store: EventStore, patient_id: UUID) -> list[ConsentChange]:
     ]
 
 
+def clinic_now(store: EventStore) -> Clinic:
+    return Clinic.from_history(CLINIC_ID, [r.event for r in store.load(CLINIC_ID)])
+
+
 def clinic_contact(store: EventStore) -> ClinicContact:
     """What messages to patients say of the clinic, as its stream has it now."""
-    return Clinic.from_history(CLINIC_ID, [r.event for r in store.load(CLINIC_ID)]).contact
+    return clinic_now(store).contact
+
+
+def patient_now(
+    store: EventStore, patient_id: UUID, history: list[RecordedEvent] | None = None
+) -> Patient:
+    """The patient's record, or the one it was merged into (followed to the end): its
+    consents, language and address are the person's now. `history`: the record's stream,
+    when the caller has read it already."""
+    found = store.load(patient_id) if history is None else history
+    patient = Patient.from_history(patient_id, [r.event for r in found])
+    for _ in range(10):  # a merge chain is short; a cycle cannot be recorded, but bound it
+        if patient.merged_into is None:
+            break
+        kept = patient.merged_into
+        patient = Patient.from_history(kept, [r.event for r in store.load(kept)])
+    return patient
