@@ -9,6 +9,7 @@ from app import seed
 from app.commands import CommandBus
 from app.domain.appointment import Appointment, Status
 
+from ..clinic import open_clinic
 from ..conftest import Clock
 
 
@@ -57,8 +58,10 @@ def test_scale_history_is_written_through_the_handlers_with_progress(pg_app, pg_
 
 def test_events_tail_prints_the_latest_events_oldest_first(pg_app, pg_engine):
     runner = pg_app.test_cli_runner()
-    runner.invoke(args=["seed-demo"])
-    store = pg_app.extensions["rendezvous"].store
+    services = pg_app.extensions["rendezvous"]
+    # A doctor, hours and patients: events of three stream types, enough to tell the order.
+    open_clinic(services.bus, patients=4)
+    store = services.store
     latest = store.tail(3)
     result = runner.invoke(args=["events", "tail", "-n", "3"])
     lines = result.output.strip().splitlines()
