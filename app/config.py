@@ -76,6 +76,9 @@ class Settings:
     sms_provider_url: str | None
     sms_provider_token: str | None
     sms_sender: str
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_api_url: str | None
     reminder_hours_before: int
     reminder_second_hours_before: int
     reminder_seconds: float
@@ -126,6 +129,9 @@ class Settings:
             sms_provider_url=env.get("SMS_PROVIDER_URL") or None,
             sms_provider_token=env.get("SMS_PROVIDER_TOKEN") or None,
             sms_sender=env.get("SMS_SENDER") or "",
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            twilio_api_url=env.get("TWILIO_API_URL") or None,
             reminder_hours_before=_number(env, "REMINDER_HOURS_BEFORE", 48, int, 1),
             reminder_second_hours_before=_number(env, "REMINDER_SECOND_HOURS_BEFORE", 0, int, 0),
             reminder_seconds=_number(env, "REMINDER_SECONDS", 60.0, float, 1),
@@ -243,6 +249,9 @@ class Settings:
             "SMS_PROVIDER_URL": self.sms_provider_url,
             "SMS_PROVIDER_TOKEN": self.sms_provider_token,
             "SMS_SENDER": self.sms_sender,
+            "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "TWILIO_API_URL": self.twilio_api_url,
             "REMINDER_HOURS_BEFORE": self.reminder_hours_before,
             "REMINDER_SECOND_HOURS_BEFORE": self.reminder_second_hours_before,
             "REMINDER_MAX_ATTEMPTS": self.reminder_max_attempts,

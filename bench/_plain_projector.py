@@ -32,10 +32,11 @@ ORDER BY tx_id, position LIMIT %s
 TABLES: dict[str, tuple[list[str], list[str], list[str]]] = {
     "rm_patients": (
         ["patient_id", "full_name", "name_key", "date_of_birth", "phone", "phone_digits",
-         "email", "registered_at", "changed_at", "version"],
+         "email", "registered_at", "changed_at", "version", "consents", "preferred_channel",
+         "language"],
         ["patient_id"],
         ["uuid", "varchar", "varchar", "date", "varchar", "varchar", "varchar",
-         "timestamptz", "timestamptz", "int4"],
+         "timestamptz", "timestamptz", "int4", "varchar", "varchar", "varchar"],
     ),
     "rm_doctors": (
         ["doctor_id", "full_name", "name_key", "specialty", "slot_minutes", "hours",
@@ -51,11 +52,13 @@ TABLES: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["appointment_id", "patient_id", "doctor_id", "patient_name", "patient_name_key",
          "patient_phone", "doctor_name", "doctor_specialty", "title", "status", "starts_at",
          "ends_at", "local_day", "booked_at", "booked_by", "changed_at", "changed_by",
-         "version", "cancel_reason", "reschedules", "checked_in_at", "completed_at"],
+         "version", "cancel_reason", "reschedules", "checked_in_at", "completed_at",
+         "patient_answer"],
         ["appointment_id"],
         ["uuid", "uuid", "uuid", "varchar", "varchar", "varchar", "varchar", "varchar",
          "varchar", "varchar", "timestamptz", "timestamptz", "date", "timestamptz", "varchar",
-         "timestamptz", "varchar", "int4", "varchar", "int4", "timestamptz", "timestamptz"],
+         "timestamptz", "varchar", "int4", "varchar", "int4", "timestamptz", "timestamptz",
+         "varchar"],
     ),
     "rm_day_counts": (["day", "status", "count"], ["day", "status"], ["date", "varchar", "int4"]),
     "rm_agenda_touches": (
@@ -125,6 +128,9 @@ class PlainProjector:
                 "phone": phone, "phone_digits": phones.key(data["phone"], self.region),
                 "email": data["email"], "registered_at": old["registered_at"] if old else at,
                 "changed_at": at, "version": version,
+                "consents": old["consents"] if old else "",
+                "preferred_channel": old["preferred_channel"] if old else "email",
+                "language": old["language"] if old else "",
             })  # fmt: skip
             party = self.rows["rm_appointment_parties"].get(stream_id)
             if party and (party["full_name"], party["detail"]) != (data["full_name"], phone):
@@ -139,6 +145,20 @@ class PlainProjector:
             self.put("rm_appointment_parties", stream_id, {
                 "party_id": stream_id, "full_name": data["full_name"], "detail": phone
             })  # fmt: skip
+        elif kind in ("ConsentGiven", "ConsentWithdrawn", "ContactPreferenceSet"):
+            patient = self.rows["rm_patients"][stream_id]
+            if kind == "ContactPreferenceSet":
+                patient.update(preferred_channel=data["preferred_channel"],
+                               language=data["language"])  # fmt: skip
+            else:
+                consents = set(filter(None, patient["consents"].split(",")))
+                if kind == "ConsentGiven":
+                    consents.add(data["channel"])
+                else:
+                    consents.discard(data["channel"])
+                patient["consents"] = ",".join(c for c in ("email", "sms") if c in consents)
+            patient.update(changed_at=at, version=version)
+            self.dirty["rm_patients"].add(stream_id)
         elif kind == "DoctorRegistered":
             self.put("rm_doctors", stream_id, {
                 "doctor_id": stream_id, "full_name": data["full_name"],
@@ -171,7 +191,7 @@ class PlainProjector:
                 "ends_at": datetime.fromisoformat(data["ends_at"]), "local_day": day,
                 "booked_at": at, "booked_by": actor, "changed_at": at, "changed_by": actor,
                 "version": version, "cancel_reason": None, "reschedules": 0,
-                "checked_in_at": None, "completed_at": None,
+                "checked_in_at": None, "completed_at": None, "patient_answer": None,
             })  # fmt: skip
             self.count(day, "pending", 1)
             self.put("rm_agenda_touches", (doctor_id, day, stream_id), {
@@ -182,6 +202,10 @@ class PlainProjector:
             before = (row["local_day"], row["status"])
             row.update(status=STATUS_AFTER[kind], changed_at=at,
                        changed_by=meta.get("actor", "")[:120], version=version)  # fmt: skip
+            if kind in ("AppointmentConfirmed", "AppointmentCancelled"):
+                # The patient's own answer, from their page; the desk's clears it.
+                by_patient = meta.get("actor") == "patient"
+                row["patient_answer"] = STATUS_AFTER[kind] if by_patient else None
             if kind == "AppointmentCancelled":
                 row["cancel_reason"] = data["reason"]
             elif kind == "AppointmentCheckedIn":
@@ -192,7 +216,8 @@ class PlainProjector:
                 starts = datetime.fromisoformat(data["starts_at"])
                 day = starts.astimezone(self.tz).date()
                 row.update(starts_at=starts, ends_at=datetime.fromisoformat(data["ends_at"]),
-                           local_day=day, reschedules=row["reschedules"] + 1)  # fmt: skip
+                           local_day=day, reschedules=row["reschedules"] + 1,
+                           patient_answer=None)  # fmt: skip
                 touch = (row["doctor_id"], day, stream_id)
                 self.put("rm_agenda_touches", touch, {
                     "doctor_id": row["doctor_id"], "day": day, "appointment_id": stream_id

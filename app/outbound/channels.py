@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -38,11 +39,12 @@ _QUEUED = (
 
 
 class DeliveryError(Exception):
-    """A send that did not go through; `permanent` when retrying cannot fix it."""
+    """A send that did not go through; `permanent` when retrying cannot fix it, `uncertain`
+    when the provider may have taken the message all the same (no answer came back)."""
 
-    def __init__(self, detail: str, *, permanent: bool) -> None:
+    def __init__(self, detail: str, *, permanent: bool, uncertain: bool = False) -> None:
         super().__init__(detail)
-        self.detail, self.permanent = detail, permanent
+        self.detail, self.permanent, self.uncertain = detail, permanent, uncertain
 
 
 class Aborted(Exception):
@@ -253,12 +255,117 @@ class SmsChannel:
         return str(provider_id) if provider_id else sms.key
 
 
-def channels_from_config(config: Mapping[str, Any]) -> dict[str, SmtpChannel | SmsChannel]:
-    """The channels the settings set up: "email" with SMTP_URL, "sms" with SMS_PROVIDER_URL."""
-    channels: dict[str, SmtpChannel | SmsChannel] = {}
+TWILIO_API = "https://api.twilio.com"
+# The link's token differs on every composition (it is signed with the time): two texts
+# are the same message when they match with it left out.
+_LINK_TOKEN = re.compile(r"/p/[A-Za-z0-9_.\-]+")
+
+
+def same_text(one: str, other: str) -> bool:
+    return _LINK_TOKEN.sub("/p/", one).strip() == _LINK_TOKEN.sub("/p/", other).strip()
+
+
+class TwilioChannel:
+    """Text messages through Twilio's Messages API, with its maintained client (`twilio`).
+
+    Twilio takes no idempotency key on a new message, so a pass killed during the request
+    cannot ask again: the take-over looks for the message among the latest ones sent to the
+    number instead (`find`), and sends it only if it is not there.
+    """
+
+    name = "sms"
+    idempotent = False
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        sender: str,
+        api_url: str = "",
+        timeout: float = 15.0,
+    ) -> None:
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        if not sender:
+            raise ValueError("Twilio needs SMS_SENDER: a number of the account or an MG… service")
+        base = (api_url or TWILIO_API).rstrip("/")
+        if urlsplit(base).scheme not in ("http", "https"):
+            raise ValueError(f"TWILIO_API_URL must be an http:// or https:// URL, not {api_url!r}")
+
+        class Rebased(TwilioHttpClient):
+            # A Twilio-compatible API or a relay in front of Twilio, when TWILIO_API_URL says.
+            def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+                if url.startswith(TWILIO_API):
+                    url = base + url[len(TWILIO_API) :]
+                return super().request(method, url, *args, **kwargs)
+
+        self.sender = sender
+        self.client = Client(
+            account_sid, auth_token, http_client=Rebased(timeout=timeout, max_retries=None)
+        )
+
+    def _from(self) -> dict[str, str]:
+        if self.sender.startswith("MG"):  # a Messaging Service picks the number itself
+            return {"messaging_service_sid": self.sender}
+        return {"from_": self.sender}
+
+    def send(self, sms: Sms, *, before_commit: Callable[[], bool]) -> str:
+        """Hand `sms` over; Twilio's message SID."""
+        if not before_commit():
+            raise Aborted(sms.key)
+        try:
+            message = self.client.messages.create(to=sms.to, body=sms.text, **self._from())
+        except Exception as exc:
+            raise _twilio_error(exc) from exc
+        return str(message.sid)
+
+    def find(self, sms: Sms, since: datetime) -> str | None:
+        """The SID of this text if Twilio took it at `since` or later, else None."""
+        try:
+            # Newest first; a reminder's take-over comes minutes after the hand-over.
+            latest = self.client.messages.list(to=sms.to, limit=50)
+        except Exception as exc:
+            raise _twilio_error(exc) from exc
+        for message in latest:
+            created = message.date_created
+            if created is not None and created < since:
+                break
+            if message.direction == "outbound-api" and same_text(message.body or "", sms.text):
+                return str(message.sid)
+        return None
+
+
+def _twilio_error(exc: Exception) -> DeliveryError:
+    from twilio.base.exceptions import TwilioRestException
+
+    if isinstance(exc, TwilioRestException):
+        # 408 and 429 are "not now"; any other 4xx is this request refused for good.
+        status = int(exc.status or 0)
+        permanent = 400 <= status < 500 and status not in (408, 429)
+        code = f" (Twilio {exc.code})" if exc.code else ""
+        return DeliveryError(f"HTTP {status}{code}: {exc.msg}"[:300], permanent=permanent)
+    # No answer from Twilio (a timeout, a reset connection): it may have the message.
+    return DeliveryError(f"{type(exc).__name__}: {exc}"[:300], permanent=False, uncertain=True)
+
+
+def channels_from_config(
+    config: Mapping[str, Any],
+) -> dict[str, SmtpChannel | SmsChannel | TwilioChannel]:
+    """The channels the settings set up: "email" with SMTP_URL; "sms" through Twilio with
+    TWILIO_ACCOUNT_SID, else through the generic provider with SMS_PROVIDER_URL."""
+    channels: dict[str, SmtpChannel | SmsChannel | TwilioChannel] = {}
     if config.get("SMTP_URL"):
         channels["email"] = SmtpChannel(config["SMTP_URL"])
-    if config.get("SMS_PROVIDER_URL"):
+    if config.get("TWILIO_ACCOUNT_SID"):
+        channels["sms"] = TwilioChannel(
+            config["TWILIO_ACCOUNT_SID"],
+            config.get("TWILIO_AUTH_TOKEN") or "",
+            sender=config.get("SMS_SENDER") or "",
+            api_url=config.get("TWILIO_API_URL") or "",
+        )
+    elif config.get("SMS_PROVIDER_URL"):
         channels["sms"] = SmsChannel(
             config["SMS_PROVIDER_URL"],
             token=config.get("SMS_PROVIDER_TOKEN") or "",

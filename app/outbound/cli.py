@@ -144,8 +144,11 @@ def send_due_command() -> None:
 
     try:
         sender = sender_for(current_app)
-    except ValueError as exc:  # a malformed SMTP_URL or SMS_PROVIDER_URL
+    except ValueError as exc:  # a malformed SMTP_URL or SMS_PROVIDER_URL, Twilio without a sender
         raise click.UsageError(str(exc)) from None
     if not sender.channels:
-        click.echo("No channel is set up (SMTP_URL, SMS_PROVIDER_URL): due reminders are skipped.")
+        click.echo(
+            "No channel is set up (SMTP_URL, SMS_PROVIDER_URL, TWILIO_ACCOUNT_SID):"
+            " due reminders are skipped."
+        )
     click.echo(str(sender.send_due()))

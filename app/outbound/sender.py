@@ -47,7 +47,7 @@ from app.metrics import REMINDERS
 from app.projections import tables as rm
 from app.queries.patient_page import clinic_now, patient_now
 
-from .channels import Aborted, DeliveryError, SmsChannel, SmtpChannel
+from .channels import Aborted, DeliveryError, SmsChannel, SmtpChannel, TwilioChannel
 from .compose import ReminderFacts, compose_email, compose_sms
 from .links import PatientLinks
 from .tables import deliveries as d
@@ -57,7 +57,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rendezvous.reminders")
 
-Channel = SmtpChannel | SmsChannel
+Channel = SmtpChannel | SmsChannel | TwilioChannel
+# How far Twilio's clock may be from ours when its list tells when a text was taken.
+CLOCK_SKEW = timedelta(minutes=5)
 _COMMANDS = UUID("5d0e33a1-7c5b-4f7e-9a0e-6b1f0c2d9e77")
 ELIGIBLE = (Status.PENDING, Status.CONFIRMED)
 
@@ -329,9 +331,27 @@ class ReminderSender:
         except Aborted:
             return "taken over"
         except DeliveryError as exc:
+            if exc.uncertain:
+                return self._look_later(claim, channel.name, exc)
             return self._failed(claim, channel.name, exc)
         self._sent(claim, channel.name, provider_id, recovered=False)
         return "sent"
+
+    def _look_later(self, claim: _Claim, channel: str, exc: DeliveryError) -> str:
+        """The provider may or may not have the text: it stays `committing`, for a later
+        pass to look it up rather than send it blind, and is parked once that kept failing."""
+        if claim.attempts >= self.settings.max_attempts:
+            unknown = DeliveryError(f"could not tell if it was sent: {exc.detail}", permanent=True)
+            return self._failed(claim, channel, unknown)
+        self._move(
+            claim,
+            state="committing",
+            attempts=claim.attempts + 1,
+            error=exc.detail,
+            lease_until=self.now() + retry_delay(claim.attempts + 1),
+        )
+        REMINDERS.labels(channel, "failed").inc()
+        return "failed"
 
     def _recover(self, claim: _Claim, facts: Any) -> str:
         """A reminder a pass handed over and did not live to record. An idempotent
@@ -339,6 +359,8 @@ class ReminderSender:
         comes back); any other is taken at its word: it has the message."""
         channel = self.channels.get(claim.channel or "")
         provider_id = ""
+        if isinstance(channel, TwilioChannel) and not isinstance(facts, str):
+            return self._look_up(claim, channel, facts)
         if channel is not None and channel.idempotent and not isinstance(facts, str):
             appointment, patient, clinic, doctor = facts
             row = self._row(claim.key)
@@ -354,6 +376,32 @@ class ReminderSender:
                     log.warning("Reminder %s: asking the provider again failed: %s", claim.key, exc)
         self._sent(claim, claim.channel or "", provider_id, recovered=True)
         return "recovered"
+
+    def _look_up(
+        self,
+        claim: _Claim,
+        channel: TwilioChannel,
+        facts: tuple[Appointment, Patient, Clinic, Doctor],
+    ) -> str:
+        """A text handed to a provider that takes no idempotency key: found among the
+        number's latest messages, it is recorded; not found, it was never taken, and goes now.
+        While the provider cannot say, the reminder waits (it is not sent blind)."""
+        row = self._row(claim.key)
+        if row is None or not row.address:
+            self._sent(claim, channel.name, "", recovered=True)
+            return "recovered"
+        reminder = self._reminder(claim, *facts)
+        sms = compose_sms(reminder, to=row.address, key=claim.key)
+        # The pass that handed it over had claimed it once due: never before next_at.
+        try:
+            found = channel.find(sms, since=utc(row.next_at) - CLOCK_SKEW)
+        except DeliveryError as exc:
+            return self._look_later(claim, channel.name, exc)
+        if found is not None:
+            self._sent(claim, channel.name, found, recovered=True)
+            return "recovered"
+        log.info("Reminder %s: the provider never took it; sending it now", claim.key)
+        return self._send(claim, channel, reminder, row.address)
 
     def _reminder(
         self,

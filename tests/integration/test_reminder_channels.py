@@ -32,7 +32,9 @@ from app.outbound.channels import (
     Sms,
     SmsChannel,
     SmtpChannel,
+    TwilioChannel,
     channels_from_config,
+    same_text,
 )
 from app.outbound.compose import ReminderFacts, compose_email, compose_sms, gsm7, is_gsm7
 from app.outbound.links import PatientLinks
@@ -437,6 +439,25 @@ def test_the_channels_are_those_the_settings_set_up():
     )
     assert isinstance(both["email"], SmtpChannel) and isinstance(both["sms"], SmsChannel)
     assert (both["sms"].token, both["sms"].sender) == ("t", "Parc")  # type: ignore[union-attr]
+    twilio = channels_from_config(
+        {
+            "SMS_PROVIDER_URL": "https://sms.example.fr/messages",
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "TWILIO_AUTH_TOKEN": "secret",
+            "SMS_SENDER": "MG" + "2" * 32,
+        }
+    )
+    assert isinstance(twilio["sms"], TwilioChannel)  # Twilio, when its account is given
+    assert twilio["sms"]._from() == {"messaging_service_sid": "MG" + "2" * 32}
+    with pytest.raises(ValueError, match="SMS_SENDER"):
+        channels_from_config({"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "x"})
+
+
+def test_texts_differing_only_in_the_link_s_token_are_the_same_message():
+    """Each composition signs a new token; Twilio's look-up must still know its own text."""
+    sent = "Parc, Tue 12 Jan 09:00 with Dr Martin. Confirm or cancel: https://c.fr/p/IjEi.Zz-_9"
+    assert same_text(sent, sent.replace("IjEi.Zz-_9", "Other.Token"))
+    assert not same_text(sent, sent.replace("09:00", "10:00"))
 
 
 # -- the text message's words (here, not in tests/unit: composing needs the app) --

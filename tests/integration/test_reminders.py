@@ -32,7 +32,7 @@ from app.outbound.tables import deliveries
 from ..backends import redis_test_url
 from ..clinic import local
 from ..conftest import CLINIC_TZ, Clock
-from .outbox import SmsProvider, SmtpRecorder, SmtpServer, wait_for
+from .outbox import SmsProvider, SmtpRecorder, SmtpServer, TwilioApi, wait_for
 from .webclient import Staff
 from .workers import ROOT, RedisServer, Worker, free_port
 
@@ -108,7 +108,7 @@ def clinic_app(request: pytest.FixtureRequest, clock: Clock):  # type: ignore[no
     found.bus.clock = found.projector.clock = clock
     yield app
     found.bus.clock, found.projector.clock = saved
-    for key in ("SMTP_URL", "SMS_PROVIDER_URL"):
+    for key in ("SMTP_URL", "SMS_PROVIDER_URL", "TWILIO_ACCOUNT_SID", "TWILIO_API_URL"):
         app.config[key] = None
 
 
@@ -280,6 +280,78 @@ def test_failures_are_retried_then_parked_and_an_admin_retries_them(clinic_app, 
         assert len(_events(found.store, appointment)) == 1
     finally:
         clinic_app.config["REMINDER_MAX_ATTEMPTS"] = 8
+
+
+def _sms_patient(found: Any, first: str = "2027-01-12 09:00") -> uuid.UUID:
+    [appointment] = _clinic(found.bus, 1, channel="sms", first=local(first))
+    return appointment
+
+
+def test_a_text_through_twilio_names_the_visit_and_is_recorded_with_its_sid(clinic_app, clock):  # type: ignore[no-untyped-def]
+    from app.extensions import services
+
+    found = services(clinic_app)
+    appointment = _sms_patient(found)
+    with TwilioApi(now=clock) as twilio, clinic_app.app_context():
+        clinic_app.config.update(twilio.config())
+        assert sender_for(clinic_app).send_due().outcomes == {"sent": 1}
+        assert not sender_for(clinic_app).send_due().outcomes
+    [message] = twilio.messages
+    assert (message["to"], message["from"]) == ("+33612345600", "+33700000000")
+    assert "Clinique du Parc" in message["body"] and "/p/" in message["body"]
+    assert twilio.auth[0].startswith("Basic ")  # the account's SID and token, not a bearer
+    [sent] = _events(found.store, appointment)
+    assert (sent.event.channel, sent.event.provider_id) == ("sms", message["sid"])
+
+
+@pytest.mark.parametrize(
+    ("drop", "then", "recovered"),
+    [("kept", "recovered", True), ("lost", "sent", False)],
+    ids=["twilio-kept-it", "twilio-never-got-it"],
+)
+def test_a_twilio_request_without_an_answer_is_looked_up_not_sent_blind(  # type: ignore[no-untyped-def]
+    clinic_app, clock, drop, then, recovered
+):
+    """The connection broke before Twilio answered. If Twilio kept the text, no second one:
+    the next pass finds it among the number's latest messages and records its SID; if it
+    never got it, the next pass sends it, late rather than never."""
+    from app.extensions import services
+
+    found = services(clinic_app)
+    appointment = _sms_patient(found)
+    with TwilioApi(now=clock) as twilio, clinic_app.app_context():
+        clinic_app.config.update(twilio.config())
+        twilio.drop = drop
+        assert sender_for(clinic_app).send_due().outcomes == {"failed": 1}
+        assert set(_states(found.store.engine).values()) == {"committing"}  # not sent blind
+        assert not sender_for(clinic_app).send_due().outcomes  # waits its backoff
+        twilio.drop = None
+        clock.advance(minutes=3)
+        assert sender_for(clinic_app).send_due().outcomes == {then: 1}
+    assert len(twilio.messages) == 1 and twilio.lists == 1
+    [sent] = _events(found.store, appointment)
+    assert (sent.event.provider_id, sent.event.recovered) == (twilio.messages[0]["sid"], recovered)
+
+
+def test_twilio_refusing_a_number_parks_it_and_a_rate_limit_is_retried(clinic_app, clock):  # type: ignore[no-untyped-def]
+    from app.extensions import services
+
+    found = services(clinic_app)
+    refused = _sms_patient(found)
+    with TwilioApi(now=clock) as twilio, clinic_app.app_context():
+        clinic_app.config.update(twilio.config())
+        twilio.refuse = (400, 21211)  # "The 'To' number is not a valid phone number"
+        assert sender_for(clinic_app).send_due().outcomes == {"parked": 1}
+        [parked] = _events(found.store, refused, "ReminderParked")
+        assert "21211" in parked.event.error
+        later = _clinic_booking(found.bus, found.store.load(refused)[0].event.patient_id, refused)
+        twilio.refuse = (429, 20429)
+        assert sender_for(clinic_app).send_due().outcomes == {"failed": 1}
+        twilio.refuse = None
+        clock.advance(minutes=2)
+        assert sender_for(clinic_app).send_due().outcomes == {"sent": 1}
+    assert len(twilio.messages) == 1
+    assert len(_events(found.store, later[0])) == 1
 
 
 # -- real processes, on the real clock, on PostgreSQL --
@@ -471,3 +543,25 @@ def test_an_sms_sender_killed_after_the_provider_took_it_asks_again_with_the_sam
         "sms-1",
         True,
     )
+
+
+def test_a_sender_killed_while_twilio_took_the_text_finds_it_and_sends_no_second(  # type: ignore[no-untyped-def]
+    app, app_services, pg_url
+):
+    """Twilio keeps no idempotency key: the take-over looks the text up among the number's
+    latest messages rather than asking again."""
+    [appointment] = _clinic(app_services.bus, 1, channel="sms", first=_tomorrow_morning())
+    victim: list[subprocess.Popen[str]] = []
+    with TwilioApi() as twilio:
+        twilio.hook = lambda _message: os.killpg(victim[0].pid, signal.SIGKILL)
+        env = _sender_env(pg_url, **twilio.config())
+        victim.append(_send_due(env))
+        victim[0].communicate(timeout=60)
+        twilio.hook = None
+        wait_for(lambda: _leases_out(app_services.store.engine), what="the claim to run out")
+        again = _send_due(env)
+        out, _ = again.communicate(timeout=60)
+    assert again.returncode == 0, out
+    assert len(twilio.messages) == 1 and twilio.lists == 1
+    [sent] = _events(app_services.store, appointment)
+    assert (sent.event.provider_id, sent.event.recovered) == (twilio.messages[0]["sid"], True)
