@@ -200,7 +200,12 @@ class PlainProjector:
         elif kind in STATUS_AFTER:
             row = self.rows["rm_appointments"][stream_id]
             before = (row["local_day"], row["status"])
-            row.update(status=STATUS_AFTER[kind], changed_at=at,
+            status = STATUS_AFTER[kind]
+            # A move keeps the status the desk agreed with the patient (version 1 of the
+            # event, without the field, always went back to pending).
+            if kind == "AppointmentRescheduled" and not data.get("awaits_confirmation", True):
+                status = row["status"]
+            row.update(status=status, changed_at=at,
                        changed_by=meta.get("actor", "")[:120], version=version)  # fmt: skip
             if kind in ("AppointmentConfirmed", "AppointmentCancelled"):
                 # The patient's own answer, from their page; the desk's clears it.
@@ -218,6 +223,11 @@ class PlainProjector:
                 row.update(starts_at=starts, ends_at=datetime.fromisoformat(data["ends_at"]),
                            local_day=day, reschedules=row["reschedules"] + 1,
                            patient_answer=None)  # fmt: skip
+                doctor_id = UUID(data["doctor_id"]) if data.get("doctor_id") else None
+                if doctor_id and doctor_id != row["doctor_id"]:
+                    doctor = self.rows["rm_appointment_parties"][doctor_id]
+                    row.update(doctor_id=doctor_id, doctor_name=doctor["full_name"],
+                               doctor_specialty=doctor["detail"])  # fmt: skip
                 touch = (row["doctor_id"], day, stream_id)
                 self.put("rm_agenda_touches", touch, {
                     "doctor_id": row["doctor_id"], "day": day, "appointment_id": stream_id

@@ -9,6 +9,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -44,3 +45,71 @@ def test_every_name_a_benchmark_imports_from_the_app_exists(
     if name and not hasattr(loaded, name):
         # `from app.web import kit` names a submodule, not an attribute, until imported.
         importlib.import_module(f"{module}.{name}")
+
+
+def test_the_plain_projector_builds_the_read_models_the_app_builds(app_services, pg_url):  # type: ignore[no-untyped-def]
+    """bench/project.py compares the product's rebuild with a plain psycopg loop, and its
+    ratio means something only while both build the same rows. Every event the plain loop
+    reads, once (consents, preferences, the patient's own answers, a move, the desk's
+    actions): the same tables, row for row."""
+    import sys
+    import uuid
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from app.commands import commands as c
+
+    from ..clinic import WEEKDAYS, monday_ahead, open_clinic
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        import _pg
+        from _plain_projector import TABLES, PlainProjector
+        from project import checksums
+    finally:
+        sys.path.remove(str(BENCH))
+
+    bus = app_services.bus
+    clinic = open_clinic(bus, patients=3)
+    first = clinic.patient_ids[0]
+    bus.handle(c.SetPatientReminders(patient_id=first, consents=["sms"]))
+    bus.handle(c.SetPatientReminders(patient_id=first, consents=[], preferred_channel="sms"))
+    bus.handle(c.SetPatientReminders(patient_id=clinic.patient_ids[2], consents=["sms"]))
+    bus.handle(c.SetPatientReminders(patient_id=clinic.patient_ids[1], language="fr"))
+    monday = monday_ahead()
+    confirmed = clinic.book(f"{monday} 09:00")
+    cancelled = clinic.book(f"{monday} 10:00", patient=1)
+    moved = clinic.book(f"{monday} 11:00", patient=2)
+    by_desk = clinic.book(f"{monday} 14:00", patient=1)
+    bus.handle(c.ConfirmAsPatient(appointment_id=confirmed))
+    bus.handle(c.CancelAsPatient(appointment_id=cancelled, reason="Un empêchement"))
+    bus.handle(c.ConfirmAsPatient(appointment_id=moved))
+    starts = bus.store.load(moved)[0].event.starts_at + timedelta(days=1)
+    bus.handle(c.RescheduleAppointment(appointment_id=moved, starts_at=starts, duration_minutes=30))
+    bus.handle(c.ConfirmAppointment(appointment_id=by_desk))
+    other = bus.handle(c.RegisterDoctor(full_name="Dr Lin Wu", specialty="Paediatrics")).stream_id
+    bus.handle(c.SetWorkingHours(doctor_id=other, hours=WEEKDAYS, slot_minutes=15))
+    later = bus.store.load(by_desk)[0].event.starts_at + timedelta(hours=1)
+    bus.handle(
+        c.RescheduleAppointment(
+            appointment_id=by_desk, starts_at=later, duration_minutes=30, doctor_id=other
+        )
+    )
+
+    plain_url = _pg.sqlalchemy_url(pg_url, database=f"rendezvous_bench_test_{uuid.uuid4().hex[:8]}")
+    _pg.recreate_database(plain_url, extensions=["pg_trgm"])
+    try:
+        from app.projections.tables import metadata
+
+        engine = sa.create_engine(plain_url)
+        metadata.create_all(engine, tables=[metadata.tables[name] for name in TABLES])
+        engine.dispose()
+        PlainProjector(ZoneInfo("Europe/Paris"), app_services.region).run(
+            _pg.conninfo(pg_url), _pg.conninfo(plain_url), 1000, lambda n: None
+        )
+        product, plain = checksums(pg_url), checksums(plain_url)
+    finally:
+        _pg.drop_database(plain_url)
+    assert product["rm_appointments"][0] == 4 and product["rm_patients"][0] == 3
+    assert product["rm_doctors"][0] == 2
+    assert plain == product
