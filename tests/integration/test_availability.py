@@ -270,18 +270,22 @@ def test_a_booking_racing_an_absence_is_refused_or_listed_never_left_untold(
 
     clinic = open_clinic(pg_services.bus)
     both_inside = threading.Barrier(2)
-    insert = StoreTransaction._insert
+    held: list[str] = []
+    # On PostgreSQL a command's rows go out in one pipeline (StoreTransaction._insert is
+    # SQLite's path and a merge's): hold each command there, its events written, uncommitted.
+    save = StoreTransaction._save_pipelined
 
-    def insert_then_wait(self, stream_id, expected_version, rows):  # type: ignore[no-untyped-def]
-        positions = insert(self, stream_id, expected_version, rows)
+    def save_then_wait(self, decision, rows, *rest):  # type: ignore[no-untyped-def]
+        positions = save(self, decision, rows, *rest)
         if rows and rows[0]["event_type"] in ("AbsenceRecorded", "AppointmentCreated"):
+            held.append(rows[0]["event_type"])
             # A generous bound: on a loaded two-core runner the other thread may take seconds
             # to reach its insert, and a broken barrier lets one commit before the other reads.
             with contextlib.suppress(threading.BrokenBarrierError):
                 both_inside.wait(timeout=30)
         return positions
 
-    monkeypatch.setattr(StoreTransaction, "_insert", insert_then_wait)
+    monkeypatch.setattr(StoreTransaction, "_save_pipelined", save_then_wait)
     outcomes = race(
         [
             lambda: clinic.book("2027-01-19 10:00"),
@@ -290,6 +294,7 @@ def test_a_booking_racing_an_absence_is_refused_or_listed_never_left_untold(
     )
     # Held until both were inside, neither saw the other: both stand, and the list tells.
     booked, absence = outcomes
+    assert sorted(held) == ["AbsenceRecorded", "AppointmentCreated"], held
     assert not both_inside.broken, "one command never reached its insert while the other waited"
     assert not isinstance(booked, Exception) and not isinstance(absence, Exception), outcomes
     assert listed(pg_services) == [booked]
