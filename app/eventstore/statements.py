@@ -70,6 +70,21 @@ class Statements:
         self.visible_head = visible.order_by(events.c.tx_id.desc(), events.c.position.desc()).limit(
             1
         )
+        # PostgreSQL: the page and the head in one statement, so one snapshot (the
+        # horizon function is stable within a statement) without a transaction around
+        # two: a row per event, each with the head beside it, or one row of the head alone.
+        head = self.visible_head.subquery("head")
+        found = self.read_page.subquery("page")
+        self.read_page_and_head = (
+            sa.select(*found.c, head.c.tx_id.label("head_tx"), head.c.position.label("head_at"))
+            .select_from(
+                sa.select(sa.literal(1).label("one"))
+                .subquery("one")
+                .outerjoin(head, sa.true())
+                .outerjoin(found, sa.true())
+            )
+            .order_by(found.c.tx_id, found.c.position)
+        )
         self.any_after = sa.select(events.c.position).where(after).limit(1)
         self.first_after = sa.select(events.c.recorded_at).where(after).order_by(*in_order).limit(1)
         self.backlog = sa.select(sa.func.count(), sa.func.min(events.c.recorded_at)).where(after)

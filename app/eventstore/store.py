@@ -37,7 +37,7 @@ from .errors import ConcurrencyError, DuplicateCommandError, ReservationConflict
 from .guards import CommandLog, CommandRecord, Reservations
 from .records import START, Checkpoint, EventMetadata, RecordedEvent
 from .serialization import EventCodec
-from .statements import Statements
+from .statements import COLUMNS, Statements
 
 log = logging.getLogger(__name__)
 
@@ -146,16 +146,15 @@ class EventStore:
         interested in a few types does not pay to decode the others."""
         params = {**_after(after), "limit": limit}
         wanted = None if event_types is None else frozenset(event_types)
-        with self.engine.connect() as conn:
-            if self.is_postgres:
-                conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                rows = conn.execute(self.sql.read_page, params).all()
-                head = None
-                if len(rows) < limit:
-                    head = conn.execute(self.sql.visible_head).first()
+        if self.is_postgres:
+            rows, head = self._page_and_head(params)
+        else:
+            with self.engine.connect() as conn, conn.begin():
+                rows = list(conn.execute(self.sql.read_page, params))
+                found = conn.execute(self.sql.visible_head).first() if len(rows) < limit else None
+                head = (found.tx_id, found.position) if found is not None else None
         records = [
-            self.recorded(row, orjson.loads)
+            self.recorded(row[: len(COLUMNS)], orjson.loads)
             for row in rows
             if wanted is None or row.event_type in wanted
         ]
@@ -163,13 +162,25 @@ class EventStore:
             return Page(records, (rows[-1].tx_id, rows[-1].position), full=True)
         if head is None:  # nothing visible yet: an empty store, or its first writes open
             return Page(records, after, full=False)
-        return Page(records, max((head.tx_id, head.position), after), full=False)
+        return Page(records, max(head, after), full=False)
+
+    def _page_and_head(self, params: dict[str, Any]) -> tuple[list[Any], Checkpoint | None]:
+        """A page and the visible head, from one statement outside any transaction (one
+        round trip: see Statements.read_page_and_head)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            found = conn.execute(self.sql.read_page_and_head, params).all()
+        head = (found[0].head_tx, found[0].head_at) if found[0].head_tx is not None else None
+        rows = [row for row in found if row.position is not None]
+        return rows, head
 
     def any_after(self, after: Checkpoint) -> bool:
         """Whether any committed event comes after `after`: after a short read that reached
         `after`, true means events are held back by a transaction still open somewhere."""
         params = _after(after)
         with self.engine.connect() as conn:
+            if self.is_postgres:
+                conn.execution_options(isolation_level="AUTOCOMMIT")  # one round trip
             return conn.execute(self.sql.any_after, params).first() is not None
 
     def backlog(self, after: Checkpoint) -> tuple[int, datetime | None]:
@@ -217,7 +228,7 @@ class EventStore:
             return int(conn.execute(self.sql.version, {"stream_id": stream_id}).scalar_one())
 
     def recorded(
-        self, row: sa.Row[Any], parse: Callable[[str], Any] | None = None
+        self, row: Sequence[Any], parse: Callable[[str], Any] | None = None
     ) -> RecordedEvent:
         """A stored row (the columns of `statements.COLUMNS`, in order) as an event in its
         current shape; `parse` reads payloads fetched as text."""

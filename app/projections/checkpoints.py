@@ -106,6 +106,17 @@ def lock(conn: Connection, projection: Projection, *, wait: bool) -> CheckpointR
     return CheckpointRow.from_row(row) if row is not None else None
 
 
+def lock_many(conn: Connection, names: list[str]) -> dict[str, CheckpointRow]:
+    """Lock the rows of `names` that no other transaction holds, for this transaction
+    (skipping, not waiting for, the others); the rows found, by name."""
+    query = (
+        sa.select(checkpoints)
+        .where(checkpoints.c.name.in_(names))
+        .with_for_update(skip_locked=True)
+    )
+    return {row.name: CheckpointRow.from_row(row) for row in conn.execute(query)}
+
+
 def exists(conn: Connection, name: str) -> bool:
     query = sa.select(checkpoints.c.name).where(checkpoints.c.name == name)
     return conn.execute(query).first() is not None
@@ -139,6 +150,45 @@ def advance(
         updated_at=now,
         **values,
         **CLEARED_FAILURE,
+    )
+
+
+def advance_many(
+    conn: Connection,
+    moves: list[tuple[Projection, Checkpoint, datetime | None]],
+    now: datetime,
+) -> None:
+    """`advance` for several projections in one statement (one round trip: psycopg sends
+    an executemany as a pipeline)."""
+    if not moves:
+        return
+    statement = (
+        sa.update(checkpoints)
+        .where(checkpoints.c.name == sa.bindparam("b_name"))
+        .values(
+            version=sa.bindparam("b_version"),
+            tx_id=sa.bindparam("b_tx_id"),
+            position=sa.bindparam("b_position"),
+            updated_at=now,
+            last_event_at=sa.func.coalesce(
+                sa.bindparam("b_last_event_at", type_=checkpoints.c.last_event_at.type),
+                checkpoints.c.last_event_at,
+            ),
+            **CLEARED_FAILURE,
+        )
+    )
+    conn.execute(
+        statement,
+        [
+            {
+                "b_name": projection.name,
+                "b_version": projection.version,
+                "b_tx_id": checkpoint[0],
+                "b_position": checkpoint[1],
+                "b_last_event_at": last_event_at,
+            }
+            for projection, checkpoint, last_event_at in moves
+        ],
     )
 
 

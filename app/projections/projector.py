@@ -22,15 +22,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app import metrics
-from app.eventstore import DATABASE_DOWN, START, Checkpoint, EventStore, RecordedEvent
+from app.eventstore import DATABASE_DOWN, START, Checkpoint, EventStore, Page, RecordedEvent
 
 from . import checkpoints as cp
 from .projection import Projection
@@ -110,6 +111,14 @@ class RunReport:
     outcome: str  # caught_up | held_back | busy | parked | needs_rebuild | more
 
 
+class _GuardNeeded(Exception):
+    """A batch applied without savepoints failed: do it again with them."""
+
+
+# A batch's outcome for one projection: outcome, events applied, failures counted, reached.
+BatchResult = tuple[str, int, int, Checkpoint]
+
+
 class Projector:
     """Runs projections over the event store into the read database."""
 
@@ -154,42 +163,82 @@ class Projector:
         on the server, look again every 20 ms for up to `patience` seconds, rather than
         leave them to the next tick. (Busy needs no waiting: the runner that holds the
         projection looks for new events after it commits.)"""
-        report = self.run(name)
-        applied, deadline = report.applied, time.monotonic() + patience
-        while report.outcome == "held_back" and time.monotonic() < deadline:
+        return self.settle_many([name], patience=patience)[0]
+
+    def settle_many(
+        self, names: Sequence[str] | None = None, *, patience: float = 2.0
+    ) -> list[RunReport]:
+        """`settle` for several projections (all if None) in one pass: see `run_many`."""
+        wanted = list(self.projections) if names is None else list(names)
+        reports = {report.name: report for report in self.run_many(wanted)}
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            held = [name for name, report in reports.items() if report.outcome == "held_back"]
+            if not held:
+                break
             time.sleep(0.02)
-            report = self.run(name)
-            applied += report.applied
-        return RunReport(name, applied, report.outcome)
+            for report in self.run_many(held):
+                applied = reports[report.name].applied + report.applied
+                reports[report.name] = RunReport(report.name, applied, report.outcome)
+        return [reports[name] for name in wanted]
 
     def run_all(self) -> list[RunReport]:
-        return [self.run(name) for name in self.projections]
+        return self.run_many(list(self.projections))
 
     def run(self, name: str, *, max_batches: int | None = None) -> RunReport:
-        """Apply batches until caught up, or until parked, busy elsewhere or out of date.
+        """Apply batches until caught up, or until parked, busy elsewhere or out of date."""
+        return self.run_many([name], max_batches=max_batches)[0]
+
+    def run_many(self, names: Sequence[str], *, max_batches: int | None = None) -> list[RunReport]:
+        """Run several projections together: each batch is one transaction that locks their
+        checkpoints, reads one page of events for them all and applies it to each in its
+        own savepoint, so that bringing every projection up to date after a command costs
+        one read and one commit rather than one per projection. Each projection keeps its
+        own checkpoint, failures and outcome, exactly as if it had run alone.
 
         Caught up is checked again after each commit: an event that committed while this
         run held the projection was maybe turned away as "busy" by another runner, so this
         one must not stop before looking for it."""
-        projection = self.projection(name)
-        applied = batches = 0
-        while max_batches is None or batches < max_batches:
-            outcome, count, failures, reached = self._batch(projection)
-            applied += count
+        pending = [self.projection(name) for name in names]
+        applied = dict.fromkeys(names, 0)
+        reports: dict[str, RunReport] = {}
+        batches = 0
+        while pending and (max_batches is None or batches < max_batches):
+            results = self._batch(pending)
             batches += 1
-            if outcome == "missing":
-                self.ensure(name)
-            elif outcome == "failed":
-                # Not parked yet: give a passing cause (a lock, a restart) a moment.
-                time.sleep(min(self.backoff * 2 ** (failures - 1), 2.0))
-            elif outcome == "caught_up" and self.store.any_after(reached):
-                if not count:
-                    # Later events wait for an older transaction, open somewhere on the
-                    # server, to end: the caller should look again soon.
-                    return RunReport(name, applied, "held_back")
-            elif outcome != "more":
-                return RunReport(name, applied, outcome)
-        return RunReport(name, applied, "more")
+            again, pause = [], 0.0
+            # Projections that are level reached the same point: asked about once.
+            later: dict[Checkpoint, bool] = {}
+            for projection in pending:
+                name = projection.name
+                outcome, count, failures, reached = results[name]
+                applied[name] += count
+                if outcome == "missing":
+                    self.ensure(name)
+                elif outcome == "failed":
+                    # Not parked yet: give a passing cause (a lock, a restart) a moment.
+                    pause = max(pause, min(self.backoff * 2 ** (failures - 1), 2.0))
+                elif outcome == "caught_up":
+                    if reached not in later:
+                        later[reached] = self.store.any_after(reached)
+                    if not later[reached]:
+                        reports[name] = RunReport(name, applied[name], outcome)
+                        continue
+                    if not count:
+                        # Later events wait for an older transaction, open somewhere on the
+                        # server, to end: the caller should look again soon.
+                        reports[name] = RunReport(name, applied[name], "held_back")
+                        continue
+                elif outcome != "more":
+                    reports[name] = RunReport(name, applied[name], outcome)
+                    continue
+                again.append(projection)
+            if pause:
+                time.sleep(pause)
+            pending = again
+        for projection in pending:
+            reports[projection.name] = RunReport(projection.name, applied[projection.name], "more")
+        return [reports[name] for name in names]
 
     @contextmanager
     def transaction(self, stale: set[Tag] | None = None) -> Iterator[Connection]:
@@ -212,38 +261,111 @@ class Projector:
         with self.transaction() as conn:
             return cp.ensure(conn, self.projection(name))
 
-    def _batch(self, projection: Projection) -> tuple[str, int, int, Checkpoint]:
+    def _batch(self, projections: list[Projection]) -> dict[str, BatchResult]:
+        """One batch for `projections`, in one transaction; per projection, its outcome,
+        events applied, failures counted and the point reached.
+
+        Tried first with every projection applied straight into the transaction; only if
+        a handler or a write fails is the batch rolled back and done again with each
+        projection (and, within one, each failing event) in a savepoint of its own, which
+        costs two round trips a projection that a batch that succeeds need not pay."""
+        try:
+            return self._batch_once(projections, guarded=False)
+        except _GuardNeeded:
+            return self._batch_once(projections, guarded=True)
+
+    def _batch_once(
+        self, projections: list[Projection], *, guarded: bool
+    ) -> dict[str, BatchResult]:
         started, stale = time.perf_counter(), set[Tag]()
+        results: dict[str, BatchResult] = {}
+        failed: list[tuple[str, RecordedEvent, Exception, int]] = []
         with self.transaction(stale) as conn:
-            row = cp.lock(conn, projection, wait=False)
-            if row is None:
-                outcome = "busy" if cp.exists(conn, projection.name) else "missing"
-                return outcome, 0, 0, START
-            if row.parked_at is not None:
-                return "parked", 0, 0, row.checkpoint
-            if row.version != projection.version and row.checkpoint != START:
-                return "needs_rebuild", 0, 0, row.checkpoint
-            page = self.store.read_page(row.checkpoint, self.batch_size, projection.event_types)
-            records, now = page.records, self.clock()
-            reached = page.scanned_to
-            if not records:
-                if reached > row.checkpoint:  # only other projections' events
-                    cp.advance(conn, projection, reached, None, now)
-                return ("more" if page.full else "caught_up"), 0, 0, reached
-            done, failure = self._apply_guarded(conn, projection, records, stale)
-            if failure is None:
-                cp.advance(conn, projection, reached, records[-1].recorded_at, now)
-            else:
-                if done:
-                    cp.advance(conn, projection, done[-1].checkpoint, done[-1].recorded_at, now)
-                record, error = failure
-                failures = cp.record_failure(conn, row, record, error, self.max_failures, now)
-        self._observe(projection.name, len(done), started)
+            if conn.dialect.name == "postgresql":
+                # A batch writes only what the event store can give again: a crash that
+                # loses its commit loses the checkpoint's advance with it, and the batch is
+                # applied again. So the commit need not wait for the disk.
+                conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+            rows = cp.lock_many(conn, [projection.name for projection in projections])
+            ready = []
+            for projection in projections:
+                row = rows.get(projection.name)
+                if row is None:
+                    outcome = "busy" if cp.exists(conn, projection.name) else "missing"
+                    results[projection.name] = (outcome, 0, 0, START)
+                elif row.parked_at is not None:
+                    results[projection.name] = ("parked", 0, 0, row.checkpoint)
+                elif row.version != projection.version and row.checkpoint != START:
+                    results[projection.name] = ("needs_rebuild", 0, 0, row.checkpoint)
+                else:
+                    ready.append((projection, row))
+            if not ready:
+                return results
+            types = {name for projection, _ in ready for name in projection.event_types}
+            after = min(row.checkpoint for _, row in ready)
+            page = self.store.read_page(after, self.batch_size, types)
+            now, moves = self.clock(), []
+            for projection, row in ready:
+                result, failure, move = self._apply_page(
+                    conn, projection, row, page, now, stale, guarded=guarded
+                )
+                results[projection.name] = result
+                if move is not None:
+                    moves.append((projection, *move))
+                if failure is not None:
+                    failed.append((projection.name, *failure, result[2]))
+            cp.advance_many(conn, moves, now)
+        for name, (_, count, _, _) in results.items():
+            self._observe(name, count, started)
+        for name, record, error, failures in failed:
+            self._log_failure(name, record, error, failures)
+        return results
+
+    def _apply_page(
+        self,
+        conn: Connection,
+        projection: Projection,
+        row: cp.CheckpointRow,
+        page: Page,
+        now: datetime,
+        stale: set[Tag],
+        *,
+        guarded: bool,
+    ) -> tuple[
+        BatchResult,
+        tuple[RecordedEvent, Exception] | None,
+        tuple[Checkpoint, datetime | None] | None,
+    ]:
+        """Apply what `page` holds for `projection` after its checkpoint: the outcome, the
+        failure if any, and where to move the checkpoint (and the last event's time)."""
+        reached = page.scanned_to
+        more = "more" if page.full else "caught_up"
+        if reached <= row.checkpoint:
+            # The page was read for a projection further behind; this one waits for it.
+            return (more, 0, 0, row.checkpoint), None, None
+        records = [
+            record
+            for record in page.records
+            if record.checkpoint > row.checkpoint and projection.handles(record)
+        ]
+        if not records:  # only other projections' events
+            return (more, 0, 0, reached), None, (reached, None)
+        if not guarded:
+            try:
+                self._apply(conn, projection, records, stale, savepoint=False)
+            except TRANSIENT:
+                raise
+            except Exception as exc:  # rolled back on the way out, then done guarded
+                raise _GuardNeeded from exc
+            return (more, len(records), 0, reached), None, (reached, records[-1].recorded_at)
+        done, failure = self._apply_guarded(conn, projection, records, stale)
         if failure is None:
-            return ("more" if page.full else "caught_up"), len(done), 0, reached
-        self._log_failure(projection.name, record, error, failures)
+            return (more, len(done), 0, reached), None, (reached, records[-1].recorded_at)
+        move = (done[-1].checkpoint, done[-1].recorded_at) if done else None
+        record, error = failure
+        failures = cp.record_failure(conn, row, record, error, self.max_failures, now)
         outcome = "failed" if failures < self.max_failures else "parked"
-        return outcome, len(done), failures, START
+        return (outcome, len(done), failures, START), failure, move
 
     @staticmethod
     def _observe(name: str, applied: int, started: float) -> None:
@@ -262,14 +384,14 @@ class Projector:
         """Apply the batch; on a failure, keep what precedes the failing event. The cache
         tags of what was kept are added to `stale`."""
         try:
-            self._apply_in_savepoint(conn, projection, records, stale)
+            self._apply(conn, projection, records, stale)
             return records, None
         except TRANSIENT:
             raise
         except HandlerError as exc:
             culprit = records.index(exc.record)
             try:
-                self._apply_in_savepoint(conn, projection, records[:culprit], stale)
+                self._apply(conn, projection, records[:culprit], stale)
                 return records[:culprit], (exc.record, exc.cause)
             except TRANSIENT:
                 raise
@@ -279,7 +401,7 @@ class Projector:
             pass
         for index, record in enumerate(records):
             try:
-                self._apply_in_savepoint(conn, projection, [record], stale)
+                self._apply(conn, projection, [record], stale)
             except TRANSIENT:
                 raise
             except Exception as exc:
@@ -287,19 +409,24 @@ class Projector:
                 return records[:index], (record, cause)
         return records, None
 
-    def _apply_in_savepoint(
+    def _apply(
         self,
         conn: Connection,
         projection: Projection,
         records: list[RecordedEvent],
         stale: set[Tag],
+        *,
+        savepoint: bool = True,
     ) -> None:
-        # Tags cost a query per patient rename: only worth it with a cache to invalidate.
-        taggers = projection.taggers if self.invalidation is not None else None
-        view = View(conn, self.statements, self.tz, taggers, region=self.region)
-        with conn.begin_nested():
+        view = self._view(conn, projection)
+        with conn.begin_nested() if savepoint else nullcontext():
             apply_batch(view, projection, records)
         stale |= view.tags
+
+    def _view(self, conn: Connection, projection: Projection) -> View:
+        # Tags cost a query per patient rename: only worth it with a cache to invalidate.
+        taggers = projection.taggers if self.invalidation is not None else None
+        return View(conn, self.statements, self.tz, taggers, region=self.region)
 
     def _log_failure(
         self, name: str, record: RecordedEvent, error: Exception, failures: int

@@ -13,7 +13,9 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import tzinfo
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -54,6 +56,8 @@ class TableStatements:
         )
         others = [name for name in self.columns if name not in self.key_columns]
         if self.postgres:
+            self.select_sql = _unnest_select(table, self.key_columns)
+            self.delete_sql = _unnest_delete(table, self.key_columns)
             self.upsert_sql = _unnest_upsert(table, self.key_columns, others)
             self.json_columns = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
         else:
@@ -70,13 +74,24 @@ class TableStatements:
         if not self.postgres:
             conn.execute(self.upsert, rows)
             return
+        conn.exec_driver_sql(self.upsert_sql, self.arrays(rows))
+
+    def arrays(self, rows: list[Row]) -> dict[str, list[Any]]:
+        """Rows as one array per column, the parameters of upsert_sql (PostgreSQL)."""
         arrays = {}
         for n, name in enumerate(self.columns):
             values = [row[name] for row in rows]
             if name in self.json_columns:
                 values = [Jsonb(v) if v is not None else None for v in values]
             arrays[f"c{n}"] = values
-        conn.exec_driver_sql(self.upsert_sql, arrays)
+        return arrays
+
+    def key_arrays(self, keys: Iterable[Key]) -> dict[str, list[Any]]:
+        """Keys as one array per key column, the parameters of select_sql and delete_sql."""
+        if len(self.key_columns) == 1:
+            return {"k0": list(keys)}
+        columns = list(zip(*keys, strict=True))
+        return {f"k{n}": list(values) for n, values in enumerate(columns)}
 
     def key_of(self, row: Mapping[str, Any]) -> Key:
         if len(self.key_columns) == 1:
@@ -107,6 +122,7 @@ class View:
         # normalise phone numbers with them.
         self.conn, self.tz, self.region = conn, tz, region
         self._statements = statements
+        self._pipelined = conn.dialect.name == "postgresql"
         self._rows: dict[sa.Table, dict[Key, Row | None]] = defaultdict(dict)
         self._dirty: dict[sa.Table, set[Key]] = defaultdict(set)
         # With taggers, every change records the tags of the row before and after it: the
@@ -129,6 +145,9 @@ class View:
         for table, key in wanted:
             if key not in self._rows[table]:
                 missing[table].add(key)
+        if self._pipelined and len(missing) > 1:
+            self._load_pipelined(missing)
+            return
         for table, keys in missing.items():
             self._load(table, keys)
 
@@ -219,7 +238,11 @@ class View:
         return found
 
     def flush(self) -> None:
-        """Write every changed row: deletes, then inserts-or-updates, a statement each."""
+        """Write every changed row: deletes, then inserts-or-updates, a statement each (on
+        PostgreSQL all sent at once: one round trip for the batch's writes)."""
+        if self._pipelined:
+            self._flush_pipelined()
+            return
         for table, keys in self._dirty.items():
             if not keys:
                 continue
@@ -244,6 +267,43 @@ class View:
                 keep = list(rows.items())[len(rows) - most // 2 :]
                 self._rows[table] = dict(keep)
 
+    def _load_pipelined(self, missing: Mapping[sa.Table, set[Key]]) -> None:
+        """`_load` for several tables, their queries sent together."""
+        driver = self._driver()
+        queries = []
+        with driver.pipeline():
+            for table, keys in missing.items():
+                statements, rows = self._statements[table], self._rows[table]
+                for key in keys:
+                    rows[key] = None
+                cursor = driver.cursor(row_factory=dict_row)
+                cursor.execute(statements.select_sql, statements.key_arrays(keys))
+                queries.append((statements, rows, cursor))
+        for statements, rows, cursor in queries:
+            for row in cursor.fetchall():
+                rows[statements.key_of(row)] = row
+
+    def _flush_pipelined(self) -> None:
+        driver = self._driver()
+        with driver.pipeline(), driver.cursor() as cursor:
+            for table, keys in self._dirty.items():
+                if not keys:
+                    continue
+                statements, rows = self._statements[table], self._rows[table]
+                gone = [key for key in keys if rows[key] is None]
+                kept = [row for key in keys if (row := rows[key]) is not None]
+                if gone:
+                    cursor.execute(statements.delete_sql, statements.key_arrays(gone))
+                if kept:
+                    cursor.execute(statements.upsert_sql, statements.arrays(kept))
+                keys.clear()
+
+    def _driver(self) -> psycopg.Connection[Any]:
+        """The psycopg connection under the batch's, in its transaction."""
+        driver = self.conn.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        return driver
+
     def _load(self, table: sa.Table, keys: set[Key]) -> None:
         statements, rows = self._statements[table], self._rows[table]
         for key in keys:
@@ -254,17 +314,33 @@ class View:
             rows[statements.key_of(row)] = row
 
 
+def _array_type(column: sa.Column) -> str:
+    # Text without its length: a cast to varchar(n) would cut a long value silently, where
+    # the insert into the column refuses it (and the event is parked).
+    if isinstance(column.type, sa.String):
+        return "text[]"
+    return f"{column.type.compile(dialect=postgresql.dialect())}[]"
+
+
+def _keys_match(table: sa.Table, keys: list[str]) -> str:
+    """`key IN the arrays k0, k1...` (PostgreSQL), one array per key column."""
+    arrays = ", ".join(f"%(k{n})b::{_array_type(table.c[name])}" for n, name in enumerate(keys))
+    names = ", ".join(f'"{name}"' for name in keys)
+    return f"({names}) IN (SELECT * FROM unnest({arrays}))"  # nosec B608: identifiers only
+
+
+def _unnest_select(table: sa.Table, keys: list[str]) -> str:
+    names = ", ".join(f'"{c.name}"' for c in table.c)
+    # Only identifiers from the app's own table definitions go into this SQL.
+    return f'SELECT {names} FROM "{table.name}" WHERE {_keys_match(table, keys)}'  # nosec B608
+
+
+def _unnest_delete(table: sa.Table, keys: list[str]) -> str:
+    return f'DELETE FROM "{table.name}" WHERE {_keys_match(table, keys)}'  # nosec B608
+
+
 def _unnest_upsert(table: sa.Table, keys: list[str], others: list[str]) -> str:
-    dialect = postgresql.dialect()
-
-    def array_type(column: sa.Column) -> str:
-        # Text without its length: a cast to varchar(n) would cut a long value silently,
-        # where the insert into the column refuses it (and the event is parked).
-        if isinstance(column.type, sa.String):
-            return "text[]"
-        return f"{column.type.compile(dialect=dialect)}[]"
-
-    arrays = ", ".join(f"%(c{n})b::{array_type(column)}" for n, column in enumerate(table.c))
+    arrays = ", ".join(f"%(c{n})b::{_array_type(column)}" for n, column in enumerate(table.c))
     names = ", ".join(f'"{c.name}"' for c in table.c)
     conflict = ", ".join(f'"{name}"' for name in keys)
     updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in others)

@@ -30,7 +30,7 @@ from app.projections.projector import statuses
 from app.queries import appointments as q
 
 from ..clinic import local
-from .projecting import catch_up, wait_until
+from .projecting import catch_up, everything_projected, wait_until
 
 MONDAY = date(2027, 1, 11)
 TUESDAY = date(2027, 1, 12)
@@ -278,3 +278,74 @@ def _patients_named(services, text):
     from app.queries.directory import search_patients
 
     return search_patients(services.read_engine, text)
+
+
+def test_one_pass_brings_projections_from_different_places_level_applying_each_event_once(
+    services, clinic, engine
+):
+    """After a command the projections run in one pass (Projector.run_many): one page read
+    from the furthest behind, each projection taking only what comes after its own
+    checkpoint. One ahead of the others must not get an event twice."""
+    for n in range(5):
+        services.bus.handle(RegisterPatient(full_name=f"Level {n}", date_of_birth="1990-01-01"))
+    booked = [clinic.book(f"2027-01-11 {9 + n:02}:00", patient=n % 3) for n in range(3)]
+    projector = Projector(
+        services.store, engine, services.projector.projections.values(), tz=services.tz
+    )
+    for name in projector.names:  # every checkpoint there, at the start of the log
+        projector.ensure(name)
+    # "appointments" counts each day's bookings: an event applied twice counts twice.
+    wait_until(
+        lambda: (
+            projector.run("appointments")
+            and status_of(projector, "appointments").events_behind == 0
+        ),
+        timeout=20,
+        what="the appointments projection to run ahead of the others",
+    )
+    booked.append(clinic.book("2027-01-11 14:00"))
+    # The pass's page, read for "patients" from the start, holds the bookings above again.
+    assert (
+        status_of(projector, "patients").events_behind
+        > status_of(projector, "appointments").events_behind
+    )
+
+    wait_until(
+        lambda: projector.run_many(projector.names) and everything_projected(projector),
+        timeout=20,
+        what="one pass to bring every projection level",
+    )
+    for name in projector.names:
+        assert services.maintenance.verify(name).ok, name
+    names = [row.full_name for row in _patients(services)]
+    assert len(names) == len(set(names)) == 8
+    assert all(detail(services, appointment) is not None for appointment in booked)
+
+
+def test_a_failure_in_a_joint_pass_is_counted_on_its_projection_alone(services, clinic, engine):
+    """A pass first applies every projection without savepoints; a handler that fails
+    makes it roll back and go again guarded, where the failure is counted on its own
+    projection and the others are applied, once."""
+
+    def broken(view, record):
+        raise RuntimeError("a handler with a bug")
+
+    probe = Projection("probe", version=1, tables=())
+    probe.handlers["PatientRegistered"] = (broken, None)
+    projector = Projector(services.store, engine, [patients, probe], tz=services.tz, backoff=0.001)
+    wait_until(
+        lambda: (
+            projector.run_many(["patients", "probe"])
+            and status_of(projector, "probe").state == "parked"
+            and status_of(projector, "patients").events_behind == 0
+        ),
+        timeout=20,
+        what="the probe to park while the patients projection goes on",
+    )
+
+    parked = status_of(projector, "probe").row
+    first_patient = services.store.load(clinic.patient_ids[0])[0].position
+    assert (parked.failures, parked.failed_position) == (3, first_patient)
+    assert "a handler with a bug" in parked.last_error
+    assert services.maintenance.verify("patients").ok
+    assert len(_patients(services)) == 3
