@@ -78,14 +78,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         figures_seconds=app.config["METRICS_CACHE_SECONDS"],
     )
 
-    from .tasks import Nudge
+    from .tasks import Nudge, queued_nudge
     from .web import wiring
     from .web.kit.errors import unavailable
 
     wiring.init_app(app)
     register_commands(app)
     celery = celery_init_app(app)
-    services.bus.after_commit = Nudge(services.projector, celery if broker else None)
+    services.bus.after_commit = Nudge(
+        services.projector,
+        celery if broker else None,
+        queued_nudge(app.config) if broker else None,
+    )
     # The database away or its pool exhausted, or a projection run inside a request (Retry,
     # Skip on /ops) while the cache is away: "unavailable, try again", not an error page.
     for error in TRANSIENT:

@@ -16,6 +16,7 @@ from app.config import celery_config
 from app.domain.errors import ValidationError
 from app.projections import checkpoints as cp
 from app.queries import appointments as q
+from app.queries import directory
 
 from ..backends import dispose, make_app, redis_test_url
 from ..clinic import local, open_clinic
@@ -105,6 +106,26 @@ def test_a_worker_brings_the_read_models_level_with_a_burst_of_commands(web, sta
     assert {row.appointment_id for row in page.items} == set(booked)
     assert sum(row.status == "confirmed" for row in page.items) == 15
     verify_all(web)
+
+
+def test_commits_while_a_nudge_waits_for_a_worker_queue_no_other_and_lose_nothing(
+    web, start_worker, broker_queue
+):
+    queue = redis.Redis.from_url(redis_test_url())
+    names = [f"Waiting Nudge {n}" for n in range(5)]
+    for name in names:  # no worker yet: the first commit's nudge waits in the queue
+        web.bus.handle(RegisterPatient(full_name=name, date_of_birth="1990-01-01"))
+    assert queue.llen(broker_queue) == 1
+
+    # No beat here: only that one nudge can bring the five in.
+    start_worker()
+    projected(web)
+    # The worker has begun (and ended) that nudge: the next commit sends one of its own.
+    web.bus.handle(RegisterPatient(full_name="After The Pass", date_of_birth="1990-01-01"))
+    projected(web)
+    found = directory.search_patients(web.read_engine, "Nudge", limit=10)
+    assert sorted(row.full_name for row in found) == names
+    assert directory.search_patients(web.read_engine, "After The Pass", limit=10)
 
 
 def open_transactions(engine) -> int:
@@ -247,10 +268,14 @@ def test_nudges_go_out_only_after_a_commit(web, broker_queue, monkeypatch):
         return real_send(*args, **kwargs)
 
     monkeypatch.setattr(app_celery, "send_task", spy)
+    mark = web.bus.after_commit.queued
     clinic = open_clinic(web.bus)
     queued = client.llen(broker_queue)
-    assert queued == 5  # five commands, a nudge for each
+    # Five commands and no worker: the first one's nudge waits, and covers the other four.
+    assert queued == 1
 
+    # From here on, each command as if a worker had just begun the queued nudge.
+    mark.clear()
     with pytest.raises(ValidationError):
         clinic.book("2027-01-11 07:00")  # before the doctor's hours: refused, rolled back
     assert client.llen(broker_queue) == queued
@@ -261,6 +286,7 @@ def test_nudges_go_out_only_after_a_commit(web, broker_queue, monkeypatch):
     )  # fmt: skip
     web.bus.handle(booking)
     assert client.llen(broker_queue) == queued + 1
+    mark.clear()
     web.bus.handle(booking)  # the same command again: replayed, nothing new to project
     assert client.llen(broker_queue) == queued + 1
     assert seen_counts[-1] == web.store.count()  # the event was visible when sent
