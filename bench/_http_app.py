@@ -16,7 +16,7 @@ CSRF and WSGI work as the pages it is compared with:
 
 The baselines need a signed-in user like every page, so they pay for loading the account
 too. The account, `bench-admin`, gets the password in BENCH_STAFF_PASSWORD (made at random
-by bench/http_pages.py for each run).
+by bench/http_pages.py for each run) from `prepare_staff()`, before the server starts.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from flask import Flask, redirect, render_template_string, request
 from werkzeug.wrappers import Response
 
 from app import create_app
-from app.domain.errors import ValidationError
 from app.extensions import db
 from app.web.kit import access
 
@@ -116,24 +115,22 @@ def build() -> Flask:
     for endpoint in ("bench_table", "bench_table_string", "bench_insert"):
         access.RULES[endpoint] = access.EVERYONE
     access.RULES["bench_table_public"] = access.PUBLIC
-    _staff_account(app)
     return app
 
 
-def _staff_account(app: Flask) -> None:
-    """The account the load signs in with. Each gunicorn worker builds the app: the second
-    finds the account the first made, with the right password, and leaves it alone (a new
-    password would end the session the load signs in with)."""
-    accounts = app.extensions["rendezvous"].accounts
+def prepare_staff() -> None:
+    """Give the account the load signs in with this run's password, once, before any
+    gunicorn worker starts (bench/_http_server.serving runs this in a process of its own).
+
+    Not in `build()`: each worker builds the app, and a worker that set the password anew
+    (the account left by an interrupted run has the old one) would end the session the load
+    had just signed in with."""
+    accounts = create_app().extensions["rendezvous"].accounts
     password = os.environ["BENCH_STAFF_PASSWORD"]
     if accounts.find(STAFF) is None:
-        try:
-            accounts.create(STAFF, password, "admin", by="bench", full_name="Benchmark")
-            return
-        except ValidationError:
-            pass  # made meanwhile by the other worker
-    if accounts.authenticate(STAFF, password) is None:
-        accounts.set_password(STAFF, password, by="bench")  # left by an earlier run
+        accounts.create(STAFF, password, "admin", by="bench", full_name="Benchmark")
+    elif accounts.authenticate(STAFF, password) is None:
+        accounts.set_password(STAFF, password, by="bench")
 
 
 def ensure_table(engine: sa.Engine) -> None:

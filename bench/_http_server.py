@@ -71,6 +71,8 @@ def serving(
     queue = queue or f"rendezvous-bench-http-{uuid.uuid4().hex[:8]}"
     env = {**server_env(server.url, broker, queue), **(env or {})}
     log = logs / f"gunicorn-{server.label}.log"
+    prepare = [sys.executable, "-c", "from bench._http_app import prepare_staff; prepare_staff()"]
+    subprocess.run(prepare, cwd=ROOT, env=env, check=True, timeout=120)
     args = [
         str(Path(sys.executable).with_name("gunicorn")), "--workers", str(workers),
         "--bind", f"127.0.0.1:{server.port}", "--worker-class", "sync",

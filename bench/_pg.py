@@ -93,6 +93,15 @@ def truncate(url: str, tables: Iterable[str]) -> None:
         conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(names))
 
 
+def tables(url: str, *, leave: Iterable[str] = ()) -> list[str]:
+    """The tables of the database's public schema, but `leave`."""
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        ).fetchall()
+    return [name for (name,) in rows if name not in set(leave)]
+
+
 def count_rows(url: str, table: str) -> int:
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
         row = conn.execute(

@@ -3,11 +3,19 @@
 What it measures, for 1 and 4 concurrent writers (separate processes, started with the
 'spawn' context so nothing is shared across a fork and no GIL is shared):
 
-  rendezvous     the project's real command bus: `services.bus.handle(CreateAppointment(...))`
-                 on an app built by `create_app`: whatever the bus does per command (load the
-                 patient, doctor and appointment streams, decide, hold the doctor's time in
-                 `reservations`, append the event, record the command for idempotency), in
-                 its own transaction per command.
+  no broker      the project's real command bus: `services.bus.handle(CreateAppointment(...))`
+                 on an app built by `create_app()` from the environment an operator sets
+                 (DATABASE_URL_WRITE; see `app_environment`): whatever the bus does per
+                 command (load the patient, doctor and appointment streams, decide, hold the
+                 doctor's time in `reservations`, append the event, record the command for
+                 idempotency), in its own transaction per command; then, as in the embedded
+                 default and any deployment without Redis, the projections run in the
+                 request, after the commit.
+  broker         the same app with REDIS_URL set as well: the projections run in a real
+                 Celery worker (`celery -A celery_worker worker`, started for the run on a
+                 queue of its own) and each command publishes the nudge. The table also
+                 says how long after the last command the worker had every projection
+                 caught up.
   plain psycopg  the same three rows the command writes (one in `reservations`, one in `events`,
                  one in `processed_commands`), same tables, same database, same value shapes,
                  inserted by psycopg 3 directly and committed per command: the floor that the
@@ -36,7 +44,9 @@ Run from the repository root:
     .venv/bin/python bench/append.py --profile       # and cProfile one in-process writer
 
 The server is taken from --database-url, else BENCH_DATABASE_URL, else
-postgresql+psycopg://postgres@127.0.0.1:5432/rendezvous_bench.
+postgresql+psycopg://postgres@127.0.0.1:5432/rendezvous_bench; the broker from
+--redis-url, else BENCH_REDIS_URL, else redis://127.0.0.1:6379/13 (its bench queue is
+emptied before each run).
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ import os
 import pstats
 import re
 import statistics
+import subprocess
 import sys
 import time
 import traceback
@@ -71,6 +82,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/rendezvous_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+BENCH_QUEUE = "rendezvous-bench-append"
 
 CLINIC_TZ = "Europe/Paris"
 SLOT_MINUTES = 15
@@ -81,11 +94,18 @@ TITLE = "Check-up"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALL_WEEK = {day: [["00:00", "23:59"]] for day in WEEKDAYS}
 
-APP_TABLES = ("events", "reservations", "processed_commands")
 ES_APP_NAME = "BenchClinic"
 ES_TABLE = f"{ES_APP_NAME.lower()}_events"
 
-KINDS = ("rendezvous", "plain", "eventsourcing")
+# Run in this order in each round; "rendezvous" is the no-broker mode.
+KINDS = ("plain", "rendezvous", "broker", "eventsourcing")
+LABELS = {
+    "plain": "plain psycopg",
+    "rendezvous": "no broker",
+    "broker": "broker",
+    "eventsourcing": "eventsourcing",
+}
+CATCH_UP_TIMEOUT = 300.0
 BARRIER_TIMEOUT = 300.0
 RESULT_TIMEOUT = 3600.0
 
@@ -103,6 +123,7 @@ class WriterSpec:
     commands: int
     warmup: int
     first_day: date
+    redis_url: str | None = None  # the broker, for the "broker" kind
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,9 @@ class RunResult:
     writers: int
     commands: int
     seconds: float
+    # Broker runs: seconds from the last command's return until the worker had every
+    # projection caught up.
+    caught_up_after: float | None = None
 
     @property
     def per_second(self) -> float:
@@ -145,10 +169,29 @@ def es_env(url: str, *, create_table: bool) -> dict[str, str]:
     }
 
 
-def _app_config(url: str) -> dict[str, Any]:
-    # A fixed key keeps create_app from writing instance/secret_key; no session is used here.
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    return {"SQLALCHEMY_DATABASE_URI": url, "CLINIC_TIMEZONE": CLINIC_TZ}
+def app_environment(url: str, redis_url: str | None = None) -> dict[str, str]:
+    """The settings an operator gives the web process (and its worker): the database and,
+    for the broker mode, Redis; nothing a deployment would not set. A fixed key keeps
+    create_app from writing instance/secret_key; no session is used here."""
+    environment = {
+        "DATABASE_URL_WRITE": url,
+        "CLINIC_TIMEZONE": CLINIC_TZ,
+        "SECRET_KEY": "bench-only-not-secret",
+    }
+    if redis_url:
+        environment |= {"REDIS_URL": redis_url, "CELERY_QUEUE": BENCH_QUEUE}
+    return environment
+
+
+def build_app(environment: dict[str, str]) -> Any:
+    """The app as `create_app()` builds it in a process with `environment` set: no
+    configuration passed in, so the bench measures the product's own wiring."""
+    from app import create_app
+
+    for name in ("DATABASE_URL_READ", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_QUEUE"):
+        os.environ.pop(name, None)
+    os.environ.update(environment)
+    return create_app()
 
 
 # --------------------------------------------------------------------------- the three writers
@@ -156,13 +199,17 @@ def _app_config(url: str) -> dict[str, Any]:
 Book = Callable[[int], None]
 
 
+def bench_app(spec: WriterSpec) -> Any:
+    """The app a rendezvous writer books through (tests/integration/test_bench_scripts.py
+    holds it to the one an operator's process builds)."""
+    return build_app(app_environment(spec.url, spec.redis_url))
+
+
 def setup_rendezvous(spec: WriterSpec) -> Book:
     """An app of our own, our own doctors and patient; returns "book the i-th slot"."""
-    from app import create_app
     from app.commands import CreateAppointment, RegisterDoctor, RegisterPatient, SetWorkingHours
 
-    app = create_app(_app_config(spec.url))
-    bus = app.extensions["rendezvous"].bus
+    bus = bench_app(spec).extensions["rendezvous"].bus
     doctors: list[UUID] = []
     for number in range(DOCTORS_PER_WRITER):
         doctor_id = bus.handle(
@@ -293,6 +340,7 @@ def setup_eventsourcing(spec: WriterSpec) -> Book:
 
 SETUP: dict[str, Callable[[WriterSpec], Book]] = {
     "rendezvous": setup_rendezvous,
+    "broker": setup_rendezvous,
     "plain": setup_plain,
     "eventsourcing": setup_eventsourcing,
 }
@@ -323,12 +371,17 @@ def _writer(spec: WriterSpec, barrier: Any, results: Any) -> None:
 class Targets:
     app_url: str  # rendezvous and plain psycopg
     es_url: str  # eventsourcing
+    redis_url: str  # the broker mode's Redis
 
     def url_for(self, kind: str) -> str:
         return self.es_url if kind == "eventsourcing" else self.app_url
 
-    def tables_for(self, kind: str) -> tuple[str, ...]:
-        return (ES_TABLE,) if kind == "eventsourcing" else APP_TABLES
+    def tables_for(self, kind: str) -> list[str]:
+        """What a run of `kind` empties first: for the app, the store and the read models
+        with their checkpoints, so every run projects into the same empty tables."""
+        if kind == "eventsourcing":
+            return [ES_TABLE]
+        return _pg.tables(self.app_url, leave=("alembic_version",))
 
     def rows_per_booking_table(self, kind: str) -> str:
         """A table that gains exactly one row per booking, to check the run's work."""
@@ -341,10 +394,9 @@ def prepare_databases(targets: Targets) -> str:
     Returns how the app's schema was made: by its migrations if there are any, else create_all.
     """
     _pg.recreate_database(targets.app_url, extensions=["btree_gist"])
-    from app import create_app
     from app.extensions import db
 
-    app = create_app(_app_config(targets.app_url))
+    app = build_app(app_environment(targets.app_url))
     migrations = ROOT / "migrations"
     with app.app_context():
         if (migrations / "env.py").exists() and any((migrations / "versions").glob("*.py")):
@@ -374,32 +426,105 @@ def run(kind: str, writers: int, total: int, warmup: int, targets: Targets) -> R
     _pg.truncate(url, targets.tables_for(kind))
     _pg.checkpoint(url)
     first_day = datetime.now(ZoneInfo(CLINIC_TZ)).date() + timedelta(days=2)
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(writers)
-    results = ctx.Queue()
-    processes = [
-        ctx.Process(
-            target=_writer,
-            args=(WriterSpec(kind, index, url, share, warmup, first_day), barrier, results),
-            name=f"{kind}-writer-{index}",
-        )
-        for index, share in enumerate(split(total, writers))
-    ]
-    for process in processes:
-        process.start()
-    reports = [results.get(timeout=RESULT_TIMEOUT) for _ in processes]
-    for process in processes:
-        process.join()
-    failures = [error for _, _, _, error in reports if error]
-    if failures:
-        raise RuntimeError(f"{kind} with {writers} writer(s) failed:\n" + "\n".join(failures))
-    seconds = max(end for _, _, end, _ in reports) - min(start for _, start, _, _ in reports)
+    redis_url = targets.redis_url if kind == "broker" else None
+    worker = start_worker(targets) if redis_url else None
+    try:
+        ctx = multiprocessing.get_context("spawn")
+        barrier = ctx.Barrier(writers)
+        results = ctx.Queue()
+        processes = [
+            ctx.Process(
+                target=_writer,
+                args=(
+                    WriterSpec(kind, index, url, share, warmup, first_day, redis_url),
+                    barrier,
+                    results,
+                ),
+                name=f"{kind}-writer-{index}",
+            )
+            for index, share in enumerate(split(total, writers))
+        ]
+        for process in processes:
+            process.start()
+        reports = [results.get(timeout=RESULT_TIMEOUT) for _ in processes]
+        for process in processes:
+            process.join()
+        failures = [error for _, _, _, error in reports if error]
+        if failures:
+            raise RuntimeError(f"{kind} with {writers} writer(s) failed:\n" + "\n".join(failures))
+        finished = max(end for _, _, end, _ in reports)
+        seconds = finished - min(start for _, start, _, _ in reports)
+        caught_up_after = None
+        if worker is not None:
+            caught_up_after = wait_caught_up(url, worker) - finished
+    finally:
+        if worker is not None:
+            stop_worker(worker)
 
     expected = total + writers * warmup
     found = _pg.count_rows(url, targets.rows_per_booking_table(kind))
     if found != expected:
         raise RuntimeError(f"{kind}: expected {expected} bookings, found {found}")
-    return RunResult(kind, writers, total, seconds)
+    return RunResult(kind, writers, total, seconds, caught_up_after)
+
+
+def start_worker(targets: Targets) -> subprocess.Popen:
+    """A Celery worker as an operator starts one (`celery -A celery_worker worker`, default
+    concurrency), on the bench's Redis database, emptied first, and its own queue."""
+    import redis
+
+    client = redis.Redis.from_url(targets.redis_url)
+    client.flushdb()
+    client.close()
+    environment = {**os.environ, **app_environment(targets.app_url, targets.redis_url)}
+    environment.pop("DATABASE_URL_READ", None)
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / "rendezvous-bench-append-worker.log"
+    output = log.open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "--loglevel=INFO",
+         "-n", f"bench-append-{os.getpid()}@%h",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    output.close()
+    deadline = time.monotonic() + BARRIER_TIMEOUT
+    while "ready." not in log.read_text():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            stop_worker(worker)
+            raise RuntimeError(f"the bench's Celery worker did not start:\n{log.read_text()}")
+        time.sleep(0.05)
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, 15)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, 9)
+            worker.wait(timeout=10)
+
+
+def wait_caught_up(url: str, worker: subprocess.Popen) -> float:
+    """When (time.perf_counter) every projection's checkpoint had passed the last event."""
+    import psycopg
+
+    behind = (
+        "SELECT count(*) FROM projection_checkpoints c, "
+        "(SELECT tx_id, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1) e "
+        "WHERE (c.tx_id, c.position) < (e.tx_id, e.position)"
+    )
+    deadline = time.monotonic() + CATCH_UP_TIMEOUT
+    with psycopg.connect(_pg.conninfo(url), autocommit=True) as conn:
+        while True:
+            row = conn.execute(behind).fetchone()
+            if row is not None and row[0] == 0:
+                return time.perf_counter()
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the bench's worker did not catch the projections up")
+            time.sleep(0.01)
 
 
 # --------------------------------------------------------------------------- reporting
@@ -410,28 +535,38 @@ def median_rate(runs: list[RunResult]) -> float:
 
 
 def render_table(results: dict[tuple[str, int], list[RunResult]], writer_counts: list[int]) -> str:
-    """The side-by-side table: median throughput per kind and our ratios to the baselines."""
+    """The side-by-side table: median throughput per kind and the ratios the aims are on:
+    the broker mode to plain psycopg, the no-broker mode to the broker mode."""
     headers = (
         "writers",
-        "rendezvous cmd/s",
+        "no broker cmd/s",
+        "broker cmd/s",
         "plain psycopg /s",
         "eventsourcing /s",
-        "ratio vs plain",
-        "ratio vs eventsourcing",
+        "broker / plain",
+        "no broker / broker",
+        "no broker / plain",
+        "worker caught up after",
     )
     rows = []
     for writers in writer_counts:
-        ours = median_rate(results[("rendezvous", writers)])
+        embedded = median_rate(results[("rendezvous", writers)])
+        broker_runs = results[("broker", writers)]
+        broker = median_rate(broker_runs)
         plain = median_rate(results[("plain", writers)])
         es = median_rate(results[("eventsourcing", writers)])
+        lag = statistics.median(run.caught_up_after or 0.0 for run in broker_runs)
         rows.append(
             (
                 str(writers),
-                f"{ours:,.0f}",
+                f"{embedded:,.0f}",
+                f"{broker:,.0f}",
                 f"{plain:,.0f}",
                 f"{es:,.0f}",
-                f"{ours / plain:.2f}",
-                f"{ours / es:.2f}",
+                f"{broker / plain:.2f}",
+                f"{embedded / broker:.2f}",
+                f"{embedded / plain:.2f}",
+                f"{lag * 1000:,.0f} ms",
             )
         )
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
@@ -443,7 +578,7 @@ def render_table(results: dict[tuple[str, int], list[RunResult]], writer_counts:
 
 def profile_rendezvous(commands: int, warmup: int, targets: Targets) -> str:
     """cProfile one in-process rendezvous writer; the top cumulative entries in app/ and overall."""
-    _pg.truncate(targets.app_url, APP_TABLES)
+    _pg.truncate(targets.app_url, targets.tables_for("rendezvous"))
     first_day = datetime.now(ZoneInfo(CLINIC_TZ)).date() + timedelta(days=2)
     book = setup_rendezvous(
         WriterSpec("rendezvous", 0, targets.app_url, commands, warmup, first_day)
@@ -507,6 +642,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="commands per run (shared among its writers); default 2000, or 200 with --quick",
     )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL,
+        help="the broker mode's Redis database (emptied before each of its runs)",
+    )
     parser.add_argument("--writers", type=parse_writers, default=[1, 4], help='e.g. "1,4"')
     parser.add_argument(
         "--database-url",
@@ -545,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = Targets(
         app_url=app_url,
         es_url=_pg.sqlalchemy_url(app_url, database=_pg.database_name(app_url) + "_es"),
+        redis_url=args.redis_url,
     )
     settings = _pg.server_settings(
         _pg.conninfo(app_url, database=_pg.MAINTENANCE_DB),
@@ -569,12 +710,18 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[tuple[str, int], list[RunResult]] = {}
     for round_number in range(1, args.repeat + 1):
         for writers in args.writers:
-            for kind in ("plain", "rendezvous", "eventsourcing"):
+            for kind in KINDS:
                 result = run(kind, writers, args.commands, args.warmup, targets)
                 results.setdefault((kind, writers), []).append(result)
+                lag = (
+                    f", worker caught up {result.caught_up_after * 1000:,.0f} ms later"
+                    if result.caught_up_after is not None
+                    else ""
+                )
                 print(
-                    f"  round {round_number}  {kind:<13} writers={writers}: {result.commands} "
-                    f"in {result.seconds:6.2f} s = {result.per_second:8,.0f} /s",
+                    f"  round {round_number}  {LABELS[kind]:<13} writers={writers}: "
+                    f"{result.commands} in {result.seconds:6.2f} s = "
+                    f"{result.per_second:8,.0f} /s{lag}",
                     flush=True,
                 )
     print()

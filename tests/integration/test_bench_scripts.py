@@ -47,6 +47,65 @@ def test_every_name_a_benchmark_imports_from_the_app_exists(
         importlib.import_module(f"{module}.{name}")
 
 
+def _wiring(app) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """What decides the cost of a command in an app: the bus, what runs after each commit,
+    the store, the projections and how they are batched, the read cache, the pools."""
+    services = app.extensions["rendezvous"]
+    nudge = services.bus.after_commit
+    return {
+        "bus": type(services.bus),
+        "after_commit": type(nudge),
+        "projections_in_request": getattr(nudge, "celery", None) is None,
+        "queued_mark": getattr(nudge, "queued", None) is not None,
+        "store": type(services.store),
+        "projections": services.projector.names,
+        "batch_size": services.projector.batch_size,
+        "invalidation": type(services.projector.invalidation),
+        "write_pool": type(services.store.engine.pool),
+        "read_engine_is_write_engine": services.read_engine is services.store.engine,
+        "clock": services.bus.clock,
+    }
+
+
+@pytest.mark.parametrize("broker", [False, True], ids=["no broker", "broker"])
+def test_the_append_benchmark_books_through_the_app_an_operator_runs(  # type: ignore[no-untyped-def]
+    pg_url, monkeypatch, broker
+):
+    """bench/append.py's figures are the product's only if its app is wired as the one a
+    deployment runs from the same settings (DATABASE_URL_WRITE, and REDIS_URL for the
+    broker mode): the same after-commit step, projections, store and cache."""
+    import sys
+    from datetime import date
+
+    from app import create_app
+
+    from ..backends import redis_test_url
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    sys.modules.pop("append", None)
+    import append  # type: ignore[import-not-found]
+
+    redis_url = redis_test_url() if broker else None
+    environment = append.app_environment(pg_url, redis_url)
+    for name in ("DATABASE_URL_READ", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_QUEUE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)  # restored after the test, whatever build_app sets
+    product = create_app()
+    spec = append.WriterSpec(
+        "broker" if broker else "rendezvous", 0, pg_url, 1, 0, date.today(), redis_url
+    )
+    bench = append.bench_app(spec)
+
+    assert _wiring(bench) == _wiring(product)
+    # The settings the bench gives are a deployment's own, nothing tuned for the run.
+    expected = {"DATABASE_URL_WRITE", "CLINIC_TIMEZONE", "SECRET_KEY"}
+    if broker:
+        expected |= {"REDIS_URL", "CELERY_QUEUE"}
+    assert set(environment) == expected
+    assert _wiring(bench)["projections_in_request"] is not broker
+
+
 def test_the_plain_projector_builds_the_read_models_the_app_builds(app_services, pg_url):  # type: ignore[no-untyped-def]
     """bench/project.py compares the product's rebuild with a plain psycopg loop, and its
     ratio means something only while both build the same rows. Every event the plain loop
