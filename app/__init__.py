@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         undo_minutes=app.config.get("UNDO_MINUTES", 15),
         batch_size=app.config.get("PROJECTION_BATCH_SIZE", 500),
         password_hasher=app.config.get("PASSWORD_HASHER"),
+        account_cache_seconds=app.config.get("ACCOUNT_CACHE_SECONDS", 0.0),
     )
     app.extensions[SERVICES] = services
     if app.config.get("REDIS_URL"):

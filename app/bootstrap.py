@@ -71,13 +71,20 @@ def build_services(
     after_commit: Callable[[CommandResult], None] | None = None,
     batch_size: int = 500,
     password_hasher: PasswordHasher | None = None,
+    account_cache_seconds: float = 0.0,
 ) -> Services:
     """Assemble the write side on `engine` and the projector into `read_engine` (by
     default the same database). `after_commit` is how committed commands reach the
     projector: see `app.tasks.Nudge`."""
     tz = ZoneInfo(clinic_timezone)
     store = EventStore(engine)
-    accounts = Accounts(engine, store, hasher=password_hasher, clock=clock)
+    accounts = Accounts(
+        engine,
+        store,
+        hasher=password_hasher,
+        clock=clock,
+        session_cache_seconds=account_cache_seconds,
+    )
     bus = CommandBus(
         store,
         tz=tz,

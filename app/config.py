@@ -52,6 +52,7 @@ class Settings:
     session_idle_minutes: float
     doctor_patient_months: int
     session_max_hours: float
+    account_cache_seconds: float
     login_limit_per_account: str
     login_limit_per_address: str
     max_request_bytes: int
@@ -105,6 +106,7 @@ class Settings:
             session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", 30.0, float, 1),
             doctor_patient_months=_number(env, "DOCTOR_PATIENT_MONTHS", 24, int, 1),
             session_max_hours=_number(env, "SESSION_MAX_HOURS", 12.0, float, 0.1),
+            account_cache_seconds=_number(env, "ACCOUNT_CACHE_SECONDS", 2.0, float, 0),
             login_limit_per_account=_limit(env, "LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
             login_limit_per_address=_limit(env, "LOGIN_LIMIT_PER_ADDRESS", "20 per minute"),
             max_request_bytes=_number(env, "MAX_REQUEST_BYTES", 64 * 1024, int, 1024),
@@ -207,6 +209,10 @@ class Settings:
             "DOCTOR_PATIENT_MONTHS": self.doctor_patient_months,
             # However active, a session ends this long after signing in (app/web/auth.py).
             "SESSION_MAX_AGE": timedelta(hours=self.session_max_hours),
+            # A session's account is read again at most this long after it was last read,
+            # per process: how long a change made in another process (disabled, signed
+            # out) can take to end the session there. At once in the process that made it.
+            "ACCOUNT_CACHE_SECONDS": self.account_cache_seconds,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "LOGIN_LIMIT_PER_ACCOUNT": self.login_limit_per_account,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -13,7 +15,8 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.engine import Engine
+from cachetools import TTLCache
+from sqlalchemy.engine import Connection, Engine
 from zxcvbn import zxcvbn
 
 from app.domain.errors import NotFoundError, ValidationError
@@ -83,9 +86,16 @@ class Accounts:
         *,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        session_cache_seconds: float = 0.0,
     ) -> None:
         self.engine, self.store, self.clock = engine, store, clock
         self.hasher = hasher or PasswordHasher()
+        # The accounts sessions name, reused across requests: every page asks. A change
+        # made through this object forgets them all; see `signed_in`.
+        self._sessions: TTLCache[UUID, User | None] | None = (
+            TTLCache(maxsize=1024, ttl=session_cache_seconds) if session_cache_seconds > 0 else None
+        )
+        self._sessions_lock = threading.Lock()
 
     @cached_property
     def _decoy(self) -> str:
@@ -97,6 +107,21 @@ class Accounts:
 
     def get(self, user_id: UUID) -> User | None:
         return self._one(users.c.user_id == user_id)
+
+    def signed_in(self, user_id: UUID) -> User | None:
+        """The account a session names, as `get`, but read again at most
+        ACCOUNT_CACHE_SECONDS after this process last read it: an account disabled, given
+        a new password or signed out of takes that long at most to end a session served by
+        another process, and no time in this one (its changes forget what was kept)."""
+        if self._sessions is None:
+            return self.get(user_id)
+        with self._sessions_lock:
+            if user_id in self._sessions:
+                return self._sessions[user_id]
+        found = self.get(user_id)
+        with self._sessions_lock:
+            self._sessions[user_id] = found
+        return found
 
     def find(self, username: str) -> User | None:
         return self._one(users.c.username == username.strip().lower())
@@ -218,7 +243,7 @@ class Accounts:
     def set_active(self, username: str, active: bool, *, by: str) -> User:
         """Disable (every session ends at its next request) or enable an account."""
         user = self._existing(username)
-        with self.engine.begin() as conn:
+        with self._changing() as conn:
             if not active and user.role is Role.ADMIN:
                 # The active admins' rows stay locked until this commits: two admins
                 # disabled at once cannot both see the other one still active.
@@ -244,7 +269,7 @@ class Accounts:
         user = self._existing(username)
         if message := password_problem(password, user.username, user.full_name):
             raise ValidationError({"password": message})
-        with self.engine.begin() as conn:
+        with self._changing() as conn:
             changed = users.update().where(users.c.user_id == user.user_id)
             conn.execute(
                 changed.values(password_hash=self.hasher.hash(password), **self._ended(by))
@@ -254,12 +279,12 @@ class Accounts:
     def set_locale(self, user_id: UUID, locale: str | None) -> None:
         """The language the person reads pages in (None: the clinic's). The caller checks
         that it is one the app speaks."""
-        with self.engine.begin() as conn:
+        with self._changing() as conn:
             conn.execute(users.update().where(users.c.user_id == user_id).values(locale=locale))
 
     def end_sessions(self, user_id: UUID) -> None:
         """End every session of the account (signing out), wherever it was made."""
-        with self.engine.begin() as conn:
+        with self._changing() as conn:
             ended = users.update().where(users.c.user_id == user_id)
             conn.execute(ended.values(session_epoch=users.c.session_epoch + 1))
 
@@ -273,6 +298,17 @@ class Accounts:
         }
 
     # -- inside --
+
+    @contextmanager
+    def _changing(self) -> Iterator[Connection]:
+        """A write transaction on the accounts; what `signed_in` kept is forgotten after it."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        finally:
+            if self._sessions is not None:
+                with self._sessions_lock:
+                    self._sessions.clear()
 
     def _one(self, where: sa.ColumnElement[bool]) -> User | None:
         with self.engine.connect() as conn:

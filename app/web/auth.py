@@ -65,7 +65,7 @@ class SignedIn(UserMixin):
 def load_user(session_id: str) -> SignedIn | None:
     user_id, _, epoch = session_id.partition(":")
     try:
-        user = services().accounts.get(UUID(user_id))
+        user = services().accounts.signed_in(UUID(user_id))
     except ValueError:
         return None
     if user is None or not user.active or str(user.session_epoch) != epoch:

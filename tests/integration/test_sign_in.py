@@ -18,7 +18,7 @@ from app.config import ConfigurationError
 
 from ..backends import dispose, make_app, redis_test_url
 from ..clinic import monday_ahead, open_clinic
-from .projecting import catch_up
+from .projecting import catch_up, wait_until
 from .webclient import PASSWORD, Staff, account, page_text, sign_in
 
 
@@ -59,6 +59,30 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(app):
     app.extensions["rendezvous"].accounts.set_active("test-reception", False, by="tests")
     assert staff.client.get("/").status_code == 303
     assert sign_in(app.test_client(), "test-reception").status_code == 401
+
+
+def test_an_account_disabled_by_another_process_ends_its_sessions_within_the_stated_bound(
+    app, pg_url
+):
+    """Each web process keeps the accounts its sessions name for ACCOUNT_CACHE_SECONDS
+    (docs/configuration.md): a disabling done by another process ends the session here
+    within that time, not at once, and not later."""
+    bound = app.config["ACCOUNT_CACHE_SECONDS"]
+    assert bound > 0
+    staff = Staff(app, "reception")
+    assert staff.client.get("/").status_code == 200  # the account is now kept here
+    other = make_app(pg_url)  # another web process on the same database
+    try:
+        other.extensions["rendezvous"].accounts.set_active("test-reception", False, by="tests")
+        disabled = time.monotonic()
+        wait_until(
+            lambda: staff.client.get("/").status_code == 303,
+            timeout=bound + 10,
+            what="the session to end",
+        )
+        assert time.monotonic() - disabled <= bound + 1.0
+    finally:
+        dispose(other)
 
 
 def test_the_next_address_never_leads_off_site(app):
