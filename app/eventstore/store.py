@@ -137,24 +137,28 @@ class EventStore:
     def read_page(
         self, after: Checkpoint, limit: int, event_types: Collection[str] | None = None
     ) -> Page:
-        """The next `limit` events of `event_types` (all if None) after `after` in never-skip
-        order, and the point the read got to: a full page got to its last row (no event of
-        those types lies between); a short one got to the last event of any type a reader
-        may see, found in the same snapshot (one statement on PostgreSQL, a transaction on
-        SQLite), so nothing between is passed over. The server leaves out the other types:
-        a projection of a few types does not receive the whole log to pass over it."""
-        params: dict[str, Any] = {**_after(after), "limit": limit}
-        typed = event_types is not None
-        if typed:
-            params["types"] = sorted(event_types or ())
+        """The next `limit` events after `after` in never-skip order, keeping only those of
+        `event_types` (all if None), and the point the read got to: a full page got to its
+        last row; a short one got to the last event a reader may see, found in the same
+        snapshot (one statement on PostgreSQL, a transaction on SQLite), so nothing between
+        is passed over.
+
+        Payloads are fetched as text and parsed only for the events kept: a projection
+        interested in a few types does not pay to decode the others."""
+        params = {**_after(after), "limit": limit}
+        wanted = None if event_types is None else frozenset(event_types)
         if self.is_postgres:
-            rows, head = self._page_and_head(self.sql.read_page_and_head[typed], params)
+            rows, head = self._page_and_head(self.sql.read_page_and_head, params)
         else:
             with self.engine.connect() as conn, conn.begin():
-                rows = list(conn.execute(self.sql.read_page[typed], params))
+                rows = list(conn.execute(self.sql.read_page, params))
                 found = conn.execute(self.sql.visible_head).first() if len(rows) < limit else None
                 head = (found.tx_id, found.position) if found is not None else None
-        records = [self.recorded(row[: len(COLUMNS)], orjson.loads) for row in rows]
+        records = [
+            self.recorded(row[: len(COLUMNS)], orjson.loads)
+            for row in rows
+            if wanted is None or row.event_type in wanted
+        ]
         if len(rows) == limit:
             return Page(records, (rows[-1].tx_id, rows[-1].position), full=True)
         if head is None:  # nothing visible yet: an empty store, or its first writes open

@@ -77,7 +77,8 @@ def status() -> None:
     type=click.IntRange(min=1000),
     default=200_000,
     show_default=True,
-    help="Rows per table kept in memory during the replay (about 2 KB each).",
+    help="Rows per table kept in memory during the replay (about 2 KB each), shared by the "
+    "processes of a rebuild --all.",
 )
 @click.option(
     "--processes",

@@ -48,7 +48,10 @@ def rebuild_in_processes(
     done: Callable[[Rebuilt], Any] = lambda r: None,
 ) -> list[Rebuilt]:
     """Rebuild `names` on `processes` processes, the costliest (by `cost`) first. Every
-    rebuild is carried to its end; the first failure is raised once all have stopped."""
+    rebuild is carried to its end; the first failure is raised once all have stopped.
+
+    `cache_rows` is shared among the processes (each keeps its part per table), so that the
+    rebuild's memory stays what one process would take."""
     context = multiprocessing.get_context("spawn")  # nothing of this process is shared
     updates = context.Queue()
     order = sorted(names, key=lambda name: -cost.get(name, 0))
@@ -57,7 +60,12 @@ def rebuild_in_processes(
         max_workers=min(processes, len(order)),
         mp_context=context,
         initializer=_start,
-        initargs=(dict(config) if config is not None else None, cache_rows, chunk, updates),
+        initargs=(
+            dict(config) if config is not None else None,
+            max(1000, cache_rows // min(processes, len(order))),
+            chunk,
+            updates,
+        ),
     ) as pool:
         pending: set[Future[Rebuilt]] = {pool.submit(_rebuild, name) for name in order}
         while pending:
