@@ -183,6 +183,21 @@ class Load:
     scratch: Path
     weeks: dict[str, Fixture] = field(default_factory=dict)  # each store's calendar week
 
+    def profile(self, server: Server, target: Target, slots: Slots | None, paths: list[str]) -> str:
+        """One more run of `target`, not counted, with py-spy sampling every gunicorn worker
+        (--nonblocking: the workers are not paused to be read); the top entries."""
+        assert server.process is not None
+        raw = self.scratch / f"profile-{server.label}-{target.name}.txt"
+        spy = subprocess.Popen(
+            [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+             str(server.process.pid), "--subprocesses", "--nonblocking", "--format", "raw",
+             "--rate", "200", "--duration", f"{self.duration:g}", "--output", str(raw)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.wrk(server, target, slots, paths, self.duration)
+        spy.wait(timeout=self.duration + 60)
+        return profile_summary(raw)
+
     def run(
         self, server: Server, target: Target, slots: Slots | None, paths: list[str]
     ) -> Run | str:
@@ -262,6 +277,41 @@ class Load:
             monday=week.monday.isoformat(),
             specialty=quote_plus(week.specialty),
         )
+
+
+def profile_summary(raw: Path, top: int = 12) -> str:
+    """py-spy's raw stacks as two short tables: the functions the samples were in (own
+    time) and the app's functions and templates they passed through (inclusive)."""
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        total += samples
+        # "function (path/file.py:123)": one entry per function, whatever its line.
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        own[frames[-1]] = own.get(frames[-1], 0) + samples
+        for frame in set(frames):
+            if f"({ROOT}/app/" in frame or "(app/" in frame or frame.endswith(".html)"):
+                inclusive[frame] = inclusive.get(frame, 0) + samples
+    if not total:
+        return "  (no samples)"
+
+    def table(counts: dict[str, int]) -> list[str]:
+        ranked = sorted(counts.items(), key=lambda item: -item[1])[:top]
+        return [f"  {100 * n / total:5.1f}%  {_short(frame)}" for frame, n in ranked]
+
+    return "\n".join(
+        [f"  {total:,} samples; own time:", *table(own), "  in the app (inclusive):",
+         *table(inclusive)]
+    )  # fmt: skip
+
+
+def _short(frame: str) -> str:
+    return re.sub(r"\(/.*?/(app|templates|site-packages)/", r"(\1/", frame)
 
 
 def copy_of(url: str) -> str:
@@ -439,6 +489,12 @@ def main() -> None:
         "--broker", default=None, help="e.g. redis://127.0.0.1:6379/13: project in a worker"
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after the rounds, one more run of each target under py-spy (not counted): "
+        "its top entries",
+    )
+    parser.add_argument(
         "--calendar-memo",
         type=int,
         default=None,
@@ -536,6 +592,12 @@ def main() -> None:
                     + ("" if quiet else "  (machine busy with other work at the start)"),
                     flush=True,
                 )
+        if args.profile:
+            for label, target in plan:
+                if tallies.get(f"{label}:{target.name}", Tally()).refused:
+                    continue
+                print(f"\nprofile, {target.name} on {label} (py-spy, every gunicorn worker):")
+                print(load.profile(servers[label], target, slots, paths[label]), flush=True)
     print_table("Requests per second (successful), latency, errors, ratio to baseline:", tallies)
     if args.compare_small:
         print_scale(tallies)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
@@ -26,6 +26,8 @@ from app.eventstore import EventStore
 
 from .tables import users
 
+# What `signed_in` finds for an account it does not keep (None is kept: no such account).
+_NOT_KEPT = object()
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 12
 # argon2 hashes what it is given whatever its length; the cap keeps a request from making
@@ -116,8 +118,10 @@ class Accounts:
         if self._sessions is None:
             return self.get(user_id)
         with self._sessions_lock:
-            if user_id in self._sessions:
-                return self._sessions[user_id]
+            # One look, not `in` then `[]`: the entry may expire between the two.
+            kept = self._sessions.get(user_id, _NOT_KEPT)
+        if kept is not _NOT_KEPT:
+            return cast("User | None", kept)
         found = self.get(user_id)
         with self._sessions_lock:
             self._sessions[user_id] = found
