@@ -89,7 +89,7 @@ bench-project: install-dev
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache node_modules static/vendor
 
-# Needs wrk (apt-get install wrk) and the two databases of docs/benchmarks.md, "HTTP".
+# Needs wrk (apt-get install wrk) and the two databases of docs/benchmarks.md, "Pages".
 bench-http: install-dev
 	$(BIN)/python bench/http_pages.py --compare-small
 

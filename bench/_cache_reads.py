@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY
 
 from app.config import engine_options
 from app.queries.cache import ReadCache, connect
-from app.queries.reads import Reads
+from app.queries.reads import SHAPE, Reads
 
 
 def measure_reads(url: str, redis_url: str, prefix: str, calls: int = 2000) -> None:
@@ -38,8 +38,10 @@ def measure_reads(url: str, redis_url: str, prefix: str, calls: int = 2000) -> N
         return
     doctor: UUID = busiest[0]
     engine = sa.create_engine(_pg.sqlalchemy_url(url), **engine_options(url))
-    cache = ReadCache(connect(redis_url), prefix=prefix, ttl=300)
-    plain, cached = Reads(engine, TZ), Reads(engine, TZ, cache)
+    # Built as create_app builds the app's (the shape is what entries are checked against).
+    cache = ReadCache(connect(redis_url), prefix=prefix, ttl=300, shape=SHAPE)
+    plain, cached = Reads(engine, TZ), Reads(engine, TZ)
+    cached.cache = cache
     monday = today - timedelta(days=today.weekday())
     cases: dict[str, tuple[Callable[[Reads, int], Any], Callable[[int], str]]] = {
         "appointment_detail": (

@@ -43,7 +43,7 @@ Without --broker the server runs projections itself after each booking (the app'
 when no broker is configured); with one, it sends nudges to Redis and a Celery worker,
 started here with concurrency 1, projects.
 
-Run from the repository root (the databases: docs/benchmarks.md, "HTTP"):
+Run from the repository root (the databases: docs/benchmarks.md, "Pages"):
 
     .venv/bin/python bench/http_pages.py --compare-small       # what docs/benchmarks.md shows
     .venv/bin/python bench/http_pages.py --targets insert,booking --broker redis://127.0.0.1:6379/13

@@ -191,10 +191,11 @@ class Projector:
 
     def run_many(self, names: Sequence[str], *, max_batches: int | None = None) -> list[RunReport]:
         """Run several projections together: each batch is one transaction that locks their
-        checkpoints, reads one page of events for them all and applies it to each in its
-        own savepoint, so that bringing every projection up to date after a command costs
-        one read and one commit rather than one per projection. Each projection keeps its
-        own checkpoint, failures and outcome, exactly as if it had run alone.
+        checkpoints, reads one page of events for them all and applies to each what comes
+        after its own checkpoint (see `_batch`), so that bringing every projection up to
+        date after a command costs one read and one commit rather than one per projection.
+        Each projection keeps its own checkpoint, failures and outcome, exactly as if it had
+        run alone.
 
         Caught up is checked again after each commit: an event that committed while this
         run held the projection was maybe turned away as "busy" by another runner, so this
