@@ -86,6 +86,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     wiring.init_app(app)
     register_commands(app)
     celery = celery_init_app(app)
+    from . import processes
+    from .ops.parallel import REBUILD_PROCESSES, Workers
+
+    app.extensions[REBUILD_PROCESSES] = Workers(processes.start, processes.rebuild)
     services.bus.after_commit = Nudge(
         services.projector,
         celery if broker else None,

@@ -98,8 +98,9 @@ def checksums(url: str) -> dict[str, tuple[int, str]]:
     return found
 
 
-def bench_rebuild(events_url: str, page: int, minimum: int, processes: int) -> None:
-    from app.ops.parallel import rebuild_in_processes
+def bench_rebuild(events_url: str, page: int, minimum: int, processes_count: int) -> None:
+    from app import processes
+    from app.ops.parallel import Workers, rebuild_in_processes
     from app.projections.tables import metadata
 
     events = _pg.count_rows(events_url, "events")
@@ -123,12 +124,13 @@ def bench_rebuild(events_url: str, page: int, minimum: int, processes: int) -> N
     _pg.checkpoint(read_url)
     names = services.projector.names
     cost = {name: len(services.projector.projection(name).event_types) for name in names}
-    print(f"  rendezvous: {len(names)} projections, {processes} at a time, as "
+    print(f"  rendezvous: {len(names)} projections, {processes_count} at a time, as "
           "`flask projections rebuild --all` runs them")  # fmt: skip
     started = time.perf_counter()
     rebuilt = rebuild_in_processes(
         names,
-        processes=processes,
+        workers=Workers(processes.start, processes.rebuild),
+        processes=processes_count,
         cost=cost,
         cache_rows=200_000,
         chunk=page,  # the plain loop reads pages of the same size
@@ -140,7 +142,7 @@ def bench_rebuild(events_url: str, page: int, minimum: int, processes: int) -> N
         ),
     )
     ours = time.perf_counter() - started
-    peak = sum(sorted((r.peak_kib for r in rebuilt), reverse=True)[:processes]) / 1024
+    peak = sum(sorted((r.peak_kib for r in rebuilt), reverse=True)[:processes_count]) / 1024
 
     engine = sa.create_engine(plain_url)
     tables = [metadata.tables[name] for name in TABLES]
@@ -171,7 +173,7 @@ def bench_rebuild(events_url: str, page: int, minimum: int, processes: int) -> N
           f"{plain / ours:>8.2f}")  # fmt: skip
     print(f"{'plain psycopg loop':<34}{plain:>10.1f}{events / plain:>12,.0f}{1:>8.2f}")
     print(f"identical read models: {'yes' if same else 'NO'}")
-    print(f"peak memory of the rebuild: at most {peak:,.0f} MiB (the {processes} largest "
+    print(f"peak memory of the rebuild: at most {peak:,.0f} MiB (the {processes_count} largest "
           "processes' peaks added up)")  # fmt: skip
     if not same:
         sys.exit(1)

@@ -20,7 +20,7 @@ from app.projections import checkpoints as cp
 from app.projections.projector import statuses
 
 from . import panels
-from .parallel import Rebuilt, rebuild_in_processes
+from .parallel import REBUILD_PROCESSES, Rebuilt, rebuild_in_processes
 
 projections_cli = AppGroup("projections", help="Operate the read-model projections.")
 events_cli = AppGroup(
@@ -141,6 +141,7 @@ def _rebuild_in_processes(names: list[str], processes: int, cache_rows: int) -> 
         try:
             rebuild_in_processes(
                 names,
+                workers=current_app.extensions[REBUILD_PROCESSES],
                 processes=processes,
                 cost=cost,
                 cache_rows=cache_rows,

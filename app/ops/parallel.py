@@ -3,26 +3,22 @@ rebuild (`flask projections rebuild --all`) uses every core rather than one.
 
 A projection's rebuild is independent of the others' (its own shadow tables, its own lock,
 its own swap), so the only thing to share is the machine. Each process builds the app as
-the command's own process does (the same settings: `config`, or the environment), replays
-one projection at a time, largest first, and reports progress through a queue.
+the command's own process does and replays one projection at a time, largest first,
+reporting progress through a queue; what runs in it (`Workers`) is app.processes, which the
+command is given through the app rather than importing it (see there).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import queue
-import resource
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from app.projections import Maintenance
-
-# The app of this rebuild process, made once by `_start`.
-_MAINTENANCE: Maintenance | None = None
-_PROGRESS: Any = None
+# The key under which create_app registers app.processes (a Workers) in app.extensions.
+REBUILD_PROCESSES = "rendezvous.rebuild_processes"
 
 
 @dataclass(frozen=True)
@@ -36,9 +32,19 @@ class Rebuilt:
     peak_kib: int
 
 
+@dataclass(frozen=True)
+class Workers:
+    """What a rebuild process runs: `start(config, cache_rows, chunk, updates)` once, then
+    `rebuild(name)` per projection. Module-level functions, so that 'spawn' can send them."""
+
+    start: Callable[..., None]
+    rebuild: Callable[[str], Rebuilt]
+
+
 def rebuild_in_processes(
     names: Sequence[str],
     *,
+    workers: Workers,
     processes: int,
     cost: Mapping[str, int],
     cache_rows: int,
@@ -59,7 +65,7 @@ def rebuild_in_processes(
     with ProcessPoolExecutor(
         max_workers=min(processes, len(order)),
         mp_context=context,
-        initializer=_start,
+        initializer=workers.start,
         initargs=(
             dict(config) if config is not None else None,
             max(1000, cache_rows // min(processes, len(order))),
@@ -67,7 +73,7 @@ def rebuild_in_processes(
             updates,
         ),
     ) as pool:
-        pending: set[Future[Rebuilt]] = {pool.submit(_rebuild, name) for name in order}
+        pending: set[Future[Rebuilt]] = {pool.submit(workers.rebuild, name) for name in order}
         while pending:
             finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             _drain(updates, progress)
@@ -90,24 +96,3 @@ def _drain(updates: Any, progress: Callable[[int], Any]) -> None:
             progress(updates.get_nowait())
         except queue.Empty:
             return
-
-
-def _start(config: dict[str, Any] | None, cache_rows: int, chunk: int | None, updates: Any) -> None:
-    from app import create_app
-    from app.extensions import services
-
-    global _MAINTENANCE, _PROGRESS
-    app = create_app(config)
-    _MAINTENANCE = services(app).maintenance
-    _MAINTENANCE.cache_rows = cache_rows
-    if chunk is not None:
-        _MAINTENANCE.chunk = chunk
-    _PROGRESS = updates
-
-
-def _rebuild(name: str) -> Rebuilt:
-    assert _MAINTENANCE is not None
-    started = time.perf_counter()
-    replay = _MAINTENANCE.rebuild(name, progress=_PROGRESS.put)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return Rebuilt(name, replay.events, time.perf_counter() - started, peak)
