@@ -73,8 +73,6 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import _pg
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
 
 ROOT = Path(__file__).resolve().parent.parent
 # The editable install maps `app` as a namespace package (no __init__), which shadows the real
@@ -94,7 +92,7 @@ TITLE = "Check-up"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALL_WEEK = {day: [["00:00", "23:59"]] for day in WEEKDAYS}
 
-ES_APP_NAME = "BenchClinic"
+ES_APP_NAME = "BenchClinic"  # bench/_es_writer.py names its application so
 ES_TABLE = f"{ES_APP_NAME.lower()}_events"
 
 # Run in this order in each round; "rendezvous" is the no-broker mode.
@@ -299,26 +297,10 @@ def setup_plain(spec: WriterSpec) -> Book:
     return book
 
 
-class Appointment(Aggregate):
-    """The eventsourcing library's counterpart of our appointment: one Created event."""
-
-    @event("Created")
-    def __init__(
-        self, patient_id: UUID, doctor_id: UUID, starts_at: datetime, ends_at: datetime, title: str
-    ) -> None:
-        self.patient_id = patient_id
-        self.doctor_id = doctor_id
-        self.starts_at = starts_at
-        self.ends_at = ends_at
-        self.title = title
-
-
-class BenchClinic(Application[UUID]):
-    name = ES_APP_NAME
-
-
 def setup_eventsourcing(spec: WriterSpec) -> Book:
     """An eventsourcing Application on PostgreSQL; each booking saves a new aggregate."""
+    from _es_writer import Appointment, BenchClinic
+
     application = BenchClinic(env=es_env(spec.url, create_table=False))
     doctors = [uuid4() for _ in range(DOCTORS_PER_WRITER)]
     patient_id = uuid4()
@@ -410,6 +392,8 @@ def prepare_databases(targets: Targets) -> str:
         db.engine.dispose()
 
     _pg.recreate_database(targets.es_url)
+    from _es_writer import BenchClinic
+
     BenchClinic(env=es_env(targets.es_url, create_table=True)).close()
     return how
 

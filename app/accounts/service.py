@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -94,7 +95,7 @@ class Accounts:
         self.hasher = hasher or PasswordHasher()
         # The accounts sessions name, reused across requests: every page asks. A change
         # made through this object forgets them all; see `signed_in`.
-        self._sessions: TTLCache[UUID, User | None] | None = (
+        self._sessions: TTLCache[UUID, tuple[User | None, float]] | None = (
             TTLCache(maxsize=1024, ttl=session_cache_seconds) if session_cache_seconds > 0 else None
         )
         self._sessions_lock = threading.Lock()
@@ -110,21 +111,26 @@ class Accounts:
     def get(self, user_id: UUID) -> User | None:
         return self._one(users.c.user_id == user_id)
 
-    def signed_in(self, user_id: UUID) -> User | None:
+    def signed_in(self, user_id: UUID, *, fresher_than: float = 0.0) -> User | None:
         """The account a session names, as `get`, but read again at most
         ACCOUNT_CACHE_SECONDS after this process last read it: an account disabled, given
         a new password or signed out of takes that long at most to end a session served by
-        another process, and no time in this one (its changes forget what was kept)."""
+        another process, and no time in this one (its changes forget what was kept). What
+        was kept before `fresher_than` (a time.time(): when the session's owner last
+        changed their account, say its language) is read again."""
         if self._sessions is None:
             return self.get(user_id)
         with self._sessions_lock:
             # One look, not `in` then `[]`: the entry may expire between the two.
             kept = self._sessions.get(user_id, _NOT_KEPT)
         if kept is not _NOT_KEPT:
-            return cast("User | None", kept)
+            user, read_at = cast("tuple[User | None, float]", kept)
+            if read_at >= fresher_than:
+                return user
+        read_at = time.time()
         found = self.get(user_id)
         with self._sessions_lock:
-            self._sessions[user_id] = found
+            self._sessions[user_id] = (found, read_at)
         return found
 
     def find(self, username: str) -> User | None:

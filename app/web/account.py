@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request, url_for
+import time
+
+from flask import Blueprint, Response, request, session, url_for
 from flask_login import current_user
 
 from app.extensions import services
 
+from .auth import ACCOUNT_CHANGED_AT
 from .i18n import LOCALES
 from .kit.rendering import safe_next, see_other
 
@@ -20,4 +23,5 @@ def set_locale() -> Response:
     clinic's, as an empty value does: a hand-made form gets no error page."""
     chosen = (request.form.get("locale") or "").strip().lower()
     services().accounts.set_locale(current_user.user.user_id, chosen if chosen in LOCALES else None)
+    session[ACCOUNT_CHANGED_AT] = time.time()  # the next page, whichever process serves it
     return see_other(safe_next(url_for("home.index")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +39,9 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 # When the session was signed in (seconds since the epoch), for SESSION_MAX_HOURS.
 SIGNED_IN_AT = "signed_in_at"
+# When the session's owner last changed their own account (its language): every web
+# process reads the account again rather than serve one it kept from before.
+ACCOUNT_CHANGED_AT = "account_changed_at"
 
 
 class SignedIn(UserMixin):
@@ -64,10 +68,17 @@ class SignedIn(UserMixin):
 @login_manager.user_loader
 def load_user(session_id: str) -> SignedIn | None:
     user_id, _, epoch = session_id.partition(":")
+    accounts = services().accounts
+    changed = session.get(ACCOUNT_CHANGED_AT)
     try:
-        user = services().accounts.signed_in(UUID(user_id))
+        uid = UUID(user_id)
     except ValueError:
         return None
+    user = accounts.signed_in(uid, fresher_than=changed if isinstance(changed, float) else 0.0)
+    if user is not None and str(user.session_epoch) != epoch:
+        # This process may have kept the account from before this session began (signed
+        # in again after a new password, through another process): look once more.
+        user = accounts.signed_in(uid, fresher_than=math.inf)
     if user is None or not user.active or str(user.session_epoch) != epoch:
         return None
     if not _signed_in_lately():

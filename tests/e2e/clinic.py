@@ -98,6 +98,21 @@ class Clinic:
 
         wait_until(shown, timeout=timeout, what=f"the read models to show clinic {self.tag}")
 
+    def wait_for_everything_projected(self, timeout: float = 20) -> None:
+        """Until every projection has passed the last event in the store (for what
+        wait_for_read_models does not look at: the clinic's settings, visit types...)."""
+        behind = sa.text(
+            "SELECT count(*) FROM projection_checkpoints c, (SELECT tx_id, position FROM "
+            "events ORDER BY tx_id DESC, position DESC LIMIT 1) e "
+            "WHERE (c.tx_id, c.position) < (e.tx_id, e.position)"
+        )
+
+        def level() -> bool:
+            with self.read_engine.connect() as conn:
+                return conn.scalar(behind) == 0
+
+        wait_until(level, timeout=timeout, what="every projection to reach the last event")
+
 
 def search_for(person: Person) -> str:
     """What to type in a patient search to find `person`: the end of their name, which is

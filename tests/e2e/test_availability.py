@@ -99,6 +99,8 @@ def book_with_a_visit_type(page: Page, clinic: Clinic, *, scripted: bool) -> Non
             visit_type_id=uuid.uuid4(), label=label, minutes=45, doctor_id=str(doctor.id)
         )
     )
+    # The booking form offers the types of the read model, which the worker brings in.
+    clinic.wait_for_everything_projected()
     page.goto("/appointments/new")
     page.wait_for_load_state("load")
     page.get_by_label("Find a patient by name or phone").fill(search_for(clinic.patients[0]))

@@ -149,3 +149,27 @@ def test_a_french_clinic_speaks_french_to_whoever_has_not_chosen(french_clinic):
     colleague = account(french_clinic, "admin")
     assert colleague.locale is None
     assert _lang(page_text(Staff(french_clinic, "admin").get("/"))) == "fr"
+
+
+def test_a_language_chosen_in_one_web_process_shows_at_once_in_another(app, pg_url):
+    """Each web process keeps the accounts its sessions name for a moment
+    (ACCOUNT_CACHE_SECONDS); the owner's own change of language still shows on the very
+    next page, whichever process serves it (the session says when it was made)."""
+    staff = Staff(app, "reception")
+    other = make_app(pg_url)  # a second gunicorn worker on the same database
+    try:
+        elsewhere = other.test_client()
+
+        def from_other_process(path: str) -> str:
+            cookie = staff.client.get_cookie("session")
+            assert cookie is not None
+            elsewhere.set_cookie("session", cookie.value)
+            return elsewhere.get(path).get_data(as_text=True)
+
+        assert _lang(from_other_process("/")) == "en"  # kept there, in English
+        _switch(staff, "fr")
+        assert _lang(from_other_process("/")) == "fr"
+        _switch(staff, "en")
+        assert _lang(from_other_process("/")) == "en"
+    finally:
+        dispose(other)
