@@ -45,12 +45,9 @@ class TableStatements:
         self.key_columns = [c.name for c in table.primary_key.columns]
         self.columns = [c.name for c in table.columns]
         keys = [table.c[name] for name in self.key_columns]
-        if self.postgres and len(keys) == 1:
-            wanted = sa.bindparam("keys", type_=postgresql.ARRAY(keys[0].type))
-            self.select = sa.select(table).where(keys[0] == sa.any_(wanted))
-        else:
-            key_expr = keys[0] if len(keys) == 1 else sa.tuple_(*keys)
-            self.select = sa.select(table).where(key_expr.in_(sa.bindparam("keys", expanding=True)))
+        # SQLite's reads (PostgreSQL's are select_sql, below).
+        key_expr = keys[0] if len(keys) == 1 else sa.tuple_(*keys)
+        self.select = sa.select(table).where(key_expr.in_(sa.bindparam("keys", expanding=True)))
         self.delete = sa.delete(table).where(
             *(column == sa.bindparam(f"k_{column.name}") for column in keys)
         )
@@ -145,7 +142,7 @@ class View:
         for table, key in wanted:
             if key not in self._rows[table]:
                 missing[table].add(key)
-        if self._pipelined and len(missing) > 1:
+        if self._pipelined:
             self._load_pipelined(missing)
             return
         for table, keys in missing.items():
@@ -268,7 +265,7 @@ class View:
                 self._rows[table] = dict(keep)
 
     def _load_pipelined(self, missing: Mapping[sa.Table, set[Key]]) -> None:
-        """`_load` for several tables, their queries sent together."""
+        """PostgreSQL's `_load`, for any number of tables: their queries sent together."""
         driver = self._driver()
         queries = []
         with driver.pipeline():
@@ -305,6 +302,9 @@ class View:
         return driver
 
     def _load(self, table: sa.Table, keys: set[Key]) -> None:
+        if self._pipelined:
+            self._load_pipelined({table: keys})
+            return
         statements, rows = self._statements[table], self._rows[table]
         for key in keys:
             rows[key] = None
