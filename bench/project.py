@@ -100,7 +100,7 @@ def checksums(url: str) -> dict[str, tuple[int, str]]:
 
 def bench_rebuild(events_url: str, page: int, minimum: int, processes_count: int) -> None:
     from app import processes
-    from app.ops.parallel import Workers, rebuild_in_processes
+    from app.ops.parallel import Workers, rebuild_costs, rebuild_in_processes
     from app.projections.tables import metadata
 
     events = _pg.count_rows(events_url, "events")
@@ -123,7 +123,7 @@ def bench_rebuild(events_url: str, page: int, minimum: int, processes_count: int
     services = app.extensions["rendezvous"]
     _pg.checkpoint(read_url)
     names = services.projector.names
-    cost = {name: len(services.projector.projection(name).event_types) for name in names}
+    cost = rebuild_costs(services.projector, names)
     print(f"  rendezvous: {len(names)} projections, {processes_count} at a time, as "
           "`flask projections rebuild --all` runs them")  # fmt: skip
     started = time.perf_counter()

@@ -20,7 +20,7 @@ from app.projections import checkpoints as cp
 from app.projections.projector import statuses
 
 from . import panels
-from .parallel import REBUILD_PROCESSES, Rebuilt, rebuild_in_processes
+from .parallel import REBUILD_PROCESSES, Rebuilt, rebuild_costs, rebuild_in_processes
 
 projections_cli = AppGroup("projections", help="Operate the read-model projections.")
 events_cli = AppGroup(
@@ -128,7 +128,7 @@ CHILD_SETTINGS = (
 def _rebuild_in_processes(names: list[str], processes: int, cache_rows: int) -> None:
     found = services()
     total = found.store.count() * len(names)
-    cost = {name: len(found.projector.projection(name).event_types) for name in names}
+    cost = rebuild_costs(found.projector, names)
     label = f"Rebuilding {len(names)} projections, {min(processes, len(names))} at a time"
     with click.progressbar(length=total, label=label) as bar:
 

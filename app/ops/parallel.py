@@ -17,6 +17,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from typing import Any
 
+from app.projections import Projector
+
 # The key under which create_app registers app.processes (a Workers) in app.extensions.
 REBUILD_PROCESSES = "rendezvous.rebuild_processes"
 
@@ -39,6 +41,12 @@ class Workers:
 
     start: Callable[..., None]
     rebuild: Callable[[str], Rebuilt]
+
+
+def rebuild_costs(projector: Projector, names: Sequence[str]) -> dict[str, int]:
+    """How dear each projection's rebuild is, to start the dearest first: the event types
+    it handles (the timeline and appointments handle most of the log)."""
+    return {name: len(projector.projection(name).event_types) for name in names}
 
 
 def rebuild_in_processes(
