@@ -1,7 +1,7 @@
 """What staff can do to one appointment, as the pages offer it: one row per action says
-its button, the form fields it carries beyond the version, the `_rows.html` macro that
-draws it, and the command it sends. Which of them a row offers is the domain's answer
-(`allowed_actions`), narrowed by the user's role."""
+its button, the form fields it carries beyond the version, how its row draws it
+(app/web/row_html.py), and the command it sends. Which of them a row offers is the
+domain's answer (`allowed_actions`), narrowed by the user's role."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class Action:
     domain: str  # its name in the domain's TRANSITIONS
     command: type[c.AppointmentCommand]
     done: str  # said once it is done (a catalog id, as the label)
-    macro: str = "button"  # which macro of appointments/_rows.html draws it
+    macro: str = "button"  # how app/web/row_html.py draws it: "button", "reason", "link"
     fields: tuple[str, ...] = ()  # the form fields the command takes beyond the version
     method: str = "POST"  # confirm keeps the seed route's PUT (a form without script posts)
     in_queue: bool = False  # offered in Today's confirmation queue too

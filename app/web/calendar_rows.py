@@ -24,10 +24,7 @@ from markupsafe import Markup, escape
 from app.queries.calendar import Block, Cell, Column, DayGrid, Week
 
 from .forms.fields import INPUT_FORMAT
-from .i18n import STATUS_LABELS
-from .rows import STATUS_ICONS
-
-DASH = "\u2013"  # between two times, as the pages write it
+from .row_html import DASH, status_badges
 
 
 @dataclass(frozen=True)
@@ -42,13 +39,7 @@ class _Words:
 
 
 def _words() -> _Words:
-    badges = {
-        code: (
-            f'<span class="status status-{code}"><span aria-hidden="true">'
-            f"{STATUS_ICONS[code]}</span> {escape(gettext(label))}</span>"
-        )
-        for code, label in STATUS_LABELS.items()
-    }
+    badges = status_badges()
     return _Words(
         escape(gettext("now")),
         escape(gettext("free")),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from flask import Flask, Response, g, request
-from flask_wtf.csrf import CSRFProtect, generate_csrf
+from flask import Flask, Response, request
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
@@ -43,14 +43,6 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-def csrf_token() -> str:
-    """The session's CSRF token; a list page puts it in a hundred forms, so it is worked out
-    once per request."""
-    if "csrf_value" not in g:
-        g.csrf_value = generate_csrf()
-    return g.csrf_value
-
-
 def init_app(app: Flask) -> None:
     """Register blueprints, error pages, CSRF protection and template helpers."""
     from . import (
@@ -75,13 +67,14 @@ def init_app(app: Flask) -> None:
         patients,
         pickers,
         reminder_words,
+        row_html,
         rows,
         series,
         settings,
         waitlist,
     )
     from .kit import access, errors
-    from .kit.rendering import from_htmx, here, url_with
+    from .kit.rendering import csrf_token, from_htmx, here, url_with
 
     # A front-desk page stays open all day: the token lives as long as the session.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
@@ -129,12 +122,17 @@ def init_app(app: Flask) -> None:
         doctor_options=pickers.doctor_options,
         doctor_options_with_specialty=pickers.doctor_options_with_specialty,
         actions_for=rows.actions_for,
-        action_path=rows.action_path,
         from_htmx=from_htmx,
         here=here,
         url_with=url_with,
         appointment_path=rows.appointment_path,
         patient_path=rows.patient_path,
+        list_row=row_html.list_row,
+        queue_row=row_html.queue_row,
+        agenda_row=row_html.agenda_row,
+        row_actions=row_html.row_actions,
+        row_attrs=row_html.row_attrs,
+        undo_button=row_html.undo_button,
         STATUS_ICONS=rows.STATUS_ICONS,
         allowed=access.allowed,
         may=access.may,

@@ -17,6 +17,7 @@ from flask import (
     render_template,
     request,
 )
+from flask_wtf.csrf import generate_csrf
 from htmx_flask.requests import HtmxAwareRequest, HtmxHeaders
 
 from app.extensions import FRESHNESS, services
@@ -118,6 +119,15 @@ def safe_next(default: str) -> str:
     if "\\" in target or any(unicodedata.category(c) == "Cc" for c in target):
         return default
     return default if urlsplit(target).netloc else target
+
+
+def csrf_token() -> str:
+    """The session's CSRF token; a list page puts it in a hundred forms, so it is worked out
+    once per request."""
+    if "csrf_value" not in g:
+        g.csrf_value = generate_csrf()
+    value: str = g.csrf_value
+    return value
 
 
 def here() -> str:

@@ -1,24 +1,22 @@
 """The buttons a row offers are exactly the actions the domain would accept, in every status
-and at every moment that matters (before the start, after it, another day)."""
+and at every moment that matters (before the start, after it, another day). Here rather than
+in tests/unit: the rows are drawn by app/web/row_html.py, a Flask module (no service runs)."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from uuid import uuid4
 
 import pytest
-from jinja2 import Environment, FileSystemLoader
 
 from app.domain.appointment import Appointment, Status
 from app.domain.errors import InvalidTransitionError
 from app.web.actions import ACTIONS, offered
+from app.web.row_html import RowPage, draw_actions
+from tests.unit.domain_builders import TZ, appointment, doctor, local
 
-from .domain_builders import TZ, appointment, doctor, local
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STARTS = local("2027-01-12 10:00")
 MOMENTS = {
     "the day before": local("2027-01-11 10:00"),
@@ -56,30 +54,24 @@ def _accepts(state: Appointment, domain_action: str, now: datetime) -> bool:
 
 
 def _rendered_actions(row: SimpleNamespace, context: str, now: datetime) -> list[str]:
-    """The actions `_rows.html` draws for the row, as the page does (every role's actions)."""
-
-    def actions_for(r: SimpleNamespace, ctx: str = "detail") -> list:
-        return offered(r.status, r.starts_at, now=now, tz=TZ, context=ctx)
-
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=True, extensions=["jinja2.ext.i18n"]
+    """The actions the row's HTML draws (app/web/row_html.py), as a page does for every
+    role's actions."""
+    page = RowPage(
+        badges={},
+        answers={},
+        root="",
+        tz=TZ,
+        csrf="token",
+        back="/",
+        open_it="Open it",
+        now_shows="",
+        updating="",
+        reason="Reason for cancelling",
+        cancel="Cancel appointment",
+        no_phone="",
     )
-    # The catalog is not what is compared: English, as the msgids say.
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    # The rows' dates are not what is compared: the filters only need to exist.
-    shown_as = ("moment", "short_moment", "clock", "clock_seconds", "day", "short_day")
-    env.filters.update(dict.fromkeys((*shown_as, "input_moment", "minutes"), str))
-    env.globals.update(
-        actions_for=actions_for,
-        action_path=lambda action, r: f"/appointments/{r.appointment_id}/{action.slug}",
-        appointment_path=lambda r: f"/appointments/{r.appointment_id}",
-        here=lambda: "/",
-        csrf_token=lambda: "token",
-        uuid4=uuid4,
-        STATUS_ICONS={},
-    )
-    source = '{% from "appointments/_rows.html" import actions %}{{ actions(row, context) }}'
-    html = env.from_string(source).render(row=row, context=context)
+    offers = offered(row.status, row.starts_at, now=now, tz=TZ, context=context)
+    html = "".join(draw_actions(page, row, offers, context))  # type: ignore[arg-type]
     return re.findall(r'data-action="([^"]+)"', html)
 
 
