@@ -3,8 +3,8 @@ and the actions it offers the signed-in user."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +12,8 @@ from flask import Response, abort, g, request, url_for
 
 from app.commands import commands as c
 from app.commands.access import UNDO_NEEDS, may_undo_any_time
-from app.domain.appointment import why_not_undo
+from app.domain.appointment import Status, why_not_undo
+from app.domain.staff import Principal
 from app.extensions import services
 from app.outbound import ledger
 from app.queries import appointments as q
@@ -77,20 +78,48 @@ def _permitted() -> list[Action]:
     return g.permitted_actions
 
 
+@dataclass(frozen=True)
+class _Judge:
+    """What a page's rows have their actions judged by, looked up once per request: a page
+    is drawn at one moment, and rows of the same status and time offer the same actions."""
+
+    now: datetime
+    tz: tzinfo
+    grace: timedelta
+    permitted: list[Action]
+    me: Principal
+    offers: dict[tuple[Status, datetime, str], list[Action]] = field(default_factory=dict)
+
+
+def _judge() -> _Judge:
+    found: _Judge | None = g.get("row_judge")
+    if found is None:
+        app = services()
+        found = g.row_judge = _Judge(
+            fmt.now(), app.tz, app.bus.no_show_grace, _permitted(), access.principal()
+        )
+    return found
+
+
 def actions_for(row: q.AppointmentRow, context: str = "detail") -> list[Action]:
     """The actions the user's role, the row's status and the clock allow now, in the order
     staff use them; Today's queue offers only those that clear it."""
-    if not access.sees_doctor(row.doctor_id):
+    judge = _judge()
+    if judge.me.is_doctor and not judge.me.owns(row.doctor_id):  # access.sees_doctor
         return []
-    return offered(
-        row.status,
-        row.starts_at,
-        now=fmt.now(),
-        tz=services().tz,
-        permitted=_permitted(),
-        context=context,
-        no_show_grace=services().bus.no_show_grace,
-    )
+    key = (row.status, row.starts_at, context)
+    actions = judge.offers.get(key)
+    if actions is None:
+        actions = judge.offers[key] = offered(
+            row.status,
+            row.starts_at,
+            now=judge.now,
+            tz=judge.tz,
+            permitted=judge.permitted,
+            context=context,
+            no_show_grace=judge.grace,
+        )
+    return actions
 
 
 @dataclass(frozen=True)
