@@ -48,6 +48,19 @@ class Services:
         return self.projector.engine
 
     @cached_property
+    def query_engine(self) -> Engine:
+        """The read models' database for pages' reads, each on its own (see `reading`);
+        anything that writes, or reads twice and needs the two to agree, takes
+        `read_engine`."""
+        return reading(self.read_engine)
+
+    @cached_property
+    def store_query_engine(self) -> Engine:
+        """The write database for pages' reads of what lives beside the log (the reminders'
+        ledger), each on its own (see `reading`)."""
+        return reading(self.store.engine)
+
+    @cached_property
     def feeds(self) -> CalendarFeeds:
         """The doctors' calendar subscription links, in the write database beside accounts;
         on the bus's clock, whichever it is at the time (tests swap it)."""
@@ -104,10 +117,21 @@ def build_services(
         batch_size=batch_size,
         clock=clock,
     )
-    reads = Reads(projector.engine, tz)
+    reads = Reads(reading(projector.engine), tz)
     return Services(
         store=store, bus=bus, tz=tz, projector=projector, accounts=accounts, reads=reads
     )
+
+
+def reading(engine: Engine) -> Engine:
+    """`engine` for reads that each stand alone: on PostgreSQL every statement runs in
+    autocommit, without the BEGIN before it and the pool's ROLLBACK after it, two round
+    trips of a one-statement read's three (0.19 against 0.34 to 0.41 ms on this project's
+    machine). Under READ COMMITTED each statement saw its own snapshot anyway. SQLite keeps
+    its engine: its transactions are this module's own (`prepare_sqlite`)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def use_cache(services: Services, cache: ReadCache) -> None:

@@ -45,7 +45,7 @@ def _users_page(
     actions of the account named `row`."""
     accounts = services().accounts
     everyone = accounts.all()
-    doctors = {d.doctor_id: d.full_name for d in doctor_choices(services().read_engine)}
+    doctors = {d.doctor_id: d.full_name for d in doctor_choices(services().query_engine)}
     return page(
         "admin/users.html",
         status=status,

@@ -58,7 +58,7 @@ def _with_next_free(appointment_id: UUID, refusal: Refusal) -> Refusal:
     app = services()
     minutes = (row.ends_at - row.starts_at) // timedelta(minutes=1)
     search = ff.first_free(
-        app.read_engine,
+        app.query_engine,
         doctor_id=row.doctor_id,
         from_day=max(row.local_day, fmt.today()),
         tz=app.tz,
@@ -127,7 +127,7 @@ def _offer_page(appointment_id: UUID, expectation: Expectation) -> str | None:
         return None
     row = found(appointment_id)
     app = services()
-    if row is None or not waitlist.freed(app.read_engine, row, tz=app.tz, now=fmt.now()):
+    if row is None or not waitlist.freed(app.query_engine, row, tz=app.tz, now=fmt.now()):
         return None
     return url_for("appointments.detail", appointment_id=appointment_id)
 

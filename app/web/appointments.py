@@ -63,7 +63,7 @@ def index() -> Response:
     """Appointments narrowed by status, doctor, patient, dates and name, a page at a time."""
     updating = settle()
     where, shown = list_filters()
-    engine = services().read_engine
+    engine = services().query_engine
     cursor = request.args.get("after") or None
     notice = None
     try:

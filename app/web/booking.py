@@ -37,7 +37,7 @@ KEPT = (
 
 def _patient_context(values: dict[str, str]) -> dict[str, Any]:
     """The patient chosen so far and the patients matching the search."""
-    engine = services().read_engine
+    engine = services().query_engine
     patient_id = forms.uuid_or_none(values.get("patient_id"))
     patient = d.patient(engine, patient_id) if patient_id else None
     merged = None
@@ -62,7 +62,7 @@ def _slot_context(values: dict[str, str]) -> dict[str, Any]:
     doctor_id = forms.uuid_or_none(values.get("doctor_id"))
     doctor = next((doc for doc in pickers.doctors() if doc.doctor_id == doctor_id), None)
     kinds = (
-        visit_types_for(visit_types(services().read_engine), doctor.doctor_id, doctor.specialty)
+        visit_types_for(visit_types(services().query_engine), doctor.doctor_id, doctor.specialty)
         if doctor
         else []
     )
@@ -70,11 +70,11 @@ def _slot_context(values: dict[str, str]) -> dict[str, Any]:
     day = forms.parse_day(values.get("day"))
     slots = []
     note = None
-    found = agenda.doctor(services().read_engine, doctor.doctor_id) if doctor and day else None
+    found = agenda.doctor(services().query_engine, doctor.doctor_id) if doctor and day else None
     if found is not None and day is not None:
         note = day_note(found.schedule, day, services().tz)
         slots = agenda.free_slots_of(
-            services().read_engine,
+            services().query_engine,
             found,
             day,
             tz=services().tz,

@@ -101,7 +101,7 @@ def _memoised(kind: str, parts: tuple[Any, ...], make: Callable[[], T]) -> T:
     size = current_app.config.get("CALENDAR_MEMO_SIZE", 64)
     if not size:
         return make()
-    versions = freshness.versions(services().read_engine, READ_MODELS)
+    versions = freshness.versions(services().query_engine, READ_MODELS)
     if len(versions) < len(READ_MODELS):
         return make()
     # What a region shows besides the data: the user's language and role (which links and
@@ -134,7 +134,7 @@ def day() -> Response:
         return _sheet(choice)
 
     def make() -> Markup:
-        engine, tz = services().read_engine, services().tz
+        engine, tz = services().query_engine, services().tz
         doctors = cal.doctors_for(
             engine, doctor_id=choice.doctor_id, specialty=choice.specialty, page=choice.page
         )
@@ -166,7 +166,7 @@ def day() -> Response:
 
 def _sheet(choice: Choice) -> Response:
     """Every chosen doctor's appointments of the day, one doctor per printed page."""
-    engine = services().read_engine
+    engine = services().query_engine
     doctors = cal.doctors_for(
         engine, doctor_id=choice.doctor_id, specialty=choice.specialty, per_page=SHEET_DOCTORS
     ).doctors
@@ -190,7 +190,7 @@ def week() -> Response:
     choice = _choice(request.args, day=start)
 
     def make() -> tuple[cal.Week, Markup]:
-        engine, tz = services().read_engine, services().tz
+        engine, tz = services().query_engine, services().tz
         doctors = cal.doctors_for(
             engine,
             doctor_id=choice.doctor_id,

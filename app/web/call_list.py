@@ -26,7 +26,7 @@ def index() -> Response:
     updating = settle()
     mine = access.principal().doctor_id
     chosen = mine or forms.uuid_or_none(request.args.get("doctor_id"))
-    engine = services().read_engine
+    engine = services().query_engine
     entries = q.entries(
         engine, now=fmt.now(), today=fmt.today(), tz=services().tz, doctor_id=chosen
     )
@@ -43,7 +43,7 @@ def index() -> Response:
 def say_waiting(done: str, doctor_id: UUID | None = None) -> int:
     """After availability shrank (`done`: what was recorded, a catalog id): flash it with
     how many appointments now need a new time; that count."""
-    waiting = q.count(services().read_engine, now=fmt.now(), doctor_id=doctor_id)
+    waiting = q.count(services().query_engine, now=fmt.now(), doctor_id=doctor_id)
     if waiting:
         flash(
             i18n.ngettext(

@@ -31,7 +31,7 @@ AGENDA = "agenda"  # the agenda region's element id, which htmx navigation targe
 
 def _directory(status: int = 200, **context: Any) -> Response:
     context.setdefault("values", {})
-    doctors = list_doctors(services().read_engine)
+    doctors = list_doctors(services().query_engine)
     return page("doctors/index.html", status=status, doctors=doctors, **context)
 
 
@@ -59,7 +59,7 @@ def _week_of(day: date) -> date:
 
 
 def _agenda_context(doctor: agenda.DoctorRow, chosen: date, view: str) -> dict[str, Any]:
-    engine, tz = services().read_engine, services().tz
+    engine, tz = services().query_engine, services().tz
     step = timedelta(days=7 if view == "week" else 1)
     context: dict[str, Any] = {
         "doctor": doctor,
@@ -163,7 +163,7 @@ def detail(doctor_id: UUID) -> Response:
     """A doctor's agenda for a day or a week, their free slots, and their working hours."""
     access.require_own(doctor_id)
     updating = settle()
-    doctor = agenda.doctor(services().read_engine, doctor_id)
+    doctor = agenda.doctor(services().query_engine, doctor_id)
     if doctor is None:
         return missing("doctor", updating, url_for("doctors.index"))
     chosen, view = _chosen(request.args)
@@ -175,7 +175,7 @@ def detail(doctor_id: UUID) -> Response:
 @bp.post("/<uuid:doctor_id>/hours")
 def set_hours(doctor_id: UUID) -> Response:
     """Set the doctor's weekly working hours and slot length."""
-    doctor = agenda.doctor(services().read_engine, doctor_id)
+    doctor = agenda.doctor(services().query_engine, doctor_id)
     if doctor is None:
         abort(404, description=i18n.no_such("doctor"))
     form = request.form
@@ -199,7 +199,7 @@ def _availability_outcome(
     """Run a change to the doctor's availability from their page; refused, the page again
     with the form as typed. An absence over booked appointments leads to the call list."""
     access.require_own(doctor_id)
-    doctor = agenda.doctor(services().read_engine, doctor_id)
+    doctor = agenda.doctor(services().query_engine, doctor_id)
     if doctor is None:
         abort(404, description=i18n.no_such("doctor"))
     outcome = attempt(build)
@@ -229,7 +229,7 @@ def record_absence(doctor_id: UUID) -> Response:
 def absence_form(doctor_id: UUID, absence_id: UUID) -> Response:
     """Change an absence's times or reason."""
     access.require_own(doctor_id)
-    doctor = agenda.doctor(services().read_engine, doctor_id)
+    doctor = agenda.doctor(services().query_engine, doctor_id)
     absence = (
         next((a for a in doctor.schedule.absences if a.absence_id == absence_id), None)
         if doctor
@@ -257,7 +257,7 @@ def absence_form(doctor_id: UUID, absence_id: UUID) -> Response:
 def change_absence(doctor_id: UUID, absence_id: UUID) -> Response:
     """Change an absence; refused, the change form again."""
     access.require_own(doctor_id)
-    doctor = agenda.doctor(services().read_engine, doctor_id)
+    doctor = agenda.doctor(services().query_engine, doctor_id)
     if doctor is None:
         abort(404, description=i18n.no_such("doctor"))
     outcome = attempt(

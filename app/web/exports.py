@@ -72,7 +72,7 @@ def appointments_csv() -> Response:
         abort(422, description=problem)
     where, shown = list_filters()
     tz = services().tz
-    rows = q.export_appointments(services().read_engine, where, tz=tz, limit=MAX_CSV_ROWS)
+    rows = q.export_appointments(services().query_engine, where, tz=tz, limit=MAX_CSV_ROWS)
     if rows is None:
         abort(
             422,
@@ -133,7 +133,7 @@ def feed(doctor_id: UUID, token: str) -> Response:
         return _not_found()
     now = app.bus.clock()
     since, until = now - FEED_PAST, now + FEED_AHEAD
-    found = doctor_feed(app.read_engine, doctor_id, since=since, until=until)
+    found = doctor_feed(app.query_engine, doctor_id, since=since, until=until)
     if found is None:
         return _not_found()
     tz = app.tz
@@ -169,7 +169,7 @@ def issue_feed(doctor_id: UUID) -> Response:
     and show the new one, this once."""
     access.require_own(doctor_id)
     app = services()
-    doctor = agenda.doctor(app.read_engine, doctor_id)
+    doctor = agenda.doctor(app.query_engine, doctor_id)
     if doctor is None:
         abort(404, description=i18n.no_such("doctor"))
     token = app.feeds.issue(doctor_id, by=access.principal().actor)

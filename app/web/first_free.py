@@ -104,7 +104,7 @@ def index() -> Response:
     }
     if submitted and not errors:
         app = services()
-        result = ff.first_free(app.read_engine, tz=app.tz, now=fmt.now(), **search)
+        result = ff.first_free(app.query_engine, tz=app.tz, now=fmt.now(), **search)
         context["result"] = result
         context["more"] = search["count"] + 10 if len(result.times) == search["count"] else None
         if search.get("doctor_id") and result.doctors:

@@ -32,7 +32,7 @@ def index() -> Response:
     """The day's counters and agenda across doctors (a doctor's own only, for a doctor),
     and the bookings awaiting confirmation."""
     updating = settle()
-    engine, tz = services().read_engine, services().tz
+    engine, tz = services().query_engine, services().tz
     today = fmt.today()
     day = forms.parse_day(request.args.get("day")) or today
     mine = access.principal().doctor_id  # a doctor's own day; None for the front desk

@@ -29,7 +29,7 @@ NOT_YET = N_("That moment has not come yet: the doctor's page shows the day as i
 def doctor_day(doctor_id: UUID) -> Response:
     """The doctor's day as it stood at `at` (clinic time), and every change to it since."""
     access.require_own(doctor_id)
-    doctor = agenda.doctor(services().read_engine, doctor_id)
+    doctor = agenda.doctor(services().query_engine, doctor_id)
     if doctor is None:
         abort(404, description=i18n.no_such("doctor"))
     chosen = forms.parse_day(request.args.get("day")) or fmt.today()
@@ -46,7 +46,7 @@ def doctor_day(doctor_id: UUID) -> Response:
     if at > fmt.now():
         return page("doctors/as_of.html", status=422, error=gettext(NOT_YET), **context)
     found = past_day(
-        services().store, services().read_engine, doctor_id, chosen, at, tz=services().tz
+        services().store, services().query_engine, doctor_id, chosen, at, tz=services().tz
     )
     people = services().accounts.names(c.actor for c in found.as_of.changes_since)
     return page("doctors/as_of.html", past=found, people=people, **context)

@@ -29,7 +29,7 @@ PAGE_SIZE = 50
 def _directory(status: int = 200, **context: Any) -> Response:
     query = (request.args.get("q") or "").strip()[:100]
     found = d.search_patients(
-        services().read_engine, query, limit=PAGE_SIZE, region=services().region
+        services().query_engine, query, limit=PAGE_SIZE, region=services().region
     )
     results: dict[str, Any] = {"patients": found, "q": query, "more": len(found) >= PAGE_SIZE}
     if wants_fragment(RESULTS):
@@ -79,7 +79,7 @@ def _patient_page(
     reminder_refusal: Refusal | None = None,
     reminder_values: dict[str, Any] | None = None,
 ) -> Response:
-    visits = appointments_for_patient(services().read_engine, patient.patient_id, now=fmt.now())
+    visits = appointments_for_patient(services().query_engine, patient.patient_id, now=fmt.now())
     consents = consent_history(services().store, patient.patient_id)
     shown = [*visits.upcoming, *visits.past[:10]]
     return page(
@@ -91,11 +91,11 @@ def _patient_page(
         change_refusal=refusal,
         change_values=values if values is not None else _shown(patient),
         max_birth=fmt.today(),
-        merged=d.merged_into(services().read_engine, patient.patient_id),
+        merged=d.merged_into(services().query_engine, patient.patient_id),
         consents=consents,
         consent_people=services().accounts.names({change.actor for change in consents}),
         reminders=ledger.for_appointments(
-            services().store.engine, [row.appointment_id for row in shown]
+            services().store_query_engine, [row.appointment_id for row in shown]
         )[:10],
         visit_times={row.appointment_id: row.starts_at for row in shown},
         reminder_refusal=reminder_refusal,
@@ -107,7 +107,7 @@ def _patient_page(
 def detail(patient_id: UUID) -> Response:
     """One patient: details, an edit form, and their upcoming and past appointments."""
     updating = settle()
-    patient = d.patient(services().read_engine, patient_id)
+    patient = d.patient(services().query_engine, patient_id)
     if patient is None:
         return missing("patient", updating, url_for("patients.index"))
     if patient.merged_into is not None:
@@ -119,7 +119,7 @@ def detail(patient_id: UUID) -> Response:
 
 def _open_record(patient_id: UUID) -> d.PatientRow:
     """The patient a form is sent for, or 404: a form is no page to say "updating" on."""
-    patient = d.patient(services().read_engine, patient_id)
+    patient = d.patient(services().query_engine, patient_id)
     if patient is None:
         abort(404, description=i18n.no_such("patient"))
     return patient
@@ -131,7 +131,7 @@ def _to_kept(merged: d.PatientRow) -> Response:
     assert merged.merged_into is not None
     if not access.may_see_patient(merged.merged_into):
         access.conceal("a patient who is not theirs", "patient")
-    kept = d.patient(services().read_engine, merged.merged_into)
+    kept = d.patient(services().query_engine, merged.merged_into)
     flash(
         i18n.gettext(
             "%(merged)s's record was merged into %(kept)s's: this is the record now.",
@@ -150,7 +150,7 @@ def _merge_page(
 ) -> Response:
     """The merge of a duplicate into `kept`: the records that look like it (or those found
     by a search), then the one chosen beside it, with how many appointments each holds."""
-    engine = services().read_engine
+    engine = services().query_engine
     values = values or {}
     query = (values.get("q") or request.args.get("q") or "").strip()[:100]
     if query:
@@ -206,7 +206,7 @@ def merge(patient_id: UUID) -> Response:
     if isinstance(outcome, Refusal):
         return _merge_page(kept, outcome.status, outcome, dict(form))
     merged_id = forms.uuid_or_none(form.get("merged_id"))
-    merged = d.patient(services().read_engine, merged_id) if merged_id else None
+    merged = d.patient(services().query_engine, merged_id) if merged_id else None
     flash(
         i18n.gettext(
             "%(merged)s's record was merged into this one, with its appointments.",

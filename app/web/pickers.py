@@ -20,7 +20,7 @@ def _built() -> tuple[list[DoctorChoice], Markup, Markup]:
     # A page may ask for the options and the specialties: one look at the doctors each.
     if has_request_context() and "doctor_pickers" in g:
         return cast(tuple[list[DoctorChoice], Markup, Markup], g.doctor_pickers)
-    engine = services().read_engine
+    engine = services().query_engine
     cache = current_app.extensions.setdefault("rendezvous.doctor_options", {})
     signature = doctors_signature(engine)
     if cache.get("signature") != signature:

@@ -59,7 +59,7 @@ def register(form: Fields, key: str = "command_id") -> CommandResult | Refusal |
         details = checked_patient_details(command, fmt.today(), region)
         phone_key = phones.key(details.phone, region) if details.phone else ""
         found = d.look_alikes(
-            services().read_engine, details.full_name, details.date_of_birth, phone_key
+            services().query_engine, details.full_name, details.date_of_birth, phone_key
         )
         if found:
             raise _Found(found)

@@ -187,14 +187,14 @@ def detail_context(row: q.AppointmentRow) -> dict[str, Any]:
         "row": row,
         "history": entries,
         # A cancelled time still ahead and free: the patients waiting for it, first first.
-        "waiting": waitlist.freed(found.read_engine, row, tz=found.tz, now=found.bus.clock())
+        "waiting": waitlist.freed(found.query_engine, row, tz=found.tz, now=found.bus.clock())
         if front_desk
         else [],
-        "series_visits": series_count(found.read_engine, row.series_id) if row.series_id else 0,
+        "series_visits": series_count(found.query_engine, row.series_id) if row.series_id else 0,
         "people": reminder_words.named_actors(found.accounts.names(actors)),
-        "reminders": ledger.for_appointments(found.store.engine, [row.appointment_id]),
+        "reminders": ledger.for_appointments(found.store_query_engine, [row.appointment_id]),
         "undo": undo_for(row, last.summary, last.recorded_at) if last else None,
-        "visit_type": visit_type_labels(found.read_engine, [row.visit_type_id]).get(
+        "visit_type": visit_type_labels(found.query_engine, [row.visit_type_id]).get(
             row.visit_type_id
         )
         if row.visit_type_id
@@ -218,7 +218,7 @@ def render_in(
         return fragment(template, status=status, **state, **detail_context(row))
     if context == "doctor-day":
         # The doctor's day shows the patient's date of birth under the name (print too).
-        born = birth_dates(services().read_engine, {row.patient_id})
+        born = birth_dates(services().query_engine, {row.patient_id})
         return fragment(template, status=status, row=row, state=state, born=born)
     return fragment(template, status=status, row=row, state=state)
 
@@ -236,7 +236,7 @@ def reschedule_page(
         row, values.get("doctor_id") or request.args.get("doctor_id")
     )
     slots = free_slots_for_day(
-        services().read_engine, doctor_id, chosen, tz=services().tz, now=fmt.now()
+        services().query_engine, doctor_id, chosen, tz=services().tz, now=fmt.now()
     )
     return page_or_fragment(
         "appointments/reschedule.html",

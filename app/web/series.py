@@ -45,7 +45,7 @@ def _minutes(values: dict[str, str]) -> int:
         return max(5, min(int(values.get("duration_minutes") or ""), 8 * 60))
     except ValueError:
         pass
-    kinds = {str(k.visit_type_id): k.minutes for k in visit_types(services().read_engine)}
+    kinds = {str(k.visit_type_id): k.minutes for k in visit_types(services().query_engine)}
     return kinds.get(values.get("visit_type_id") or "", 15) or 15
 
 
@@ -58,7 +58,7 @@ def preview(values: dict[str, str], booking_page: Any) -> Response:
         kept, left = series_visits(command, services().tz)
     except ValidationError as exc:
         return booking_page(refusal(exc))
-    engine = services().read_engine
+    engine = services().query_engine
     # As the booking will say, before a preview of nothing.
     if d.patient(engine, command.patient_id) is None:
         return booking_page(refusal(NotFoundError(NO_PATIENT, field="patient_id")))
@@ -101,7 +101,7 @@ def create() -> Response:
     booked = [v.appointment_id for v in outcome.booked if v.appointment_id is not None]
     last = Expectation("appointment", booked[-1], 1) if booked else None
     (last or Expectation.of("series", outcome.series)).wait()
-    found = q.series(services().read_engine, outcome.series.stream_id)
+    found = q.series(services().query_engine, outcome.series.stream_id)
     # Booked a moment ago and not projected yet: the answer is the outcome itself.
     return _render(found or _as_booked(command, outcome), outcome=outcome)
 
@@ -144,7 +144,7 @@ def _render(
 
 def _as_booked(command: BookSeries, outcome: SeriesOutcome) -> q.SeriesRow:
     """The series as the booking that just ran knows it, for a read model not there yet."""
-    engine = services().read_engine
+    engine = services().query_engine
     patient = d.patient(engine, command.patient_id)
     doctor = agenda.doctor(engine, command.doctor_id)
     return q.SeriesRow(
@@ -173,7 +173,7 @@ def _as_booked(command: BookSeries, outcome: SeriesOutcome) -> q.SeriesRow:
 def detail(series_id: UUID) -> Response:
     """The course: every planned visit and what became of it, and the way to stop it."""
     updating = settle()
-    found = q.series(services().read_engine, series_id)
+    found = q.series(services().query_engine, series_id)
     if found is None:
         return missing("series", updating, url_for("appointments.index"))
     return _render(found, chosen=request.args.get("from", type=int), updating=updating)
@@ -184,7 +184,7 @@ def cancel(series_id: UUID) -> Response:
     """Cancel the visits from one on that are still to happen, in one go."""
     outcome = attempt(lambda: forms.cancel_series(series_id, request.form))
     if isinstance(outcome, Refusal):
-        found = q.series(services().read_engine, series_id)
+        found = q.series(services().query_engine, series_id)
         if found is None:
             return missing("series", False)
         return _render(

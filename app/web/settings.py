@@ -50,7 +50,7 @@ def proposed_holidays(today: date, region: str, locale: str) -> list[tuple[date,
 def _page(
     status: int = 200, refusal: Refusal | None = None, form: str = "", **extra: Any
 ) -> Response:
-    engine = services().read_engine
+    engine = services().query_engine
     with engine.connect() as conn:
         clinic = q.clinic_days(conn)
     today = fmt.today()

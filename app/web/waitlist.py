@@ -29,7 +29,7 @@ bp = Blueprint("waitlist", __name__, url_prefix="/waitlist")
 
 
 def _index(status: int = 200, **extra: Any) -> Response:
-    engine = services().read_engine
+    engine = services().query_engine
     chosen = forms.uuid_or_none(request.values.get("doctor_id"))
     today = fmt.today()
     entries = q.waiting(engine, doctor_id=chosen, today=today)
@@ -64,7 +64,7 @@ def new() -> Response:
 
 
 def _form(values: dict[str, str], refusal: Refusal | None = None) -> Response:
-    engine = services().read_engine
+    engine = services().query_engine
     patient_id = forms.uuid_or_none(values.get("patient_id"))
     patient = d.patient(engine, patient_id) if patient_id else None
     query = (values.get("q") or "").strip()
@@ -116,7 +116,7 @@ def book(waitlist_id: UUID) -> Response:
     """Book the waiting patient into the time offered: the appointment and the end of the
     wait in one transaction; on a refusal (the time taken meanwhile), the waitlist says
     why."""
-    entry = q.entry(services().read_engine, waitlist_id)
+    entry = q.entry(services().query_engine, waitlist_id)
     if entry is None:
         return missing("waitlist", False)
     form = request.form

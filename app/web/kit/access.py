@@ -157,7 +157,7 @@ def may_see_patient(patient_id: UUID) -> bool:
         return True
     app = services()
     return is_patient_of(
-        app.read_engine,
+        app.query_engine,
         patient_id,
         doctor_id,
         now=app.bus.clock(),

@@ -148,7 +148,7 @@ class Expectation:
         return found is not None and found.version >= self.version and visible(found)
 
     def met(self) -> bool:
-        shown = projected_version(services().read_engine, self.kind, self.record_id)
+        shown = projected_version(services().query_engine, self.kind, self.record_id)
         return shown is not None and shown >= self.version
 
     def wait(self, seconds: float | None = None) -> bool:
