@@ -358,7 +358,12 @@ def agenda_row(
     """A row of a day's agenda (Today's board); with `born` (patient id to date of birth),
     of the doctor's day, which shows the patient's phone and date of birth under the name,
     on screen and on paper, and refreshes its rows as "doctor-day"."""
-    page = _page()
+    return _markup(_agenda_row(_page(), row, state, born))
+
+
+def _agenda_row(
+    page: RowPage, row: AppointmentRow, state: State, born: Mapping[UUID, date | None] | None
+) -> str:
     context = "agenda" if born is None else "doctor-day"
     detail = _path(page, row)
     who = ""
@@ -370,7 +375,7 @@ def agenda_row(
             f'<span class="meta nowrap">{i18n.gettext("born %(day)s", day=escape(birth))}'
             "</span>"
         )
-    html = (
+    return (
         f"<tr {_attrs(row, context, state)}>\n"
         f'  <td class="when"><a href="{detail}">{_clock(page, row.starts_at)}{DASH}'
         f"{_clock(page, row.ends_at)}</a></td>\n"
@@ -381,4 +386,30 @@ def agenda_row(
         f"  {_actions_cell(page, row, context, state, detail)}\n"
         "</tr>"
     )
-    return _markup(html)
+
+
+def doctor_blocks(by_doctor: Iterable[tuple[str, list[AppointmentRow]]], day: date) -> Markup:
+    """Today's agenda: a block per doctor (their name, a link to their day, a table of
+    their rows). A busy day names a hundred doctors, so the blocks are written here too."""
+    page = _page()
+    gettext = i18n.gettext
+    head = (
+        f'<thead><tr><th scope="col">{gettext("Time")}</th>'
+        f'<th scope="col">{gettext("Patient")}</th>'
+        f'<th scope="col" class="optional">{gettext("Reason")}</th>'
+        f'<th scope="col">{gettext("Status")}</th>'
+        f'<th scope="col" class="actions">{gettext("Actions")}</th></tr></thead>'
+    )
+    on_day = f"?day={day.isoformat()}"
+    out: list[str] = []
+    for name, rows in by_doctor:
+        first = rows[0]
+        out.append(
+            '<div class="doctor-block">\n'
+            f'  <h3><a href="{page.root}/doctors/{first.doctor_id}{on_day}">{escape(name)}</a>'
+            f' <span class="meta">{escape(first.doctor_specialty)}</span></h3>\n'
+            f'  <table class="table rows">\n    {head}\n    <tbody>\n'
+        )
+        out.extend(_agenda_row(page, row, _NO_STATE, None) for row in rows)
+        out.append("\n    </tbody>\n  </table>\n</div>\n")
+    return _markup("".join(out))

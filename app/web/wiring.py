@@ -130,6 +130,7 @@ def init_app(app: Flask) -> None:
         list_row=row_html.list_row,
         queue_row=row_html.queue_row,
         agenda_row=row_html.agenda_row,
+        doctor_blocks=row_html.doctor_blocks,
         row_actions=row_html.row_actions,
         row_attrs=row_html.row_attrs,
         undo_button=row_html.undo_button,
